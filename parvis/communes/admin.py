@@ -1,0 +1,221 @@
+"""Admin for the operator (every commune) and for a commune's administrators (their commune only).
+
+Scoping lives in `CommuneScopedAdmin`: the queryset, the choices of every foreign key and the
+commune of a new row all come from the administrator's commune, so another commune's rows can
+be neither listed, opened, chosen nor created.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from parvis.communes.models import Actualite, Closure, Commune, OpeningRange, Service
+
+
+def is_operator(request) -> bool:
+    return request.user.is_active and request.user.is_superuser
+
+
+def scoped_commune_id(request):
+    return None if is_operator(request) else request.user.commune_id
+
+
+class CommuneScopedMixin:
+    """For admins and inlines of rows carrying `commune`."""
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if is_operator(request):
+            return qs
+        return (
+            qs.filter(commune_id=request.user.commune_id) if request.user.commune_id else qs.none()
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        commune_id = scoped_commune_id(request)
+        if commune_id is not None:
+            related = db_field.related_model
+            if related is Commune:
+                kwargs["queryset"] = Commune.objects.filter(pk=commune_id)
+            elif any(f.name == "commune" for f in related._meta.get_fields()):
+                kwargs["queryset"] = related._default_manager.filter(commune_id=commune_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _has_commune(self, request):
+        return is_operator(request) or bool(request.user.commune_id)
+
+    def has_module_permission(self, request):
+        return self._has_commune(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._has_commune(request) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args):
+        return self._has_commune(request) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return self._has_commune(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._has_commune(request) and super().has_delete_permission(request, obj)
+
+
+class CommuneScopedAdmin(CommuneScopedMixin, admin.ModelAdmin):
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or [])
+        if not is_operator(request):
+            exclude.append("commune")
+        return exclude
+
+    def get_list_filter(self, request):
+        filters = list(super().get_list_filter(request))
+        return ["commune", *filters] if is_operator(request) else filters
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        commune_id = scoped_commune_id(request)
+        if commune_id is not None:
+            # The form's clean() (unique constraints, service of the same commune) must see the
+            # commune before validation, not only at save time.
+            class ScopedForm(form):
+                def __init__(self, *args, **kw):
+                    super().__init__(*args, **kw)
+                    self.instance.commune_id = commune_id
+
+            return ScopedForm
+        return form
+
+    def save_model(self, request, obj, form, change):
+        commune_id = scoped_commune_id(request)
+        if commune_id is not None:
+            obj.commune_id = commune_id
+        super().save_model(request, obj, form, change)
+
+
+class ScopedInline(CommuneScopedMixin):
+    """Inline rows take the commune of their parent."""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        commune_id = obj.pk if isinstance(obj, Commune) else getattr(obj, "commune_id", None)
+
+        class CommuneFormSet(formset):
+            def _construct_form(self, i, **kw):
+                form = super()._construct_form(i, **kw)
+                if commune_id is not None:
+                    form.instance.commune_id = commune_id
+                return form
+
+        return CommuneFormSet
+
+
+class TownHallRangeInline(ScopedInline, admin.TabularInline):
+    model = OpeningRange
+    fk_name = "commune"
+    exclude = ["service"]
+    extra = 0
+    verbose_name = _("plage d'ouverture de l'Hôtel de Ville")
+    verbose_name_plural = _("horaires de l'Hôtel de Ville")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(service__isnull=True)
+
+
+class CommuneClosureInline(ScopedInline, admin.TabularInline):
+    model = Closure
+    fk_name = "commune"
+    extra = 0
+
+
+class ServiceRangeInline(ScopedInline, admin.TabularInline):
+    model = OpeningRange
+    fk_name = "service"
+    exclude = ["commune"]
+    extra = 0
+    verbose_name_plural = _("horaires propres au service (vide : ceux de l'Hôtel de Ville)")
+
+
+class CommuneForm(forms.ModelForm):
+    theme_colour = forms.CharField(
+        label=_("couleur du thème"),
+        max_length=7,
+        widget=forms.TextInput(attrs={"type": "color"}),
+        help_text=Commune._meta.get_field("theme_colour").help_text,
+    )
+
+    class Meta:
+        model = Commune
+        fields = "__all__"  # noqa: DJ007 — the admin's fieldsets choose what is shown
+
+
+@admin.register(Commune)
+class CommuneAdmin(admin.ModelAdmin):
+    form = CommuneForm
+    list_display = [
+        "name",
+        "slug",
+        "holiday_zone",
+        "login_with_email",
+        "login_with_family_code",
+        "is_active",
+    ]
+    search_fields = ["name", "slug"]
+    inlines = [TownHallRangeInline, CommuneClosureInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "is_active"]}),
+        (_("Hôtel de Ville"), {"fields": ["address", "postal_code", "phone", "email", "website"]}),
+        (_("Apparence"), {"fields": ["logo", "theme_colour"]}),
+        (
+            _("Fonctionnement"),
+            {"fields": ["holiday_zone", "login_with_email", "login_with_family_code"]},
+        ),
+        (
+            _("Pages légales"),
+            {
+                "fields": [
+                    "publication_director",
+                    "legal_notice",
+                    "terms",
+                    "accessibility_status",
+                    "accessibility_audit_date",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if is_operator(request):
+            return qs
+        return qs.filter(pk=request.user.commune_id) if request.user.commune_id else qs.none()
+
+    def get_readonly_fields(self, request, obj=None):
+        # Only the operator moves a commune to another address or takes it off line.
+        return [] if is_operator(request) else ["slug", "is_active"]
+
+    def has_add_permission(self, request):
+        return is_operator(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_operator(request)
+
+
+@admin.register(Service)
+class ServiceAdmin(CommuneScopedAdmin):
+    list_display = ["name", "phone", "email", "position"]
+    search_fields = ["name"]
+    inlines = [ServiceRangeInline]
+
+
+@admin.register(Closure)
+class ClosureAdmin(CommuneScopedAdmin):
+    list_display = ["reason", "start", "end", "service"]
+    date_hierarchy = "start"
+
+
+@admin.register(Actualite)
+class ActualiteAdmin(CommuneScopedAdmin):
+    list_display = ["title", "published_at", "expires_at"]
+    search_fields = ["title", "body"]
+    date_hierarchy = "published_at"
+    prepopulated_fields = {"slug": ["title"]}

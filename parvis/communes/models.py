@@ -1,0 +1,319 @@
+"""Tenancy: the commune and what it publishes about itself (services, hours, closures, news).
+
+Every commune-owned row carries `commune`; reads go through `selectors.py`, which always take it.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+
+from parvis.communes import hours
+from parvis.communes.theme import validate_theme_colour
+
+phone_validator = RegexValidator(
+    r"^\+?[0-9 .()-]{6,20}$",
+    _("Indiquez un numéro de téléphone, par exemple 01 39 22 36 00."),
+)
+# A slug made only of digits would be read as an id in /actualites/<id-or-slug>/.
+not_only_digits = RegexValidator(
+    r"^\d+$", _("L'identifiant doit contenir au moins une lettre."), inverse_match=True
+)
+# Top-level paths of the deployment that a commune's slug must not shadow.
+RESERVED_SLUGS = frozenset(
+    {"admin", "static", "media", "healthz", "i18n", "_dev", "api", "favicon.ico"}
+)
+
+
+def validate_not_reserved(value: str) -> None:
+    if value.lower() in RESERVED_SLUGS:
+        raise ValidationError(_("Cet identifiant est réservé par Parvis."), code="reserved")
+
+
+class HolidayZone(models.TextChoices):
+    A = "A", _("Zone A")
+    B = "B", _("Zone B")
+    C = "C", _("Zone C")
+
+
+class AccessibilityStatus(models.TextChoices):
+    NON_CONFORME = "non", _("non conforme")
+    PARTIELLEMENT = "partiel", _("partiellement conforme")
+    TOTALEMENT = "total", _("totalement conforme")
+
+
+class Commune(models.Model):
+    slug = models.SlugField(
+        _("identifiant dans l'adresse"),
+        max_length=80,
+        unique=True,
+        validators=[not_only_digits, validate_not_reserved],
+        help_text=_("Le portail de la commune est servi à /<identifiant>/."),
+    )
+    name = models.CharField(_("nom"), max_length=120)
+    address = models.CharField(_("adresse de l'Hôtel de Ville"), max_length=200)
+    postal_code = models.CharField(_("code postal"), max_length=10)
+    phone = models.CharField(
+        _("téléphone (accueil central)"), max_length=30, validators=[phone_validator]
+    )
+    email = models.EmailField(_("courriel"))
+    website = models.URLField(_("site internet de la commune"), blank=True)
+    logo = models.ImageField(_("logo"), upload_to="communes/logos/", blank=True)
+    theme_colour = models.CharField(
+        _("couleur du thème"),
+        max_length=7,
+        default="#1B4F8A",
+        validators=[validate_theme_colour],
+        help_text=_("Couleur des bandeaux, sous du texte blanc : contraste d'au moins 4,5:1."),
+    )
+    holiday_zone = models.CharField(
+        _("zone de vacances scolaires"), max_length=1, choices=HolidayZone.choices
+    )
+    login_with_email = models.BooleanField(
+        _("connexion par courriel et mot de passe"), default=True
+    )
+    login_with_family_code = models.BooleanField(
+        _("connexion par « code famille » et mot de passe"), default=False
+    )
+    publication_director = models.CharField(
+        _("directeur ou directrice de la publication"),
+        max_length=200,
+        blank=True,
+        help_text=_("En général le maire, par exemple « M. le Maire de la commune »."),
+    )
+    legal_notice = models.TextField(
+        _("mentions légales (complément)"),
+        blank=True,
+        help_text=_(
+            "Texte ajouté aux mentions légales communes. "
+            "Texte simple, un paragraphe par ligne vide."
+        ),
+    )
+    terms = models.TextField(
+        _("conditions générales d'utilisation (complément)"),
+        blank=True,
+        help_text=_("Texte ajouté aux conditions générales communes."),
+    )
+    accessibility_status = models.CharField(
+        _("état de conformité RGAA"),
+        max_length=8,
+        choices=AccessibilityStatus.choices,
+        default=AccessibilityStatus.PARTIELLEMENT,
+    )
+    accessibility_audit_date = models.DateField(
+        _("date de l'audit d'accessibilité"), null=True, blank=True
+    )
+    is_active = models.BooleanField(
+        _("en ligne"), default=True, help_text=_("Une commune hors ligne n'est plus servie.")
+    )
+
+    class Meta:
+        verbose_name = _("commune")
+        verbose_name_plural = _("communes")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(login_with_email=True) | Q(login_with_family_code=True),
+                name="commune_offers_a_login_mode",
+                violation_error_message=_("Proposez au moins un mode de connexion."),
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("portal:home", kwargs={"commune": self.slug})
+
+
+class CommuneOwned(models.Model):
+    """Base of every row a commune owns."""
+
+    commune = models.ForeignKey(Commune, verbose_name=_("commune"), on_delete=models.CASCADE)
+
+    class Meta:
+        abstract = True
+
+
+class Service(CommuneOwned):
+    name = models.CharField(_("nom"), max_length=120)
+    phone = models.CharField(
+        _("téléphone"), max_length=30, blank=True, validators=[phone_validator]
+    )
+    email = models.EmailField(_("courriel"), blank=True)
+    location = models.CharField(
+        _("lieu d'accueil"),
+        max_length=200,
+        blank=True,
+        help_text=_("Laissez vide si le service reçoit à l'Hôtel de Ville."),
+    )
+    description = models.TextField(_("missions"), blank=True)
+    position = models.PositiveSmallIntegerField(_("ordre d'affichage"), default=0)
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commune", "name"], name="service_name_unique_per_commune"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class OpeningRange(CommuneOwned):
+    """One range of a weekday's opening hours. Without a service: the Hôtel de Ville's hours; a
+    service without ranges of its own keeps the Hôtel de Ville's."""
+
+    service = models.ForeignKey(
+        Service,
+        verbose_name=_("service"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="opening_ranges",
+    )
+    weekday = models.PositiveSmallIntegerField(_("jour"), choices=hours.WEEKDAYS)
+    opens = models.TimeField(_("ouverture"))
+    closes = models.TimeField(_("fermeture"))
+
+    class Meta:
+        verbose_name = _("plage d'ouverture")
+        verbose_name_plural = _("horaires d'ouverture")
+        ordering = ["weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=models.F("opens")),
+                name="opening_range_closes_after_opening",
+                violation_error_message=_("L'heure de fermeture doit suivre l'heure d'ouverture."),
+            )
+        ]
+
+    def __str__(self):
+        opens, closes = hours.format_time(self.opens), hours.format_time(self.closes)
+        return f"{self.get_weekday_display()} {opens}-{closes}"
+
+    def clean(self):
+        if self.service_id and self.commune_id and self.service.commune_id != self.commune_id:
+            raise ValidationError({"service": _("Ce service appartient à une autre commune.")})
+
+    def as_range(self) -> hours.Range:
+        return hours.Range(self.weekday, self.opens, self.closes)
+
+
+class Closure(CommuneOwned):
+    """An exceptional closure (days included). Without a service, the whole town hall and every
+    service close."""
+
+    service = models.ForeignKey(
+        Service,
+        verbose_name=_("service"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="closures",
+        help_text=_("Laissez vide pour fermer l'Hôtel de Ville et tous les services."),
+    )
+    start = models.DateField(_("du"))
+    end = models.DateField(_("au (inclus)"))
+    reason = models.CharField(_("motif"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("fermeture exceptionnelle")
+        verbose_name_plural = _("fermetures exceptionnelles")
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gte=models.F("start")),
+                name="closure_ends_after_start",
+                violation_error_message=_("La date de fin doit suivre la date de début."),
+            )
+        ]
+
+    def __str__(self):
+        return self.reason or str(_("Fermeture exceptionnelle"))
+
+    def clean(self):
+        if self.service_id and self.commune_id and self.service.commune_id != self.commune_id:
+            raise ValidationError({"service": _("Ce service appartient à une autre commune.")})
+
+    def as_closed(self) -> hours.Closed:
+        return hours.Closed(self.start, self.end, self.reason)
+
+
+class Actualite(CommuneOwned):
+    title = models.CharField(_("titre"), max_length=200)
+    slug = models.SlugField(
+        _("identifiant dans l'adresse"),
+        max_length=200,
+        blank=True,
+        validators=[not_only_digits],
+        help_text=_("Rempli à partir du titre s'il est laissé vide."),
+    )
+    summary = models.CharField(_("chapô"), max_length=300, blank=True)
+    body = models.TextField(_("texte"), help_text=_("Texte simple : un paragraphe par ligne vide."))
+    image = models.ImageField(_("image"), upload_to="actualites/", blank=True)
+    image_alt = models.CharField(
+        _("texte alternatif de l'image"),
+        max_length=200,
+        blank=True,
+        help_text=_("Ce que montre l'image, pour les personnes qui ne la voient pas."),
+    )
+    published_at = models.DateTimeField(_("publiée le"), default=timezone.now)
+    expires_at = models.DateTimeField(_("retirée le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("actualité")
+        verbose_name_plural = _("actualités")
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commune", "slug"], name="actualite_slug_unique_per_commune"
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("published_at")),
+                name="actualite_expires_after_publication",
+                violation_error_message=_("La date de retrait doit suivre la date de publication."),
+            ),
+        ]
+        indexes = [models.Index(fields=["commune", "-published_at"], name="actualite_recent_idx")]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = self._free_slug()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse(
+            "portal:actualite", kwargs={"commune": self.commune.slug, "reference": self.slug}
+        )
+
+    def clean(self):
+        if self.image and not self.image_alt:
+            raise ValidationError(
+                {"image_alt": _("Décrivez l'image pour les personnes qui ne la voient pas.")}
+            )
+
+    def _free_slug(self) -> str:
+        base = slugify(self.title)[:180] or "actualite"
+        if base.isdigit():
+            base = f"actualite-{base}"
+        taken = set(
+            Actualite.objects.filter(commune_id=self.commune_id, slug__startswith=base)
+            .exclude(pk=self.pk)
+            .values_list("slug", flat=True)
+        )
+        slug, n = base, 2
+        while slug in taken:
+            slug, n = f"{base}-{n}", n + 1
+        return slug

@@ -1,0 +1,119 @@
+"""Reads of commune data, always scoped to one commune."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from parvis.communes import hours
+from parvis.communes.models import Actualite, Closure, Commune, OpeningRange, Service
+
+
+def active_communes() -> QuerySet[Commune]:
+    return Commune.objects.filter(is_active=True).order_by("name")
+
+
+def commune_by_slug(slug: str) -> Commune | None:
+    return active_communes().filter(slug=slug).first()
+
+
+def published_news(commune: Commune, *, now: datetime | None = None) -> QuerySet[Actualite]:
+    now = now or timezone.now()
+    return (
+        Actualite.objects.filter(commune=commune, published_at__lte=now)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("-published_at", "-id")
+    )
+
+
+def news_item(commune: Commune, reference: str, *, now: datetime | None = None) -> Actualite:
+    """A published news item of `commune` by id or slug; 404 for anything else, including
+    another commune's item."""
+    news = published_news(commune, now=now)
+    lookup = {"pk": int(reference)} if reference.isdigit() else {"slug": reference}
+    return get_object_or_404(news, **lookup)
+
+
+@dataclass(frozen=True)
+class PlaceHours:
+    """The hours of one place (the Hôtel de Ville or a service) and whether it is open now."""
+
+    table: list[hours.DayHours]
+    status: hours.OpeningStatus
+    status_label: str
+    same_as_town_hall: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    service: Service
+    hours: PlaceHours
+
+
+@dataclass(frozen=True)
+class PracticalInfo:
+    town_hall: PlaceHours
+    services: list[ServiceInfo]
+    upcoming_closures: list[Closure]
+
+
+def _place_hours(ranges, closures, now, *, same_as_town_hall=False) -> PlaceHours:
+    status = hours.opening_status(ranges, closures, now)
+    return PlaceHours(
+        table=hours.week_table(ranges),
+        status=status,
+        status_label=hours.status_label(status, now),
+        same_as_town_hall=same_as_town_hall,
+    )
+
+
+def practical_info(commune: Commune, *, now: datetime | None = None) -> PracticalInfo:
+    """Everything « Infos pratiques » shows, in three queries whatever the number of services."""
+    now = now or timezone.now()
+    today = now.astimezone(hours.PARIS).date()
+    services = list(Service.objects.filter(commune=commune).order_by("position", "name"))
+    ranges = list(OpeningRange.objects.filter(commune=commune))
+    closures = list(
+        Closure.objects.filter(commune=commune, end__gte=today)
+        .select_related("service")
+        .order_by("start")
+    )
+
+    town_ranges = [r.as_range() for r in ranges if r.service_id is None]
+    town_closures = [c.as_closed() for c in closures if c.service_id is None]
+    infos = []
+    for service in services:
+        own = [r.as_range() for r in ranges if r.service_id == service.pk]
+        service_closures = town_closures + [
+            c.as_closed() for c in closures if c.service_id == service.pk
+        ]
+        infos.append(
+            ServiceInfo(
+                service=service,
+                hours=_place_hours(
+                    own or town_ranges, service_closures, now, same_as_town_hall=not own
+                ),
+            )
+        )
+    return PracticalInfo(
+        town_hall=_place_hours(town_ranges, town_closures, now),
+        services=infos,
+        upcoming_closures=closures,
+    )
+
+
+def town_hall_hours(commune: Commune, *, now: datetime | None = None) -> PlaceHours:
+    now = now or timezone.now()
+    today = now.astimezone(hours.PARIS).date()
+    ranges = [
+        r.as_range() for r in OpeningRange.objects.filter(commune=commune, service__isnull=True)
+    ]
+    closures = [
+        c.as_closed()
+        for c in Closure.objects.filter(commune=commune, service__isnull=True, end__gte=today)
+    ]
+    return _place_hours(ranges, closures, now)

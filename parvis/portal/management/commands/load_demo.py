@@ -1,0 +1,40 @@
+"""Load (or refresh) the demo communes and their data. Idempotent: run it as often as you like."""
+
+import os
+
+from django.core.management.base import BaseCommand
+
+from parvis.communes import demo as communes_demo
+
+# Each app with demo data adds its loader here, in dependency order.
+LOADERS = [communes_demo.load]
+
+
+class Command(BaseCommand):
+    help = "Charge les communes de démonstration (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--base-url",
+            default=f"http://127.0.0.1:{os.environ.get('PORT', '8000')}",
+            help="Adresse du serveur, pour afficher les liens.",
+        )
+
+    def handle(self, *args, base_url, **options):
+        for loader in LOADERS:
+            loader()
+        base = base_url.rstrip("/")
+        out = self.stdout
+        out.write(self.style.SUCCESS("Données de démonstration chargées."))
+        out.write("")
+        out.write(f"  Communes hébergées      {base}/")
+        for data in communes_demo.COMMUNES:
+            out.write(f"  {data['fields']['name']:<24}{base}/{data['slug']}/")
+        out.write(f"  Administration          {base}/admin/")
+        out.write(f"  Courriels (dév.)        {base}/_dev/outbox/")
+        out.write("")
+        out.write(f"  Identifiants de démonstration (mot de passe : {communes_demo.DEMO_PASSWORD})")
+        for username, slug, *_rest in communes_demo.DEMO_USERS:
+            role = f"administrateur de {slug}" if slug else "opérateur (toutes les communes)"
+            out.write(f"    {username:<30}{role}")
+        out.write("")

@@ -1,0 +1,43 @@
+"""The personal-space navigation of the seed, showing only the entries whose page exists.
+
+Later issues add their pages under these URL names; an entry appears as soon as its name resolves,
+so the portal never shows a dead link.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+NAVIGATION = [
+    ("accounts:accueil", _("Mon accueil")),
+    ("demarches:catalogue", _("Nouvelle démarche")),
+    ("portal:actualites", _("Actualités")),
+    ("billing:documents", _("Édition de documents")),
+    ("activities:index", _("Activités")),
+    ("portal:infos_pratiques", _("Infos pratiques")),
+    ("billing:mon_compte", _("Mon compte")),
+]
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    url_name: str
+    label: str
+    url: str
+
+
+def url_if_exists(url_name: str, commune_slug: str, **kwargs) -> str | None:
+    try:
+        return reverse(url_name, kwargs={"commune": commune_slug, **kwargs})
+    except NoReverseMatch:
+        return None
+
+
+def navigation(commune_slug: str) -> list[NavEntry]:
+    entries = []
+    for url_name, label in NAVIGATION:
+        url = url_if_exists(url_name, commune_slug)
+        if url is not None:
+            entries.append(NavEntry(url_name=url_name, label=str(label), url=url))
+    return entries

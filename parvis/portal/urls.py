@@ -1,0 +1,26 @@
+from django.urls import include, path
+
+from parvis.portal import views
+
+app_name = "portal"
+
+# Under /<commune>/ (the commune middleware turns the slug into request.commune).
+commune_patterns = [
+    path("", views.home, name="home"),
+    path("theme.css", views.theme_css, name="theme_css"),
+    path("infos-pratiques/", views.infos_pratiques, name="infos_pratiques"),
+    path("actualites/", views.actualites, name="actualites"),
+    path("actualites/<str:reference>/", views.actualite, name="actualite"),
+    path("accessibilite/", views.accessibilite, name="accessibilite"),
+    path("mentions-legales/", views.mentions_legales, name="mentions_legales"),
+    path("conditions-generales/", views.conditions_generales, name="conditions_generales"),
+    path("contacts/", views.contacts, name="contacts"),
+]
+
+urlpatterns = [
+    path("", views.commune_list, name="communes"),
+    path("healthz", views.healthz, name="healthz"),
+    path("_dev/outbox/", views.outbox, name="outbox"),
+    path("_dev/outbox/<str:key>/", views.outbox_message, name="outbox_message"),
+    path("<slug:commune>/", include(commune_patterns)),
+]

@@ -1,0 +1,143 @@
+"""Public pages of a commune, the list of hosted communes, health check and development outbox."""
+
+import hashlib
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db import DatabaseError, connection
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from parvis import mail
+from parvis.communes import selectors
+from parvis.communes.theme import contrast_with_white
+from parvis.portal.navigation import url_if_exists
+
+NEWS_PER_PAGE = 10
+LATEST_NEWS_ON_HOME = 3
+
+# Entry points of the home page (seed 000), shown once the page they lead to exists.
+HOME_ENTRY_POINTS = {
+    "login": "accounts:connexion",
+    "password_reset": "accounts:mot_de_passe_oublie",
+    "signup": "accounts:creer_mon_espace",
+    "demarches": "demarches:catalogue",
+}
+
+
+@require_GET
+def commune_list(request):
+    return render(request, "portal/commune_list.html", {"communes": selectors.active_communes()})
+
+
+@require_GET
+def home(request):
+    commune = request.commune
+    entry_urls = {key: url_if_exists(name, commune.slug) for key, name in HOME_ENTRY_POINTS.items()}
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "entry_urls": entry_urls,
+            "latest_news": selectors.published_news(commune)[:LATEST_NEWS_ON_HOME],
+            "town_hall": selectors.town_hall_hours(commune),
+        },
+    )
+
+
+@require_GET
+def infos_pratiques(request):
+    return render(
+        request,
+        "portal/infos_pratiques.html",
+        {"info": selectors.practical_info(request.commune)},
+    )
+
+
+@require_GET
+def actualites(request):
+    paginator = Paginator(selectors.published_news(request.commune), NEWS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(request, "portal/actualites.html", {"page": page})
+
+
+@require_GET
+def actualite(request, reference: str):
+    item = selectors.news_item(request.commune, reference)
+    return render(request, "portal/actualite.html", {"item": item})
+
+
+@require_GET
+def contacts(request):
+    return render(
+        request,
+        "portal/contacts.html",
+        {"info": selectors.practical_info(request.commune)},
+    )
+
+
+def static_page(template_name):
+    @require_GET
+    def view(request):
+        return render(request, template_name, {"hosting": settings.PARVIS_HOSTING})
+
+    view.__name__ = template_name.rsplit("/", 1)[-1].removesuffix(".html")
+    return view
+
+
+accessibilite = static_page("portal/accessibilite.html")
+mentions_legales = static_page("portal/mentions_legales.html")
+conditions_generales = static_page("portal/conditions_generales.html")
+
+
+@require_GET
+def theme_css(request):
+    """The commune's colours as CSS custom properties: a stylesheet, since the strict
+    Content-Security-Policy forbids inline styles."""
+    colour = request.commune.theme_colour
+    css = (
+        ":root {\n"
+        f"  --theme: {colour};\n"
+        f"  --theme-contrast: {'#ffffff' if contrast_with_white(colour) >= 4.5 else '#000000'};\n"
+        "}\n"
+    )
+    response = HttpResponse(css, content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    response["ETag"] = '"' + hashlib.sha256(css.encode()).hexdigest()[:16] + '"'
+    return response
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def _require_debug():
+    if not settings.DEBUG:
+        raise Http404
+
+
+@never_cache
+@require_GET
+def outbox(request):
+    _require_debug()
+    return render(request, "portal/dev_outbox.html", {"messages_sent": mail.outbox_messages()})
+
+
+@never_cache
+@require_GET
+def outbox_message(request, key: str):
+    _require_debug()
+    message = mail.outbox_message(key)
+    if message is None:
+        raise Http404
+    return render(request, "portal/dev_outbox_message.html", {"message": message})

@@ -1,0 +1,18 @@
+"""Settings for the test suite: production settings (DEBUG off) with a test key, plain HTTP and a
+fast password hasher."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-" + "k" * 40)
+
+from parvis.settings import *  # noqa: F403
+
+# Tests and the browser journeys talk plain HTTP to a local server.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+LANGUAGE_COOKIE_SECURE = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,2 @@
+"""Browser journeys: Playwright driving Debian's Chromium, with an axe-core check.
+(Placeholder replaced by the browser-journey work.)"""

@@ -1,0 +1,16 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+admin.site.site_header = _("Parvis — administration")
+admin.site.site_title = _("Parvis")
+admin.site.index_title = _("Administration")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
+    path("", include("parvis.portal.urls")),
+]
