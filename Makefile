@@ -9,7 +9,7 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install messages chromium lint migrations-check pytest lock format bench
+.PHONY: run test install messages makemessages chromium lint migrations-check pytest lock format bench
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v msgfmt >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q gettext)
@@ -21,10 +21,13 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 install: $(VENV)/.installed
 
 messages: install
-	cd parvis && ../$(BIN)/django-admin compilemessages --ignore=.venv -v0 \
-		--settings=parvis.settings_test --pythonpath=..
-	$(BIN)/django-admin compilemessages -v0 --ignore=.venv --ignore=parvis \
-		--settings=parvis.settings_test --pythonpath=.
+	DJANGO_SETTINGS_MODULE=parvis.settings_test $(BIN)/python manage.py compilemessages \
+		--ignore=.venv --ignore=node_modules -v0
+
+# Refresh locale/en/LC_MESSAGES/django.po from the source (French) strings.
+makemessages: install
+	DJANGO_SETTINGS_MODULE=parvis.settings_test $(BIN)/python manage.py makemessages -l en \
+		--ignore=.venv --ignore=node_modules --ignore=staticfiles --no-obsolete --add-location=file
 
 run: messages
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v0
