@@ -14,3 +14,5 @@ urlpatterns = [
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
     path("", include("parvis.portal.urls")),
 ]
+
+handler404 = "parvis.portal.views.page_not_found"

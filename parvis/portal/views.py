@@ -27,6 +27,15 @@ HOME_ENTRY_POINTS = {
 }
 
 
+def page_not_found(request, exception):
+    """The friendly 404: inside a commune's address (even an unknown page of it), the page keeps
+    the commune's header and leads back to its home; elsewhere it leads to the list of communes."""
+    if getattr(request, "commune", None) is None:
+        first_segment = request.path.strip("/").split("/", 1)[0]
+        request.commune = selectors.commune_by_slug(first_segment) if first_segment else None
+    return render(request, "404.html", status=404)
+
+
 @require_GET
 def commune_list(request):
     return render(request, "portal/commune_list.html", {"communes": selectors.active_communes()})
