@@ -1,4 +1,6 @@
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from parvis.portal import views
 
@@ -20,6 +22,7 @@ commune_patterns = [
 urlpatterns = [
     path("", views.commune_list, name="communes"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", RedirectView.as_view(url=static("parvis/favicon.svg"), permanent=True)),
     path("_dev/outbox/", views.outbox, name="outbox"),
     path("_dev/outbox/<str:key>/", views.outbox_message, name="outbox_message"),
     path("<slug:commune>/", include(commune_patterns)),
