@@ -4,11 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from parvis.communes.admin_shortcut import scoped_shortcut
+
 admin.site.site_header = _("Parvis — administration")
 admin.site.site_title = _("Parvis")
 admin.site.index_title = _("Administration")
 
 urlpatterns = [
+    path("admin/r/<int:content_type_id>/<path:object_id>/", scoped_shortcut),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),

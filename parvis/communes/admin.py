@@ -20,26 +20,9 @@ def scoped_commune_id(request):
     return None if is_operator(request) else request.user.commune_id
 
 
-class CommuneScopedMixin:
-    """For admins and inlines of rows carrying `commune`."""
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if is_operator(request):
-            return qs
-        return (
-            qs.filter(commune_id=request.user.commune_id) if request.user.commune_id else qs.none()
-        )
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        commune_id = scoped_commune_id(request)
-        if commune_id is not None:
-            related = db_field.related_model
-            if related is Commune:
-                kwargs["queryset"] = Commune.objects.filter(pk=commune_id)
-            elif any(f.name == "commune" for f in related._meta.get_fields()):
-                kwargs["queryset"] = related._default_manager.filter(commune_id=commune_id)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+class CommuneRequiredMixin:
+    """Only the operator and a commune's administrators get in: a staff user without a commune
+    sees nothing, whatever permissions they keep (an administrator whose commune was removed)."""
 
     def _has_commune(self, request):
         return is_operator(request) or bool(request.user.commune_id)
@@ -60,6 +43,28 @@ class CommuneScopedMixin:
         return self._has_commune(request) and super().has_delete_permission(request, obj)
 
 
+class CommuneScopedMixin(CommuneRequiredMixin):
+    """For admins and inlines of rows carrying `commune`."""
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if is_operator(request):
+            return qs
+        return (
+            qs.filter(commune_id=request.user.commune_id) if request.user.commune_id else qs.none()
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        commune_id = scoped_commune_id(request)
+        if commune_id is not None:
+            related = db_field.related_model
+            if related is Commune:
+                kwargs["queryset"] = Commune.objects.filter(pk=commune_id)
+            elif any(f.name == "commune" for f in related._meta.get_fields()):
+                kwargs["queryset"] = related._default_manager.filter(commune_id=commune_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 class CommuneScopedAdmin(CommuneScopedMixin, admin.ModelAdmin):
     def get_exclude(self, request, obj=None):
         exclude = list(super().get_exclude(request, obj) or [])
@@ -75,12 +80,17 @@ class CommuneScopedAdmin(CommuneScopedMixin, admin.ModelAdmin):
         form = super().get_form(request, obj, **kwargs)
         commune_id = scoped_commune_id(request)
         if commune_id is not None:
-            # The form's clean() (unique constraints, service of the same commune) must see the
-            # commune before validation, not only at save time.
+            # The form's validation (unique name or slug per commune, service of the same
+            # commune) must see the commune, not only the save.
             class ScopedForm(form):
                 def __init__(self, *args, **kw):
                     super().__init__(*args, **kw)
                     self.instance.commune_id = commune_id
+
+                def _get_validation_exclusions(self):
+                    # Django skips the constraints on fields outside the form, as `commune` is
+                    # here: a duplicate would reach the database (a server error).
+                    return super()._get_validation_exclusions() - {"commune"}
 
             return ScopedForm
         return form
@@ -97,13 +107,16 @@ class ScopedInline(CommuneScopedMixin):
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        commune_id = obj.pk if isinstance(obj, Commune) else getattr(obj, "commune_id", None)
 
         class CommuneFormSet(formset):
             def _construct_form(self, i, **kw):
                 form = super()._construct_form(i, **kw)
-                if commune_id is not None:
-                    form.instance.commune_id = commune_id
+                # The parent as the formset holds it, not `obj`: on an add page `obj` is None,
+                # the parent's commune is known once its own form is validated.
+                parent = self.instance
+                form.instance.commune_id = (
+                    parent.pk if isinstance(parent, Commune) else parent.commune_id
+                )
                 return form
 
         return CommuneFormSet
@@ -126,6 +139,11 @@ class CommuneClosureInline(ScopedInline, admin.TabularInline):
     fk_name = "commune"
     extra = 0
 
+    def get_exclude(self, request, obj=None):
+        # A commune being created has no service yet: any service offered would be another
+        # commune's, and Closure.clean() cannot tell before the commune exists.
+        return ["service"] if obj is None else super().get_exclude(request, obj)
+
 
 class ServiceRangeInline(ScopedInline, admin.TabularInline):
     model = OpeningRange
@@ -135,21 +153,26 @@ class ServiceRangeInline(ScopedInline, admin.TabularInline):
     verbose_name_plural = _("horaires propres au service (vide : ceux de l'Hôtel de Ville)")
 
 
-class CommuneForm(forms.ModelForm):
-    theme_colour = forms.CharField(
-        label=_("couleur du thème"),
-        max_length=7,
-        widget=forms.TextInput(attrs={"type": "color"}),
-        help_text=Commune._meta.get_field("theme_colour").help_text,
-    )
+class HttpsURLField(forms.URLField):
+    """A town's website typed without scheme is https (Django 6's default, without the warning)."""
 
+    def __init__(self, **kwargs):
+        kwargs["assume_scheme"] = "https"
+        super().__init__(**kwargs)
+
+
+class CommuneForm(forms.ModelForm):
     class Meta:
         model = Commune
         fields = "__all__"  # noqa: DJ007 — the admin's fieldsets choose what is shown
+        # Only the widget changes: the model's field keeps its default on the add page (an
+        # empty colour input is sent as black) and its validator.
+        widgets = {"theme_colour": forms.TextInput(attrs={"type": "color"})}
+        field_classes = {"website": HttpsURLField}
 
 
 @admin.register(Commune)
-class CommuneAdmin(admin.ModelAdmin):
+class CommuneAdmin(CommuneRequiredMixin, admin.ModelAdmin):
     form = CommuneForm
     list_display = [
         "name",

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -60,14 +60,19 @@ class OpeningStatus:
     closed_reason: str = ""  # when closed all day: the closure or public holiday
 
 
+# The holidays library's own translations of the holiday names, by Parvis language.
+HOLIDAY_LANGUAGES = {"fr": "fr", "en": "en_US"}
+
+
 @cache
-def _french_holidays(year: int) -> dict[date, str]:
-    return dict(holidays.country_holidays("FR", years=year, language="fr"))
+def _french_holidays(year: int, language: str) -> dict[date, str]:
+    return dict(holidays.country_holidays("FR", years=year, language=language))
 
 
 def public_holiday(day: date) -> str | None:
     """Name of the French public holiday on `day` (« Jour de l'an »…), None on a working day."""
-    return _french_holidays(day.year).get(day)
+    language = HOLIDAY_LANGUAGES.get((get_language() or "fr")[:2], "fr")
+    return _french_holidays(day.year, language).get(day)
 
 
 def closure_reason(
@@ -126,6 +131,13 @@ def opening_status(
     return OpeningStatus(is_open=False, closed_reason=reason_today or "")
 
 
+def weekday_in_sentence(weekday: int) -> str:
+    """A weekday's name inside a sentence: lower-case in French (« ouvre lundi »), as the
+    language writes it elsewhere (« opens Monday »)."""
+    name = str(WEEKDAY_NAMES[weekday])
+    return name.lower() if (get_language() or "fr").startswith("fr") else name
+
+
 def format_time(moment: time, *, short: bool = False) -> str:
     """8h30, 12h00; with short=True, 12h as in printed timetables (« 8h30-12h »)."""
     if short and moment.minute == 0:
@@ -152,7 +164,7 @@ def status_label(status: OpeningStatus, now: datetime) -> str:
         return _("Fermé — ouvre demain à %(heure)s") % {"heure": heure}
     if days < 7:
         return _("Fermé — ouvre %(jour)s à %(heure)s") % {
-            "jour": str(WEEKDAY_NAMES[opens.weekday()]).lower(),
+            "jour": weekday_in_sentence(opens.weekday()),
             "heure": heure,
         }
     return _("Fermé — ouvre le %(date)s à %(heure)s") % {

@@ -3,6 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -37,5 +38,6 @@ def validate_theme_colour(colour: str) -> None:
                 "sous le minimum de 4,5:1 exigé par le RGAA. Choisissez une couleur plus foncée."
             ),
             code="contrast",
-            params={"ratio": f"{int(ratio * 100) / 100:.2f}".replace(".", ",")},
+            # Truncated, not rounded: 4.497 must not read as 4,50.
+            params={"ratio": number_format(int(ratio * 100) / 100, 2)},
         )

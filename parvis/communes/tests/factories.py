@@ -69,3 +69,38 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.fr")
     password = factory.PostGenerationMethodCall("set_password", "mot-de-passe-de-test")
+
+
+class StaffFactory(UserFactory):
+    """A staff user whose password is stored: `UserFactory` sets it after saving and skips the
+    save that follows, so `force_login` of one of its users is logged out at the next request
+    (the session's hash is computed from the unsaved password)."""
+
+    is_staff = True
+
+    @factory.post_generation
+    def store_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save(update_fields=["password"])
+
+
+class OperatorFactory(StaffFactory):
+    """The operator of the deployment: a superuser without a commune, who sees every commune."""
+
+    username = factory.Sequence(lambda n: f"operateur{n}")
+    is_superuser = True
+
+
+class CommuneAdminFactory(StaffFactory):
+    """A commune's administrator, made as in production by `make_commune_admin`."""
+
+    username = factory.Sequence(lambda n: f"admin{n}")
+    commune = factory.SubFactory(CommuneFactory)
+
+    @factory.post_generation
+    def commune_admin_rights(obj, create, extracted, **kwargs):
+        if create:
+            # Imported here: this class is appended below the module's imports.
+            from parvis.communes.services import make_commune_admin
+
+            make_commune_admin(user=obj, commune=obj.commune)
