@@ -12,6 +12,12 @@ from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 
 
+def absolute_url(path: str) -> str:
+    """The address to put in an e-mail. From the configured public address, never from the
+    request's Host header (which an attacker could set to poison reset links)."""
+    return settings.PARVIS_BASE_URL.rstrip("/") + path
+
+
 class OutboxBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
         outbox = Path(settings.OUTBOX_DIR)

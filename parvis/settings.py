@@ -49,6 +49,11 @@ if not SECRET_KEY or SECRET_KEY in {DEVELOPMENT_SECRET_KEY, "change-me", "change
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# The public address of the deployment, for the links sent by e-mail.
+PARVIS_BASE_URL = os.environ.get(
+    "PARVIS_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+)
+
 # Who hosts this deployment, for the legal notices of every commune (« Hébergement »).
 PARVIS_HOSTING = os.environ.get("PARVIS_HOSTING", "")
 
@@ -88,7 +93,9 @@ INSTALLED_APPS = [
     "csp",
     "parvis.communes",
     "parvis.accounts",
+    "parvis.families",
     "parvis.portal",
+    "parvis.backoffice",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +131,11 @@ TEMPLATES = [
 ]
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # staff, by username (admin, back office)
+    "parvis.accounts.backends.CommuneBackend",  # citizens, by e-mail or code famille
+]
+PASSWORD_RESET_TIMEOUT = 60 * 60  # reset links expire within the hour
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

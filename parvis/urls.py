@@ -16,6 +16,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
     path("", include("parvis.portal.urls")),
+    path("<slug:commune>/", include("parvis.accounts.urls")),
+    path("<slug:commune>/guichet/", include("parvis.backoffice.urls")),
 ]
 
 handler404 = "parvis.portal.views.page_not_found"

@@ -59,12 +59,15 @@ COMMUNES = [
         "services": [
             {
                 "name": "Affaires scolaires",
+                "kind": "scolaire",
                 "phone": "01 39 22 36 11",
                 "email": "service-scolaire@carrieres-sous-poissy.fr",
                 "description": "Inscriptions scolaires, dérogations, Clé Espace Citoyens Enfance.",
             },
             {
                 "name": "Accueils périscolaires et de loisirs",
+                "kind": "enfance",
+                "key_label": "Clé Espace Citoyens Enfance",
                 "phone": "01 39 22 36 66",
                 "email": "service.periscolairesloisirs@carrieres-sous-poissy.fr",
                 "description": "Accueils du matin et du soir, restauration scolaire, "
@@ -72,6 +75,7 @@ COMMUNES = [
             },
             {
                 "name": "État-civil",
+                "kind": "etat_civil",
                 "phone": "01 39 22 36 08",
                 "email": "etatscivil-elections@carrieres-sous-poissy.fr",
                 "description": "Actes de naissance, de mariage et de décès, livret de famille, "
@@ -79,6 +83,7 @@ COMMUNES = [
             },
             {
                 "name": "Régie centrale",
+                "kind": "regie",
                 "phone": "01 39 22 36 27",
                 "email": "regie@carrieres-sous-poissy.fr",
                 "description": "Paiement des factures des activités périscolaires et de loisirs.",
@@ -178,6 +183,7 @@ COMMUNES = [
         "services": [
             {
                 "name": "Scolaire-Enfance-Jeunesse (SEJ)",
+                "kind": "enfance",
                 "phone": "01 30 86 89 30",
                 "email": "sej@carrieres-sur-seine.fr",
                 "description": "Inscriptions scolaires et périscolaires, remise du code famille "
@@ -189,11 +195,13 @@ COMMUNES = [
             },
             {
                 "name": "État civil",
+                "kind": "etat_civil",
                 "phone": "01 30 86 89 10",
                 "email": "etat-civil@carrieres-sur-seine.fr",
             },
             {
                 "name": "Régie",
+                "kind": "regie",
                 "phone": "01 30 86 89 35",
                 "email": "regie@carrieres-sur-seine.fr",
                 "hours": {(MON, WED, FRI): "8h30-12h / 13h30-17h"},

@@ -139,8 +139,29 @@ class CommuneOwned(models.Model):
         abstract = True
 
 
+class ServiceKind(models.TextChoices):
+    """What a service does; agents get roles by kind (accounts.AgentRole)."""
+
+    ENFANCE = "enfance", _("Enfance / périscolaire")
+    SCOLAIRE = "scolaire", _("Affaires scolaires")
+    ETAT_CIVIL = "etat_civil", _("État civil")
+    REGIE = "regie", _("Régie")
+    AUTRE = "autre", _("Autre")
+
+
 class Service(CommuneOwned):
     name = models.CharField(_("nom"), max_length=120)
+    kind = models.CharField(
+        _("domaine"), max_length=12, choices=ServiceKind.choices, default=ServiceKind.AUTRE
+    )
+    key_label = models.CharField(
+        _("nom de la clé personnelle"),
+        max_length=120,
+        blank=True,
+        help_text=_(
+            "Si le service remet des clés aux familles, leur nom : « Clé Espace Citoyens Enfance »."
+        ),
+    )
     phone = models.CharField(
         _("téléphone"), max_length=30, blank=True, validators=[phone_validator]
     )

@@ -18,6 +18,11 @@ COMMUNE_ADMIN_PERMISSIONS = {
         "closure": ("view", "add", "change", "delete"),
         "actualite": ("view", "add", "change", "delete"),
     },
+    "accounts": {
+        "agent": ("view", "add", "change", "delete"),
+        "agentrole": ("view", "add", "change", "delete"),
+        "auditentry": ("view",),
+    },
 }
 
 

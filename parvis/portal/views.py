@@ -45,6 +45,9 @@ def commune_list(request):
 def home(request):
     commune = request.commune
     entry_urls = {key: url_if_exists(name, commune.slug) for key, name in HOME_ENTRY_POINTS.items()}
+    if not commune.login_with_email:
+        # In « code famille » mode accounts are handed out at the desk: no self sign-up.
+        entry_urls["signup"] = None
     return render(
         request,
         "portal/home.html",

@@ -275,7 +275,9 @@ def test_index_shows_commune_admin_their_modules_only(as_admin_a, a, b):
     assert response.status_code == 200
     for model in MODELS:
         assert changelist(model) in page(response)
-    assert "/admin/accounts/" not in page(response)
+    # Their agents and the audit log, never the accounts of the whole platform.
+    assert "/admin/accounts/agent/" in page(response)
+    assert "/admin/accounts/user/" not in page(response)
     assert "/admin/auth/" not in page(response)
     assert_shows_none_of(response, b)
 
@@ -737,9 +739,11 @@ def test_commune_admin_has_no_access_to_users_or_groups(as_admin_a, admin_a_user
         reverse("admin:accounts_user_change", args=[other.pk]),
         reverse("admin:accounts_user_change", args=[admin_a_user.pk]),
         reverse("admin:auth_group_changelist"),
-        reverse("admin:app_list", args=["accounts"]),
     ):
         assert as_admin_a.get(url).status_code in {403, 404}, url
+    # The « Comptes » section lists their agents and the audit log, not the platform's users.
+    section = as_admin_a.get(reverse("admin:app_list", args=["accounts"])).content.decode()
+    assert "/admin/accounts/agent/" in section and "/admin/accounts/user/" not in section
 
     as_admin_a.post(
         reverse("admin:accounts_user_change", args=[admin_a_user.pk]),

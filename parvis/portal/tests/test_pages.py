@@ -65,12 +65,30 @@ def test_home_shows_the_town_hall_and_latest_news(client, demo_communes):
     assert "Fête de la ville 2026" not in text
 
 
-def test_home_offers_no_entry_point_whose_page_does_not_exist_yet(client, demo_communes):
+def test_home_offers_the_seeds_entry_points_and_only_those_that_exist(client, demo_communes):
     response = client.get(f"/{CSP}/")
     text = text_of(response)
-    # Login, sign-up and procedures come with later issues: no dead links meanwhile.
-    for words in ("Créer mon espace", "J'ai oublié mon mot de passe", "Mot de passe"):
-        assert words not in text
+    for words in (
+        "Accéder au portail",
+        "Mon espace perso",
+        "Identifiant",
+        "Mot de passe",
+        "J'ai oublié mon mot de passe",
+        "Je n'ai pas d'espace",
+        "Créer mon espace",
+    ):
+        assert words in text
+    html = response.content.decode()
+    assert f'action="/{CSP}/connexion/"' in html
+    assert f'href="/{CSP}/creer-mon-espace/"' in html
+    # The procedures come with a later issue: no dead link meanwhile.
+    assert "Effectuer des démarches sans créer de compte" not in text
+
+
+def test_a_code_famille_commune_offers_no_self_sign_up(client, demo_communes):
+    text = text_of(client.get("/carrieres-sur-seine/"))
+    assert "Mon espace perso" in text
+    assert "Créer mon espace" not in text
 
 
 def test_every_link_of_the_public_pages_leads_somewhere(client, demo_communes):
@@ -81,7 +99,7 @@ def test_every_link_of_the_public_pages_leads_somewhere(client, demo_communes):
         if url in seen:
             continue
         seen.add(url)
-        response = client.get(url)
+        response = client.get(url, follow=True)  # the personal space leads to the login page
         assert response.status_code == 200, url
         if "text/html" not in response["Content-Type"]:
             continue

@@ -16,9 +16,10 @@ from django.db import OperationalError
 from django.forms.models import model_to_dict
 from django.test import override_settings
 
-from parvis.accounts.models import User
+from parvis.accounts.models import AgentRole, User
 from parvis.communes import demo
 from parvis.communes.models import Actualite, Closure, Commune, OpeningRange, Service
+from parvis.families.models import AuthorisedPerson, Famille, FamilyAccess, Personne, ServiceKey
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOW_SETTINGS = (
@@ -152,13 +153,17 @@ def test_development_outbox_reads_only_its_own_files(client, outbox_dir, tmp_pat
 
 def snapshot():
     rows = {}
-    for model in (Commune, Service, OpeningRange, Closure, Actualite):
+    for model in (
+        Commune, Service, OpeningRange, Closure, Actualite, Famille, Personne, AuthorisedPerson,
+        ServiceKey, FamilyAccess, AgentRole,
+    ):  # fmt: skip
         rows[model.__name__] = sorted(
             (obj.pk, sorted(model_to_dict(obj).items(), key=str)) for obj in model.objects.all()
         )
     rows["User"] = sorted(
-        (u.pk, u.username, u.commune_id, u.is_staff, u.is_superuser, u.password,
-         sorted(u.groups.values_list("name", flat=True)))
+        (u.pk, u.username, u.commune_id, u.is_staff, u.is_superuser, u.password, u.email,
+         u.family_code, u.must_choose_password, u.previous_login, u.last_login,
+         u.email_confirmed_at, sorted(u.groups.values_list("name", flat=True)))
         for u in User.objects.all()
     )  # fmt: skip
     return rows

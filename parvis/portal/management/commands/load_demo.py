@@ -5,9 +5,10 @@ import os
 from django.core.management.base import BaseCommand
 
 from parvis.communes import demo as communes_demo
+from parvis.families import demo as families_demo
 
 # Each app with demo data adds its loader here, in dependency order.
-LOADERS = [communes_demo.load]
+LOADERS = [communes_demo.load, families_demo.load]
 
 
 class Command(BaseCommand):
@@ -37,4 +38,9 @@ class Command(BaseCommand):
         for username, slug, *_rest in communes_demo.DEMO_USERS:
             role = f"administrateur de {slug}" if slug else "opérateur (toutes les communes)"
             out.write(f"    {username:<30}{role}")
+        out.write("")
+        out.write("  Espaces des familles et guichet des agents")
+        for slug, where, login, password, who in families_demo.DEMO_LOGINS:
+            out.write(f"    {base}/{slug}/{where}/")
+            out.write(f"      {login}  /  {password}  — {who}")
         out.write("")

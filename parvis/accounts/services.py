@@ -1,0 +1,719 @@
+"""Writes on accounts: citizen sign-up and e-mail confirmation, login with lockout, password and
+e-mail changes, the audit log, and the throttling every guessable form shares."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib import auth
+from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+
+from parvis.accounts.models import Attempt, AuditEntry, User
+from parvis.communes.models import Commune
+from parvis.mail import absolute_url
+
+security_log = logging.getLogger("parvis.security")
+
+# Lockout and rate limits (issue: 5 failures on an account within 15 minutes → wait 15 minutes).
+ACCOUNT_MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCK_DURATION = timedelta(minutes=15)
+IP_MAX_FAILURES = 30  # per address and kind, within the same window
+KEY_MAX_FAILURES = 5  # wrong service keys per account within the window
+SIGNUP_MAX_PER_IP = 10  # accounts created per address within an hour
+SIGNUP_WINDOW = timedelta(hours=1)
+EMAIL_CONFIRMATION_MAX_AGE = timedelta(days=3)
+
+
+def normalise_identifier(value: str) -> str:
+    return (value or "").strip().lower()
+
+
+# --- Audit ---------------------------------------------------------------------------------------
+
+
+def audit(
+    *,
+    actor: User | None,
+    action: str,
+    commune: Commune | None,
+    target=None,
+    famille_id: int | None = None,
+    changes: dict | None = None,
+) -> AuditEntry:
+    """One row of the audit log. `changes` maps a field to [old, new]."""
+    return AuditEntry.objects.create(
+        commune=commune,
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=(actor.get_full_name() or actor.get_username()) if actor is not None else "",
+        action=action,
+        target_type=target._meta.model_name if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=str(target)[:200] if target is not None else "",
+        famille_id=famille_id,
+        changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in (changes or {}).items()},
+    )
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def diff(instance, fields: dict) -> dict:
+    """{field: [old, new]} for the fields whose value changes."""
+    return {
+        name: [getattr(instance, name), value]
+        for name, value in fields.items()
+        if getattr(instance, name) != value
+    }
+
+
+# --- Throttling ----------------------------------------------------------------------------------
+
+
+def _record_attempt(
+    *, commune, kind, identifier="", ip=None, succeeded=False, blocked=False, now=None
+):
+    return Attempt.objects.create(
+        commune=commune,
+        kind=kind,
+        identifier=identifier,
+        ip=ip,
+        succeeded=succeeded,
+        blocked=blocked,
+        at=now or timezone.now(),
+    )
+
+
+def _recent_failures(*, kind, since, commune=None, identifier=None, ip=None):
+    qs = Attempt.objects.filter(kind=kind, succeeded=False, blocked=False, at__gte=since)
+    if commune is not None:
+        qs = qs.filter(commune=commune)
+    if identifier is not None:
+        qs = qs.filter(identifier=identifier)
+    if ip is not None:
+        qs = qs.filter(ip=ip)
+    return qs
+
+
+def locked_until(
+    *,
+    commune: Commune,
+    kind: str,
+    identifier: str,
+    ip: str | None,
+    now: datetime,
+    max_failures: int,
+) -> datetime | None:
+    """When the lock on this identifier (or address) ends, None when not locked.
+
+    An identifier is locked for LOCK_DURATION after its max_failures-th failure within
+    FAILURE_WINDOW (failures before its last success don't count); an address likewise after
+    IP_MAX_FAILURES failures of this kind, whatever the identifiers."""
+    last_success = (
+        Attempt.objects.filter(commune=commune, kind=kind, identifier=identifier, succeeded=True)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    since = now - FAILURE_WINDOW - LOCK_DURATION
+    if last_success is not None and last_success > since:
+        since = last_success
+    candidates = []
+    failures = list(
+        _recent_failures(kind=kind, since=since, commune=commune, identifier=identifier)
+        .order_by("-at")
+        .values_list("at", flat=True)[:max_failures]
+    )
+    if len(failures) == max_failures and failures[0] - failures[-1] <= FAILURE_WINDOW:
+        candidates.append(failures[0] + LOCK_DURATION)
+    if ip:
+        ip_failures = list(
+            _recent_failures(kind=kind, since=now - FAILURE_WINDOW - LOCK_DURATION, ip=ip)
+            .order_by("-at")
+            .values_list("at", flat=True)[:IP_MAX_FAILURES]
+        )
+        if (
+            len(ip_failures) == IP_MAX_FAILURES
+            and ip_failures[0] - ip_failures[-1] <= FAILURE_WINDOW
+        ):
+            candidates.append(ip_failures[0] + LOCK_DURATION)
+    until = max(candidates, default=None)
+    return until if until is not None and until > now else None
+
+
+# --- Login ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None = None
+    locked_until: datetime | None = None
+    unconfirmed: User | None = None  # right password, e-mail not confirmed yet
+
+
+def find_citizen(*, commune: Commune, identifier: str) -> User | None:
+    """The citizen account of `commune` that `identifier` names: its e-mail, or its code famille
+    when the commune offers that mode."""
+    identifier = normalise_identifier(identifier)
+    if not identifier:
+        return None
+    qs = User.objects.filter(commune=commune, is_active=True, is_staff=False)
+    if "@" in identifier:
+        if not commune.login_with_email:
+            return None
+        return qs.filter(email__iexact=identifier).first()
+    if not commune.login_with_family_code:
+        return None
+    return qs.filter(family_code__iexact=identifier).first()
+
+
+def attempt_login(*, request, commune: Commune, identifier: str, password: str) -> LoginResult:
+    """Check the credentials under the lockout rules; log every attempt. Does not log in."""
+    now = timezone.now()
+    ip = client_ip(request)
+    key = normalise_identifier(identifier)
+    until = locked_until(
+        commune=commune,
+        kind=Attempt.Kind.LOGIN,
+        identifier=key,
+        ip=ip,
+        now=now,
+        max_failures=ACCOUNT_MAX_FAILURES,
+    )
+    if until is not None:
+        _record_attempt(
+            commune=commune, kind=Attempt.Kind.LOGIN, identifier=key, ip=ip, blocked=True
+        )
+        security_log.warning("login blocked commune=%s identifier=%s ip=%s", commune.slug, key, ip)
+        return LoginResult(locked_until=until)
+    user = auth.authenticate(request, commune=commune, identifier=identifier, password=password)
+    _record_attempt(
+        commune=commune, kind=Attempt.Kind.LOGIN, identifier=key, ip=ip, succeeded=user is not None
+    )
+    if user is None:
+        security_log.info("login failed commune=%s identifier=%s ip=%s", commune.slug, key, ip)
+        until = locked_until(
+            commune=commune,
+            kind=Attempt.Kind.LOGIN,
+            identifier=key,
+            ip=ip,
+            now=now,
+            max_failures=ACCOUNT_MAX_FAILURES,
+        )
+        if until is not None:
+            security_log.warning(
+                "account locked commune=%s identifier=%s ip=%s", commune.slug, key, ip
+            )
+        return LoginResult(locked_until=until)
+    # Only an account opened by e-mail waits for its confirmation. A code famille was handed
+    # over at the desk: its account stays usable while the e-mail given at first login waits
+    # for confirmation (it is a pending_email until then, so no reset link goes there).
+    if user.email_confirmed_at is None and not user.family_code and not user.must_choose_password:
+        return LoginResult(unconfirmed=user)
+    return LoginResult(user=user)
+
+
+def log_in(request, user: User) -> None:
+    """Open the session (a new session key: no fixation) and remember the previous login for
+    « Dernière connexion le … »."""
+    previous = user.last_login
+    auth.login(request, user, backend="parvis.accounts.backends.CommuneBackend")
+    User.objects.filter(pk=user.pk).update(previous_login=previous)
+    user.previous_login = previous
+
+
+def client_ip(request) -> str | None:
+    # Behind the reverse proxy, REMOTE_ADDR is the proxy: deployments set the real address there
+    # (e.g. gunicorn --forwarded-allow-ips with the proxy's X-Forwarded-For).
+    return request.META.get("REMOTE_ADDR") or None
+
+
+# --- Sign-up and e-mail confirmation -------------------------------------------------------------
+
+
+def signup_rate_limited(*, commune: Commune, ip: str | None, now: datetime | None = None) -> bool:
+    if not ip:
+        return False
+    now = now or timezone.now()
+    created = Attempt.objects.filter(
+        kind=Attempt.Kind.SIGNUP, ip=ip, succeeded=True, at__gte=now - SIGNUP_WINDOW
+    ).count()
+    return created >= SIGNUP_MAX_PER_IP
+
+
+@transaction.atomic
+def create_citizen_account(
+    *,
+    commune: Commune,
+    email: str,
+    password: str,
+    civility: str,
+    first_name: str,
+    last_name: str,
+    phone: str = "",
+    address: str = "",
+    postal_code: str = "",
+    city: str = "",
+    ip: str | None = None,
+) -> User | None:
+    """A citizen account, usable once its e-mail is confirmed (the e-mail leaves on commit).
+
+    When the address already has an account, nothing is created and its owner gets an e-mail
+    saying so: the page answers the same, so sign-up tells nobody which addresses have accounts.
+    """
+    existing = User.objects.filter(
+        commune=commune, email__iexact=normalise_identifier(email)
+    ).first()
+    if existing is not None:
+        _answer_existing_account(existing=existing, ip=ip)
+        return None
+    user = User(
+        commune=commune,
+        username=f"{commune.slug}/{uuid.uuid4().hex}",
+        email=normalise_identifier(email),
+        civility=civility,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        phone=phone.strip(),
+        address=address.strip(),
+        postal_code=postal_code.strip(),
+        city=city.strip(),
+    )
+    user.set_password(password)
+    try:
+        with transaction.atomic():  # a savepoint: the outer transaction survives the refusal
+            user.save()
+    except IntegrityError:
+        # The same address signed up a moment ago, in another request: same answer as above.
+        existing = User.objects.filter(commune=commune, email__iexact=user.email).first()
+        if existing is not None:
+            _answer_existing_account(existing=existing, ip=ip)
+        return None
+    _record_attempt(
+        commune=commune, kind=Attempt.Kind.SIGNUP, identifier=user.email, ip=ip, succeeded=True
+    )
+    audit(actor=user, action="account.create", commune=commune, target=user)
+    transaction.on_commit(lambda: send_email_confirmation(user=user))
+    return user
+
+
+ACCOUNT_EXISTS_MAX_EMAILS = 3  # per address and SIGNUP_WINDOW: sign-up can't flood an inbox
+
+
+def _answer_existing_account(*, existing: User, ip: str | None) -> None:
+    recent = Attempt.objects.filter(
+        commune=existing.commune,
+        kind=Attempt.Kind.SIGNUP,
+        identifier=existing.email,
+        succeeded=False,
+        at__gte=timezone.now() - SIGNUP_WINDOW,
+    ).count()
+    _record_attempt(
+        commune=existing.commune, kind=Attempt.Kind.SIGNUP, identifier=existing.email, ip=ip
+    )
+    if recent < ACCOUNT_EXISTS_MAX_EMAILS:
+        transaction.on_commit(lambda: send_account_exists(user=existing))
+
+
+def _confirmation_state(user: User) -> str:
+    # The token dies once used: it signs the state it changes (confirmed or pending address).
+    state = f"{user.pk}|{user.email}|{user.pending_email}|{user.email_confirmed_at}"
+    return hashlib.sha256(state.encode()).hexdigest()[:32]
+
+
+def email_confirmation_token(user: User) -> str:
+    return signing.dumps(
+        {"u": user.pk, "s": _confirmation_state(user)}, salt="parvis.email-confirmation"
+    )
+
+
+def send_email_confirmation(*, user: User) -> None:
+    token = email_confirmation_token(user)
+    url = absolute_url(
+        reverse(
+            "accounts:confirmer_courriel", kwargs={"commune": user.commune.slug, "token": token}
+        )
+    )
+    to = user.pending_email or user.email
+    context = {
+        "user": user,
+        "commune": user.commune,
+        "url": url,
+        "days": EMAIL_CONFIRMATION_MAX_AGE.days,
+    }
+    send_mail(
+        subject=_("%(commune)s — confirmez votre adresse électronique")
+        % {"commune": user.commune.name},
+        message=render_to_string("accounts/emails/confirmation.txt", context),
+        from_email=None,
+        recipient_list=[to],
+    )
+
+
+def send_account_exists(*, user: User) -> None:
+    context = {
+        "user": user,
+        "commune": user.commune,
+        "login_url": absolute_url(
+            reverse("accounts:connexion", kwargs={"commune": user.commune.slug})
+        ),
+        "reset_url": absolute_url(
+            reverse("accounts:mot_de_passe_oublie", kwargs={"commune": user.commune.slug})
+        ),
+    }
+    send_mail(
+        subject=_("%(commune)s — vous avez déjà un espace") % {"commune": user.commune.name},
+        message=render_to_string("accounts/emails/account_exists.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@transaction.atomic
+def confirm_email(*, commune: Commune, token: str) -> User:
+    """Confirm the address a token was sent to (a new account, or a changed e-mail)."""
+    try:
+        data = signing.loads(
+            token, salt="parvis.email-confirmation", max_age=EMAIL_CONFIRMATION_MAX_AGE
+        )
+    except signing.BadSignature as error:  # includes SignatureExpired
+        raise InvalidToken from error
+    user = User.objects.select_for_update().filter(pk=data.get("u"), commune=commune).first()
+    if user is None or data.get("s") != _confirmation_state(user):
+        raise InvalidToken
+    changes = {}
+    if user.pending_email:
+        changes["email"] = [user.email, user.pending_email]
+        user.email, user.pending_email = user.pending_email, ""
+    user.email_confirmed_at = timezone.now()
+    user.save(update_fields=["email", "pending_email", "email_confirmed_at"])
+    audit(actor=user, action="account.confirm_email", commune=commune, target=user, changes=changes)
+    return user
+
+
+# --- Password ------------------------------------------------------------------------------------
+
+
+def password_reset_url(user: User) -> str:
+    return reverse(
+        "accounts:nouveau_mot_de_passe",
+        kwargs={
+            "commune": user.commune.slug,
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+
+
+# Forgotten password: at most this many requests per address (IP) and this many e-mails per
+# identifier within the window; beyond, the page answers the same and nothing is sent.
+PASSWORD_RESET_WINDOW = timedelta(hours=1)
+PASSWORD_RESET_MAX_PER_IP = 10
+PASSWORD_RESET_MAX_PER_IDENTIFIER = 3
+
+
+def _reset_recipient(*, commune: Commune, identifier: str) -> User | None:
+    """The account a forgotten-password request names, if a reset link may go to its e-mail (a
+    confirmed address: an address waiting for confirmation is a pending_email)."""
+    user = find_citizen(commune=commune, identifier=identifier)
+    key = normalise_identifier(identifier)
+    if user is None and "@" in key and commune.login_with_family_code:
+        # A family that forgot its code famille gives the e-mail of its space: the e-mail
+        # reminds it of its code (seed 003: « Vos code famille et mot de passe vous seront
+        # communiqués par mail »).
+        user = User.objects.filter(
+            commune=commune, is_active=True, is_staff=False, email__iexact=key
+        ).first()
+    return user if user is not None and user.email else None
+
+
+@transaction.atomic
+def request_password_reset(*, commune: Commune, identifier: str, ip: str | None) -> None:
+    """Send a reset link if the identifier names an account with an e-mail; say nothing either
+    way (the page answers the same), nor when the request is over a rate limit. Every request
+    is an Attempt row (succeeded: an e-mail leaves; blocked: over the limit)."""
+    now = timezone.now()
+    key = normalise_identifier(identifier)
+    since = now - PASSWORD_RESET_WINDOW
+    recent = Attempt.objects.filter(kind=Attempt.Kind.PASSWORD_RESET, blocked=False, at__gte=since)
+    user = None
+    blocked = bool(ip) and recent.filter(ip=ip).count() >= PASSWORD_RESET_MAX_PER_IP
+    if not blocked:
+        user = _reset_recipient(commune=commune, identifier=identifier)
+        blocked = (
+            user is not None
+            and recent.filter(commune=commune, identifier=key, succeeded=True).count()
+            >= PASSWORD_RESET_MAX_PER_IDENTIFIER
+        )
+    _record_attempt(
+        commune=commune,
+        kind=Attempt.Kind.PASSWORD_RESET,
+        identifier=key,
+        ip=ip,
+        succeeded=user is not None and not blocked,
+        blocked=blocked,
+        now=now,
+    )
+    if blocked:
+        security_log.warning(
+            "password reset rate-limited commune=%s identifier=%s ip=%s", commune.slug, key, ip
+        )
+        return
+    security_log.info(
+        "password reset requested commune=%s identifier=%s ip=%s", commune.slug, key, ip
+    )
+    if user is not None:
+        transaction.on_commit(lambda: send_password_reset(user=user))
+
+
+def send_password_reset(*, user: User) -> None:
+    commune = user.commune
+    context = {"user": user, "commune": commune, "url": absolute_url(password_reset_url(user))}
+    send_mail(
+        subject=_("%(commune)s — choisissez un nouveau mot de passe") % {"commune": commune.name},
+        message=render_to_string("accounts/emails/password_reset.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def set_password(*, user: User, password: str, actor: User | None = None) -> User:
+    """A new password. Other sessions end: Django checks each session against a hash of the
+    password. The caller keeps the current session with update_session_auth_hash if it wants."""
+    user.set_password(password)
+    fields = ["password"]
+    if user.must_choose_password:
+        user.must_choose_password = False
+        fields.append("must_choose_password")
+    user.save(update_fields=fields)
+    audit(actor=actor or user, action="account.set_password", commune=user.commune, target=user)
+    return user
+
+
+@transaction.atomic
+def request_email_change(*, user: User, new_email: str) -> User:
+    user.pending_email = normalise_identifier(new_email)
+    user.save(update_fields=["pending_email"])
+    audit(
+        actor=user,
+        action="account.request_email_change",
+        commune=user.commune,
+        target=user,
+        changes={"pending_email": ["", user.pending_email]},
+    )
+    transaction.on_commit(lambda: send_email_confirmation(user=user))
+    return user
+
+
+def email_taken(*, commune: Commune, email: str, exclude: User | None = None) -> bool:
+    qs = User.objects.filter(commune=commune, email__iexact=normalise_identifier(email))
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude.pk)
+    return qs.exists()
+
+
+# --- Citizen's own space: coordinates and account deletion (« Gérer mes informations ») -------
+
+# What a citizen may change directly on their account. The e-mail is not among them: it changes
+# through request_email_change, confirmed from the new address. When the « démarches » feature
+# lands, a change of coordinates becomes a request (« signalement d'un changement de
+# coordonnées ») that an agent validates; this function then applies the accepted request.
+COORDINATE_FIELDS = (
+    "civility",
+    "last_name",
+    "first_name",
+    "address",
+    "postal_code",
+    "city",
+    "phone",
+)
+
+
+@transaction.atomic
+def update_coordinates(*, user: User, actor: User | None = None, **fields) -> User:
+    """Change the account holder's own coordinates; one audit row with old → new values (none
+    when nothing changes)."""
+    unknown = set(fields) - set(COORDINATE_FIELDS)
+    if unknown:
+        raise ValueError(f"not a coordinate: {', '.join(sorted(unknown))}")
+    cleaned = {name: (value or "").strip() for name, value in fields.items()}
+    changes = diff(user, cleaned)
+    if not changes:
+        return user
+    for name in changes:
+        setattr(user, name, cleaned[name])
+    user.save(update_fields=list(changes))
+    audit(
+        actor=actor or user,
+        action="account.update_coordinates",
+        commune=user.commune,
+        target=user,
+        changes=changes,
+    )
+    return user
+
+
+@transaction.atomic
+def delete_citizen_account(*, user: User) -> None:
+    """Delete a citizen's account at their request. Its links to families go with it (the
+    families' files stay with the services); the audit log keeps who it was (actor_label) and
+    says, on each family's history, that this responsable's access ended."""
+    commune = user.commune
+    # The reverse relation of families.FamilyAccess: accounts does not import families.
+    for famille_id, label in user.family_accesses.values_list("famille_id", "famille__name"):
+        audit(
+            actor=user,
+            action="family_access.remove",
+            commune=commune,
+            target=user,
+            famille_id=famille_id,
+            changes={"famille": [label, None]},
+        )
+    audit(actor=user, action="account.delete", commune=commune, target=user)
+    security_log.info(
+        "account deleted commune=%s user=%s", commune.slug if commune else "-", user.pk
+    )
+    user.delete()
+
+
+# --- First login with a code famille -------------------------------------------------------------
+
+
+@transaction.atomic
+def complete_first_login(*, user: User, password: str, email: str) -> User:
+    """At the first login with a code famille (temporary password of the printed letter), the
+    family chooses its own password and gives an e-mail. The address waits for confirmation as
+    pending_email (a link goes there on commit) and becomes the account's e-mail once
+    confirmed, so no reset link goes to an unchecked address; meanwhile the family logs in with
+    its code famille. Other sessions end (the password changes); the caller keeps its own with
+    update_session_auth_hash."""
+    new_email = normalise_identifier(email)
+    changes = {"must_choose_password": [user.must_choose_password, False]}
+    user.set_password(password)
+    user.must_choose_password = False
+    fields = ["password", "must_choose_password"]
+    confirm = False
+    if new_email != normalise_identifier(user.email):
+        changes["pending_email"] = [user.pending_email, new_email]
+        user.pending_email = new_email
+        fields.append("pending_email")
+        confirm = True
+    elif user.email_confirmed_at is None:
+        confirm = True  # the address on file was typed by an agent: confirm it too
+    user.save(update_fields=fields)
+    audit(
+        actor=user,
+        action="account.first_login",
+        commune=user.commune,
+        target=user,
+        changes=changes,
+    )
+    if confirm:
+        transaction.on_commit(lambda: send_email_confirmation(user=user))
+    return user
+
+
+# --- Sign-up: checking a confirmation link, sending it again -------------------------------------
+# (added with « Créer mon espace », parvis/accounts/views_signup.py)
+
+# « Renvoyer le courriel »: at most this many requests per address (IP) and e-mails per
+# identifier within SIGNUP_WINDOW; beyond, nothing is sent (the per-identifier limit answers the
+# same; the per-IP one says to wait). Logged as SIGNUP attempts whose identifier starts with
+# RESEND_PREFIX, never `succeeded`, so signup_rate_limited (which counts accounts created)
+# ignores them.
+RESEND_MAX_PER_IP = 10
+RESEND_MAX_PER_IDENTIFIER = 3
+RESEND_PREFIX = "renvoi:"
+
+
+def check_email_confirmation_token(*, commune: Commune, token: str) -> User:
+    """The account a confirmation link would confirm, without confirming it (the page shows a
+    button first: mail scanners that open links must not use them up). Raises InvalidToken like
+    confirm_email; its __cause__ is a signing.SignatureExpired when the link is too old."""
+    try:
+        data = signing.loads(
+            token, salt="parvis.email-confirmation", max_age=EMAIL_CONFIRMATION_MAX_AGE
+        )
+    except signing.BadSignature as error:  # includes SignatureExpired
+        raise InvalidToken from error
+    user = User.objects.filter(pk=data.get("u"), commune=commune).first()
+    if user is None or data.get("s") != _confirmation_state(user):
+        raise InvalidToken
+    return user
+
+
+@transaction.atomic
+def resend_email_confirmation(*, commune: Commune, email: str, ip: str | None) -> bool:
+    """« Renvoyer le courriel »: the confirmation link again, to an account of `commune` whose
+    address (or pending new address) is `email` and waits for confirmation; an account already
+    confirmed gets the « vous avez déjà un espace » e-mail instead (where citizens log in by
+    e-mail). Nothing is said about which happened: the page answers the same.
+
+    Every request is an Attempt row (blocked: over the per-IP limit). Returns False only when
+    the requesting address (IP) is over its limit."""
+    now = timezone.now()
+    address = normalise_identifier(email)
+    identifier = f"{RESEND_PREFIX}{address}"[:254]
+    recent = Attempt.objects.filter(
+        kind=Attempt.Kind.SIGNUP,
+        identifier__startswith=RESEND_PREFIX,
+        blocked=False,
+        at__gte=now - SIGNUP_WINDOW,
+    )
+    if ip and recent.filter(ip=ip).count() >= RESEND_MAX_PER_IP:
+        _record_attempt(
+            commune=commune,
+            kind=Attempt.Kind.SIGNUP,
+            identifier=identifier,
+            ip=ip,
+            blocked=True,
+            now=now,
+        )
+        security_log.warning("confirmation resend rate-limited commune=%s ip=%s", commune.slug, ip)
+        return False
+    send = None
+    citizens = User.objects.filter(commune=commune, is_active=True, is_staff=False)
+    user = (
+        (citizens.filter(email__iexact=address) | citizens.filter(pending_email__iexact=address))
+        .order_by("pk")
+        .first()
+        if address
+        else None
+    )
+    if user is not None:
+        if normalise_identifier(user.pending_email) == address or (
+            user.email_confirmed_at is None and not user.must_choose_password
+        ):
+            send = send_email_confirmation
+        elif commune.login_with_email:
+            send = send_account_exists
+    if recent.filter(commune=commune, identifier=identifier).count() >= RESEND_MAX_PER_IDENTIFIER:
+        send = None
+    # Never `succeeded`: signup_rate_limited counts the successful SIGNUP rows (accounts made).
+    _record_attempt(
+        commune=commune, kind=Attempt.Kind.SIGNUP, identifier=identifier, ip=ip, now=now
+    )
+    if send is not None:
+        transaction.on_commit(lambda: send(user=user))
+    return True

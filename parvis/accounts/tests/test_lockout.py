@@ -1,0 +1,224 @@
+"""Lockout: 5 failures on an identifier within 15 minutes lock it for 15 minutes after the 5th,
+even against the right password; an address (IP) is limited too. Every attempt is logged."""
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.auth import SESSION_KEY
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from parvis.accounts import services
+from parvis.accounts.models import Attempt, User
+from parvis.communes.tests.factories import CommuneFactory
+from parvis.families.tests.factories import PASSWORD, CitizenFactory
+
+pytestmark = pytest.mark.django_db
+
+PARIS = ZoneInfo("Europe/Paris")
+T = datetime(2026, 3, 2, 14, 32, tzinfo=PARIS)  # the 5th failure
+WRONG = "pas-le-bon-mot-de-passe"
+LOCKED = "Trop d'essais infructueux. Réessayez après"
+
+
+def text_of(response) -> str:
+    html = response.content.decode()
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#x27;", "'")
+
+
+@pytest.fixture
+def citizen():
+    return CitizenFactory(commune=CommuneFactory(), email="parent@example.fr")
+
+
+def login(client, user, password, *, at, identifier=None):
+    """The response, with `logged_in`: the account id the session holds then (sessions expire
+    on the travelled clock, so it is read there)."""
+    with time_machine.travel(at, tick=False):
+        response = client.post(
+            reverse("accounts:connexion", kwargs={"commune": user.commune.slug}),
+            {"username": identifier or user.email, "password": password},
+        )
+        session_user = client.session.get(SESSION_KEY)
+    response.logged_in = int(session_user) if session_user else None
+    return response
+
+
+def fail_five_times(client, user, *, last=T, spacing=timedelta(minutes=3)):
+    for n in range(services.ACCOUNT_MAX_FAILURES):
+        response = login(client, user, WRONG, at=last - spacing * (4 - n))
+    return response
+
+
+def test_the_fifth_failure_locks_until_fifteen_minutes_later(client, citizen, caplog):
+    caplog.set_level(logging.INFO, logger="parvis.security")
+    fifth = fail_five_times(client, citizen)
+    # The 5th failure already says until when.
+    assert f"{LOCKED} 14:47." in text_of(fifth)
+
+    refused = login(client, citizen, PASSWORD, at=T + timedelta(minutes=14, seconds=59))
+    assert refused.status_code == 200
+    assert "Trop d'essais infructueux. Réessayez après 14:47." in text_of(refused)
+    assert refused.logged_in is None
+
+    accepted = login(client, citizen, PASSWORD, at=T + timedelta(minutes=15))
+    assert accepted.status_code == 302
+    assert accepted.logged_in == citizen.pk
+
+    outcomes = list(
+        Attempt.objects.order_by("id").values_list("succeeded", "blocked", "identifier")
+    )
+    assert outcomes == [(False, False, "parent@example.fr")] * 5 + [
+        (False, True, "parent@example.fr"),
+        (True, False, "parent@example.fr"),
+    ]
+    messages = [r.getMessage() for r in caplog.records if r.name == "parvis.security"]
+    assert any(m.startswith("account locked") for m in messages)
+    assert any(m.startswith("login blocked") for m in messages)
+    assert sum(m.startswith("login failed") for m in messages) == 5
+
+
+def test_the_lock_shows_the_local_time_rounded_up(client, citizen):
+    fail_five_times(client, citizen, last=T + timedelta(seconds=20))
+    # Locked until 14:47:20: « après 14:47 » would be false at 14:47:10.
+    refused = login(client, citizen, PASSWORD, at=T + timedelta(minutes=15, seconds=10))
+    assert f"{LOCKED} 14:48." in text_of(refused)
+    # In winter, Paris is UTC+1; the UTC time is never shown.
+    winter = datetime(2026, 1, 15, 9, 0, tzinfo=PARIS)
+    other = CitizenFactory(commune=citizen.commune, email="autre@example.fr")
+    fail_five_times(Client(), other, last=winter)
+    assert f"{LOCKED} 09:15." in text_of(login(Client(), other, PASSWORD, at=winter))
+
+
+def test_four_failures_then_a_success_reset_the_count(client, citizen):
+    for n in range(4):
+        login(client, citizen, WRONG, at=T + timedelta(minutes=n))
+    assert login(client, citizen, PASSWORD, at=T + timedelta(minutes=4)).status_code == 302
+    client.post(reverse("accounts:deconnexion", kwargs={"commune": citizen.commune.slug}))
+    for n in range(4):
+        response = login(client, citizen, WRONG, at=T + timedelta(minutes=5 + n))
+        assert LOCKED not in text_of(response)
+    assert login(client, citizen, PASSWORD, at=T + timedelta(minutes=9)).status_code == 302
+
+
+def test_failures_sixteen_minutes_apart_do_not_lock(client, citizen):
+    for n in range(8):
+        response = login(client, citizen, WRONG, at=T + timedelta(minutes=16 * n))
+        assert LOCKED not in text_of(response)
+    assert login(client, citizen, PASSWORD, at=T + timedelta(minutes=16 * 8)).status_code == 302
+
+
+def test_five_failures_spread_over_exactly_fifteen_minutes_lock(client, citizen):
+    fail_five_times(client, citizen, spacing=timedelta(minutes=3, seconds=45))
+    assert LOCKED in text_of(login(client, citizen, PASSWORD, at=T + timedelta(minutes=1)))
+
+
+def test_an_unknown_identifier_locks_the_same_way(client, citizen):
+    """No difference between known and unknown identifiers, locked or not."""
+    for n in range(5):
+        response = login(
+            client, citizen, WRONG, at=T + timedelta(minutes=n), identifier="nobody@example.fr"
+        )
+    assert "Trop d'essais infructueux. Réessayez après 14:51." in text_of(response)
+
+
+def test_the_lock_is_per_identifier_and_commune(client, citizen):
+    fail_five_times(client, citizen)
+    other = CitizenFactory(commune=citizen.commune, email="voisin@example.fr")
+    assert login(Client(), other, PASSWORD, at=T + timedelta(minutes=1)).status_code == 302
+    # Same address in another commune: another account, not locked.
+    twin = CitizenFactory(commune=CommuneFactory(), email=citizen.email)
+    assert login(Client(), twin, PASSWORD, at=T + timedelta(minutes=1)).status_code == 302
+
+
+def test_an_address_is_limited_across_identifiers(citizen):
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    for n in range(services.IP_MAX_FAILURES):
+        login(
+            attacker,
+            citizen,
+            WRONG,
+            at=T + timedelta(seconds=20 * n),
+            identifier=f"victime{n}@example.fr",
+        )
+    last_failure = T + timedelta(seconds=20 * (services.IP_MAX_FAILURES - 1))
+    # From that address, even the right password of an untouched account is refused…
+    refused = login(attacker, citizen, PASSWORD, at=last_failure + timedelta(minutes=1))
+    assert LOCKED in text_of(refused)
+    assert refused.logged_in is None
+    # …while the account itself is not locked for others.
+    elsewhere = Client(REMOTE_ADDR="198.51.100.4")
+    assert (
+        login(elsewhere, citizen, PASSWORD, at=last_failure + timedelta(minutes=1)).status_code
+        == 302
+    )
+    # And the address is free again 15 minutes after its last failure.
+    later = login(attacker, citizen, PASSWORD, at=last_failure + timedelta(minutes=15))
+    assert later.status_code == 302
+    assert Attempt.objects.filter(ip="203.0.113.9", blocked=True).count() == 1
+
+
+# --- Any sequence of attempts --------------------------------------------------------------------
+
+
+@dataclass
+class Reference:
+    """The rule, written from the issue: a lock starts at the 5th failure within 15 minutes
+    (failures before the last success don't count; refused attempts are no failures) and lasts
+    15 minutes."""
+
+    failures: list[datetime] = field(default_factory=list)
+
+    def locked_until(self, now: datetime) -> datetime | None:
+        recent = sorted(self.failures)[-services.ACCOUNT_MAX_FAILURES :]
+        if len(recent) < services.ACCOUNT_MAX_FAILURES:
+            return None
+        if recent[-1] - recent[0] > services.FAILURE_WINDOW:
+            return None
+        until = recent[-1] + services.LOCK_DURATION
+        return until if until > now else None
+
+
+gaps = st.one_of(st.integers(1, 120), st.integers(121, 20 * 60))
+attempts = st.lists(st.tuples(gaps, st.booleans()), min_size=1, max_size=14)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sequence=attempts)
+def test_no_sequence_lets_a_locked_account_in_before_its_time(sequence):
+    # One database transaction for all the examples: start each from a clean log.
+    Attempt.objects.all().delete()
+    commune = CommuneFactory(slug="hypothese")
+    user = User.objects.filter(commune=commune).first() or CitizenFactory(commune=commune)
+    request = RequestFactory().post("/", REMOTE_ADDR="192.0.2.1")
+    reference = Reference()
+    now = T
+    for gap, right in sequence:
+        now += timedelta(seconds=gap)
+        expected_lock = reference.locked_until(now)
+        with time_machine.travel(now, tick=False):
+            result = services.attempt_login(
+                request=request,
+                commune=commune,
+                identifier=user.email,
+                password=PASSWORD if right else WRONG,
+            )
+        if expected_lock is not None:
+            # Locked: refused even with the right password, with the time of the end.
+            assert result.user is None
+            assert result.locked_until == expected_lock
+            continue
+        if right:
+            assert result.user == user
+            reference.failures.clear()
+        else:
+            assert result.user is None
+            reference.failures.append(now)
+            assert result.locked_until == reference.locked_until(now)

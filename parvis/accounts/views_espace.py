@@ -1,0 +1,256 @@
+"""The citizen's own space: « Gérer mes informations » (tabs « Compte » and « Coordonnées »),
+« Modification de votre espace » (authentication, e-mail, service keys) and the data rights
+(« Télécharger mes données », « Supprimer mon espace »).
+
+Thin views: reads through parvis.families.selectors_citizen, always scoped to the commune of the
+URL and to the logged-in citizen; writes through the services."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth import logout, update_session_auth_hash
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from parvis.accounts import services
+from parvis.accounts.decorators import citizen_required
+from parvis.accounts.forms_espace import (
+    CoordinatesForm,
+    EmailChangeForm,
+    PasswordChangeForm,
+    PasswordConfirmForm,
+    ServiceKeysForm,
+)
+from parvis.families import selectors_citizen
+from parvis.families.services import KeyRefused, redeem_service_key, remove_family_access
+
+TAB_COMPTE = "compte"
+TAB_COORDONNEES = "coordonnees"
+TABS = (TAB_COMPTE, TAB_COORDONNEES)
+
+# The sections of « Modification de votre espace »: each posts its own form.
+SECTION_AUTH = "authentification"
+SECTION_EMAIL = "courriel"
+SECTION_KEYS = "services"
+SECTION_REMOVE = "retirer"
+PREFIXES = {SECTION_AUTH: "mdp", SECTION_EMAIL: "courriel", SECTION_KEYS: "cle"}
+
+
+def _url(name: str, request, query: str = "") -> str:
+    return reverse(f"accounts:{name}", kwargs={"commune": request.commune.slug}) + query
+
+
+# --- Gérer mes informations -----------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@citizen_required
+def mes_informations(request):
+    tab = request.GET.get("onglet")
+    if tab not in TABS:
+        tab = TAB_COMPTE
+    user, commune = request.user, request.commune
+    form = None
+    if tab == TAB_COORDONNEES or request.method == "POST":
+        tab = TAB_COORDONNEES
+        if request.method == "POST":
+            form = CoordinatesForm(request.POST)
+            if form.is_valid():
+                services.update_coordinates(user=user, **form.cleaned_data)
+                messages.success(request, _("Vos coordonnées sont enregistrées."))
+                return redirect(_url("mes_informations", request, f"?onglet={TAB_COORDONNEES}"))
+        else:
+            form = CoordinatesForm(initial=CoordinatesForm.initial_for(user))
+    context = {
+        "tab": tab,
+        "tabs": [
+            (TAB_COMPTE, _("Compte"), _url("mes_informations", request, f"?onglet={TAB_COMPTE}")),
+            (
+                TAB_COORDONNEES,
+                _("Coordonnées"),
+                _url("mes_informations", request, f"?onglet={TAB_COORDONNEES}"),
+            ),
+        ],
+        "form": form,
+        "household_services": selectors_citizen.household_services(commune=commune),
+    }
+    if tab == TAB_COMPTE:
+        context["households"] = selectors_citizen.households(user=user, commune=commune)
+    return render(request, "accounts/espace/mes_informations.html", context)
+
+
+# --- Modification de votre espace -----------------------------------------------------------------
+
+
+def _redeem_keys(request, form: ServiceKeysForm, key_services) -> ServiceKeysForm | None:
+    """Try each key entered; the links made are announced, the refusals go next to their field
+    with the entry kept. None when every key linked its family."""
+    refused = {}
+    for name, raw_key in form.entered_keys():
+        try:
+            redeemed = redeem_service_key(
+                user=request.user, raw_key=raw_key, ip=services.client_ip(request)
+            )
+        except KeyRefused as error:
+            message = str(error)
+            if error.locked_until is not None:
+                message = _("Trop de clés erronées : réessayez à partir de %(time)s.") % {
+                    "time": timezone.localtime(error.locked_until).strftime("%Hh%M")
+                }
+            refused[name] = message
+            continue
+        messages.success(
+            request,
+            _("Votre espace est lié à la famille %(famille)s (%(service)s).")
+            % {
+                "famille": redeemed.access.famille.name,
+                "service": redeemed.service.key_label or redeemed.service.name,
+            },
+        )
+    if not refused:
+        return None
+    # Keep the refused entries (and only them: a key that linked is used now).
+    prefix = PREFIXES[SECTION_KEYS]
+    data = {f"{prefix}-{name}": request.POST.get(f"{prefix}-{name}", "") for name in refused}
+    kept = ServiceKeysForm(key_services, data=data, prefix=prefix)
+    kept.is_valid()
+    for name, message in refused.items():
+        kept.add_error(name, message)
+    return kept
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@citizen_required
+def modifier_espace(request):
+    user, commune = request.user, request.commune
+    key_services = selectors_citizen.key_services(commune=commune)
+    forms = {
+        SECTION_AUTH: PasswordChangeForm(user, prefix=PREFIXES[SECTION_AUTH]),
+        SECTION_EMAIL: EmailChangeForm(user, prefix=PREFIXES[SECTION_EMAIL]),
+        SECTION_KEYS: ServiceKeysForm(key_services, prefix=PREFIXES[SECTION_KEYS]),
+    }
+    if request.method == "POST":
+        section = request.POST.get("section")
+        done = _url("modifier_espace", request, f"#{section}")
+        if section == SECTION_AUTH:
+            form = PasswordChangeForm(user, request.POST, prefix=PREFIXES[section])
+            if form.is_valid():
+                services.set_password(user=user, password=form.cleaned_data["new_password1"])
+                # This session stays open; the others end (their hash no longer matches).
+                update_session_auth_hash(request, user)
+                messages.success(
+                    request,
+                    _("Votre mot de passe est modifié. Vos autres sessions sont fermées."),
+                )
+                return redirect(done)
+            forms[section] = form
+        elif section == SECTION_EMAIL:
+            form = EmailChangeForm(user, request.POST, prefix=PREFIXES[section])
+            if form.is_valid():
+                services.request_email_change(user=user, new_email=form.cleaned_data["new_email"])
+                messages.success(
+                    request,
+                    _(
+                        "Un message de confirmation est envoyé à %(email)s. Suivez son lien pour "
+                        "valider la nouvelle adresse ; d'ici là, vous vous connectez toujours "
+                        "avec l'actuelle."
+                    )
+                    % {"email": user.pending_email},
+                )
+                return redirect(done)
+            forms[section] = form
+        elif section == SECTION_KEYS:
+            form = ServiceKeysForm(key_services, request.POST, prefix=PREFIXES[section])
+            if form.is_valid():
+                form = _redeem_keys(request, form, key_services)
+                if form is None:
+                    return redirect(done)
+            forms[section] = form
+        elif section == SECTION_REMOVE:
+            access = selectors_citizen.family_link(
+                user=user, commune=commune, access_id=request.POST.get("acces")
+            )
+            if access is None:
+                raise Http404(_("Ce lien n'existe pas."))
+            name = access.famille.name
+            remove_family_access(access=access, actor=user)
+            messages.success(
+                request,
+                _("Votre espace n'est plus lié à la famille %(famille)s.") % {"famille": name},
+            )
+            return redirect(_url("modifier_espace", request, f"#{SECTION_KEYS}"))
+        else:
+            return HttpResponseBadRequest()
+    return render(
+        request,
+        "accounts/espace/modifier_espace.html",
+        {
+            "password_form": forms[SECTION_AUTH],
+            "email_form": forms[SECTION_EMAIL],
+            "keys_form": forms[SECTION_KEYS],
+            "key_services": key_services,
+            "links": selectors_citizen.family_links(user=user, commune=commune),
+            "sections": {
+                "password": SECTION_AUTH,
+                "email": SECTION_EMAIL,
+                "keys": SECTION_KEYS,
+                "remove": SECTION_REMOVE,
+            },
+        },
+    )
+
+
+# --- Data rights ----------------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@citizen_required
+def telecharger_donnees(request):
+    """GET: what the file holds, and the button. POST: the file (JSON, as an attachment)."""
+    if request.method == "GET":
+        return render(request, "accounts/espace/telecharger_donnees.html")
+    data = selectors_citizen.export_data(user=request.user, commune=request.commune)
+    body = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+    filename = f"parvis-{request.commune.slug}-mes-donnees-{timezone.localdate():%Y-%m-%d}.json"
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@citizen_required
+def supprimer_espace(request):
+    data = request.POST if request.method == "POST" else None
+    form = PasswordConfirmForm(request.user, data, prefix="suppression")
+    if request.method == "POST" and form.is_valid():
+        services.delete_citizen_account(user=request.user)
+        logout(request)
+        messages.success(
+            request,
+            _(
+                "Votre espace est supprimé. Le dossier de votre famille reste tenu par les "
+                "services de la commune."
+            ),
+        )
+        return redirect("portal:home", commune=request.commune.slug)
+    return render(request, "accounts/espace/supprimer_espace.html", {"form": form})
+
+
+urlpatterns = [
+    path("mon-espace/mes-informations/", mes_informations, name="mes_informations"),
+    path("mon-espace/modifier/", modifier_espace, name="modifier_espace"),
+    path("mon-espace/mes-donnees/", telecharger_donnees, name="telecharger_donnees"),
+    path("mon-espace/supprimer/", supprimer_espace, name="supprimer_espace"),
+]

@@ -1,0 +1,103 @@
+"""The family file's journal as people read it: « who, when, what, old → new », in French."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.core.exceptions import FieldDoesNotExist
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from parvis.accounts.models import AuditEntry, User
+from parvis.families.models import AuthorisedPerson, Famille, FamilyAccess, Personne, ServiceKey
+
+ACTIONS = {
+    "famille.create": gettext_lazy("Création du dossier"),
+    "famille.update": gettext_lazy("Modification du dossier"),
+    "personne.create": gettext_lazy("Ajout d'un membre du foyer"),
+    "personne.update": gettext_lazy("Modification d'un membre du foyer"),
+    "personne_autorisee.create": gettext_lazy("Ajout d'une personne autorisée"),
+    "personne_autorisee.update": gettext_lazy("Modification d'une personne autorisée"),
+    "personne_autorisee.delete": gettext_lazy("Retrait d'une personne autorisée"),
+    "service_key.generate": gettext_lazy("Clé de service générée"),
+    "service_key.revoke": gettext_lazy("Clé de service révoquée"),
+    "service_key.redeem": gettext_lazy("Clé de service utilisée"),
+    "family_code.issue": gettext_lazy("Identifiants « code famille » remis"),
+    "family_access.remove": gettext_lazy("Accès d'un compte retiré"),
+}
+
+MODELS = {
+    model._meta.model_name: model
+    for model in (Famille, Personne, AuthorisedPerson, ServiceKey, FamilyAccess, User)
+}
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    at: datetime
+    who: str
+    what: str
+    target: str
+    changes: list[Change]
+
+
+def _field(model, name):
+    if model is None:
+        return None
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def _value(field, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("oui") if value else _("non")
+    if field is not None and getattr(field, "choices", None):
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return formats.date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT")
+        except ValueError:
+            return value
+    return str(value)
+
+
+def present(entry: AuditEntry) -> JournalLine:
+    model = MODELS.get(entry.target_type)
+    changes = []
+    for name, pair in (entry.changes or {}).items():
+        old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
+        field = _field(model, name)
+        label = str(field.verbose_name) if field is not None else name
+        changes.append(Change(field=label, old=_value(field, old), new=_value(field, new)))
+    return JournalLine(
+        at=entry.at,
+        who=entry.actor_label or _("(inconnu)"),
+        what=str(ACTIONS.get(entry.action, entry.action)),
+        target=entry.target_label,
+        changes=changes,
+    )

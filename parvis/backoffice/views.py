@@ -1,0 +1,390 @@
+"""The agents' guichet, under /<commune>/guichet/: login, search, family files, keys, code
+famille. Thin views: reads from selectors, writes through services, permissions in
+`permissions`."""
+
+from __future__ import annotations
+
+import copy
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from parvis.backoffice import services
+from parvis.backoffice.forms import (
+    AgentLoginForm,
+    AuthorisedPersonForm,
+    FamilleForm,
+    MemberForm,
+    SearchForm,
+    ServiceKeyForm,
+)
+from parvis.backoffice.journal import present
+from parvis.backoffice.permissions import (
+    agent_of,
+    agent_required,
+    family_editor_required,
+    forbidden,
+)
+from parvis.families import selectors
+from parvis.families import services as family_services
+from parvis.families.models import AuthorisedPerson, MemberKind, Personne
+from parvis.mail import absolute_url
+from parvis.portal.navigation import NavEntry, url_if_exists
+
+RESULTS_PER_PAGE = 20
+JOURNAL_LENGTH = 100
+MEMBER_KINDS = {"responsable": MemberKind.RESPONSABLE, "enfant": MemberKind.ENFANT}
+
+
+def _navigation(request) -> list[NavEntry]:
+    slug = request.commune.slug
+    entries = [
+        NavEntry("backoffice:accueil", _("Familles"), reverse("backoffice:accueil", args=[slug]))
+    ]
+    if request.agent.can_edit_families:
+        entries.append(
+            NavEntry(
+                "backoffice:famille_creer",
+                _("Créer une famille"),
+                reverse("backoffice:famille_creer", args=[slug]),
+            )
+        )
+    return entries
+
+
+def _render(request, template, context=None, *, status=200):
+    """A guichet page: the agents' navigation instead of the citizens'."""
+    context = {"agent": request.agent, "nav_entries": _navigation(request), **(context or {})}
+    return render(request, template, context, status=status)
+
+
+def _famille_url(famille) -> str:
+    return reverse("backoffice:famille", args=[famille.commune.slug, famille.number])
+
+
+# --- Login ---------------------------------------------------------------------------------------
+
+
+def _safe_next(request) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    prefix = reverse("backoffice:accueil", args=[request.commune.slug])
+    if target.startswith(prefix) and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def connexion(request):
+    commune = request.commune
+    if request.method == "GET" and agent_of(request.user, commune) is not None:
+        return redirect(_safe_next(request) or reverse("backoffice:accueil", args=[commune.slug]))
+    form = AgentLoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result = services.attempt_agent_login(
+            request=request,
+            commune=commune,
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+        )
+        if result.user is not None:
+            services.log_in_agent(request, result.user)
+            return redirect(
+                _safe_next(request) or reverse("backoffice:accueil", args=[commune.slug])
+            )
+        if result.locked_until is not None:
+            until = formats.time_format(timezone.localtime(result.locked_until), "H:i")
+            form.add_error(
+                None,
+                _("Trop de tentatives de connexion. Par sécurité, réessayez après %(time)s.")
+                % {"time": until},
+            )
+        else:
+            form.add_error(None, _("Identifiant ou mot de passe incorrect."))
+    return render(
+        request,
+        "backoffice/connexion.html",
+        {"form": form, "next": _safe_next(request) or "", "nav_entries": []},
+    )
+
+
+@require_POST
+def deconnexion(request):
+    logout(request)
+    messages.info(request, _("Vous êtes déconnecté du guichet."))
+    return redirect("backoffice:connexion", commune=request.commune.slug)
+
+
+# --- Search and family file ---------------------------------------------------------------------
+
+
+@agent_required
+@require_GET
+def accueil(request):
+    form = SearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    paginator = Paginator(selectors.search_familles(request.commune, query), RESULTS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    return _render(
+        request,
+        "backoffice/accueil.html",
+        {"form": form, "query": query, "page": page},
+    )
+
+
+def _key_form(request, famille, services_qs, data=None):
+    return ServiceKeyForm(
+        data,
+        services=services_qs,
+        initial={"send_to": selectors.first_responsable_email(famille)},
+        prefix="cle",
+    )
+
+
+@agent_required
+@require_GET
+def famille(request, number: int):
+    famille = selectors.famille_file(request.commune, number)
+    key_services = selectors.key_services(request.commune, kinds=request.agent.service_kinds)
+    family_code_user = next(
+        (a.user for a in famille.accesses.all() if a.user.family_code == famille.reference), None
+    )
+    return _render(
+        request,
+        "backoffice/famille.html",
+        {
+            "famille": famille,
+            "key_form": _key_form(request, famille, key_services)
+            if key_services.exists()
+            else None,
+            "covered_key_ids": {
+                key.pk for key in famille.keys.all() if request.agent.covers(key.service)
+            },
+            "family_code_user": family_code_user,
+            "journal": [
+                present(entry) for entry in selectors.famille_journal(famille, limit=JOURNAL_LENGTH)
+            ],
+            "journal_length": JOURNAL_LENGTH,
+        },
+    )
+
+
+# --- Writes on the family file ------------------------------------------------------------------
+
+
+@family_editor_required
+@require_http_methods(["GET", "POST"])
+def famille_creer(request):
+    form = FamilleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        famille = family_services.create_famille(
+            commune=request.commune, actor=request.user, **form.cleaned_data
+        )
+        messages.success(
+            request,
+            _("Le dossier %(reference)s de la famille %(name)s est créé.")
+            % {"reference": famille.reference, "name": famille.name},
+        )
+        return redirect(_famille_url(famille))
+    return _render(request, "backoffice/famille_form.html", {"form": form, "famille": None})
+
+
+@family_editor_required
+@require_http_methods(["GET", "POST"])
+def famille_modifier(request, number: int):
+    famille = selectors.famille_by_number(request.commune, number)
+    # The form works on a copy: `famille` keeps the old values for the journal.
+    form = FamilleForm(request.POST or None, instance=copy.copy(famille))
+    if request.method == "POST" and form.is_valid():
+        family_services.update_famille(famille=famille, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Le dossier est enregistré."))
+        return redirect(_famille_url(famille))
+    return _render(request, "backoffice/famille_form.html", {"form": form, "famille": famille})
+
+
+@family_editor_required
+@require_http_methods(["GET", "POST"])
+def membre_ajouter(request, number: int, kind: str):
+    if kind not in MEMBER_KINDS:
+        raise Http404
+    famille = selectors.famille_by_number(request.commune, number)
+    instance = Personne(commune=famille.commune, famille=famille, kind=MEMBER_KINDS[kind])
+    form = MemberForm(
+        request.POST or None,
+        instance=instance,
+        kind=kind,
+        initial={"last_name": famille.name},
+    )
+    if request.method == "POST" and form.is_valid():
+        personne = family_services.add_member(
+            famille=famille, actor=request.user, kind=MEMBER_KINDS[kind], **form.cleaned_data
+        )
+        messages.success(request, _("%(name)s est ajouté au foyer.") % {"name": personne})
+        return redirect(_famille_url(famille))
+    return _render(
+        request,
+        "backoffice/membre_form.html",
+        {"form": form, "famille": famille, "kind": kind, "personne": None},
+    )
+
+
+@family_editor_required
+@require_http_methods(["GET", "POST"])
+def membre_modifier(request, number: int, pk: int):
+    famille = selectors.famille_by_number(request.commune, number)
+    personne = selectors.member_of(famille, pk)
+    form = MemberForm(request.POST or None, instance=copy.copy(personne), kind=personne.kind)
+    if request.method == "POST" and form.is_valid():
+        family_services.update_member(personne=personne, actor=request.user, **form.cleaned_data)
+        messages.success(
+            request, _("Les informations de %(name)s sont enregistrées.") % {"name": personne}
+        )
+        return redirect(_famille_url(famille))
+    return _render(
+        request,
+        "backoffice/membre_form.html",
+        {"form": form, "famille": famille, "kind": personne.kind, "personne": personne},
+    )
+
+
+@family_editor_required
+@require_http_methods(["GET", "POST"])
+def personne_autorisee_ajouter(request, number: int):
+    famille = selectors.famille_by_number(request.commune, number)
+    instance = AuthorisedPerson(commune=famille.commune, famille=famille)
+    form = AuthorisedPersonForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        person = family_services.add_authorised_person(
+            famille=famille, actor=request.user, **form.cleaned_data
+        )
+        messages.success(
+            request, _("%(name)s peut désormais récupérer les enfants.") % {"name": person}
+        )
+        return redirect(_famille_url(famille))
+    return _render(
+        request,
+        "backoffice/personne_autorisee_form.html",
+        {"form": form, "famille": famille, "person": None},
+    )
+
+
+@family_editor_required
+@require_http_methods(["GET", "POST"])
+def personne_autorisee_modifier(request, number: int, pk: int):
+    famille = selectors.famille_by_number(request.commune, number)
+    person = selectors.authorised_person_of(famille, pk)
+    form = AuthorisedPersonForm(request.POST or None, instance=copy.copy(person))
+    if request.method == "POST" and form.is_valid():
+        family_services.update_authorised_person(
+            person=person, actor=request.user, **form.cleaned_data
+        )
+        messages.success(
+            request, _("Les informations de %(name)s sont enregistrées.") % {"name": person}
+        )
+        return redirect(_famille_url(famille))
+    return _render(
+        request,
+        "backoffice/personne_autorisee_form.html",
+        {"form": form, "famille": famille, "person": person},
+    )
+
+
+@family_editor_required
+@require_POST
+def personne_autorisee_retirer(request, number: int, pk: int):
+    famille = selectors.famille_by_number(request.commune, number)
+    person = selectors.authorised_person_of(famille, pk)
+    family_services.remove_authorised_person(person=person, actor=request.user)
+    messages.success(
+        request, _("%(name)s ne figure plus parmi les personnes autorisées.") % {"name": person}
+    )
+    return redirect(_famille_url(famille))
+
+
+# --- Service keys --------------------------------------------------------------------------------
+
+
+@agent_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def cle_generer(request, number: int):
+    """GET: the form alone (the family file shows it too). POST: a new key, shown once on the
+    response itself — never in a URL, a session or a message — and e-mailed if asked."""
+    famille = selectors.famille_by_number(request.commune, number)
+    key_services = selectors.key_services(request.commune, kinds=request.agent.service_kinds)
+    if not key_services.exists():
+        return forbidden(request, _("Aucun service dont vous avez la charge ne remet de clé."))
+    data = request.POST if request.method == "POST" else None
+    form = _key_form(request, famille, key_services, data)
+    if request.method == "POST" and form.is_valid():
+        service = form.cleaned_data["service"]
+        send_to = form.cleaned_data["send_to"]
+        service_key, key = family_services.generate_service_key(
+            famille=famille, service=service, actor=request.user, send_to=send_to
+        )
+        return _render(
+            request,
+            "backoffice/cle_generee.html",
+            {"famille": famille, "service_key": service_key, "key": key, "send_to": send_to},
+        )
+    return _render(request, "backoffice/cle_form.html", {"famille": famille, "form": form})
+
+
+@agent_required
+@require_POST
+def cle_revoquer(request, number: int, pk: int):
+    famille = selectors.famille_by_number(request.commune, number)
+    service_key = selectors.key_of(famille, pk)
+    if not request.agent.covers(service_key.service):
+        return forbidden(
+            request, _("Cette clé relève d'un service dont vous n'avez pas la charge.")
+        )
+    if service_key.is_usable:
+        family_services.revoke_service_key(service_key=service_key, actor=request.user)
+        messages.success(
+            request,
+            _("La clé se terminant par %(hint)s est révoquée : elle ne peut plus servir.")
+            % {"hint": service_key.hint},
+        )
+    else:
+        messages.info(request, _("Cette clé ne pouvait déjà plus servir."))
+    return redirect(_famille_url(famille))
+
+
+# --- Code famille --------------------------------------------------------------------------------
+
+
+@family_editor_required
+@never_cache
+@require_POST
+def code_famille(request, number: int):
+    """The code famille and a new temporary password, on a printable letter. The password is
+    shown on this response only."""
+    if not request.commune.login_with_family_code:
+        raise Http404
+    famille = selectors.famille_by_number(request.commune, number)
+    credentials = family_services.create_family_code_credentials(
+        famille=famille, actor=request.user
+    )
+    login_path = url_if_exists("accounts:connexion", request.commune.slug)
+    return _render(
+        request,
+        "backoffice/lettre_code_famille.html",
+        {
+            "famille": famille,
+            "credentials": credentials,
+            "today": timezone.localdate(),
+            "login_url": absolute_url(login_path or f"/{request.commune.slug}/connexion/"),
+        },
+    )

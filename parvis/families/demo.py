@@ -1,0 +1,226 @@
+"""Demo households, citizens and agents (seeds 000 and 003). Idempotent, like communes.demo.
+
+Everything here is documented in the README and printed by `manage.py load_demo`; these
+credentials exist only in demo data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from parvis.accounts.models import AgentRole, User
+from parvis.communes.demo import DEMO_PASSWORD
+from parvis.communes.models import Commune, Service
+from parvis.families.models import (
+    AuthorisedPerson,
+    Famille,
+    FamilyAccess,
+    MemberKind,
+    Personne,
+    SchoolLevel,
+    ServiceKey,
+)
+from parvis.families.services import format_key, key_digest
+
+PARIS = ZoneInfo("Europe/Paris")
+
+CITIZEN_EMAIL = "francoise.durand@example.fr"
+# A key nobody used yet, to try the « Authentification » step (LEROY family).
+UNUSED_KEY = "DEM0-CSP2-026K-EY42"
+FAMILY_CODE_READY = "F000001"  # Carrières-sur-Seine, MARTIN family: password DEMO_PASSWORD
+FAMILY_CODE_FIRST_LOGIN = "F000002"  # MOREAU family: temporary password below, first login
+FIRST_LOGIN_PASSWORD = "PREMIERE26"  # noqa: S105 — documented demo credential
+
+AGENTS = [
+    # (commune slug, username, role)
+    ("carrieres-sous-poissy", "csp-enfance", AgentRole.Role.ENFANCE),
+    ("carrieres-sous-poissy", "csp-scolaire", AgentRole.Role.SCOLAIRE),
+    ("carrieres-sous-poissy", "csp-etat-civil", AgentRole.Role.ETAT_CIVIL),
+    ("carrieres-sous-poissy", "csp-regie", AgentRole.Role.REGIE),
+    # Carrières-sur-Seine's SEJ hands out the code famille letters.
+    ("carrieres-sur-seine", "css-sej", AgentRole.Role.ENFANCE),
+]
+
+
+def _famille(commune, number, name, **fields) -> Famille:
+    famille, _created = Famille.objects.update_or_create(
+        commune=commune, number=number, defaults={"name": name, **fields}
+    )
+    return famille
+
+
+def _member(famille, kind, first_names, **fields) -> Personne:
+    member, _created = Personne.objects.update_or_create(
+        famille=famille,
+        kind=kind,
+        first_names=first_names,
+        defaults={"commune": famille.commune, "last_name": famille.name, **fields},
+    )
+    return member
+
+
+def _citizen(commune, username, *, password=DEMO_PASSWORD, keep_password=False, **fields) -> User:
+    user, created = User.objects.update_or_create(
+        username=username, defaults={"commune": commune, "is_staff": False, **fields}
+    )
+    # A password the visitor changed in a demo session is reset; a first-login account that
+    # has chosen its own password is left alone.
+    if created or not (keep_password or user.check_password(password)):
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user
+
+
+def _key(famille, service, raw) -> ServiceKey:
+    key, _created = ServiceKey.objects.get_or_create(
+        digest=key_digest(raw),
+        defaults={
+            "commune": famille.commune,
+            "famille": famille,
+            "service": service,
+            "hint": raw[-4:],
+        },
+    )
+    return key
+
+
+def _load_carrieres_sous_poissy(commune: Commune) -> None:
+    enfance = Service.objects.get(commune=commune, kind="enfance")
+    durand = _famille(
+        commune, 1, "DURAND", address="12, rue de l'Église", postal_code="78955", city=commune.name
+    )
+    francoise = _member(
+        durand, MemberKind.RESPONSABLE, "Françoise", civility="mme", birth_date=date(1986, 4, 9),
+        email=CITIZEN_EMAIL, phone="06 12 34 56 78",
+    )  # fmt: skip
+    _member(durand, MemberKind.RESPONSABLE, "Marc", civility="m", birth_date=date(1984, 11, 2),
+            phone="06 98 76 54 32")  # fmt: skip
+    _member(
+        durand, MemberKind.ENFANT, "Léa", birth_date=date(2022, 3, 14), school="Ecole du PARC",
+        class_name="Moyenne section", level=SchoolLevel.MATERNELLE,
+    )  # fmt: skip
+    _member(
+        durand, MemberKind.ENFANT, "Hugo", birth_date=date(2018, 6, 2), school="Ecole du PARC",
+        class_name="CE2", level=SchoolLevel.ELEMENTAIRE, has_pai=True,
+        health_notes="Allergie à l'arachide (PAI).",
+    )  # fmt: skip
+    AuthorisedPerson.objects.update_or_create(
+        famille=durand, last_name="MARTIN", first_name="Jeanne",
+        defaults={"commune": commune, "phone": "01 39 74 00 00", "relationship": "Grand-mère"},
+    )  # fmt: skip
+    user = _citizen(
+        commune,
+        "carrieres-sous-poissy/francoise.durand",
+        email=CITIZEN_EMAIL,
+        civility="mme",
+        first_name="Françoise",
+        last_name="DURAND",
+        phone="06 12 34 56 78",
+        address="12, rue de l'Église",
+        postal_code="78955",
+        city=commune.name,
+        email_confirmed_at=datetime(2022, 1, 3, 18, 2, tzinfo=PARIS),
+    )
+    if user.previous_login is None:
+        # As in the seed's screenshot: her next login greets her with « Dernière connexion le
+        # 12/01/2022 à 14:33 ».
+        user.previous_login = user.last_login = datetime(2022, 1, 12, 14, 33, tzinfo=PARIS)
+        user.save(update_fields=["previous_login", "last_login"])
+    durand_key = _key(durand, enfance, "DEM0-DURA-ND20-22K1")
+    if durand_key.used_at is None:
+        ServiceKey.objects.filter(pk=durand_key.pk).update(
+            used_at=datetime(2022, 1, 3, 18, 5, tzinfo=PARIS), used_by=user
+        )
+    FamilyAccess.objects.update_or_create(
+        famille=durand,
+        user=user,
+        defaults={"commune": commune, "personne": francoise, "key": durand_key},
+    )
+
+    leroy = _famille(commune, 2, "LEROY", address="5, allée des Tilleuls", postal_code="78955",
+                     city=commune.name)  # fmt: skip
+    _member(leroy, MemberKind.RESPONSABLE, "Nadia", civility="mme", email="nadia.leroy@example.fr")
+    _member(
+        leroy, MemberKind.ENFANT, "Inès", birth_date=date(2019, 9, 21), school="Ecole du PARC",
+        class_name="CE1", level=SchoolLevel.ELEMENTAIRE,
+    )  # fmt: skip
+    _key(leroy, enfance, UNUSED_KEY)
+
+    admin = User.objects.get(username="admin-carrieres-sous-poissy")
+    AgentRole.objects.get_or_create(
+        user=admin, role=AgentRole.Role.ADMINISTRATEUR, defaults={"commune": commune}
+    )
+
+
+def _load_carrieres_sur_seine(commune: Commune) -> None:
+    martin = _famille(commune, 1, "MARTIN", address="8, rue Gabriel-Péri", postal_code="78420",
+                      city=commune.name)  # fmt: skip
+    _member(
+        martin, MemberKind.RESPONSABLE, "Sophie", civility="mme", email="sophie.martin@example.fr"
+    )
+    _member(
+        martin, MemberKind.ENFANT, "Jules", birth_date=date(2017, 5, 30),
+        school="École Les Alouettes", class_name="CM1", level=SchoolLevel.ELEMENTAIRE,
+    )  # fmt: skip
+    user = _citizen(
+        commune, "carrieres-sur-seine/F000001", family_code=FAMILY_CODE_READY, civility="mme",
+        first_name="Sophie", last_name="MARTIN", email="sophie.martin@example.fr",
+        email_confirmed_at=datetime(2025, 9, 2, 8, 0, tzinfo=PARIS), must_choose_password=False,
+    )  # fmt: skip
+    FamilyAccess.objects.get_or_create(famille=martin, user=user, defaults={"commune": commune})
+
+    moreau = _famille(commune, 2, "MOREAU", postal_code="78420", city=commune.name)
+    _member(moreau, MemberKind.RESPONSABLE, "Karim", civility="m")
+    existing = User.objects.filter(username="carrieres-sur-seine/F000002").first()
+    first_login_done = existing is not None and not existing.must_choose_password
+    user = _citizen(
+        commune, "carrieres-sur-seine/F000002", password=FIRST_LOGIN_PASSWORD,
+        keep_password=first_login_done, family_code=FAMILY_CODE_FIRST_LOGIN, civility="m",
+        first_name="Karim", last_name="MOREAU",
+        **({} if first_login_done else {"must_choose_password": True}),
+    )  # fmt: skip
+    FamilyAccess.objects.get_or_create(famille=moreau, user=user, defaults={"commune": commune})
+
+
+def _load_agents() -> None:
+    for slug, username, role in AGENTS:
+        commune = Commune.objects.get(slug=slug)
+        agent, created = User.objects.update_or_create(
+            username=username,
+            defaults={
+                "commune": commune,
+                "is_staff": True,
+                "is_superuser": False,
+                "first_name": role.label,
+                "last_name": "AGENT",
+                "email": f"{username}@{slug}.fr",
+            },
+        )
+        if created or not agent.check_password(DEMO_PASSWORD):
+            agent.set_password(DEMO_PASSWORD)
+            agent.save(update_fields=["password"])
+        AgentRole.objects.get_or_create(user=agent, role=role, defaults={"commune": commune})
+
+
+@transaction.atomic
+def load() -> None:
+    _load_carrieres_sous_poissy(Commune.objects.get(slug="carrieres-sous-poissy"))
+    _load_carrieres_sur_seine(Commune.objects.get(slug="carrieres-sur-seine"))
+    _load_agents()
+
+
+DEMO_LOGINS = [
+    # (commune slug, where, login, password, who)
+    ("carrieres-sous-poissy", "connexion", CITIZEN_EMAIL, DEMO_PASSWORD,
+     "Madame Françoise DURAND, famille DURAND (2 enfants)"),
+    ("carrieres-sous-poissy", "creer-mon-espace", "(clé)", format_key(UNUSED_KEY.replace("-", "")),
+     "clé Espace Citoyens Enfance de la famille LEROY, non utilisée"),
+    ("carrieres-sur-seine", "connexion", FAMILY_CODE_READY, DEMO_PASSWORD,
+     "code famille de la famille MARTIN"),
+    ("carrieres-sur-seine", "connexion", FAMILY_CODE_FIRST_LOGIN, FIRST_LOGIN_PASSWORD,
+     "code famille MOREAU, première connexion"),
+    *((slug, "guichet/connexion", username, DEMO_PASSWORD, f"agent, rôle {role.label}")
+      for slug, username, role in AGENTS),
+]  # fmt: skip

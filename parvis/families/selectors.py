@@ -1,0 +1,240 @@
+"""Reads of households, always scoped to one commune (the views add who asks: the agent's roles).
+
+Searching is case- and accent-insensitive on SQLite and PostgreSQL alike, without storing anything
+more: both sides go through `fold` — in Python for what the agent typed, in SQL (`Fold`) for the
+rows. On SQLite, `Fold` calls `fold` itself (a deterministic function registered on the
+connection); on PostgreSQL it is LOWER(TRANSLATE(…)) with a table computed from `fold`, so both
+databases find the same rows (no `unaccent` extension needed).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from django.db.models import CharField, Func, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from parvis.accounts.models import AuditEntry
+from parvis.communes.models import Commune, Service
+from parvis.families.models import (
+    AuthorisedPerson,
+    Famille,
+    FamilyAccess,
+    MemberKind,
+    Personne,
+    ServiceKey,
+)
+
+# --- Case- and accent-insensitive matching -------------------------------------------------------
+
+# Letters that Unicode does not decompose but that French names and addresses spell out.
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o"})
+
+
+def fold(text: str | None) -> str:
+    """« Léa DURAND » → « lea durand »: lower case, accents and ligatures dropped."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").lower())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return bare.translate(_LIGATURES)
+
+
+def _fold_or_none(text):
+    return None if text is None else fold(text)
+
+
+@lru_cache(maxsize=1)
+def _postgresql_table() -> tuple[tuple[tuple[str, str], ...], str, str]:
+    """What `fold` does to the Latin letters (U+00C0–U+024F) and combining accents, as SQL can
+    say it: REPLACE pairs for the letters that become several (œ → oe), then TRANSLATE's from/to
+    strings (the combining accents, at the end of `from` with no counterpart, are deleted)."""
+    replaces, source, target = [], [], []
+    for code in range(0xC0, 0x250):
+        ch = chr(code)
+        folded = fold(ch)
+        if folded == ch:
+            continue
+        if len(folded) == 1:
+            source.append(ch)
+            target.append(folded)
+        else:
+            replaces.append((ch, folded))
+    deleted = [chr(code) for code in range(0x300, 0x370)]
+    return tuple(replaces), "".join(source + deleted), "".join(target)
+
+
+class Fold(Func):
+    """`fold` of a text column, in SQL."""
+
+    function = "PARVIS_FOLD"
+    arity = 1
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        connection.ensure_connection()
+        connection.connection.create_function(self.function, 1, _fold_or_none, deterministic=True)
+        return super().as_sql(compiler, connection, **extra_context)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        params = tuple(params)
+        replaces, source, target = _postgresql_table()
+        for ch, folded in replaces:
+            sql = f"REPLACE({sql}, %s, %s)"
+            params += (ch, folded)
+        return f"LOWER(TRANSLATE({sql}, %s, %s))", (*params, source, target)
+
+
+# --- Families ------------------------------------------------------------------------------------
+
+_REFERENCE = re.compile(r"f?0*(\d{1,9})")
+
+
+def _reference_number(term: str) -> int | None:
+    """« F000001 », « f1 » or « 000001 » → 1."""
+    match = _REFERENCE.fullmatch(term)
+    return int(match.group(1)) if match else None
+
+
+def search_familles(commune: Commune, query: str = "") -> QuerySet[Famille]:
+    """The families of `commune` matching every word of `query` in their name, a member's name
+    or e-mail, an account's e-mail or their reference (F000001); all of them without a query.
+    Each result carries `responsables` and `children` (prefetched: the page costs the same
+    whatever the number of families or members)."""
+    families = Famille.objects.filter(commune=commune).alias(name_folded=Fold("name"))
+    for term in fold(query).split():
+        members = (
+            Personne.objects.filter(commune=commune)
+            .alias(
+                last_folded=Fold("last_name"),
+                first_folded=Fold("first_names"),
+                email_folded=Fold("email"),
+            )
+            .filter(
+                Q(last_folded__contains=term)
+                | Q(first_folded__contains=term)
+                | Q(email_folded__contains=term)
+            )
+            .values("famille_id")
+        )
+        accounts = (
+            FamilyAccess.objects.filter(commune=commune)
+            .alias(email_folded=Fold("user__email"))
+            .filter(email_folded__contains=term)
+            .values("famille_id")
+        )
+        condition = Q(name_folded__contains=term) | Q(pk__in=members) | Q(pk__in=accounts)
+        number = _reference_number(term)
+        if number is not None:
+            condition |= Q(number=number)
+        families = families.filter(condition)
+    return families.order_by("name", "number").prefetch_related(
+        Prefetch(
+            "members",
+            queryset=Personne.objects.filter(kind=MemberKind.RESPONSABLE).order_by(
+                "last_name", "first_names"
+            ),
+            to_attr="responsables",
+        ),
+        Prefetch(
+            "members",
+            queryset=Personne.objects.filter(kind=MemberKind.ENFANT).order_by(
+                "birth_date", "first_names"
+            ),
+            to_attr="children",
+        ),
+    )
+
+
+def famille_file(commune: Commune, number: int) -> Famille:
+    """A family of `commune` with everything its file shows (404 for another commune's):
+    `responsables`, `children`, `authorised_people`, `accesses` (with their accounts and keys)
+    and `keys` (with their services and agents), in a fixed number of queries."""
+    families = Famille.objects.filter(commune=commune).prefetch_related(
+        Prefetch(
+            "members",
+            queryset=Personne.objects.filter(kind=MemberKind.RESPONSABLE).order_by(
+                "birth_date", "first_names", "pk"
+            ),
+            to_attr="responsables",
+        ),
+        Prefetch(
+            "members",
+            queryset=Personne.objects.filter(kind=MemberKind.ENFANT).order_by(
+                "birth_date", "first_names", "pk"
+            ),
+            to_attr="children",
+        ),
+        Prefetch(
+            "authorised_people",
+            queryset=AuthorisedPerson.objects.order_by("last_name", "first_name", "pk"),
+        ),
+        Prefetch(
+            "accesses",
+            queryset=FamilyAccess.objects.select_related(
+                "user", "personne", "key__service"
+            ).order_by("created_at", "pk"),
+        ),
+        Prefetch(
+            "keys",
+            queryset=ServiceKey.objects.select_related("service", "created_by", "used_by").order_by(
+                "-created_at", "-pk"
+            ),
+        ),
+    )
+    return get_object_or_404(families, number=number)
+
+
+def famille_by_number(commune: Commune, number: int) -> Famille:
+    """A family of `commune`, nothing prefetched (404 for another commune's)."""
+    return get_object_or_404(Famille.objects.filter(commune=commune), number=number)
+
+
+def member_of(famille: Famille, pk: int) -> Personne:
+    return get_object_or_404(
+        Personne.objects.filter(commune=famille.commune_id, famille=famille), pk=pk
+    )
+
+
+def authorised_person_of(famille: Famille, pk: int) -> AuthorisedPerson:
+    return get_object_or_404(
+        AuthorisedPerson.objects.filter(commune=famille.commune_id, famille=famille), pk=pk
+    )
+
+
+def key_of(famille: Famille, pk: int) -> ServiceKey:
+    return get_object_or_404(
+        ServiceKey.objects.filter(commune=famille.commune_id, famille=famille).select_related(
+            "service"
+        ),
+        pk=pk,
+    )
+
+
+def famille_journal(famille: Famille, *, limit: int = 100) -> list[AuditEntry]:
+    """The latest changes of a family's file, newest first (one query)."""
+    return list(
+        AuditEntry.objects.filter(commune=famille.commune_id, famille_id=famille.pk).order_by(
+            "-at", "-id"
+        )[:limit]
+    )
+
+
+def key_services(commune: Commune, *, kinds: frozenset[str] | None = None) -> QuerySet[Service]:
+    """The services of `commune` that give families a personal key; only those of `kinds` when
+    given (an agent's roles), all of them when None (an administrator)."""
+    services = Service.objects.filter(commune=commune).exclude(key_label="")
+    if kinds is not None:
+        services = services.filter(kind__in=kinds)
+    return services.order_by("position", "name")
+
+
+def first_responsable_email(famille: Famille) -> str:
+    """The e-mail a key goes to by default: the first responsable's that has one."""
+    for personne in getattr(famille, "responsables", None) or famille.members.filter(
+        kind=MemberKind.RESPONSABLE
+    ).order_by("birth_date", "first_names", "pk"):
+        if personne.email:
+            return personne.email
+    return ""
