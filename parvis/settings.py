@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # Django's widget templates, for the project's form renderer
     "csp",
     "parvis.communes",
     "parvis.accounts",
@@ -129,6 +130,9 @@ TEMPLATES = [
         },
     }
 ]
+
+# Every form field is drawn by parvis/templates/forms/field.html ({{ field.as_field_group }}).
+FORM_RENDERER = "parvis.forms_renderer.ParvisFormRenderer"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

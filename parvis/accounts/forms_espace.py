@@ -7,17 +7,11 @@ error in one leaves the others alone. Forms only validate: the writes are the se
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import password_validation
-from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from parvis.accounts import services
+from parvis.accounts import fields, services
+from parvis.accounts.forms_auth import NewPasswordMixin
 from parvis.accounts.models import Civility
-from parvis.communes.models import phone_validator
-
-postal_code_validator = RegexValidator(
-    r"^\d{5}$", _("Indiquez un code postal à 5 chiffres, par exemple 78955.")
-)
 
 
 class CoordinatesForm(forms.Form):
@@ -29,53 +23,20 @@ class CoordinatesForm(forms.Form):
         required=False,
         widget=forms.Select(attrs={"autocomplete": "honorific-prefix"}),
     )
-    last_name = forms.CharField(
-        label=_("Nom"),
-        max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
-        error_messages={"required": _("Indiquez votre nom.")},
-    )
-    first_name = forms.CharField(
-        label=_("Prénom"),
-        max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
-        error_messages={"required": _("Indiquez votre prénom.")},
-    )
-    address = forms.CharField(
-        label=_("Adresse"),
-        max_length=200,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
-    )
-    postal_code = forms.CharField(
-        label=_("Code postal"),
-        max_length=10,
-        required=False,
-        validators=[postal_code_validator],
-        widget=forms.TextInput(attrs={"autocomplete": "postal-code", "inputmode": "numeric"}),
-    )
-    city = forms.CharField(
-        label=_("Ville"),
-        max_length=120,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
-    )
-    phone = forms.CharField(
-        label=_("Téléphone"),
-        max_length=30,
-        required=False,
-        validators=[phone_validator],
-        help_text=_("Par exemple 06 12 34 56 78."),
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
-    )
+    last_name = fields.last_name_field()
+    first_name = fields.first_name_field()
+    address = fields.address_field(required=False)
+    postal_code = fields.PostalCodeField(required=False)
+    city = fields.city_field(required=False)
+    phone = fields.PhoneField(required=False)
 
     @classmethod
     def initial_for(cls, user) -> dict:
         return {name: getattr(user, name) for name in services.COORDINATE_FIELDS}
 
 
-class PasswordChangeForm(forms.Form):
-    """Current password, then the new one twice, checked by Django's password validators."""
+class PasswordChangeForm(NewPasswordMixin):
+    """Current password, then the new one twice (checked as everywhere, see NewPasswordMixin)."""
 
     old_password = forms.CharField(
         label=_("Mot de passe actuel"),
@@ -83,26 +44,11 @@ class PasswordChangeForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         error_messages={"required": _("Indiquez votre mot de passe actuel.")},
     )
-    new_password1 = forms.CharField(
-        label=_("Nouveau mot de passe"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        error_messages={"required": _("Choisissez un nouveau mot de passe.")},
-    )
-    new_password2 = forms.CharField(
-        label=_("Confirmation du nouveau mot de passe"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("Saisissez le même mot de passe une seconde fois."),
-        error_messages={"required": _("Saisissez le nouveau mot de passe une seconde fois.")},
-    )
+
+    field_order = ["old_password", "new_password1", "new_password2"]
 
     def __init__(self, user, *args, **kwargs):
-        self.user = user
-        super().__init__(*args, **kwargs)
-        self.fields[
-            "new_password1"
-        ].help_text = password_validation.password_validators_help_text_html()
+        super().__init__(*args, user=user, **kwargs)
 
     def clean_old_password(self):
         password = self.cleaned_data["old_password"]
@@ -111,23 +57,6 @@ class PasswordChangeForm(forms.Form):
                 _("Ce n'est pas votre mot de passe actuel."), code="password_incorrect"
             )
         return password
-
-    def clean(self):
-        cleaned = super().clean()
-        new1, new2 = cleaned.get("new_password1"), cleaned.get("new_password2")
-        if new1 and new2 and new1 != new2:
-            self.add_error(
-                "new_password2",
-                forms.ValidationError(
-                    _("Les deux mots de passe ne sont pas identiques."), code="password_mismatch"
-                ),
-            )
-        elif new1:
-            try:
-                password_validation.validate_password(new1, self.user)
-            except forms.ValidationError as error:
-                self.add_error("new_password1", error)
-        return cleaned
 
 
 class EmailChangeForm(forms.Form):

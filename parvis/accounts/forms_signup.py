@@ -6,22 +6,17 @@ the personal keys of the commune's services that issue keys."""
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from parvis.accounts import fields
 from parvis.accounts.models import Civility, User
 from parvis.communes.models import Service
 from parvis.families.services import normalise_key
 
 HONEYPOT_FIELD = "site_internet"
-
-POSTAL_CODE_RE = re.compile(r"^\d{5}$")
-# 0X XX XX XX XX, or the same with +33 / 0033 instead of the first 0.
-PHONE_RE = re.compile(r"^(?:\+33|0033|0)([1-9]\d{8})$")
 
 
 def key_services(commune) -> list[Service]:
@@ -99,51 +94,14 @@ class IdentityForm(SignupStepForm):
         widget=forms.RadioSelect,
         error_messages={"required": _("Indiquez votre civilité.")},
     )
-    last_name = forms.CharField(
-        label=_("Nom"),
-        max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
-        error_messages={"required": _("Indiquez votre nom.")},
-    )
-    first_name = forms.CharField(
-        label=_("Prénom"),
-        max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
-        error_messages={"required": _("Indiquez votre prénom.")},
-    )
+    last_name = fields.last_name_field()
+    first_name = fields.first_name_field()
 
 
 class AddressForm(SignupStepForm):
-    address = forms.CharField(
-        label=_("Adresse"),
-        help_text=_("Numéro et voie, par exemple : 5, allée des Tilleuls."),
-        max_length=200,
-        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
-        error_messages={"required": _("Indiquez votre adresse.")},
-    )
-    postal_code = forms.CharField(
-        label=_("Code postal"),
-        help_text=_("5 chiffres, par exemple : 78955."),
-        max_length=10,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "postal-code", "inputmode": "numeric", "size": "8"}
-        ),
-        error_messages={"required": _("Indiquez votre code postal.")},
-    )
-    city = forms.CharField(
-        label=_("Ville"),
-        max_length=120,
-        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
-        error_messages={"required": _("Indiquez votre ville.")},
-    )
-
-    def clean_postal_code(self):
-        value = re.sub(r"\s", "", self.cleaned_data["postal_code"])
-        if not POSTAL_CODE_RE.match(value):
-            raise ValidationError(
-                _("Le code postal comporte 5 chiffres, par exemple : 78955."), code="invalid"
-            )
-        return value
+    address = fields.address_field()
+    postal_code = fields.PostalCodeField()
+    city = fields.city_field()
 
 
 class ContactForm(SignupStepForm):
@@ -159,32 +117,10 @@ class ContactForm(SignupStepForm):
             "invalid": _("Indiquez une adresse électronique valide, par exemple : nom@exemple.fr."),
         },
     )
-    phone = forms.CharField(
-        label=_("Téléphone"),
-        help_text=_("Par exemple : 06 12 34 56 78."),
-        required=False,
-        max_length=30,
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
-    )
+    phone = fields.PhoneField(required=False)
 
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
-
-    def clean_phone(self):
-        raw = self.cleaned_data["phone"]
-        if not raw:
-            return ""
-        match = PHONE_RE.match(re.sub(r"[\s.\-()]", "", raw))
-        if match is None:
-            raise ValidationError(
-                _(
-                    "Indiquez un numéro de téléphone français à 10 chiffres, "
-                    "par exemple : 06 12 34 56 78."
-                ),
-                code="invalid",
-            )
-        digits = "0" + match.group(1)
-        return " ".join(digits[i : i + 2] for i in range(0, 10, 2))
 
 
 class CredentialsForm(SignupStepForm):

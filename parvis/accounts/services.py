@@ -523,7 +523,28 @@ def request_email_change(*, user: User, new_email: str) -> User:
         changes={"pending_email": ["", user.pending_email]},
     )
     transaction.on_commit(lambda: send_email_confirmation(user=user))
+    if user.email and user.email != user.pending_email:
+        # The current address hears of it: a stolen session can't move the account silently.
+        transaction.on_commit(lambda: send_email_change_notice(user=user))
     return user
+
+
+def send_email_change_notice(*, user: User) -> None:
+    context = {
+        "user": user,
+        "commune": user.commune,
+        "new_email": user.pending_email,
+        "reset_url": absolute_url(
+            reverse("accounts:mot_de_passe_oublie", kwargs={"commune": user.commune.slug})
+        ),
+    }
+    send_mail(
+        subject=_("%(commune)s — changement d'adresse électronique demandé")
+        % {"commune": user.commune.name},
+        message=render_to_string("accounts/emails/email_change_notice.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
 
 
 def email_taken(*, commune: Commune, email: str, exclude: User | None = None) -> bool:

@@ -2,7 +2,6 @@
 password, and « Mon accueil », under /<commune>/."""
 
 from datetime import timedelta
-from urllib.parse import unquote, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
@@ -11,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
+from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -27,8 +26,8 @@ from parvis.accounts.forms_auth import (
     SetNewPasswordForm,
 )
 from parvis.accounts.models import User
+from parvis.communes.links import safe_next, url_if_exists
 from parvis.communes.models import Service
-from parvis.portal.navigation import url_if_exists
 
 # The reset token goes from the e-mailed URL into the session, and the page is served at a URL
 # with this placeholder instead (as Django's PasswordResetConfirmView does), so the token never
@@ -64,24 +63,6 @@ LATER_TILES = [
 
 def _home_of_space(commune) -> str:
     return reverse("accounts:accueil", kwargs={"commune": commune.slug})
-
-
-def safe_next(request, url: str | None) -> str | None:
-    """`url` if it is a path of this site under the current commune, else None (no open
-    redirect, and no jump into another commune's pages)."""
-    if not url or not url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return None
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc:
-        return None
-    decoded = unquote(parts.path)
-    if "\\" in decoded or not decoded.startswith(f"/{request.commune.slug}/"):
-        return None
-    if any(segment in (".", "..") for segment in decoded.split("/")):
-        return None
-    return url
 
 
 def retry_time(until) -> str:

@@ -13,7 +13,6 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -34,11 +33,12 @@ from parvis.backoffice.permissions import (
     family_editor_required,
     forbidden,
 )
+from parvis.communes.links import safe_next, url_if_exists
 from parvis.families import selectors
 from parvis.families import services as family_services
 from parvis.families.models import AuthorisedPerson, MemberKind, Personne
 from parvis.mail import absolute_url
-from parvis.portal.navigation import NavEntry, url_if_exists
+from parvis.portal.navigation import NavEntry
 
 RESULTS_PER_PAGE = 20
 JOURNAL_LENGTH = 100
@@ -75,13 +75,10 @@ def _famille_url(famille) -> str:
 
 
 def _safe_next(request) -> str | None:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    prefix = reverse("backoffice:accueil", args=[request.commune.slug])
-    if target.startswith(prefix) and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return None
+    target = request.POST.get("next") or request.GET.get("next")
+    return safe_next(
+        request, target, within=reverse("backoffice:accueil", args=[request.commune.slug])
+    )
 
 
 @never_cache

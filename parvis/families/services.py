@@ -72,23 +72,31 @@ def create_famille(*, commune: Commune, actor: User, name: str, **fields) -> Fam
     return famille
 
 
-@transaction.atomic
-def update_famille(*, famille: Famille, actor: User, **fields) -> Famille:
-    changes = diff(famille, fields)
-    if not changes:  # nothing changes: no write, no audit row
-        return famille
+def _update_audited(instance, *, actor: User, action: str, famille_id: int, fields: dict):
+    """Apply `fields` to a household row and audit old → new; nothing at all when nothing
+    changes (no write, no audit row)."""
+    changes = diff(instance, fields)
+    if not changes:
+        return instance
     for name, value in fields.items():
-        setattr(famille, name, value)
-    famille.save()
+        setattr(instance, name, value)
+    instance.save(update_fields=list(fields))
     audit(
         actor=actor,
-        action="famille.update",
-        commune=famille.commune,
-        target=famille,
-        famille_id=famille.pk,
+        action=action,
+        commune=instance.commune,
+        target=instance,
+        famille_id=famille_id,
         changes=changes,
     )
-    return famille
+    return instance
+
+
+@transaction.atomic
+def update_famille(*, famille: Famille, actor: User, **fields) -> Famille:
+    return _update_audited(
+        famille, actor=actor, action="famille.update", famille_id=famille.pk, fields=fields
+    )
 
 
 @transaction.atomic
@@ -109,21 +117,13 @@ def add_member(*, famille: Famille, actor: User, kind: str, **fields) -> Personn
 
 @transaction.atomic
 def update_member(*, personne: Personne, actor: User, **fields) -> Personne:
-    changes = diff(personne, fields)
-    if not changes:  # nothing changes: no write, no audit row
-        return personne
-    for name, value in fields.items():
-        setattr(personne, name, value)
-    personne.save()
-    audit(
+    return _update_audited(
+        personne,
         actor=actor,
         action="personne.update",
-        commune=personne.commune,
-        target=personne,
         famille_id=personne.famille_id,
-        changes=changes,
+        fields=fields,
     )
-    return personne
 
 
 # --- Service keys ---------------------------------------------------------------------------------
@@ -373,21 +373,13 @@ def add_authorised_person(*, famille: Famille, actor: User, **fields) -> Authori
 def update_authorised_person(
     *, person: AuthorisedPerson, actor: User, **fields
 ) -> AuthorisedPerson:
-    changes = diff(person, fields)
-    if not changes:
-        return person
-    for name, value in fields.items():
-        setattr(person, name, value)
-    person.save(update_fields=list(fields))
-    audit(
+    return _update_audited(
+        person,
         actor=actor,
         action="personne_autorisee.update",
-        commune=person.commune,
-        target=person,
         famille_id=person.famille_id,
-        changes=changes,
+        fields=fields,
     )
-    return person
 
 
 @transaction.atomic

@@ -6,8 +6,9 @@ so the portal never shows a dead link.
 
 from dataclasses import dataclass
 
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+
+from parvis.communes.links import url_if_exists
 
 NAVIGATION = [
     ("accounts:accueil", _("Mon accueil")),
@@ -25,13 +26,6 @@ class NavEntry:
     url_name: str
     label: str
     url: str
-
-
-def url_if_exists(url_name: str, commune_slug: str, **kwargs) -> str | None:
-    try:
-        return reverse(url_name, kwargs={"commune": commune_slug, **kwargs})
-    except NoReverseMatch:
-        return None
 
 
 def navigation(commune_slug: str) -> list[NavEntry]:

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET
 
 from parvis import mail
 from parvis.communes import selectors
+from parvis.communes.links import url_if_exists
 from parvis.communes.theme import contrast_with_white
-from parvis.portal.navigation import url_if_exists
 
 NEWS_PER_PAGE = 10
 LATEST_NEWS_ON_HOME = 3

@@ -243,12 +243,12 @@ def test_coordinates_errors_are_shown_next_to_the_fields_with_the_entries_kept(
     assert response.status_code == 200
     text = text_of(response)
     assert "Indiquez votre nom." in text
-    assert "Indiquez un code postal à 5 chiffres, par exemple 78955." in text
-    assert "Indiquez un numéro de téléphone, par exemple 01 39 22 36 00." in text
+    assert "Le code postal comporte 5 chiffres, par exemple : 78955." in text
+    assert "Indiquez un numéro de téléphone français à 10 chiffres" in text
     postal = input_tag(response, "postal_code")
     assert 'value="7895"' in postal
     assert 'aria-invalid="true"' in postal
-    assert 'aria-describedby="id_postal_code_error"' in postal
+    assert 'aria-describedby="id_postal_code_helptext id_postal_code_error"' in postal
     assert 'id="id_postal_code_error"' in response.text
     assert 'aria-describedby="id_phone_helptext id_phone_error"' in input_tag(response, "phone")
     assert 'value="Triel"' in input_tag(response, "city")
@@ -364,8 +364,8 @@ def test_email_change_is_confirmed_from_the_new_address(
             url("modifier_espace"), email_post("  Francoise.Nouvelle@Example.fr ")
         )
     assert response.status_code == 302
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
+    # The confirmation to the new address (and a notice to the current one).
+    (message,) = [m for m in mail.outbox if m.to != [francoise.email]]
     assert message.to == ["francoise.nouvelle@example.fr"]
     # Until confirmed, the old address is still the login.
     francoise.refresh_from_db()
@@ -414,7 +414,8 @@ def test_email_of_an_account_in_another_commune_is_not_a_conflict(
     with django_capture_on_commit_callbacks(execute=True):
         response = client_francoise.post(url("modifier_espace"), email_post("partout@example.fr"))
     assert response.status_code == 302
-    assert [m.to for m in mail.outbox] == [["partout@example.fr"]]
+    # The confirmation to the new address; the notice to the current one.
+    assert [m.to for m in mail.outbox] == [["partout@example.fr"], ["francoise.durand@example.fr"]]
 
 
 # --- Services: keys ---------------------------------------------------------------------------

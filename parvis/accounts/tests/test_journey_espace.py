@@ -69,7 +69,7 @@ def test_francoise_manages_her_information_and_links_a_family(demo_site, browser
     expect(postal_code).to_have_value("7895")
     expect(postal_code).to_have_attribute("aria-invalid", "true")
     expect(postal_code).to_have_accessible_description(
-        re.compile("Indiquez un code postal à 5 chiffres")
+        re.compile("Le code postal comporte 5 chiffres")
     )
     assert_accessible(page)
 

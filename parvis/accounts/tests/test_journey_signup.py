@@ -1,5 +1,6 @@
 """« Créer mon espace » in Chromium, with axe on every page: from the commune's home through the
-four steps (with a step back), the LEROY family's key, the e-mail, and the confirmation."""
+four steps (with a step back), the LEROY family's key, the e-mail, the confirmation, then the
+first login and the household the key linked."""
 
 import re
 
@@ -107,6 +108,18 @@ def test_a_parent_creates_a_space_with_the_family_key(demo_site, browser_page):
     user.refresh_from_db()
     assert user.email_confirmed_at is not None
     # (A second use answers 400, which Chromium logs as a console error: see test_signup.py.)
+
+    # The space is ready: log in and find the household the key linked.
+    page.get_by_role("link", name="Me connecter").click()
+    page.get_by_label("Identifiant").fill(EMAIL)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Connexion").click()
+    expect(heading(page)).to_contain_text("Bonjour Madame LEROY")
+    assert_accessible(page)
+    page.get_by_role("link", name="Gérer mes informations").first.click()
+    expect(page.get_by_text("Inès", exact=False).first).to_be_visible()
+    expect(page.get_by_text("Ecole du PARC").first).to_be_visible()
+    assert_accessible(page)
 
 
 def test_the_wizard_fits_a_phone(demo_site, phone_page):

@@ -73,7 +73,7 @@ def value_of(response, name: str) -> str:
 def error_of(response, field_id: str) -> str:
     """The text of the error shown next to the field whose id is `field_id`."""
     match = re.search(
-        rf'<div class="signup-field__error" id="{re.escape(field_id)}_error">(.*?)</div>',
+        rf'<div class="form__errors" id="{re.escape(field_id)}_error">(.*?)</div>',
         response.text,
         flags=re.S,
     )
@@ -198,7 +198,7 @@ def test_identity_step_says_what_is_missing_next_to_each_field(client, commune):
     assert 'aria-describedby="id_first_name_error"' in first_name
     assert re.search(r'<fieldset[^>]*aria-describedby="id_civility_error"', response.text)
     # The summary at the top links to each field.
-    assert re.search(r'<div class="signup-errors"\s+role="alert"', response.text)
+    assert re.search(r'<div class="form-summary"\s+role="alert"', response.text)
     assert 'href="#id_civility_0"' in response.text
     assert 'href="#id_first_name"' in response.text
     assert response.context["form"].errors

@@ -52,3 +52,18 @@ def test_two_sign_ups_racing_on_one_address_make_one_account(
     assert User.objects.filter(email="francoise@example.fr").count() == 1
     assert [m.to for m in mailoutbox] == [["francoise@example.fr"]]
     assert "déjà un espace" in mailoutbox[0].subject
+
+
+def test_an_email_change_is_announced_to_the_current_address(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    user = CitizenFactory(email="ancienne@example.fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_email_change(user=user, new_email="Nouvelle@Example.fr")
+    by_address = {tuple(m.to): m for m in mailoutbox}
+    assert set(by_address) == {("nouvelle@example.fr",), ("ancienne@example.fr",)}
+    notice = by_address[("ancienne@example.fr",)]
+    assert "nouvelle@example.fr" in notice.body
+    assert "/mot-de-passe-oublie/" in notice.body
+    user.refresh_from_db()
+    assert (user.email, user.pending_email) == ("ancienne@example.fr", "nouvelle@example.fr")

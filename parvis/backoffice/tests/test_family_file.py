@@ -133,7 +133,7 @@ def test_an_invalid_form_redisplays_the_entries_with_french_errors(agent_client,
     assert response.status_code == 200
     html = response.content.decode()
     assert 'value="8, rue Gabriel-Péri"' in html
-    assert '<ul class="guichet-errors" id="id_name_error">' in html
+    assert '<div class="form__errors" id="id_name_error">' in html
     assert 'aria-invalid="true"' in html and 'aria-describedby="id_name_error"' in html
     assert "Ce champ est obligatoire." in text_of(response)
     assert not Famille.objects.exists()

@@ -1,0 +1,104 @@
+"""The fields a person's identity and coordinates are typed in, the same in every form (sign-up,
+« Coordonnées », first login), with the same checks and messages."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+POSTAL_CODE_RE = re.compile(r"^\d{5}$")
+# 0X XX XX XX XX, or the same with +33 / 0033 instead of the first 0.
+PHONE_RE = re.compile(r"^(?:\+33|0033|0)([1-9]\d{8})$")
+
+
+class PostalCodeField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Code postal"))
+        kwargs.setdefault("help_text", _("5 chiffres, par exemple : 78955."))
+        kwargs.setdefault("max_length", 10)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(
+                attrs={"autocomplete": "postal-code", "inputmode": "numeric", "size": "8"}
+            ),
+        )
+        kwargs.setdefault("error_messages", {"required": _("Indiquez votre code postal.")})
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = re.sub(r"\s", "", super().clean(value) or "")
+        if value and not POSTAL_CODE_RE.match(value):
+            raise ValidationError(
+                _("Le code postal comporte 5 chiffres, par exemple : 78955."), code="invalid"
+            )
+        return value
+
+
+class PhoneField(forms.CharField):
+    """A French phone number, stored as « 06 12 34 56 78 » whatever the spacing typed."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Téléphone"))
+        kwargs.setdefault("help_text", _("Par exemple : 06 12 34 56 78."))
+        kwargs.setdefault("max_length", 30)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        raw = super().clean(value) or ""
+        if not raw:
+            return ""
+        match = PHONE_RE.match(re.sub(r"[\s.\-()]", "", raw))
+        if match is None:
+            raise ValidationError(
+                _(
+                    "Indiquez un numéro de téléphone français à 10 chiffres, "
+                    "par exemple : 06 12 34 56 78."
+                ),
+                code="invalid",
+            )
+        digits = "0" + match.group(1)
+        return " ".join(digits[i : i + 2] for i in range(0, 10, 2))
+
+
+def last_name_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("Nom"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+        error_messages={"required": _("Indiquez votre nom.")},
+    )
+
+
+def first_name_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("Prénom"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+        error_messages={"required": _("Indiquez votre prénom.")},
+    )
+
+
+def address_field(*, required: bool = True) -> forms.CharField:
+    return forms.CharField(
+        label=_("Adresse"),
+        help_text=_("Numéro et voie, par exemple : 5, allée des Tilleuls."),
+        max_length=200,
+        required=required,
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+        error_messages={"required": _("Indiquez votre adresse.")},
+    )
+
+
+def city_field(*, required: bool = True) -> forms.CharField:
+    return forms.CharField(
+        label=_("Ville"),
+        max_length=120,
+        required=required,
+        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
+        error_messages={"required": _("Indiquez votre ville.")},
+    )
