@@ -57,6 +57,14 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/djlint parvis --reformat --quiet || true
 
+# The reference workload of ../shared/BENCHMARK.md, in a throwaway database (SQLite in memory,
+# or a test database next to DATABASE_URL's). Sizes: make bench FAMILIES=2000
+FAMILIES ?= 200
+REQUESTS ?= 30
+bench: install
+	DJANGO_SETTINGS_MODULE=parvis.settings_test $(BIN)/python manage.py bench \
+		--families $(FAMILIES) --requests $(REQUESTS)
+
 # Re-pin every dependency from pyproject.toml (run after changing it).
 lock: install
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \

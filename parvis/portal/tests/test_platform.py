@@ -200,3 +200,19 @@ def test_demo_communes_follow_the_seeds():
     assert User.objects.get(username="admin-carrieres-sous-poissy").check_password(
         demo.DEMO_PASSWORD
     )
+
+
+def test_the_benchmark_command_prints_its_figures():
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env["DJANGO_SETTINGS_MODULE"] = "parvis.settings_test"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "bench", "--families", "4", "--requests", "2"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    assert figures["families"] == "4"
+    assert figures["trivial_page_queries"] == "1"
+    for page in ("commune_home", "mon_accueil", "guichet_family_file"):
+        assert figures[f"{page}_ms_p50"].endswith(" ms")
+        assert int(figures[f"{page}_queries"]) > 0

@@ -1,0 +1,135 @@
+"""The benchmark of ../shared/BENCHMARK.md, for the pages that exist so far.
+
+Builds the reference commune in a throwaway database (never the one `make run` uses), then prints
+one figure per line, `name: value unit`. The reservation calendar, basket, booking and invoicing
+figures come with the activities and billing features; the yardstick and the pages of the portal,
+the personal space and the guichet are measured now.
+"""
+
+import os
+import statistics
+import time
+from datetime import date
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, setup_test_environment
+from django.utils import timezone
+
+WARM_UP = 3
+
+
+class Command(BaseCommand):
+    help = "Mesure les pages de Parvis sur une commune de référence (base jetable)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--families", type=int, default=200)
+        parser.add_argument("--requests", type=int, default=30)
+
+    def handle(self, *args, families, requests, **options):
+        setup_test_environment()
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        settings.SECURE_SSL_REDIRECT = False
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+        try:
+            self.run(families=families, requests=requests)
+        finally:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    def run(self, *, families, requests):
+        out = self.stdout
+        vendor = connection.vendor
+        out.write(f"database: {vendor}")
+        out.write(f"cpu_count: {os.cpu_count()}")
+        out.write(f"families: {families}")
+        started = time.perf_counter()
+        world = build_reference_commune(families)
+        out.write(f"build_s: {time.perf_counter() - started:.2f}")
+
+        citizen, agent = Client(), Client()
+        citizen.force_login(world["citizen"], backend="parvis.accounts.backends.CommuneBackend")
+        agent.force_login(world["agent"], backend="django.contrib.auth.backends.ModelBackend")
+        slug = world["commune"].slug
+        pages = [
+            ("trivial_page", Client(), "/healthz"),
+            ("commune_home", Client(), f"/{slug}/"),
+            ("infos_pratiques", Client(), f"/{slug}/infos-pratiques/"),
+            ("mon_accueil", citizen, f"/{slug}/mon-espace/"),
+            ("mes_informations", citizen, f"/{slug}/mon-espace/mes-informations/"),
+            ("guichet_search", agent, f"/{slug}/guichet/?q=famille"),
+            ("guichet_family_file", agent, f"/{slug}/guichet/familles/{families // 2}/"),
+        ]
+        trivial = None
+        for name, client, url in pages:
+            timings, queries = measure(client, url, requests)
+            p50 = statistics.median(timings)
+            p95 = statistics.quantiles(timings, n=20)[-1] if len(timings) >= 20 else max(timings)
+            out.write(f"{name}_ms_p50: {p50:.2f} ms")
+            out.write(f"{name}_ms_p95: {p95:.2f} ms")
+            out.write(f"{name}_queries: {queries}")
+            if name == "trivial_page":
+                trivial = p50
+            else:
+                out.write(f"{name}_ratio_to_trivial: {p50 / trivial:.1f}")
+
+
+def measure(client, url, requests):
+    for _ in range(WARM_UP):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    timings = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        client.get(url)
+        timings.append((time.perf_counter() - start) * 1000)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    return timings, len(captured)
+
+
+def build_reference_commune(families: int) -> dict:
+    """Zone C commune with `families` households of 2 or 3 children, one account each."""
+    from parvis.accounts.models import AgentRole, User
+    from parvis.communes.models import Commune, OpeningRange, Service
+    from parvis.families.models import Famille, FamilyAccess, Personne
+
+    commune = Commune.objects.create(
+        slug="reference", name="Commune de référence", address="1, place de la Mairie",
+        postal_code="78000", phone="01 23 45 67 89", email="mairie@reference.fr",
+        holiday_zone="C",
+    )  # fmt: skip
+    for day in range(5):
+        OpeningRange.objects.create(commune=commune, weekday=day, opens="08:30", closes="12:00")
+        OpeningRange.objects.create(commune=commune, weekday=day, opens="13:45", closes="17:30")
+    Service.objects.create(commune=commune, name="Enfance", kind="enfance",
+                           key_label="Clé Espace Citoyens Enfance")  # fmt: skip
+    rows = Famille.objects.bulk_create(
+        Famille(commune=commune, number=n + 1, name=f"FAMILLE{n + 1:05d}") for n in range(families)
+    )
+    members = []
+    for n, famille in enumerate(rows):
+        members.append(Personne(commune=commune, famille=famille, kind="responsable",
+                                last_name=famille.name, first_names="Camille"))  # fmt: skip
+        if n % 2:
+            members.append(Personne(commune=commune, famille=famille, kind="responsable",
+                                    last_name=famille.name, first_names="Dominique"))  # fmt: skip
+        for child in range(2 + n % 2):
+            members.append(Personne(
+                commune=commune, famille=famille, kind="enfant", last_name=famille.name,
+                first_names=f"Enfant{child}", birth_date=date(2017 + child, 3, 1),
+                school="École du Centre", class_name="CE1", level="elementaire",
+            ))  # fmt: skip
+    Personne.objects.bulk_create(members, batch_size=2000)
+    users = User.objects.bulk_create(
+        User(commune=commune, username=f"reference/{f.number}", email=f"parent{f.number}@ref.fr",
+             civility="mme", last_name=f.name, email_confirmed_at=timezone.now())
+        for f in rows
+    )  # fmt: skip
+    FamilyAccess.objects.bulk_create(
+        FamilyAccess(commune=commune, famille=f, user=u) for f, u in zip(rows, users, strict=True)
+    )
+    agent = User.objects.create(commune=commune, username="reference-agent", is_staff=True)
+    AgentRole.objects.create(commune=commune, user=agent, role="administrateur")
+    return {"commune": commune, "citizen": users[0], "agent": agent}
