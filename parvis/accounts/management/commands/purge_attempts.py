@@ -1,0 +1,24 @@
+"""Delete the throttling log rows (Attempt) past their use: they hold e-mail addresses and IP
+addresses, kept no longer than needed (RGPD). Run daily by the scheduler."""
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from parvis.accounts.models import Attempt
+
+DEFAULT_RETENTION_DAYS = 30
+
+
+class Command(BaseCommand):
+    help = "Supprime les tentatives (connexions, clés, inscriptions) plus anciennes que N jours."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=DEFAULT_RETENTION_DAYS)
+
+    def handle(self, *args, days, **options):
+        # Never shorter than the longest window a rule looks back over (one hour).
+        cutoff = timezone.now() - timedelta(days=max(days, 1))
+        deleted, _detail = Attempt.objects.filter(at__lt=cutoff).delete()
+        self.stdout.write(f"{deleted} tentative(s) supprimée(s), antérieures au {cutoff:%d/%m/%Y}.")
