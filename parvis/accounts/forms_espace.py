@@ -2,7 +2,12 @@
 votre espace » (password, e-mail, service keys), and the confirmation of the account deletion.
 
 Each section of a page is its own form with its own prefix, so their fields never clash and an
-error in one leaves the others alone. Forms only validate: the writes are the services'."""
+error in one leaves the others alone. Forms only validate: the writes are the services'. (The
+current password is checked by services.check_current_password, which throttles the checks and
+records each one: the forms asking for it take the requesting address, `ip`.)
+
+Also the household rows a family may edit itself when its commune allows it: the people authorised
+to pick the children up, and a child's health information."""
 
 from __future__ import annotations
 
@@ -12,6 +17,23 @@ from django.utils.translation import gettext_lazy as _
 from parvis.accounts import fields, services
 from parvis.accounts.forms_auth import NewPasswordMixin
 from parvis.accounts.models import Civility
+
+WRONG_PASSWORD = _("Ce n'est pas votre mot de passe actuel.")
+
+
+def check_current_password(user, password: str, ip) -> str:
+    """`password` if it is the account's current one; a ValidationError otherwise, saying until
+    when the checks are locked after too many wrong passwords."""
+    result = services.check_current_password(user=user, password=password, ip=ip)
+    if result.ok:
+        return password
+    if result.locked_until is not None:
+        raise forms.ValidationError(
+            _("Trop d'essais infructueux. Réessayez après %(time)s."),
+            code="locked",
+            params={"time": services.retry_time(result.locked_until)},
+        )
+    raise forms.ValidationError(WRONG_PASSWORD, code="password_incorrect")
 
 
 class CoordinatesForm(forms.Form):
@@ -47,16 +69,12 @@ class PasswordChangeForm(NewPasswordMixin):
 
     field_order = ["old_password", "new_password1", "new_password2"]
 
-    def __init__(self, user, *args, **kwargs):
+    def __init__(self, user, *args, ip=None, **kwargs):
+        self.ip = ip
         super().__init__(*args, user=user, **kwargs)
 
     def clean_old_password(self):
-        password = self.cleaned_data["old_password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError(
-                _("Ce n'est pas votre mot de passe actuel."), code="password_incorrect"
-            )
-        return password
+        return check_current_password(self.user, self.cleaned_data["old_password"], self.ip)
 
 
 class EmailChangeForm(forms.Form):
@@ -79,21 +97,20 @@ class EmailChangeForm(forms.Form):
         error_messages={"required": _("Indiquez votre mot de passe actuel.")},
     )
 
-    def __init__(self, user, *args, **kwargs):
+    def __init__(self, user, *args, ip=None, **kwargs):
         self.user = user
+        self.ip = ip
         super().__init__(*args, **kwargs)
 
     def clean(self):
         cleaned = super().clean()
         password, email = cleaned.get("password"), cleaned.get("new_email")
-        if password and not self.user.check_password(password):
-            self.add_error(
-                "password",
-                forms.ValidationError(
-                    _("Ce n'est pas votre mot de passe actuel."), code="password_incorrect"
-                ),
-            )
-            return cleaned
+        if password:
+            try:
+                check_current_password(self.user, password, self.ip)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+                return cleaned
         if not (password and email):
             return cleaned
         email = services.normalise_identifier(email)
@@ -158,14 +175,74 @@ class PasswordConfirmForm(forms.Form):
         error_messages={"required": _("Indiquez votre mot de passe pour confirmer.")},
     )
 
-    def __init__(self, user, *args, **kwargs):
+    def __init__(self, user, *args, ip=None, **kwargs):
         self.user = user
+        self.ip = ip
         super().__init__(*args, **kwargs)
 
     def clean_password(self):
-        password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError(
-                _("Ce n'est pas votre mot de passe actuel."), code="password_incorrect"
-            )
-        return password
+        return check_current_password(self.user, self.cleaned_data["password"], self.ip)
+
+
+# --- The household rows a family may edit itself (when its commune allows it) -----------------
+
+
+class AuthorisedPersonForm(forms.Form):
+    """Someone allowed to pick the children up. Another person's name: the browser must not
+    offer the account holder's own (autocomplete off)."""
+
+    last_name = forms.CharField(
+        label=_("Nom"),
+        max_length=120,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": _("Indiquez le nom de la personne.")},
+    )
+    first_name = forms.CharField(
+        label=_("Prénom"),
+        max_length=120,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": _("Indiquez le prénom de la personne.")},
+    )
+    phone = fields.PhoneField(
+        help_text=_(
+            "Pour la joindre au moment de récupérer les enfants. Par exemple : 06 12 34 56 78."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel", "type": "tel"}),
+        error_messages={"required": _("Indiquez le numéro de téléphone de la personne.")},
+    )
+    relationship = forms.CharField(
+        label=_("Lien avec l'enfant"),
+        max_length=80,
+        required=False,
+        help_text=_("Par exemple : grand-mère, oncle, voisine."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    FIELDS = ("last_name", "first_name", "phone", "relationship")
+
+    @classmethod
+    def initial_for(cls, person) -> dict:
+        return {name: getattr(person, name) for name in cls.FIELDS}
+
+
+class HealthForm(forms.Form):
+    """A child's health information, as the teams caring for the child read it."""
+
+    has_pai = forms.BooleanField(
+        label=_("Projet d'accueil individualisé (PAI)"),
+        required=False,
+        help_text=_("Cochez si un PAI a été établi avec le médecin scolaire."),
+    )
+    health_notes = forms.CharField(
+        label=_("Informations de santé"),
+        required=False,
+        max_length=2000,
+        help_text=_("Allergies, traitements, consignes : ce que les équipes doivent savoir."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    FIELDS = ("has_pai", "health_notes")
+
+    @classmethod
+    def initial_for(cls, child) -> dict:
+        return {name: getattr(child, name) for name in cls.FIELDS}

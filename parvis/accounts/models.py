@@ -134,6 +134,10 @@ class Attempt(models.Model):
         SERVICE_KEY = "service_key", _("clé de service")
         SIGNUP = "signup", _("création d'espace")
         PASSWORD_RESET = "password_reset", _("mot de passe oublié")
+        # The current password typed in the personal space (password or e-mail change,
+        # account deletion): a kind of its own, so that it neither locks nor is locked by the
+        # login page (see services.check_current_password).
+        CURRENT_PASSWORD = "current_password", _("mot de passe actuel (espace personnel)")
 
     commune = models.ForeignKey("communes.Commune", on_delete=models.CASCADE)
     kind = models.CharField(max_length=16, choices=Kind.choices)

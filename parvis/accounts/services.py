@@ -157,6 +157,15 @@ def locked_until(
     return until if until is not None and until > now else None
 
 
+def retry_time(until: datetime) -> str:
+    """The local time (HH:MM) after which a locked form may be tried again, rounded up to the
+    minute so that « Réessayez après 14:47 » is true."""
+    local = timezone.localtime(until)
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return local.strftime("%H:%M")
+
+
 # --- Login ---------------------------------------------------------------------------------------
 
 
@@ -738,3 +747,67 @@ def resend_email_confirmation(*, commune: Commune, email: str, ip: str | None) -
     if send is not None:
         transaction.on_commit(lambda: send(user=user))
     return True
+
+
+# --- The current password, asked again in the personal space ------------------------------------
+# (password change, e-mail change and account deletion in « Modification de votre espace »)
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    ok: bool
+    locked_until: datetime | None = None  # when the forms open again, if locked
+
+
+def check_current_password(*, user: User, password: str, ip: str | None) -> PasswordCheck:
+    """Check the password of a logged-in citizen who confirms a sensitive change, under the
+    lockout rules of the login: ACCOUNT_MAX_FAILURES wrong passwords within FAILURE_WINDOW lock
+    these checks for LOCK_DURATION (the password is then not even checked); a right one resets
+    the count. Every check is an Attempt row, recorded outside any transaction.
+
+    A stolen session must not be able to guess its way to the password (and then to the
+    e-mail). The rows are of their own kind, identified by the account id: the lock never
+    locks the login page (a thief holding a session could otherwise lock the owner out of
+    every other device), and nobody typing « user:… » on the login page locks these forms."""
+    now = timezone.now()
+    commune = user.commune
+    identifier = f"user:{user.pk}"
+
+    def lock():
+        return locked_until(
+            commune=commune,
+            kind=Attempt.Kind.CURRENT_PASSWORD,
+            identifier=identifier,
+            ip=ip,
+            now=now,
+            max_failures=ACCOUNT_MAX_FAILURES,
+        )
+
+    def record(**outcome):
+        _record_attempt(
+            commune=commune,
+            kind=Attempt.Kind.CURRENT_PASSWORD,
+            identifier=identifier,
+            ip=ip,
+            now=now,
+            **outcome,
+        )
+
+    until = lock()
+    if until is not None:
+        record(blocked=True)
+        security_log.warning(
+            "current password blocked commune=%s user=%s ip=%s", commune.slug, user.pk, ip
+        )
+        return PasswordCheck(ok=False, locked_until=until)
+    ok = bool(password) and user.check_password(password)
+    record(succeeded=ok)
+    if ok:
+        return PasswordCheck(ok=True)
+    security_log.info("current password wrong commune=%s user=%s ip=%s", commune.slug, user.pk, ip)
+    until = lock()
+    if until is not None:
+        security_log.warning(
+            "current password locked commune=%s user=%s ip=%s", commune.slug, user.pk, ip
+        )
+    return PasswordCheck(ok=False, locked_until=until)

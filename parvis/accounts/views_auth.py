@@ -1,15 +1,12 @@
 """Logging in (e-mail or code famille) and out, first login with a code famille, forgotten
 password, and « Mon accueil », under /<commune>/."""
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -65,15 +62,6 @@ def _home_of_space(commune) -> str:
     return reverse("accounts:accueil", kwargs={"commune": commune.slug})
 
 
-def retry_time(until) -> str:
-    """The local time (HH:MM) after which a locked login may be tried again, rounded up to the
-    minute so that « Réessayez après 14:47 » is true."""
-    local = timezone.localtime(until)
-    if local.second or local.microsecond:
-        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    return local.strftime("%H:%M")
-
-
 @sensitive_post_parameters("password")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -100,7 +88,7 @@ def connexion(request):
             form.add_error(
                 None,
                 _("Trop d'essais infructueux. Réessayez après %(time)s.")
-                % {"time": retry_time(result.locked_until)},
+                % {"time": services.retry_time(result.locked_until)},
             )
         elif result.unconfirmed is not None:
             unconfirmed = result.unconfirmed

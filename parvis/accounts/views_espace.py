@@ -2,12 +2,18 @@
 « Modification de votre espace » (authentication, e-mail, service keys) and the data rights
 (« Télécharger mes données », « Supprimer mon espace »).
 
+From the « Compte » tab, a family edits itself what its commune allows (Commune settings of the
+« Espace des familles »): the people authorised to pick the children up, a child's health
+information. Where the commune does not allow it, those URLs answer 404, as for a row of another
+family or another commune: the feature does not exist there.
+
 Thin views: reads through parvis.families.selectors_citizen, always scoped to the commune of the
 URL and to the logged-in citizen; writes through the services."""
 
 from __future__ import annotations
 
 import json
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
@@ -18,18 +24,22 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from parvis.accounts import services
 from parvis.accounts.decorators import citizen_required
 from parvis.accounts.forms_espace import (
+    AuthorisedPersonForm,
     CoordinatesForm,
     EmailChangeForm,
+    HealthForm,
     PasswordChangeForm,
     PasswordConfirmForm,
     ServiceKeysForm,
 )
 from parvis.families import selectors_citizen
+from parvis.families import services as family_services
 from parvis.families.services import KeyRefused, redeem_service_key, remove_family_access
 
 TAB_COMPTE = "compte"
@@ -104,7 +114,7 @@ def _redeem_keys(request, form: ServiceKeysForm, key_services) -> ServiceKeysFor
             message = str(error)
             if error.locked_until is not None:
                 message = _("Trop de clés erronées : réessayez à partir de %(time)s.") % {
-                    "time": timezone.localtime(error.locked_until).strftime("%Hh%M")
+                    "time": services.retry_time(error.locked_until)
                 }
             refused[name] = message
             continue
@@ -128,6 +138,7 @@ def _redeem_keys(request, form: ServiceKeysForm, key_services) -> ServiceKeysFor
     return kept
 
 
+@sensitive_post_parameters()
 @never_cache
 @require_http_methods(["GET", "POST"])
 @citizen_required
@@ -142,8 +153,9 @@ def modifier_espace(request):
     if request.method == "POST":
         section = request.POST.get("section")
         done = _url("modifier_espace", request, f"#{section}")
+        ip = services.client_ip(request)
         if section == SECTION_AUTH:
-            form = PasswordChangeForm(user, request.POST, prefix=PREFIXES[section])
+            form = PasswordChangeForm(user, request.POST, prefix=PREFIXES[section], ip=ip)
             if form.is_valid():
                 services.set_password(user=user, password=form.cleaned_data["new_password1"])
                 # This session stays open; the others end (their hash no longer matches).
@@ -155,7 +167,7 @@ def modifier_espace(request):
                 return redirect(done)
             forms[section] = form
         elif section == SECTION_EMAIL:
-            form = EmailChangeForm(user, request.POST, prefix=PREFIXES[section])
+            form = EmailChangeForm(user, request.POST, prefix=PREFIXES[section], ip=ip)
             if form.is_valid():
                 services.request_email_change(user=user, new_email=form.cleaned_data["new_email"])
                 messages.success(
@@ -228,12 +240,15 @@ def telecharger_donnees(request):
     return response
 
 
+@sensitive_post_parameters()
 @never_cache
 @require_http_methods(["GET", "POST"])
 @citizen_required
 def supprimer_espace(request):
     data = request.POST if request.method == "POST" else None
-    form = PasswordConfirmForm(request.user, data, prefix="suppression")
+    form = PasswordConfirmForm(
+        request.user, data, prefix="suppression", ip=services.client_ip(request)
+    )
     if request.method == "POST" and form.is_valid():
         services.delete_citizen_account(user=request.user)
         logout(request)
@@ -248,9 +263,185 @@ def supprimer_espace(request):
     return render(request, "accounts/espace/supprimer_espace.html", {"form": form})
 
 
+# --- What a family edits itself, from the « Compte » tab -----------------------------------------
+
+# The Commune settings that open each feature.
+EDIT_AUTHORISED_PEOPLE = "families_edit_authorised_people"
+EDIT_HEALTH = "families_edit_health"
+
+
+def commune_allows(setting: str):
+    """404 unless the commune of the URL lets families edit this themselves (after
+    citizen_required: a visitor is still asked to log in first)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not getattr(request.commune, setting):
+                raise Http404(_("Cette page n'existe pas dans cette commune."))
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _household_url(request, famille) -> str:
+    """Back to the household on the « Compte » tab."""
+    return _url("mes_informations", request, f"?onglet={TAB_COMPTE}#foyer-{famille.pk}")
+
+
+def _own_famille(request, number):
+    famille = selectors_citizen.linked_famille(
+        user=request.user, commune=request.commune, number=number
+    )
+    if famille is None:
+        raise Http404(_("Ce foyer n'est pas lié à votre espace."))
+    return famille
+
+
+def _own_authorised_person(request, number, pk):
+    person = selectors_citizen.authorised_person(
+        user=request.user, commune=request.commune, number=number, pk=pk
+    )
+    if person is None:
+        raise Http404(_("Cette personne ne figure pas dans un foyer lié à votre espace."))
+    return person
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@citizen_required
+@commune_allows(EDIT_AUTHORISED_PEOPLE)
+def personne_autorisee_ajouter(request, number: int):
+    famille = _own_famille(request, number)
+    form = AuthorisedPersonForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        person = family_services.add_authorised_person(
+            famille=famille, actor=request.user, **form.cleaned_data
+        )
+        messages.success(
+            request, _("%(name)s peut désormais récupérer les enfants.") % {"name": person}
+        )
+        return redirect(_household_url(request, famille))
+    return render(
+        request,
+        "accounts/espace/personne_autorisee_form.html",
+        {
+            "form": form,
+            "famille": famille,
+            "person": None,
+            "back_url": _household_url(request, famille),
+        },
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@citizen_required
+@commune_allows(EDIT_AUTHORISED_PEOPLE)
+def personne_autorisee_modifier(request, number: int, pk: int):
+    person = _own_authorised_person(request, number, pk)
+    if request.method == "POST":
+        form = AuthorisedPersonForm(request.POST)
+    else:
+        form = AuthorisedPersonForm(initial=AuthorisedPersonForm.initial_for(person))
+    if request.method == "POST" and form.is_valid():
+        family_services.update_authorised_person(
+            person=person, actor=request.user, **form.cleaned_data
+        )
+        messages.success(
+            request, _("Les informations de %(name)s sont enregistrées.") % {"name": person}
+        )
+        return redirect(_household_url(request, person.famille))
+    return render(
+        request,
+        "accounts/espace/personne_autorisee_form.html",
+        {
+            "form": form,
+            "famille": person.famille,
+            "person": person,
+            "back_url": _household_url(request, person.famille),
+        },
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@citizen_required
+@commune_allows(EDIT_AUTHORISED_PEOPLE)
+def personne_autorisee_retirer(request, number: int, pk: int):
+    """GET: what removing means, and the button. POST: the removal."""
+    person = _own_authorised_person(request, number, pk)
+    famille = person.famille
+    if request.method == "POST":
+        family_services.remove_authorised_person(person=person, actor=request.user)
+        messages.success(
+            request,
+            _("%(name)s ne figure plus parmi les personnes autorisées.") % {"name": person},
+        )
+        return redirect(_household_url(request, famille))
+    return render(
+        request,
+        "accounts/espace/personne_autorisee_retirer.html",
+        {"famille": famille, "person": person, "back_url": _household_url(request, famille)},
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@citizen_required
+@commune_allows(EDIT_HEALTH)
+def enfant_sante(request, number: int, pk: int):
+    child = selectors_citizen.child(
+        user=request.user, commune=request.commune, number=number, pk=pk
+    )
+    if child is None:
+        raise Http404(_("Cet enfant ne figure pas dans un foyer lié à votre espace."))
+    if request.method == "POST":
+        form = HealthForm(request.POST)
+    else:
+        form = HealthForm(initial=HealthForm.initial_for(child))
+    if request.method == "POST" and form.is_valid():
+        family_services.update_member(personne=child, actor=request.user, **form.cleaned_data)
+        messages.success(
+            request,
+            _("Les informations de santé de %(name)s sont enregistrées.") % {"name": child},
+        )
+        return redirect(_household_url(request, child.famille))
+    return render(
+        request,
+        "accounts/espace/enfant_sante.html",
+        {
+            "form": form,
+            "famille": child.famille,
+            "child": child,
+            "back_url": _household_url(request, child.famille),
+        },
+    )
+
+
+FOYER = "mon-espace/foyers/<int:number>/"
+
 urlpatterns = [
     path("mon-espace/mes-informations/", mes_informations, name="mes_informations"),
     path("mon-espace/modifier/", modifier_espace, name="modifier_espace"),
     path("mon-espace/mes-donnees/", telecharger_donnees, name="telecharger_donnees"),
     path("mon-espace/supprimer/", supprimer_espace, name="supprimer_espace"),
+    path(
+        f"{FOYER}personnes-autorisees/ajouter/",
+        personne_autorisee_ajouter,
+        name="personne_autorisee_ajouter",
+    ),
+    path(
+        f"{FOYER}personnes-autorisees/<int:pk>/modifier/",
+        personne_autorisee_modifier,
+        name="personne_autorisee_modifier",
+    ),
+    path(
+        f"{FOYER}personnes-autorisees/<int:pk>/retirer/",
+        personne_autorisee_retirer,
+        name="personne_autorisee_retirer",
+    ),
+    path(f"{FOYER}enfants/<int:pk>/sante/", enfant_sante, name="enfant_sante"),
 ]

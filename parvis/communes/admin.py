@@ -193,6 +193,10 @@ class CommuneAdmin(CommuneRequiredMixin, admin.ModelAdmin):
             {"fields": ["holiday_zone", "login_with_email", "login_with_family_code"]},
         ),
         (
+            _("Espace des familles"),
+            {"fields": ["families_edit_authorised_people", "families_edit_health"]},
+        ),
+        (
             _("Pages légales"),
             {
                 "fields": [

@@ -53,6 +53,8 @@ COMMUNES = [
             "holiday_zone": "C",
             "login_with_email": True,
             "login_with_family_code": False,
+            "families_edit_authorised_people": True,
+            "families_edit_health": True,
             "publication_director": "Le Maire de Carrières-sous-Poissy",
         },
         "town_hall_hours": TOWN_HALL_WEEK,
@@ -175,6 +177,8 @@ COMMUNES = [
             "holiday_zone": "C",
             "login_with_email": False,
             "login_with_family_code": True,
+            "families_edit_authorised_people": True,
+            "families_edit_health": False,
             "publication_director": "Le Maire de Carrières-sur-Seine",
         },
         "town_hall_hours": {

@@ -79,6 +79,25 @@ class Commune(models.Model):
     login_with_family_code = models.BooleanField(
         _("connexion par « code famille » et mot de passe"), default=False
     )
+    families_edit_authorised_people = models.BooleanField(
+        _("Les familles gèrent elles-mêmes les personnes autorisées à récupérer les enfants"),
+        default=True,
+        help_text=_(
+            "Depuis leur espace, elles ajoutent, modifient et retirent ces personnes ; chaque "
+            "changement figure au journal du dossier de la famille."
+        ),
+    )
+    families_edit_health = models.BooleanField(
+        _(
+            "Les familles mettent à jour elles-mêmes les informations de santé des enfants "
+            "(PAI, allergies)"
+        ),
+        default=False,
+        help_text=_(
+            "Sinon, elles demandent ces changements au service ; chaque changement figure au "
+            "journal du dossier de la famille."
+        ),
+    )
     publication_director = models.CharField(
         _("directeur ou directrice de la publication"),
         max_length=200,

@@ -110,6 +110,62 @@ def family_link(*, user: User, commune: Commune, access_id) -> FamilyAccess | No
     )
 
 
+# --- The rows a family may edit itself (when its commune allows it) ------------------------------
+# Each takes the family's number as the account sees it (« Dossier F000001 ») and the row's id, and
+# returns None unless the row belongs to that family, the family to the commune and the account to
+# the family: an id of another family or another commune reaches nothing.
+
+
+def _as_int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def linked_famille(*, user: User, commune: Commune, number) -> Famille | None:
+    """One of the families the account is linked to in `commune`, by its number."""
+    number = _as_int(number)
+    if number is None:
+        return None
+    return _linked_families(user=user, commune=commune).filter(number=number).first()
+
+
+def authorised_person(*, user: User, commune: Commune, number, pk) -> AuthorisedPerson | None:
+    """A person authorised to pick up the children of one of the account's families."""
+    number, pk = _as_int(number), _as_int(pk)
+    if number is None or pk is None:
+        return None
+    return (
+        AuthorisedPerson.objects.filter(
+            pk=pk,
+            commune=commune,
+            famille__number=number,
+            famille__in=_linked_families(user=user, commune=commune),
+        )
+        .select_related("famille", "commune")
+        .first()
+    )
+
+
+def child(*, user: User, commune: Commune, number, pk) -> Personne | None:
+    """A child (never a responsable) of one of the account's families."""
+    number, pk = _as_int(number), _as_int(pk)
+    if number is None or pk is None:
+        return None
+    return (
+        Personne.objects.filter(
+            pk=pk,
+            commune=commune,
+            kind=MemberKind.ENFANT,
+            famille__number=number,
+            famille__in=_linked_families(user=user, commune=commune),
+        )
+        .select_related("famille", "commune")
+        .first()
+    )
+
+
 # --- Export (« Télécharger mes données ») ---------------------------------------------------------
 
 

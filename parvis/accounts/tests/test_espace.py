@@ -657,10 +657,13 @@ def test_posts_need_the_csrf_token(francoise):
 HOUSEHOLD_PAGE_MAX_QUERIES = 8  # commune, session, user, services, families, members, people
 
 
-def household_page(children: int, families: int = 1) -> tuple[Client, str]:
+def household_page(children: int, families: int = 1, editable: bool = False) -> tuple[Client, str]:
     """A logged-in client of an account linked to `families` families of `children` children
-    each, and its household page."""
+    each, and its household page; `editable`: the commune lets families edit the authorised
+    people and the children's health (the page then links to each row's form)."""
     user = CitizenFactory()
+    user.commune.families_edit_authorised_people = user.commune.families_edit_health = editable
+    user.commune.save()
     Service.objects.create(commune=user.commune, name="Enfance", kind="enfance")
     for _f in range(families):
         famille = FamilleFactory(commune=user.commune)
@@ -674,18 +677,24 @@ def household_page(children: int, families: int = 1) -> tuple[Client, str]:
     return log_in(Client(), user), url("mes_informations", user.commune.slug)
 
 
+@pytest.mark.parametrize("editable", [False, True])
 def test_household_page_costs_the_same_whatever_the_children_and_families(
-    django_assert_max_num_queries,
+    django_assert_max_num_queries, editable
 ):
     counts = []
     for children, families in ((1, 1), (3, 1), (3, 2)):
-        client, page = household_page(children, families)
+        client, page = household_page(children, families, editable)
         with CaptureQueriesContext(connection) as queries:
             response = client.get(page)
-        assert text_of(response).count("Ecole du PARC") == children * families
+        text = text_of(response)
+        assert text.count("Ecole du PARC") == children * families
+        # With the links to each child's and each authorised person's form, or none.
+        links = children * families if editable else 0
+        assert text.count("Modifier les informations de santé") == links
+        assert text.count("Retirer Paul DUPONT") == (families if editable else 0)
         counts.append(len(queries))
     assert counts[0] == counts[1] == counts[2]
-    client, page = household_page(3)
+    client, page = household_page(3, editable=editable)
     with django_assert_max_num_queries(HOUSEHOLD_PAGE_MAX_QUERIES):
         client.get(page)
 

@@ -222,3 +222,127 @@ def test_no_sequence_lets_a_locked_account_in_before_its_time(sequence):
             assert result.user is None
             reference.failures.append(now)
             assert result.locked_until == reference.locked_until(now)
+
+
+# --- The current password asked again in the personal space ---------------------------------------
+# (« Modification de votre espace »: password and e-mail changes; « Supprimer mon espace »)
+
+NEW_PASSWORD = "Un-nouveau-mot-de-passe-2026"
+ESPACE_LOCKED = "Trop d'essais infructueux. Réessayez après"
+NOT_CURRENT = "Ce n'est pas votre mot de passe actuel."
+
+
+def espace_client(user) -> Client:
+    """A session opened before T (sessions live on the travelled clock)."""
+    client = Client()
+    with time_machine.travel(T - timedelta(hours=1), tick=False):
+        client.force_login(user, backend="parvis.accounts.backends.CommuneBackend")
+    return client
+
+
+def espace_post(client, user, form: str, password: str, *, at):
+    """Post `form` (« mdp », « courriel » or « suppression ») with `password` as the current
+    password, at `at`."""
+    slug = user.commune.slug
+    if form == "mdp":
+        path = reverse("accounts:modifier_espace", kwargs={"commune": slug})
+        data = {
+            "section": "authentification",
+            "mdp-old_password": password,
+            "mdp-new_password1": NEW_PASSWORD,
+            "mdp-new_password2": NEW_PASSWORD,
+        }
+    elif form == "courriel":
+        path = reverse("accounts:modifier_espace", kwargs={"commune": slug})
+        data = {
+            "section": "courriel",
+            "courriel-new_email": "nouvelle@example.fr",
+            "courriel-password": password,
+        }
+    else:
+        path = reverse("accounts:supprimer_espace", kwargs={"commune": slug})
+        data = {"suppression-password": password}
+    with time_machine.travel(at, tick=False):
+        return client.post(path, data)
+
+
+def test_five_wrong_current_passwords_lock_the_forms_for_fifteen_minutes(citizen):
+    client = espace_client(citizen)
+    for n in range(4):
+        response = espace_post(client, citizen, "mdp", WRONG, at=T - timedelta(minutes=4 - n))
+        assert NOT_CURRENT in text_of(response)
+        assert ESPACE_LOCKED not in text_of(response)
+    # The 5th wrong password already says until when, next to the field.
+    fifth = espace_post(client, citizen, "mdp", WRONG, at=T)
+    assert f"{ESPACE_LOCKED} 14:47." in text_of(fifth)
+    assert 'aria-invalid="true"' in re.search(r"<input[^>]*mdp-old_password[^>]*>", fifth.text)[0]
+
+    # The 6th, even with the right password, is refused without being checked.
+    sixth = espace_post(client, citizen, "mdp", PASSWORD, at=T + timedelta(minutes=14, seconds=59))
+    assert sixth.status_code == 200
+    assert f"{ESPACE_LOCKED} 14:47." in text_of(sixth)
+    citizen.refresh_from_db()
+    assert citizen.check_password(PASSWORD)
+
+    accepted = espace_post(client, citizen, "mdp", PASSWORD, at=T + timedelta(minutes=15))
+    assert accepted.status_code == 302
+    citizen.refresh_from_db()
+    assert citizen.check_password(NEW_PASSWORD)
+
+    outcomes = list(
+        Attempt.objects.order_by("id").values_list("kind", "identifier", "succeeded", "blocked")
+    )
+    kind, identifier = Attempt.Kind.CURRENT_PASSWORD, f"user:{citizen.pk}"
+    assert outcomes == [(kind, identifier, False, False)] * 5 + [
+        (kind, identifier, False, True),
+        (kind, identifier, True, False),
+    ]
+
+
+def test_the_lock_covers_the_email_change_and_the_account_deletion(citizen):
+    client = espace_client(citizen)
+    for n in range(services.ACCOUNT_MAX_FAILURES):
+        form = ("courriel", "suppression", "mdp")[n % 3]  # failures of any form count
+        espace_post(client, citizen, form, WRONG, at=T - timedelta(minutes=4 - n))
+    at = T + timedelta(minutes=10)
+    email = espace_post(client, citizen, "courriel", PASSWORD, at=at)
+    assert f"{ESPACE_LOCKED} 14:47." in text_of(email)
+    deletion = espace_post(client, citizen, "suppression", PASSWORD, at=at)
+    assert f"{ESPACE_LOCKED} 14:47." in text_of(deletion)
+    citizen.refresh_from_db()
+    assert citizen.pending_email == ""
+    assert User.objects.filter(pk=citizen.pk).exists()
+
+
+def test_four_wrong_current_passwords_then_the_right_one_reset_the_count(citizen):
+    client = espace_client(citizen)
+    for n in range(4):
+        espace_post(client, citizen, "courriel", WRONG, at=T + timedelta(minutes=n))
+    response = espace_post(client, citizen, "courriel", PASSWORD, at=T + timedelta(minutes=4))
+    assert response.status_code == 302
+    for n in range(4):
+        response = espace_post(client, citizen, "mdp", WRONG, at=T + timedelta(minutes=5 + n))
+        assert ESPACE_LOCKED not in text_of(response)
+
+
+def test_the_personal_space_lock_does_not_lock_the_login_page(citizen):
+    client = espace_client(citizen)
+    for n in range(services.ACCOUNT_MAX_FAILURES):
+        espace_post(client, citizen, "mdp", WRONG, at=T - timedelta(minutes=4 - n))
+    assert ESPACE_LOCKED in text_of(espace_post(client, citizen, "mdp", PASSWORD, at=T))
+    # The owner, on another device, still logs in.
+    other_device = login(Client(), citizen, PASSWORD, at=T + timedelta(minutes=1))
+    assert other_device.status_code == 302
+    assert other_device.logged_in == citizen.pk
+
+
+def test_the_login_page_does_not_lock_the_personal_space(citizen):
+    # Wrong passwords on the login page, for the account's e-mail and for the identifier the
+    # personal space's checks use: neither locks those checks.
+    for identifier in (citizen.email, f"user:{citizen.pk}"):
+        for n in range(services.ACCOUNT_MAX_FAILURES):
+            login(Client(), citizen, WRONG, at=T - timedelta(minutes=4 - n), identifier=identifier)
+    assert LOCKED in text_of(login(Client(), citizen, PASSWORD, at=T))
+    client = espace_client(citizen)
+    response = espace_post(client, citizen, "mdp", PASSWORD, at=T + timedelta(minutes=1))
+    assert response.status_code == 302

@@ -7,7 +7,7 @@ fails the test, so a new object URL cannot ship without being tried."""
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from parvis.accounts.models import AgentRole
+from parvis.accounts.models import AgentRole, AuditEntry
 from parvis.families.models import AuthorisedPerson
 from parvis.families.services import generate_service_key
 from parvis.families.tests.factories import (
@@ -69,6 +69,8 @@ def fill(pattern: URLPattern, objects: dict) -> str:
         values["<int:pk>"] = str(objects["child"].pk)
     elif "personnes-autorisees/<int:pk>" in route:
         values["<int:pk>"] = str(objects["person"].pk)
+    elif "enfants/<int:pk>" in route:
+        values["<int:pk>"] = str(objects["child"].pk)
     elif "cles/<int:pk>" in route:
         values["<int:pk>"] = str(objects["key"].pk)
     for placeholder, value in values.items():
@@ -121,6 +123,59 @@ def test_a_citizen_gets_nothing_of_another_commune(client):
             assert b["famille"].name not in body and citizen.last_name not in body, url
             if response.status_code == 302:
                 assert response["Location"].startswith(f"/{b['commune'].slug}/"), url
+
+
+# What a POST to a family's row would write if it got through: valid for every form of the
+# personal space that edits a household row (authorised person, child's health).
+PIRATE_POST = {
+    "last_name": "PIRATE",
+    "first_name": "Pirate",
+    "phone": "06 66 66 66 66",
+    "relationship": "Pirate",
+    "has_pai": "on",
+    "health_notes": "PIRATE",
+}
+
+
+def test_a_citizen_reaches_only_the_rows_of_their_own_families(client):
+    """Every URL of the personal space that names a family or one of its rows, with the rows of
+    another family of the same commune, of another commune, or mixed with the citizen's own
+    family number: 404, and nothing changes. The communes let families edit these rows, so the
+    404s come from the scoping, not from the settings; the citizen's own rows answer."""
+    a = world()
+    neighbour = world(commune=a["commune"])  # another family of the same commune
+    b = world()  # another commune
+    for commune in (a["commune"], b["commune"]):
+        commune.families_edit_authorised_people = commune.families_edit_health = True
+        commune.save()
+    citizen = FamilyAccessFactory(famille=a["famille"]).user
+    FamilyAccessFactory(famille=neighbour["famille"])  # the neighbours have their own account
+    client.force_login(citizen, backend="parvis.accounts.backends.CommuneBackend")
+    prefix = a["commune"].slug
+    walked = [p for p in commune_patterns("accounts") if "<int:number>" in str(p.pattern)]
+    assert len(walked) >= 4, walked
+    for pattern in walked:
+        own = f"/{prefix}/{fill(pattern, a)}"
+        assert client.get(own).status_code == 200, own
+        for objects in (
+            neighbour,  # the neighbours' family and rows
+            {**a, **pick_pks(neighbour)},  # own family number, the neighbours' rows
+            {**a, **pick_pks(b)},  # own family number, another commune's rows
+            b,  # another commune's family and rows, under this commune's address
+        ):
+            url = f"/{prefix}/{fill(pattern, objects)}"
+            if url == own:
+                continue  # a pattern without a row id, with the citizen's own family
+            assert client.get(url).status_code == 404, url
+            assert client.post(url, PIRATE_POST).status_code == 404, url
+    # Nothing of the others changed; the citizen's account wrote nothing.
+    for other in (neighbour, b):
+        other["person"].refresh_from_db()
+        other["child"].refresh_from_db()
+        assert other["person"].last_name == "GARDE"
+        assert not other["child"].has_pai and other["child"].health_notes == ""
+        assert list(other["famille"].authorised_people.all()) == [other["person"]]
+    assert not AuditEntry.objects.filter(actor=citizen).exists()
 
 
 def test_the_guichet_is_closed_to_citizens_and_to_agents_without_role(client):
