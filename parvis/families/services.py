@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import NoReturn
 
 from django.core.mail import send_mail
 from django.db import transaction
@@ -212,21 +213,15 @@ class KeyRedeemed:
     service: Service
 
 
-def redeem_service_key(*, user: User, raw_key: str, ip: str | None = None) -> KeyRedeemed:
-    """Link `user` to the family of the key, as one of its responsables. Throttled per account:
-    refusals are recorded outside any transaction, so they count even though nothing else is
-    written."""
-    commune = user.commune
-    identifier = f"user:{user.pk}"
+def _key_gate(*, commune: Commune, identifier: str, ip: str | None):
+    """Refuse at once while `identifier` is locked; else return `refuse(message)`, which records
+    the failed attempt (so the throttle counts it) and raises KeyRefused."""
 
-    def refuse(message, *, blocked=False, until=None):
+    def refuse(message, *, blocked=False, until=None) -> NoReturn:
         _record_attempt(
-            commune=commune,
-            kind=Attempt.Kind.SERVICE_KEY,
-            identifier=identifier,
-            ip=ip,
+            commune=commune, kind=Attempt.Kind.SERVICE_KEY, identifier=identifier, ip=ip,
             blocked=blocked,
-        )
+        )  # fmt: skip
         raise KeyRefused(message, locked_until=until)
 
     until = locked_until(
@@ -239,6 +234,25 @@ def redeem_service_key(*, user: User, raw_key: str, ip: str | None = None) -> Ke
     )
     if until is not None:
         refuse(_("Trop de clés erronées. Réessayez plus tard."), blocked=True, until=until)
+    return refuse
+
+
+def _refuse_unusable(service_key: ServiceKey | None, refuse) -> NoReturn:
+    """Why a key links nothing, in the words of the person who typed it."""
+    if service_key is not None and service_key.used_at is not None:
+        refuse(_("Cette clé a déjà été utilisée. Demandez une nouvelle clé au service."))
+    if service_key is not None:
+        refuse(_("Cette clé n'est plus valable. Demandez une nouvelle clé au service."))
+    refuse(_("Cette clé n'est pas reconnue. Vérifiez-la : 16 lettres et chiffres."))
+
+
+def redeem_service_key(*, user: User, raw_key: str, ip: str | None = None) -> KeyRedeemed:
+    """Link `user` to the family of the key, as one of its responsables. Throttled per account:
+    refusals are recorded outside any transaction, so they count even though nothing else is
+    written."""
+    commune = user.commune
+    identifier = f"user:{user.pk}"
+    refuse = _key_gate(commune=commune, identifier=identifier, ip=ip)
     with transaction.atomic():
         service_key = (
             ServiceKey.objects.select_for_update()
@@ -272,11 +286,7 @@ def redeem_service_key(*, user: User, raw_key: str, ip: str | None = None) -> Ke
                 famille_id=service_key.famille_id,
             )
             return KeyRedeemed(access=access, service=service_key.service)
-    if service_key is not None and service_key.used_at is not None:
-        refuse(_("Cette clé a déjà été utilisée. Demandez une nouvelle clé au service."))
-    if service_key is not None:
-        refuse(_("Cette clé n'est plus valable. Demandez une nouvelle clé au service."))
-    refuse(_("Cette clé n'est pas reconnue. Vérifiez-la : 16 lettres et chiffres."))
+    _refuse_unusable(service_key, refuse)
 
 
 @transaction.atomic
@@ -410,28 +420,7 @@ def check_service_key(*, commune: Commune, raw_key: str, ip: str | None = None) 
     which checks the keys before creating the account so that a mistyped key can be corrected
     on the spot; the key is redeemed once the account exists. Writes nothing but the Attempt
     row, throttled per requesting address (there is no account yet to throttle)."""
-    identifier = f"signup-ip:{ip or ''}"
-
-    def refuse(message, *, blocked=False, until=None):
-        _record_attempt(
-            commune=commune,
-            kind=Attempt.Kind.SERVICE_KEY,
-            identifier=identifier,
-            ip=ip,
-            blocked=blocked,
-        )
-        raise KeyRefused(message, locked_until=until)
-
-    until = locked_until(
-        commune=commune,
-        kind=Attempt.Kind.SERVICE_KEY,
-        identifier=identifier,
-        ip=ip,
-        now=timezone.now(),
-        max_failures=KEY_MAX_FAILURES,
-    )
-    if until is not None:
-        refuse(_("Trop de clés erronées. Réessayez plus tard."), blocked=True, until=until)
+    refuse = _key_gate(commune=commune, identifier=f"signup-ip:{ip or ''}", ip=ip)
     service_key = (
         ServiceKey.objects.select_related("service")
         .filter(digest=key_digest(raw_key), commune=commune)
@@ -439,8 +428,4 @@ def check_service_key(*, commune: Commune, raw_key: str, ip: str | None = None) 
     )
     if service_key is not None and service_key.is_usable:
         return service_key
-    if service_key is not None and service_key.used_at is not None:
-        refuse(_("Cette clé a déjà été utilisée. Demandez une nouvelle clé au service."))
-    if service_key is not None:
-        refuse(_("Cette clé n'est plus valable. Demandez une nouvelle clé au service."))
-    refuse(_("Cette clé n'est pas reconnue. Vérifiez-la : 16 lettres et chiffres."))
+    _refuse_unusable(service_key, refuse)
