@@ -54,6 +54,14 @@ class JournalLine:
     changes: list[Change]
 
 
+def _who(entry) -> str:
+    """Who acted; a family's own change (from its personal space) says so."""
+    name = entry.actor_label or _("(inconnu)")
+    if entry.actor is not None and not entry.actor.is_staff:
+        return _("%(name)s (famille)") % {"name": name}
+    return name
+
+
 def _field(model, name):
     if model is None:
         return None
@@ -96,7 +104,7 @@ def present(entry: AuditEntry) -> JournalLine:
         changes.append(Change(field=label, old=_value(field, old), new=_value(field, new)))
     return JournalLine(
         at=entry.at,
-        who=entry.actor_label or _("(inconnu)"),
+        who=_who(entry),
         what=str(ACTIONS.get(entry.action, entry.action)),
         target=entry.target_label,
         changes=changes,

@@ -215,9 +215,9 @@ def key_of(famille: Famille, pk: int) -> ServiceKey:
 def famille_journal(famille: Famille, *, limit: int = 100) -> list[AuditEntry]:
     """The latest changes of a family's file, newest first (one query)."""
     return list(
-        AuditEntry.objects.filter(commune=famille.commune_id, famille_id=famille.pk).order_by(
-            "-at", "-id"
-        )[:limit]
+        AuditEntry.objects.filter(commune=famille.commune_id, famille_id=famille.pk)
+        .select_related("actor")
+        .order_by("-at", "-id")[:limit]
     )
 
 

@@ -252,7 +252,9 @@ def test_adding_an_authorised_person_is_audited_and_seen_on_the_agents_file(
     assert "Paul GARNIER peut désormais récupérer les enfants." in text
     assert "Paul GARNIER — Oncle — Téléphone : 06 11 22 33 44" in text
     journal = agent_file(durand())
-    assert "Ajout d'une personne autorisée — Paul GARNIER — par Françoise DURAND" in journal
+    assert (
+        "Ajout d'une personne autorisée — Paul GARNIER — par Françoise DURAND (famille)" in journal
+    )
     assert "téléphone : — → 06 11 22 33 44" in journal
     assert "lien avec l'enfant : — → Oncle" in journal
 
@@ -280,8 +282,9 @@ def test_editing_an_authorised_person_is_audited_old_to_new(client_francoise, fr
     }
     assert "Les informations de Jeanne MARTIN sont enregistrées." in compte_tab(client_francoise)
     journal = agent_file(durand())
-    assert "Modification d'une personne autorisée — Jeanne MARTIN — par Françoise DURAND" in (
-        journal
+    assert (
+        "Modification d'une personne autorisée — Jeanne MARTIN — par Françoise DURAND (famille)"
+        in (journal)
     )
     assert "téléphone : 01 39 74 00 00 → 06 98 00 00 01" in journal
 
@@ -311,7 +314,10 @@ def test_removing_an_authorised_person_asks_first_then_is_audited(client_francoi
     assert "Jeanne MARTIN ne figure plus parmi les personnes autorisées." in text
     assert "Aucune personne autorisée enregistrée." in text
     journal = agent_file(durand())
-    assert "Retrait d'une personne autorisée — Jeanne MARTIN — par Françoise DURAND" in journal
+    assert (
+        "Retrait d'une personne autorisée — Jeanne MARTIN — par Françoise DURAND (famille)"
+        in journal
+    )
     assert "téléphone : 01 39 74 00 00 → —" in journal
 
 
@@ -367,7 +373,9 @@ def test_editing_a_childs_health_information_is_audited_and_seen_by_agents(
     text = compte_tab(client_francoise)
     assert "Les informations de santé de Léa DURAND sont enregistrées." in text
     journal = agent_file(durand())
-    assert "Modification d'un membre du foyer — Léa DURAND — par Françoise DURAND" in journal
+    assert (
+        "Modification d'un membre du foyer — Léa DURAND — par Françoise DURAND (famille)" in journal
+    )
     assert "projet d'accueil individualisé (PAI) : non → oui" in journal
 
     # Unticking the PAI box (an unticked box is not sent) clears it.
