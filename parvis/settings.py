@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "parvis.communes",
     "parvis.accounts",
     "parvis.families",
+    "parvis.demarches",
     "parvis.portal",
     "parvis.backoffice",
 ]
@@ -224,6 +225,10 @@ WHITENOISE_USE_FINDERS = DEBUG or env_bool("WHITENOISE_USE_FINDERS")
 # Public media only (logos, news images). Private documents get their own storage and view.
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+
+# Private files (requests' attachments, later the families' documents): outside every public root,
+# served only by views that check who asks.
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", VAR_DIR / "private"))
 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("parvis.portal.urls")),
     path("<slug:commune>/", include("parvis.accounts.urls")),
     path("<slug:commune>/guichet/", include("parvis.backoffice.urls")),
+    path("<slug:commune>/demarches/", include("parvis.demarches.urls")),
 ]
 
 handler404 = "parvis.portal.views.page_not_found"

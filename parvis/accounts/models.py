@@ -138,6 +138,8 @@ class Attempt(models.Model):
         # account deletion): a kind of its own, so that it neither locks nor is locked by the
         # login page (see services.check_current_password).
         CURRENT_PASSWORD = "current_password", _("mot de passe actuel (espace personnel)")
+        DEMANDE = "demande", _("démarche sans compte")
+        TRACKING = "tracking", _("suivi d'une démarche sans compte")
 
     commune = models.ForeignKey("communes.Commune", on_delete=models.CASCADE)
     kind = models.CharField(max_length=16, choices=Kind.choices)

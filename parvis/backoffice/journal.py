@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from parvis.accounts.models import AuditEntry, User
+from parvis.demarches.models import Demande
 from parvis.families.models import AuthorisedPerson, Famille, FamilyAccess, Personne, ServiceKey
 
 ACTIONS = {
@@ -27,11 +28,13 @@ ACTIONS = {
     "service_key.redeem": gettext_lazy("Clé de service utilisée"),
     "family_code.issue": gettext_lazy("Identifiants « code famille » remis"),
     "family_access.remove": gettext_lazy("Accès d'un compte retiré"),
+    "demande.transition": gettext_lazy("Décision sur une demande"),
+    "account.update_coordinates": gettext_lazy("Coordonnées du compte modifiées"),
 }
 
 MODELS = {
     model._meta.model_name: model
-    for model in (Famille, Personne, AuthorisedPerson, ServiceKey, FamilyAccess, User)
+    for model in (Famille, Personne, AuthorisedPerson, ServiceKey, FamilyAccess, User, Demande)
 }
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

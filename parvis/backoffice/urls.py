@@ -1,6 +1,6 @@
 from django.urls import path
 
-from parvis.backoffice import views
+from parvis.backoffice import views, views_demandes
 
 app_name = "backoffice"
 
@@ -40,4 +40,23 @@ urlpatterns = [
     path("familles/<int:number>/cles/generer/", views.cle_generer, name="cle_generer"),
     path("familles/<int:number>/cles/<int:pk>/revoquer/", views.cle_revoquer, name="cle_revoquer"),
     path("familles/<int:number>/code-famille/", views.code_famille, name="code_famille"),
+    # The queue of requests (« demandes »), scoped to the agent's services.
+    path("demandes/", views_demandes.demandes, name="demandes"),
+    path("demandes/export/", views_demandes.demandes_export, name="demandes_export"),
+    path("demandes/lot/", views_demandes.demandes_lot, name="demandes_lot"),
+    path("demandes/<str:number>/", views_demandes.demande, name="demande"),
+    *(
+        path(
+            f"demandes/<str:number>/{action}/",
+            views_demandes.demande_action,
+            {"action": action},
+            name=f"demande_{action}",
+        )
+        for action in views_demandes.ACTIONS
+    ),
+    path(
+        "demandes/<str:number>/pieces/<int:pk>/",
+        views_demandes.piece_jointe,
+        name="piece_jointe",
+    ),
 ]

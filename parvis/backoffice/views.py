@@ -48,7 +48,8 @@ MEMBER_KINDS = {"responsable": MemberKind.RESPONSABLE, "enfant": MemberKind.ENFA
 def _navigation(request) -> list[NavEntry]:
     slug = request.commune.slug
     entries = [
-        NavEntry("backoffice:accueil", _("Familles"), reverse("backoffice:accueil", args=[slug]))
+        NavEntry("backoffice:accueil", _("Familles"), reverse("backoffice:accueil", args=[slug])),
+        NavEntry("backoffice:demandes", _("Demandes"), reverse("backoffice:demandes", args=[slug])),
     ]
     if request.agent.can_edit_families:
         entries.append(

@@ -23,6 +23,7 @@ COMMUNE_ADMIN_PERMISSIONS = {
         "agentrole": ("view", "add", "change", "delete"),
         "auditentry": ("view",),
     },
+    "demarches": {"procedure": ("view", "add", "change")},
 }
 
 

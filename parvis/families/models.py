@@ -15,6 +15,11 @@ class Famille(CommuneOwned):
     address = models.CharField(_("adresse"), max_length=200, blank=True)
     postal_code = models.CharField(_("code postal"), max_length=10, blank=True)
     city = models.CharField(_("ville"), max_length=120, blank=True)
+    paperless_invoice = models.BooleanField(
+        _("facture en ligne"),
+        default=False,
+        help_text=_("La famille a adhéré à la facture/compte en ligne (pas de facture papier)."),
+    )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
 
     class Meta:

@@ -81,8 +81,8 @@ def test_home_offers_the_seeds_entry_points_and_only_those_that_exist(client, de
     html = response.content.decode()
     assert f'action="/{CSP}/connexion/"' in html
     assert f'href="/{CSP}/creer-mon-espace/"' in html
-    # The procedures come with a later issue: no dead link meanwhile.
-    assert "Effectuer des démarches sans créer de compte" not in text
+    assert "Effectuer des démarches sans créer de compte" in text
+    assert f'href="/{CSP}/demarches/"' in html
 
 
 def test_a_code_famille_commune_offers_no_self_sign_up(client, demo_communes):

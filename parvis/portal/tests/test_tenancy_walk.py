@@ -8,6 +8,10 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from parvis.accounts.models import AgentRole, AuditEntry
+from parvis.demarches import views_suivi
+from parvis.demarches.models import DemandeMessage, Status
+from parvis.demarches.tests.factories import ProcedureFactory
+from parvis.demarches.tests.suivi_support import file_request, png_upload
 from parvis.families.models import AuthorisedPerson
 from parvis.families.services import generate_service_key
 from parvis.families.tests.factories import (
@@ -45,6 +49,7 @@ def world(commune=None):
         commune=commune, kind="enfance", key_label="Clé Espace Citoyens Enfance"
     )
     key, _shown = generate_service_key(famille=famille, service=service, actor=agent)
+    demande, attachment = submitted_demande(commune)
     return {
         "commune": commune,
         "famille": famille,
@@ -52,7 +57,30 @@ def world(commune=None):
         "child": child,
         "person": person,
         "key": key,
+        "demande": demande,
+        "attachment": attachment,
     }
+
+
+def submitted_demande(commune):
+    """A request filed without an account in `commune`, with a file (numbers restart at 1 in each
+    commune: B's request has the same number as A's)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from parvis.demarches import services as demarches
+    from parvis.demarches.tests.factories import ProcedureFactory
+
+    demande = demarches.start_draft(procedure=ProcedureFactory(commune=commune), draft_key="k")
+    demarches.save_step(demande=demande, step=1, answers={"objet": "Acte", "livraison": "mairie"})
+    demarches.save_step(
+        demande=demande,
+        step=2,
+        answers={},
+        files={"piece": SimpleUploadedFile("piece.pdf", b"%PDF-1.4 test")},
+    )
+    demarches.submit(demande=demande, contact_name="Jean DEMANDEUR", contact_email="")
+    demande.refresh_from_db()
+    return demande, demande.attachments.get()
 
 
 def fill(pattern: URLPattern, objects: dict) -> str:
@@ -60,6 +88,7 @@ def fill(pattern: URLPattern, objects: dict) -> str:
     route = str(pattern.pattern)
     values = {
         "<int:number>": str(objects["famille"].number),
+        "<str:number>": objects["demande"].number,
         "<str:kind>": "enfant",
         "<int:step>": "2",
         "<str:token>": "jeton-invalide",
@@ -73,6 +102,8 @@ def fill(pattern: URLPattern, objects: dict) -> str:
         values["<int:pk>"] = str(objects["child"].pk)
     elif "cles/<int:pk>" in route:
         values["<int:pk>"] = str(objects["key"].pk)
+    elif "pieces/<int:pk>" in route:
+        values["<int:pk>"] = str(objects["attachment"].pk)
     for placeholder, value in values.items():
         route = route.replace(placeholder, value)
     assert "<" not in route, f"the tenancy walk cannot fill {pattern.pattern}: teach it"
@@ -105,10 +136,13 @@ def test_an_agent_gets_nothing_of_another_commune(client):
     assert b["famille"].name != "PIRATE" and b["child"].last_name != "PIRATE"
     assert b["key"].revoked_at is None
     assert not b["famille"].authorised_people.exclude(pk=b["person"].pk).exists()
+    b["demande"].refresh_from_db()
+    assert b["demande"].status == "en_attente" and b["demande"].assigned_to is None
+    assert b["demande"].events.count() == 1 and not b["demande"].messages.exists()
 
 
 def pick_pks(objects: dict) -> dict:
-    return {key: objects[key] for key in ("child", "person", "key")}
+    return {key: objects[key] for key in ("child", "person", "key", "attachment")}
 
 
 def test_a_citizen_gets_nothing_of_another_commune(client):
@@ -190,3 +224,124 @@ def test_the_guichet_is_closed_to_citizens_and_to_agents_without_role(client):
                 continue
             url = f"/{a['commune'].slug}/guichet/{fill(pattern, a)}"
             assert client.get(url).status_code in {404, 405}, (user, url)
+
+
+# --- Démarches: the requests' follow-up (parvis/demarches/views_suivi.py) ------------------------
+
+
+def demarches_world(*, earlier: int = 0):
+    """A commune with an account's request, another account's and an anonymous one, each with
+    a file, after `earlier` other anonymous requests. Numbers run per commune: with different
+    `earlier`, the same number names different requests in the two communes."""
+    access = FamilyAccessFactory()
+    commune = access.commune
+    procedure = ProcedureFactory(commune=commune, title=f"Démarche secrète {commune.slug}")
+    for _ in range(earlier):
+        file_request(procedure, answers={"objet": "SECRET"})
+    neighbour = CitizenFactory(commune=commune)
+    theirs, _none = file_request(
+        procedure, user=neighbour, answers={"objet": "SECRET"}, files={"piece": png_upload()}
+    )
+    anonymous, code = file_request(
+        procedure, answers={"objet": "SECRET"}, files={"piece": png_upload()}
+    )
+    own, _none = file_request(
+        procedure, user=access.user, answers={"objet": "MIEN"}, files={"piece": png_upload()}
+    )
+    return {
+        "commune": commune,
+        "citizen": access.user,
+        "own": own,
+        "theirs": theirs,
+        "anonymous": anonymous,
+        "code": code,
+    }
+
+
+def suivi_patterns() -> list[URLPattern]:
+    """The follow-up's URL patterns, as included under /<commune>/demarches/ (new ones are
+    walked as soon as they are added to views_suivi)."""
+    names = {p.name for p in views_suivi.urlpatterns}
+    patterns = [p for p in commune_patterns("demarches") if p.name in names]
+    assert {p.name for p in patterns} == names
+    return patterns
+
+
+def fill_demarches(pattern: URLPattern, demande) -> str:
+    route = str(pattern.pattern)
+    attachment = demande.attachments.first()
+    route = route.replace("<str:number>", demande.number)
+    route = route.replace("<int:pk>", str(attachment.pk))
+    assert "<" not in route, f"the tenancy walk cannot fill {pattern.pattern}: teach it"
+    return route
+
+
+def test_a_citizen_gets_nothing_of_another_persons_or_communes_request(client):
+    a = demarches_world()
+    b = demarches_world(earlier=3)
+    client.force_login(a["citizen"], backend="parvis.accounts.backends.CommuneBackend")
+    prefix = a["commune"].slug
+    walked = suivi_patterns()
+    for pattern in walked:
+        if "<" not in str(pattern.pattern):
+            continue  # the dashboard and the tracking form: the citizen's own, or open to all
+        own = f"/{prefix}/demarches/{fill_demarches(pattern, a['own'])}"
+        if str(pattern.pattern).startswith("mes-demandes/"):
+            assert client.get(own).status_code == 200, own  # the walk reaches what it should
+        for slug, demande in (
+            (prefix, a["theirs"]),  # another account of the same commune
+            (prefix, a["anonymous"]),  # a request filed without an account
+            (prefix, b["theirs"]),  # another commune's number, under this commune's address
+            (b["commune"].slug, b["theirs"]),  # another commune's, under its own address
+        ):
+            url = f"/{slug}/demarches/{fill_demarches(pattern, demande)}"
+            for response in (
+                client.get(url),
+                client.post(url, {"message": "PIRATE", "fichier": ""}),
+            ):
+                assert response.status_code in {302, 404, 405}, url
+                body = response.content.decode()
+                assert "SECRET" not in body and demande.procedure.title not in body, url
+                if response.status_code == 302:
+                    assert response["Location"].startswith(f"/{slug}/"), url
+                    assert "/mes-demandes/" not in response["Location"], url
+        # Own number, another request's file.
+        if "<int:pk>" in str(pattern.pattern):
+            mixed = own.replace(
+                f"/{a['own'].attachments.first().pk}/", f"/{a['theirs'].attachments.first().pk}/"
+            )
+            assert client.get(mixed).status_code == 404, mixed
+    assert not DemandeMessage.objects.filter(body="PIRATE").exists()
+    for world_ in (a, b):
+        for key in ("theirs", "anonymous"):
+            world_[key].refresh_from_db()
+            assert world_[key].status == Status.EN_ATTENTE
+
+
+def test_a_tracking_session_opens_only_the_request_it_proved(client):
+    a = demarches_world()
+    b = demarches_world(earlier=3)
+    prefix = a["commune"].slug
+    suivi = f"/{prefix}/demarches/suivi/"
+    response = client.post(suivi, {"numero": a["anonymous"].number, "code": a["code"]})
+    assert response.status_code == 302
+    for pattern in suivi_patterns():
+        if "suivi/<str:number>" not in str(pattern.pattern):
+            continue
+        proved = f"/{prefix}/demarches/{fill_demarches(pattern, a['anonymous'])}"
+        if pattern.name != "suivi_quitter":
+            assert client.get(proved).status_code == 200, proved
+        for slug, demande in (
+            (prefix, a["theirs"]),  # an account's request of the same commune
+            (prefix, a["own"]),
+            (prefix, b["anonymous"]),  # another commune's anonymous request, here
+            (b["commune"].slug, b["anonymous"]),
+            (b["commune"].slug, a["anonymous"]),  # the proved request, under another commune
+        ):
+            url = f"/{slug}/demarches/{fill_demarches(pattern, demande)}"
+            for response in (client.get(url), client.post(url, {"message": "PIRATE"})):
+                if response.status_code == 405:  # « quitter » takes only POST
+                    continue
+                assert response.status_code == 302, url
+                assert response["Location"].startswith(f"/{slug}/demarches/suivi/"), url
+    assert not DemandeMessage.objects.filter(body="PIRATE").exists()
