@@ -18,7 +18,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from parvis.communes.admin import CommuneScopedAdmin, is_operator
-from parvis.demarches.definitions import FIELD_TYPES, DefinitionError, validate_definition
+from parvis.demarches.definitions import (
+    FIELD_TYPES,
+    DefinitionError,
+    in_reading_order,
+    validate_definition,
+)
 from parvis.demarches.models import Procedure
 
 # What a new procedure starts from: one step, one field, valid as it is.
@@ -59,7 +64,7 @@ class DefinitionField(forms.JSONField):
     def prepare_value(self, value):
         if isinstance(value, InvalidJSONInput):  # shown again as typed
             return value
-        return json.dumps(value, ensure_ascii=False, indent=2, cls=self.encoder)
+        return json.dumps(in_reading_order(value), ensure_ascii=False, indent=2, cls=self.encoder)
 
 
 class ProcedureAdminForm(forms.ModelForm):

@@ -263,3 +263,26 @@ def condition_met(field: dict, answers: dict) -> bool:
         if not isinstance(value, list)
         else bool(set(value) & set(condition["in"]))
     )
+
+
+# The order an author reads a field in; PostgreSQL's jsonb keeps no key order, so the editor and
+# the catalogue files show definitions in this order, whatever the database returns.
+KEY_ORDER = [
+    "title", "intro", "fields", "steps", "documents", "confirmation",
+    "name", "label", "type", "required", "help", "choices", "min_length", "max_length",
+    "pattern", "pattern_message", "min", "max", "min_date", "max_date", "show_if", "prefill",
+    "member_kind", "field", "equals", "in",
+]  # fmt: skip
+
+
+def in_reading_order(value):
+    """The definition with every object's keys in KEY_ORDER (lists keep their order)."""
+    if isinstance(value, dict):
+        rank = {key: n for n, key in enumerate(KEY_ORDER)}
+        return {
+            key: in_reading_order(value[key])
+            for key in sorted(value, key=lambda k: (rank.get(k, len(rank)), k))
+        }
+    if isinstance(value, list):
+        return [in_reading_order(item) for item in value]
+    return value

@@ -19,6 +19,7 @@ from parvis.communes.tests.factories import (
 )
 from parvis.communes.tests.test_admin import form_data, submit
 from parvis.demarches.admin import STARTER_DEFINITION
+from parvis.demarches.definitions import in_reading_order
 from parvis.demarches.models import Demande, Procedure
 from parvis.demarches.tests.factories import SIMPLE_DEFINITION, ProcedureFactory
 
@@ -142,7 +143,11 @@ def test_the_definition_is_shown_as_indented_json_in_a_monospace_textarea(as_adm
     assert 'style="' not in str(textarea)  # the CSP allows no inline style
     assert "demarches/admin.css" in text
     shown = form_data(response)["definition"]
-    assert shown == json.dumps(SIMPLE_DEFINITION, ensure_ascii=False, indent=2)
+    # In reading order (name, label, type…) whatever the database keeps: jsonb reorders keys.
+    assert shown == json.dumps(in_reading_order(SIMPLE_DEFINITION), ensure_ascii=False, indent=2)
+    assert json.loads(shown) == SIMPLE_DEFINITION
+    first_field = shown.index('"name": "objet"')
+    assert first_field < shown.index('"label": "Objet"') < shown.index('"type": "text"')
     assert "Pièce d'identité" in shown  # not \u00e8
 
 
