@@ -190,7 +190,14 @@ class CommuneAdmin(CommuneRequiredMixin, admin.ModelAdmin):
         (_("Apparence"), {"fields": ["logo", "theme_colour"]}),
         (
             _("Fonctionnement"),
-            {"fields": ["holiday_zone", "login_with_email", "login_with_family_code"]},
+            {
+                "fields": [
+                    "holiday_zone",
+                    "login_with_email",
+                    "login_with_family_code",
+                    "qf_parts_rules",
+                ]
+            },
         ),
         (
             _("Espace des familles"),

@@ -13,7 +13,13 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from parvis.communes import hours
+from parvis.communes.qf_rules import DEFAULT_PARTS_RULES, validate_parts_rules
 from parvis.communes.theme import validate_theme_colour
+
+
+def default_parts_rules() -> dict:
+    return dict(DEFAULT_PARTS_RULES)
+
 
 phone_validator = RegexValidator(
     r"^\+?[0-9 .()-]{6,20}$",
@@ -128,6 +134,15 @@ class Commune(models.Model):
     )
     is_active = models.BooleanField(
         _("en ligne"), default=True, help_text=_("Une commune hors ligne n'est plus servie.")
+    )
+    qf_parts_rules = models.JSONField(
+        _("règles de parts du quotient familial"),
+        default=default_parts_rules,
+        validators=[validate_parts_rules],
+        help_text=_(
+            "Parts d'un couple, d'une personne seule, bonus du parent isolé, puis part du 1er, "
+            "2e, 3e enfant… (la dernière valeur vaut pour les suivants)."
+        ),
     )
 
     class Meta:

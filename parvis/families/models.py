@@ -145,3 +145,41 @@ class FamilyAccess(CommuneOwned):
         constraints = [
             models.UniqueConstraint(fields=["famille", "user"], name="family_access_unique"),
         ]
+
+
+class QfSource(models.TextChoices):
+    CAF = "caf", _("Attestation CAF")
+    AVIS_IMPOSITION = "avis_imposition", _("Calculé à partir de l'avis d'imposition")
+    AGENT = "agent", _("Fixé par un agent")
+
+
+class QuotientFamilial(CommuneOwned):
+    """A dated value of a family's QF with its source and validity; the rows are its history.
+    Without a valid one, billing applies the highest bracket (as towns do)."""
+
+    famille = models.ForeignKey(Famille, on_delete=models.CASCADE, related_name="quotients")
+    value = models.DecimalField(_("quotient familial (€)"), max_digits=9, decimal_places=2)
+    source = models.CharField(_("source"), max_length=16, choices=QfSource.choices)
+    valid_from = models.DateField(_("valable du"))
+    valid_until = models.DateField(_("au (inclus)"))
+    # What a computed QF was computed from: income, benefits, parts (strings, exact).
+    details = models.JSONField(_("éléments du calcul"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("quotient familial")
+        verbose_name_plural = _("quotients familiaux")
+        ordering = ["-valid_from", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("valid_from")),
+                name="qf_valid_until_after_from",
+            ),
+            models.CheckConstraint(condition=models.Q(value__gte=0), name="qf_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.value} € ({self.valid_from:%d/%m/%Y} – {self.valid_until:%d/%m/%Y})"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import NoReturn
 
 from django.core.mail import send_mail
@@ -31,8 +32,10 @@ from parvis.families.models import (
     FamilyAccess,
     MemberKind,
     Personne,
+    QuotientFamilial,
     ServiceKey,
 )
+from parvis.families.quotient import compute_qf, number_of_parts
 from parvis.mail import absolute_url
 
 # Crockford's base 32: no I, L, O, U, so a key read aloud or copied by hand is unambiguous.
@@ -429,3 +432,71 @@ def check_service_key(*, commune: Commune, raw_key: str, ip: str | None = None) 
     if service_key is not None and service_key.is_usable:
         return service_key
     _refuse_unusable(service_key, refuse)
+
+
+# --- Family quotient ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_quotient(
+    *,
+    famille: Famille,
+    actor: User,
+    source: str,
+    valid_from,
+    valid_until,
+    value: Decimal | None = None,
+    annual_taxable_income: Decimal | None = None,
+    monthly_benefits: Decimal = Decimal("0"),
+    couple: bool | None = None,
+    children: int | None = None,
+) -> QuotientFamilial:
+    """A new QF for the family: given as is (CAF certificate, agent), or computed from the tax
+    notice with the commune's parts rules. The older rows stay as history."""
+    details = {}
+    if value is None:
+        parts = number_of_parts(
+            famille.commune.qf_parts_rules, couple=bool(couple), children=children or 0
+        )
+        value = compute_qf(
+            annual_taxable_income=Decimal(annual_taxable_income),
+            monthly_benefits=Decimal(monthly_benefits),
+            parts=parts,
+        )
+        details = {
+            "annual_taxable_income": str(annual_taxable_income),
+            "monthly_benefits": str(monthly_benefits),
+            "couple": bool(couple),
+            "children": children or 0,
+            "parts": str(parts),
+        }
+    quotient = QuotientFamilial.objects.create(
+        commune=famille.commune,
+        famille=famille,
+        value=Decimal(value),
+        source=source,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        details=details,
+        created_by=actor,
+    )
+    audit(
+        actor=actor,
+        action="quotient.record",
+        commune=famille.commune,
+        target=quotient,
+        famille_id=famille.pk,
+        changes={"value": [None, str(quotient.value)], "source": [None, source]},
+    )
+    return quotient
+
+
+def current_quotient(famille: Famille, *, on=None) -> QuotientFamilial | None:
+    """The QF valid on `on` (today by default), the latest recorded one if several; None means
+    the family is flagged: no QF or an expired one (billing then applies the highest bracket)."""
+    on = on or timezone.localdate()
+    return (
+        famille.quotients.filter(valid_from__lte=on, valid_until__gte=on)
+        .order_by("-valid_from", "-created_at", "-pk")
+        .first()
+    )
