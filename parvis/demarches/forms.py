@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy
 
 from parvis.accounts.fields import PhoneField, PostalCodeField
 from parvis.demarches.definitions import all_fields, condition_met, is_required, resolve_date
-from parvis.demarches.uploads import check_upload
 from parvis.forms_renderer import ParvisBoundField
+from parvis.uploads import check_upload
 
 YES_NO = [("oui", gettext_lazy("Oui")), ("non", gettext_lazy("Non"))]
 ADDRESS_PARTS = ("street", "postal_code", "city")

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from parvis.demarches.models import Status
-from parvis.demarches.uploads import check_upload
+from parvis.uploads import check_upload
 
 MESSAGE_MAX_LENGTH = 5000
 

@@ -34,10 +34,10 @@ from parvis.demarches.models import (
     Procedure,
     Status,
 )
-from parvis.demarches.uploads import check_upload
 from parvis.families.models import FamilyAccess
 from parvis.families.services import update_famille
 from parvis.mail import absolute_url
+from parvis.uploads import check_upload
 
 TRACKING_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 TRACKING_CODE_LENGTH = 10

@@ -13,8 +13,8 @@ from parvis.communes.tests.factories import CommuneFactory
 from parvis.demarches import services
 from parvis.demarches.models import TRANSITIONS, Demande, DemandeCounter, Status
 from parvis.demarches.tests.factories import ProcedureFactory
-from parvis.demarches.uploads import MAX_UPLOAD_SIZE, check_upload
 from parvis.families.tests.factories import AgentFactory
+from parvis.uploads import MAX_UPLOAD_SIZE, check_upload
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,6 @@ from parvis.communes.tests.factories import CommuneFactory
 from parvis.demarches import services
 from parvis.demarches.models import Audience, Demande, DemandeAttachment, Status
 from parvis.demarches.tests.factories import ProcedureFactory
-from parvis.demarches.uploads import MAX_UPLOAD_SIZE
 from parvis.demarches.views_citizen import step_url
 from parvis.families.tests.factories import (
     ChildFactory,
@@ -29,6 +28,7 @@ from parvis.families.tests.factories import (
     FamilyAccessFactory,
     PersonneFactory,
 )
+from parvis.uploads import MAX_UPLOAD_SIZE
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,6 @@
-"""Files sent by the public: typed from their content (never their name or the browser's word),
-PDF, JPEG or PNG only, 10 MB at most, each refusal said plainly."""
+"""Files sent by the public (requests' attachments, the families' documents): typed from their
+content (never their name or the browser's word), PDF, JPEG or PNG only, 10 MB at most, each
+refusal said plainly. At the project level: every app that takes uploads uses this one check."""
 
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
