@@ -228,12 +228,15 @@ def membre_ajouter(request, number: int, kind: str):
         personne = family_services.add_member(
             famille=famille, actor=request.user, kind=MEMBER_KINDS[kind], **form.cleaned_data
         )
-        messages.success(request, _("%(name)s est ajouté au foyer.") % {"name": personne})
+        messages.success(
+            request, _("%(name)s fait désormais partie du foyer.") % {"name": personne}
+        )
         return redirect(_famille_url(famille))
+    heading = _("Ajouter un responsable") if kind == "responsable" else _("Ajouter un enfant")
     return _render(
         request,
-        "backoffice/membre_form.html",
-        {"form": form, "famille": famille, "kind": kind, "personne": None},
+        "backoffice/famille_element_form.html",
+        {"form": form, "famille": famille, "heading": heading},
     )
 
 
@@ -251,8 +254,8 @@ def membre_modifier(request, number: int, pk: int):
         return redirect(_famille_url(famille))
     return _render(
         request,
-        "backoffice/membre_form.html",
-        {"form": form, "famille": famille, "kind": personne.kind, "personne": personne},
+        "backoffice/famille_element_form.html",
+        {"form": form, "famille": famille, "heading": _("Modifier %(name)s") % {"name": personne}},
     )
 
 
@@ -270,10 +273,11 @@ def personne_autorisee_ajouter(request, number: int):
             request, _("%(name)s peut désormais récupérer les enfants.") % {"name": person}
         )
         return redirect(_famille_url(famille))
+    heading = _("Ajouter une personne autorisée à récupérer les enfants")
     return _render(
         request,
-        "backoffice/personne_autorisee_form.html",
-        {"form": form, "famille": famille, "person": None},
+        "backoffice/famille_element_form.html",
+        {"form": form, "famille": famille, "heading": heading},
     )
 
 
@@ -293,8 +297,8 @@ def personne_autorisee_modifier(request, number: int, pk: int):
         return redirect(_famille_url(famille))
     return _render(
         request,
-        "backoffice/personne_autorisee_form.html",
-        {"form": form, "famille": famille, "person": person},
+        "backoffice/famille_element_form.html",
+        {"form": form, "famille": famille, "heading": _("Modifier %(name)s") % {"name": person}},
     )
 
 
