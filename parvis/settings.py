@@ -230,6 +230,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # served only by views that check who asks.
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", VAR_DIR / "private"))
 
+# Each family's secure storage (« porte-documents »): 100 MB, ten times the largest file.
+FAMILY_DOCUMENTS_QUOTA = int(os.environ.get("PARVIS_FAMILY_DOCUMENTS_QUOTA", 100 * 1024 * 1024))
+
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

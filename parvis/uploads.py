@@ -2,7 +2,9 @@
 content (never their name or the browser's word), PDF, JPEG or PNG only, 10 MB at most, each
 refusal said plainly. At the project level: every app that takes uploads uses this one check."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
@@ -13,6 +15,12 @@ SIGNATURES = [
     (b"\x89PNG\r\n\x1a\n", "image/png"),
 ]
 HEIC_BRANDS = (b"ftypheic", b"ftypheix", b"ftyphevc", b"ftypmif1", b"ftypmsf1")
+
+
+def private_storage():
+    # Never under the static or media roots: files leave only through a view checking who asks.
+    # Django's storage API, so object storage (django-storages) can replace the folder later.
+    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
 
 
 def sniff(head: bytes) -> str | None:

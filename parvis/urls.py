@@ -17,6 +17,8 @@ urlpatterns = [
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
     path("", include("parvis.portal.urls")),
     path("<slug:commune>/", include("parvis.accounts.urls")),
+    path("<slug:commune>/", include("parvis.families.urls")),
+    path("<slug:commune>/mon-espace/inscriptions/", include("parvis.demarches.urls_inscriptions")),
     path("<slug:commune>/guichet/", include("parvis.backoffice.urls")),
     path("<slug:commune>/demarches/", include("parvis.demarches.urls")),
 ]

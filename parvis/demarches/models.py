@@ -2,16 +2,11 @@
 action an agent may look at is a numbered Demande with a status, a history and messages."""
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from parvis.communes.models import CommuneOwned, Service
-
-
-def private_storage():
-    # Never under the static or media roots: files leave only through a view checking who asks.
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+from parvis.uploads import private_storage
 
 
 class Audience(models.TextChoices):

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from parvis.accounts.models import Civility
 from parvis.communes.models import CommuneOwned, Service
+from parvis.uploads import private_storage
 
 
 class Famille(CommuneOwned):
@@ -183,3 +184,160 @@ class QuotientFamilial(CommuneOwned):
 
     def __str__(self):
         return f"{self.value} € ({self.valid_from:%d/%m/%Y} – {self.valid_until:%d/%m/%Y})"
+
+
+class DocumentType(models.TextChoices):
+    AVIS_IMPOSITION = "avis_imposition", _("Avis d'imposition")
+    ATTESTATION_CAF = "attestation_caf", _("Attestation CAF")
+    JUSTIFICATIF_DOMICILE = "justificatif_domicile", _("Justificatif de domicile")
+    PIECE_IDENTITE = "piece_identite", _("Pièce d'identité")
+    CARNET_VACCINATION = "carnet_vaccination", _("Carnet de vaccination")
+    CERTIFICAT_MEDICAL = "certificat_medical", _("Certificat médical")
+    ATTESTATION_ASSURANCE = "attestation_assurance", _("Attestation d'assurance")
+    JUGEMENT_GARDE = "jugement_garde", _("Jugement relatif à la garde")
+    AUTRE = "autre", _("Autre")
+
+
+class DocumentStatus(models.TextChoices):
+    DEPOSE = "depose", _("Déposé")
+    VALIDE = "valide", _("Validé")
+    REFUSE = "refuse", _("Refusé")
+    # Never stored: a document whose validity has passed reads « expiré » (Document.state).
+    EXPIRE = "expire", _("Expiré")
+
+
+# The one table of an agent's decisions on a document; services.review_document refuses the rest.
+# A validated document may still be refused (a mistake seen later); a refused one is replaced by
+# a new upload, never revived.
+DOCUMENT_TRANSITIONS: dict[str, set[str]] = {
+    DocumentStatus.DEPOSE: {DocumentStatus.VALIDE, DocumentStatus.REFUSE},
+    DocumentStatus.VALIDE: {DocumentStatus.REFUSE},
+    DocumentStatus.REFUSE: set(),
+}
+
+
+class Document(CommuneOwned):
+    """A file of the family's secure storage (« porte-documents »). The file sits in private
+    storage under a random name; it leaves only through a view that checks who asks."""
+
+    famille = models.ForeignKey(Famille, on_delete=models.CASCADE, related_name="documents")
+    personne = models.ForeignKey(
+        Personne,
+        verbose_name=_("personne concernée"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="documents",
+        help_text=_("Vide : le document concerne tout le foyer."),
+    )
+    doc_type = models.CharField(_("type de document"), max_length=24, choices=DocumentType.choices)
+    label = models.CharField(_("nom du document"), max_length=120)
+    # The service whose administrative file asked for it: its agents validate it.
+    service = models.ForeignKey(
+        Service, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file = models.FileField(storage=private_storage, upload_to="documents/%Y/%m/")
+    original_name = models.CharField(max_length=200)  # shown, never used as a path
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    document_date = models.DateField(_("date du document"), null=True, blank=True)
+    income_year = models.PositiveSmallIntegerField(_("année des revenus"), null=True, blank=True)
+    valid_until = models.DateField(_("valable jusqu'au (inclus)"), null=True, blank=True)
+    status = models.CharField(
+        _("état"),
+        max_length=8,
+        choices=[(v, label) for v, label in DocumentStatus.choices if v != DocumentStatus.EXPIRE],
+        default=DocumentStatus.DEPOSE,
+    )
+    refusal_reason = models.TextField(_("motif du refus"), blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("déposé le"), auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("examiné le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["-uploaded_at", "-pk"]
+        indexes = [
+            models.Index(fields=["commune", "status", "uploaded_at"], name="document_queue_idx"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    def state(self, today) -> str:
+        """déposé, validé, refusé, or expiré once its validity has passed (unless refused)."""
+        if self.status != DocumentStatus.REFUSE and self.valid_until and self.valid_until < today:
+            return DocumentStatus.EXPIRE
+        return self.status
+
+    def state_label(self, today) -> str:
+        return DocumentStatus(self.state(today)).label
+
+
+class DocumentEvent(models.Model):
+    """One change of a document's status: who, when, from → to, and the reason of a refusal."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=8, choices=DocumentStatus.choices)
+    to_status = models.CharField(max_length=8, choices=DocumentStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}"
+
+
+class Provider(models.TextChoices):
+    """Who in the household must provide a required document."""
+
+    FOYER = "foyer", _("Le foyer (un document pour tous)")
+    RESPONSABLE = "responsable", _("Chaque responsable")
+    ENFANT = "enfant", _("Chaque enfant")
+
+
+class RequiredDocument(CommuneOwned):
+    """One line of the commune's administrative file (« Dossier administratif ») for a school
+    year, set by its administrator."""
+
+    school_year = models.PositiveSmallIntegerField(
+        _("année scolaire (année de la rentrée)"),
+        help_text=_("2026 pour l'année scolaire 2026-2027."),
+    )
+    service = models.ForeignKey(
+        Service,
+        verbose_name=_("service qui le vérifie"),
+        on_delete=models.PROTECT,
+        related_name="required_documents",
+    )
+    doc_type = models.CharField(_("type de document"), max_length=24, choices=DocumentType.choices)
+    provider = models.CharField(
+        _("qui le fournit"), max_length=12, choices=Provider.choices, default=Provider.FOYER
+    )
+    help_text = models.CharField(_("précision pour les familles"), max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(_("ordre d'affichage"), default=0)
+
+    class Meta:
+        verbose_name = _("document exigé au dossier administratif")
+        verbose_name_plural = _("documents exigés au dossier administratif")
+        ordering = ["school_year", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commune", "school_year", "doc_type", "provider"],
+                name="required_document_unique",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_doc_type_display()} — {self.get_provider_display()}"

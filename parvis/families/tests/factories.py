@@ -111,4 +111,56 @@ __all__ = [
     "FamilyAccessFactory",
     "PersonneFactory",
     "ServiceFactory",
+    "make_document",
+    "pdf_upload",
 ]
+
+
+def pdf_upload(name: str = "document.pdf", content: bytes = b"%PDF-1.4\n% Parvis test\n"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def make_document(
+    *,
+    famille,
+    doc_type: str = "avis_imposition",
+    personne=None,
+    status: str = "depose",
+    income_year: int | None = None,
+    document_date=None,
+    service=None,
+    actor=None,
+    upload=None,
+    label: str = "",
+):
+    """A document stored through the real service (file in private storage), then reviewed to
+    `status` by an agent of the family's commune when asked."""
+    from django.utils import timezone
+
+    from parvis.accounts.models import AgentRole
+    from parvis.families.documents import needs_document_date, needs_income_year
+    from parvis.families.services_documents import review_document, store_document
+
+    today = timezone.localdate()
+    if needs_income_year(doc_type) and income_year is None:
+        income_year = today.year - 1
+    if needs_document_date(doc_type) and document_date is None:
+        document_date = today
+    document = store_document(
+        famille=famille,
+        actor=actor or CitizenFactory(commune=famille.commune),
+        upload=upload or pdf_upload(),
+        doc_type=doc_type,
+        personne=personne,
+        label=label,
+        document_date=document_date,
+        income_year=income_year,
+        service=service,
+    )
+    if status != "depose":
+        agent = AgentFactory(commune=famille.commune, roles=[AgentRole.Role.ADMINISTRATEUR])
+        reason = "Illisible" if status == "refuse" else ""
+        document = review_document(document=document, actor=agent, to=status, reason=reason)
+    return document
