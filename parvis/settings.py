@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "parvis.accounts",
     "parvis.families",
     "parvis.demarches",
+    "parvis.activities",
     "parvis.portal",
     "parvis.backoffice",
 ]

@@ -21,3 +21,11 @@ PARVIS_BASE_URL = "http://testserver"
 import tempfile  # noqa: E402
 
 PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="parvis-private-"))  # noqa: F405
+
+# SQLite: a test database in a file, not in memory, so that threads (concurrent bookings) each
+# get their own connection and wait on the database lock as in production (an in-memory shared
+# cache answers « table is locked » at once instead).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.mkdtemp(prefix="parvis-db-")) / "test.sqlite3")  # noqa: F405
+    }

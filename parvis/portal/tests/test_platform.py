@@ -19,7 +19,17 @@ from django.test import override_settings
 from parvis.accounts.models import AgentRole, User
 from parvis.communes import demo
 from parvis.communes.models import Actualite, Closure, Commune, OpeningRange, Service
-from parvis.families.models import AuthorisedPerson, Famille, FamilyAccess, Personne, ServiceKey
+from parvis.families.models import (
+    AuthorisedPerson,
+    Document,
+    DocumentEvent,
+    Famille,
+    FamilyAccess,
+    Personne,
+    QuotientFamilial,
+    RequiredDocument,
+    ServiceKey,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOW_SETTINGS = (
@@ -155,7 +165,8 @@ def snapshot():
     rows = {}
     for model in (
         Commune, Service, OpeningRange, Closure, Actualite, Famille, Personne, AuthorisedPerson,
-        ServiceKey, FamilyAccess, AgentRole,
+        ServiceKey, FamilyAccess, AgentRole, Document, DocumentEvent, RequiredDocument,
+        QuotientFamilial,
     ):  # fmt: skip
         rows[model.__name__] = sorted(
             (obj.pk, sorted(model_to_dict(obj).items(), key=str)) for obj in model.objects.all()
