@@ -1,0 +1,279 @@
+"""Activities (périscolaire, canteen, leisure centres), their units, registrations
+(« inscriptions ») and day-by-day bookings (« réservations ») with capacity and waiting lists."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from parvis.activities.rules import RuleError, validate_rule
+from parvis.communes.models import CommuneOwned, Service
+
+
+def validate_deadline_rule(value):
+    try:
+        validate_rule(value)
+    except RuleError as error:
+        raise ValidationError(str(error)) from error
+
+
+def validate_opening_rule(value):
+    try:
+        validate_rule(value, opening=True)
+    except RuleError as error:
+        raise ValidationError(str(error)) from error
+
+
+def validate_weekdays(value):
+    if not isinstance(value, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in value
+    ):
+        raise ValidationError(_("Une liste de jours de 0 (lundi) à 6 (dimanche)."))
+
+
+class Runs(models.TextChoices):
+    SCHOOL = "school", _("Pendant l'année scolaire (hors vacances)")
+    HOLIDAYS = "holidays", _("Pendant les vacances scolaires (session)")
+
+
+class Activity(CommuneOwned):
+    name = models.CharField(_("nom"), max_length=120)  # « Accueil Périscolaire Maternelle »
+    slug = models.SlugField(_("identifiant dans l'adresse"), max_length=80)
+    service = models.ForeignKey(
+        Service, verbose_name=_("service"), on_delete=models.PROTECT, related_name="activities"
+    )
+    description = models.TextField(_("description"), blank=True)
+    runs = models.CharField(
+        _("fonctionne"), max_length=8, choices=Runs.choices, default=Runs.SCHOOL
+    )
+    start = models.DateField(_("du"))
+    end = models.DateField(_("au (inclus)"))
+    levels = models.JSONField(
+        _("niveaux acceptés"),
+        default=list,
+        blank=True,
+        help_text=_("« maternelle », « elementaire » ; vide : tous."),
+    )
+    booking_opens = models.JSONField(
+        _("ouverture des réservations"),
+        null=True,
+        blank=True,
+        validators=[validate_opening_rule],
+        help_text=_(
+            'Par exemple {"kind": "weeks_before", "weeks": 6} ; vide : dès l\'inscription.'
+        ),
+    )
+    booking_deadline = models.JSONField(
+        _("date limite pour réserver"),
+        validators=[validate_deadline_rule],
+        help_text=_(
+            'Par exemple {"kind": "days_before", "days": 1, "time": "09:00", '
+            '"working_days": true} : la veille ouvrée à 09:00.'
+        ),
+    )
+    cancel_deadline = models.JSONField(
+        _("date limite pour annuler"), validators=[validate_deadline_rule]
+    )
+    needs_instruction = models.BooleanField(
+        _("les réservations attendent un agent"),
+        default=False,
+        help_text=_("Sinon elles sont enregistrées aussitôt (« en attente d'instruction »)."),
+    )
+    requires_complete_file = models.BooleanField(
+        _("dossier administratif complet exigé"), default=False
+    )
+    offer_hours = models.PositiveSmallIntegerField(
+        _("délai pour accepter une place libérée (heures)"), default=24
+    )
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("durée approximative de la démarche (minutes)"), default=5
+    )
+    position = models.PositiveSmallIntegerField(_("ordre d'affichage"), default=0)
+
+    class Meta:
+        verbose_name = _("activité")
+        verbose_name_plural = _("activités")
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["commune", "slug"], name="activity_slug_unique"),
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")), name="activity_end_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Unit(CommuneOwned):
+    """A bookable part of an activity: « Acc Matin » (PERI_AM_M), the meal, the evening."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="units")
+    code = models.CharField(_("code"), max_length=20)
+    label = models.CharField(_("libellé"), max_length=80)
+    starts_at = models.TimeField(_("de"))
+    ends_at = models.TimeField(_("à"))
+    weekdays = models.JSONField(
+        _("jours (0 = lundi)"), default=list, validators=[validate_weekdays]
+    )
+    capacity = models.PositiveSmallIntegerField(
+        _("places par jour"),
+        null=True,
+        blank=True,
+        help_text=_("Vide : pas de limite (la cantine ne refuse jamais un élève)."),
+    )
+    overbooking = models.PositiveSmallIntegerField(_("surréservation prévue (places)"), default=0)
+    position = models.PositiveSmallIntegerField(_("ordre"), default=0)
+
+    class Meta:
+        verbose_name = _("unité")
+        verbose_name_plural = _("unités")
+        ordering = ["position", "starts_at", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "code"], name="unit_code_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.label} ({self.code})"
+
+    @property
+    def seats(self) -> int | None:
+        return None if self.capacity is None else self.capacity + self.overbooking
+
+
+class ActivityClosure(CommuneOwned):
+    """A day an agent closed (strike, works): for one activity, or for all when empty."""
+
+    activity = models.ForeignKey(
+        Activity, on_delete=models.CASCADE, null=True, blank=True, related_name="closures"
+    )
+    day = models.DateField(_("jour"))
+    reason = models.CharField(_("motif"), max_length=120)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("fermeture")
+        verbose_name_plural = _("fermetures")
+        ordering = ["day"]
+
+    def __str__(self):
+        return f"{self.day:%d/%m/%Y} — {self.reason}"
+
+
+class InscriptionStatus(models.TextChoices):
+    EN_ATTENTE = "en_attente", _("En attente d'instruction")
+    ACCEPTEE = "acceptee", _("Acceptée")
+    REFUSEE = "refusee", _("Refusée")
+
+
+class Inscription(CommuneOwned):
+    """A child registered to an activity for its period; booking needs it accepted."""
+
+    famille = models.ForeignKey(
+        "families.Famille", on_delete=models.CASCADE, related_name="inscriptions"
+    )
+    child = models.ForeignKey(
+        "families.Personne", on_delete=models.CASCADE, related_name="inscriptions"
+    )
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="inscriptions")
+    status = models.CharField(
+        _("état"),
+        max_length=12,
+        choices=InscriptionStatus.choices,
+        default=InscriptionStatus.EN_ATTENTE,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inscription")
+        verbose_name_plural = _("inscriptions")
+        constraints = [
+            models.UniqueConstraint(fields=["child", "activity"], name="inscription_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.child} — {self.activity}"
+
+
+class BookingStatus(models.TextChoices):
+    RESERVEE = "reservee", _("Réservée")
+    EN_ATTENTE = "en_attente", _("En attente d'instruction")
+    LISTE_ATTENTE = "liste_attente", _("Liste d'attente")
+    PROPOSEE = "proposee", _("Place proposée")
+
+
+class Reservation(CommuneOwned):
+    """A child booked (or waiting) on one unit and day. A cancelled booking is deleted (its
+    history stays in BookingEvent); the waiting list is the rows « liste d'attente » of a unit
+    and day in order of `queued_at`."""
+
+    famille = models.ForeignKey(
+        "families.Famille", on_delete=models.CASCADE, related_name="reservations"
+    )
+    child = models.ForeignKey(
+        "families.Personne", on_delete=models.CASCADE, related_name="reservations"
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="reservations")
+    day = models.DateField(_("jour"))
+    status = models.CharField(_("état"), max_length=14, choices=BookingStatus.choices)
+    queued_at = models.DateTimeField(_("demandée le"), auto_now_add=True)
+    offer_expires_at = models.DateTimeField(_("offre valable jusqu'au"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("réservation")
+        verbose_name_plural = _("réservations")
+        ordering = ["day", "unit__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "unit", "day"], name="reservation_unique_per_child_unit_day"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "day", "status"], name="reservation_seat_idx"),
+            models.Index(fields=["famille", "day"], name="reservation_family_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.child} — {self.unit.code} — {self.day:%d/%m/%Y}"
+
+
+class UnitDay(models.Model):
+    """The seats taken on a unit and day: the row a booking locks, so two families validating
+    at the same instant cannot both take the last seat (on PostgreSQL and SQLite alike)."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    taken = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "day"], name="unit_day_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.unit_id} {self.day} {self.taken}"
+
+
+class BookingEvent(models.Model):
+    """History of the bookings: who added or removed which day, and what it became."""
+
+    famille = models.ForeignKey("families.Famille", on_delete=models.CASCADE, related_name="+")
+    child = models.ForeignKey("families.Personne", on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    action = models.CharField(max_length=12)  # added, removed, queued, offered, promoted
+    status = models.CharField(max_length=14, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.action} {self.unit_id} {self.day}"
