@@ -299,3 +299,60 @@ def send_offer(*, reservation: Reservation) -> None:
         from_email=None,
         recipient_list=recipients,
     )
+
+
+# --- The families' basket from their pages: « Valider », then the summary by e-mail ------------
+
+
+def validate_basket_and_notify(
+    *,
+    famille: Famille,
+    child: Personne,
+    activity: Activity,
+    add: list[tuple[Unit, date]],
+    remove: list[tuple[Unit, date]],
+    actor: User,
+    now: datetime | None = None,
+    file_complete: bool = True,
+) -> BasketResult:
+    """« Valider » from the calendar: validate_basket in one transaction, then (on commit) the
+    summary e-mailed to the account that validated. BasketRefused as validate_basket."""
+    with transaction.atomic():
+        result = validate_basket(
+            famille=famille, child=child, activity=activity, add=add, remove=remove,
+            actor=actor, now=now, file_complete=file_complete,
+        )  # fmt: skip
+        if result.added or result.waiting or result.removed:
+            transaction.on_commit(
+                lambda: send_basket_summary(
+                    user=actor, child=child, activity=activity, result=result
+                )
+            )
+    return result
+
+
+def send_basket_summary(
+    *, user: User, child: Personne, activity: Activity, result: BasketResult
+) -> None:
+    """The e-mail of what « Valider » saved: days added, on the waiting list (with the rank),
+    and cancelled."""
+    if not user.email:
+        return
+    commune = activity.commune
+    send_mail(
+        subject=_("%(commune)s — vos réservations sont enregistrées") % {"commune": commune.name},
+        message=render_to_string(
+            "activities/emails/basket.txt",
+            {
+                "commune": commune,
+                "child": child,
+                "activity": activity,
+                "added": result.added,
+                "waiting": [(r, result.ranks.get(r.pk)) for r in result.waiting],
+                "removed": result.removed,
+                "url": absolute_url(f"/{commune.slug}/mon-espace/activites/"),
+            },
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+    )

@@ -1,0 +1,113 @@
+"""Activities in the admin: a commune's administrator sets up their commune's activities (with
+their units inline), the closures and the inscriptions; the operator sees every commune's.
+
+Scoping comes from `CommuneScopedAdmin` / `ScopedInline` (parvis/communes/admin.py): another
+commune's rows can be neither listed, opened, chosen nor created. The booking rules are JSON,
+checked by the model's validators (parvis/activities/rules.validate_rule) on save."""
+
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from parvis.activities.models import Activity, ActivityClosure, Inscription, Unit
+from parvis.communes.admin import CommuneScopedAdmin, ScopedInline, is_operator
+
+RULES_HELP = _(
+    "Règle en JSON. Formes possibles : "
+    '{"kind": "days_before", "days": 1, "time": "09:00", "working_days": true} (la veille '
+    "ouvrée à 09:00 : le lundi, le vendredi précédent) ; "
+    '{"kind": "hours_before", "hours": 72} (72 h avant) ; '
+    '{"kind": "weekly", "weekday": 1, "time": "23:59"} (le mardi 23:59 pour la semaine '
+    "suivante, 0 = lundi) ; "
+    '{"kind": "monthly", "day": 20, "time": "12:00"} (le 20 du mois précédent).'
+)
+OPENING_HELP = _(
+    'Règle en JSON, par exemple {"kind": "weeks_before", "weeks": 6} (6 semaines avant) ou '
+    "une règle de la même forme qu'une date limite ; vide : dès l'inscription acceptée."
+)
+
+
+class ActivityAdminForm(forms.ModelForm):
+    class Meta:
+        model = Activity
+        fields = "__all__"  # noqa: DJ007 — the admin's fieldsets choose what is shown
+        help_texts = {
+            "booking_opens": OPENING_HELP,
+            "booking_deadline": RULES_HELP,
+            "cancel_deadline": RULES_HELP,
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        service = cleaned.get("service")
+        commune = cleaned.get("commune")
+        commune_id = commune.pk if commune is not None else self.instance.commune_id
+        if service is not None and commune_id is not None and service.commune_id != commune_id:
+            self.add_error("service", _("Ce service appartient à une autre commune."))
+        return cleaned
+
+
+class UnitInline(ScopedInline, admin.TabularInline):
+    model = Unit
+    fk_name = "activity"
+    exclude = ["commune"]
+    extra = 0
+
+
+@admin.register(Activity)
+class ActivityAdmin(CommuneScopedAdmin):
+    form = ActivityAdminForm
+    inlines = [UnitInline]
+    list_display = ["name", "service", "runs", "start", "end", "needs_instruction"]
+    list_filter = ["runs", "needs_instruction", ("service", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "slug"]
+    list_select_related = ["service"]
+    prepopulated_fields = {"slug": ["name"]}
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "service", "description", "position"]}),
+        (_("Période"), {"fields": ["runs", "start", "end", "levels"]}),
+        (
+            _("Règles de réservation"),
+            {
+                "fields": [
+                    "booking_opens",
+                    "booking_deadline",
+                    "cancel_deadline",
+                    "needs_instruction",
+                    "requires_complete_file",
+                    "offer_hours",
+                    "duration_minutes",
+                ]
+            },
+        ),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not is_operator(request):
+            return fieldsets
+        (title, options), *rest = fieldsets
+        return [(title, {**options, "fields": ["commune", *options["fields"]]}), *rest]
+
+
+@admin.register(ActivityClosure)
+class ActivityClosureAdmin(CommuneScopedAdmin):
+    list_display = ["day", "activity", "reason"]
+    list_filter = [("activity", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["activity"]
+    exclude = ["created_by"]
+    date_hierarchy = "day"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Inscription)
+class InscriptionAdmin(CommuneScopedAdmin):
+    list_display = ["child", "activity", "status", "created_at"]
+    list_filter = ["status", ("activity", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["child", "activity"]
+    search_fields = ["child__last_name", "child__first_names", "famille__name"]
+    readonly_fields = ["created_at", "decided_at"]

@@ -1,0 +1,301 @@
+"""Reads for the families' activities pages: the children's inscriptions (« vérification des
+inscriptions »), which child and activity an account may book, and the reservation calendar.
+
+Every function takes the commune of the request *and* the account: a child of a family the
+account is not linked to, or an activity of another commune, is None (the views answer 404).
+The calendar of a whole period is read in a constant number of queries, whatever its weeks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from parvis.accounts.models import User
+from parvis.activities.models import (
+    Activity,
+    BookingStatus,
+    Inscription,
+    InscriptionStatus,
+    Reservation,
+    Unit,
+    UnitDay,
+)
+from parvis.activities.services import closures_of, why_not_bookable, why_not_cancellable
+from parvis.communes.models import Commune
+from parvis.families.models import MemberKind, Personne
+from parvis.families.selectors_citizen import _as_int, _linked_families
+
+WEEKDAY_LABELS = [
+    gettext_lazy("lundi"),
+    gettext_lazy("mardi"),
+    gettext_lazy("mercredi"),
+    gettext_lazy("jeudi"),
+    gettext_lazy("vendredi"),
+    gettext_lazy("samedi"),
+    gettext_lazy("dimanche"),
+]
+
+
+# --- « Vérification des inscriptions » ---------------------------------------------------------
+
+
+@dataclass
+class ChildInscriptions:
+    child: Personne
+    inscriptions: list[Inscription] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> list[Inscription]:
+        return [i for i in self.inscriptions if i.status == InscriptionStatus.ACCEPTEE]
+
+
+def children_inscriptions(*, user: User, commune: Commune) -> list[ChildInscriptions]:
+    """Each child of the account's families with their inscriptions: two queries."""
+    children = list(
+        Personne.objects.filter(
+            commune=commune,
+            kind=MemberKind.ENFANT,
+            famille__in=_linked_families(user=user, commune=commune),
+        )
+        .select_related("famille")
+        .order_by("famille__name", "birth_date", "first_names", "pk")
+    )
+    inscriptions = Inscription.objects.filter(
+        commune=commune, child__in=[c.pk for c in children]
+    ).select_related("activity")
+    by_child = defaultdict(list)
+    for inscription in sorted(
+        inscriptions, key=lambda i: (i.activity.position, i.activity.name, i.pk)
+    ):
+        by_child[inscription.child_id].append(inscription)
+    return [ChildInscriptions(child=c, inscriptions=by_child[c.pk]) for c in children]
+
+
+# --- Which child and activity ------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    activity: Activity
+    child: Personne
+    inscription: Inscription | None
+
+    @property
+    def registered(self) -> bool:
+        return (
+            self.inscription is not None and self.inscription.status == InscriptionStatus.ACCEPTEE
+        )
+
+
+def booking_target(*, user: User, commune: Commune, activity_slug: str, child_pk) -> Target | None:
+    """The activity (of this commune) and the child (of one of the account's families) a
+    calendar is about; None for anything else. Three queries."""
+    child_pk = _as_int(child_pk)
+    if child_pk is None:
+        return None
+    child = (
+        Personne.objects.filter(
+            pk=child_pk,
+            commune=commune,
+            kind=MemberKind.ENFANT,
+            famille__in=_linked_families(user=user, commune=commune),
+        )
+        .select_related("famille", "commune")
+        .first()
+    )
+    if child is None:
+        return None
+    activity = (
+        Activity.objects.filter(commune=commune, slug=activity_slug)
+        .select_related("commune")
+        .first()
+    )
+    if activity is None:
+        return None
+    inscription = Inscription.objects.filter(child=child, activity=activity).first()
+    return Target(activity=activity, child=child, inscription=inscription)
+
+
+# --- The calendar --------------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    """One unit on one day: whether it is booked (and how), whether it can be changed, and
+    why not when it cannot."""
+
+    unit: Unit
+    day: date
+    status: str | None = None  # BookingStatus of the existing reservation
+    rank: int | None = None  # waiting-list rank
+    reason: str | None = None  # why it cannot be changed (None: it can)
+    note: str | None = None  # said next to a changeable day (full: waiting list)
+    wanted: bool = False  # checked in the form shown
+    problem: str | None = None  # refused by « Valider »
+
+    @property
+    def key(self) -> str:
+        return f"{self.unit.pk}:{self.day.isoformat()}"
+
+    @property
+    def booked(self) -> bool:
+        return self.status is not None
+
+    @property
+    def editable(self) -> bool:
+        return self.reason is None
+
+    @property
+    def changed(self) -> str | None:
+        """« ajout » or « retrait » when the form shown differs from what is booked."""
+        if self.wanted and not self.booked:
+            return "ajout"
+        if self.booked and not self.wanted:
+            return "retrait"
+        return None
+
+    @property
+    def pending(self) -> bool:
+        return self.status == BookingStatus.EN_ATTENTE
+
+    @property
+    def status_label(self) -> str:
+        if self.status == BookingStatus.LISTE_ATTENTE:
+            return _("liste d'attente, rang %(rank)s") % {"rank": self.rank}
+        return str(BookingStatus(self.status).label) if self.status else ""
+
+
+@dataclass
+class Day:
+    day: date
+    cells: list[Cell]
+
+    @property
+    def weekday_label(self) -> str:
+        return str(WEEKDAY_LABELS[self.day.weekday()])
+
+
+@dataclass
+class Week:
+    monday: date
+    days: list[Day | None]  # one per column (None: outside the period)
+
+    @property
+    def key(self) -> str:
+        return self.monday.isoformat()
+
+    def cells(self):
+        return [cell for day in self.days if day for cell in day.cells]
+
+
+@dataclass
+class Calendar:
+    activity: Activity
+    units: list[Unit]
+    columns: list[int]  # weekdays shown (0 = Monday)
+    weeks: list[Week]
+
+    @property
+    def column_labels(self) -> list[str]:
+        return [str(WEEKDAY_LABELS[d]) for d in self.columns]
+
+    def cells(self):
+        return [cell for week in self.weeks for cell in week.cells()]
+
+    def cell_map(self) -> dict[tuple[int, date], Cell]:
+        return {(cell.unit.pk, cell.day): cell for cell in self.cells()}
+
+
+def _waiting_ranks(reservations: list[Reservation]) -> dict[int, int]:
+    """The rank of each of `reservations` on the waiting list of its unit and day: one query."""
+    waiting = [r for r in reservations if r.status == BookingStatus.LISTE_ATTENTE]
+    if not waiting:
+        return {}
+    queue = Reservation.objects.filter(
+        unit_id__in={r.unit_id for r in waiting},
+        day__in={r.day for r in waiting},
+        status=BookingStatus.LISTE_ATTENTE,
+    ).order_by("queued_at", "pk")
+    counters: dict[tuple[int, date], int] = defaultdict(int)
+    ranks = {}
+    for row in queue.values_list("pk", "unit_id", "day"):
+        pk, unit_id, day = row
+        counters[(unit_id, day)] += 1
+        ranks[pk] = counters[(unit_id, day)]
+    return {r.pk: ranks.get(r.pk) for r in waiting}
+
+
+def calendar(
+    *, target: Target, now: datetime, file_complete: bool = True, wanted: set | None = None
+) -> Calendar:
+    """The whole period of `target.activity` for `target.child`, a week per row: six queries
+    whatever the number of weeks. `wanted` (a set of (unit id, day)) is what the form shown
+    checks among the changeable cells; None: what is booked."""
+    activity, child = target.activity, target.child
+    units = list(activity.units.all())
+    closures = closures_of(activity, activity.start, activity.end)
+    reservations = list(
+        Reservation.objects.filter(child=child, unit__activity=activity).order_by("day")
+    )
+    ranks = _waiting_ranks(reservations)
+    booked = {(r.unit_id, r.day): r for r in reservations}
+    seats = {u.pk: u.seats for u in units if u.seats is not None}
+    full = {
+        (unit_id, day)
+        for unit_id, day, taken in UnitDay.objects.filter(
+            unit_id__in=list(seats), day__range=(activity.start, activity.end)
+        ).values_list("unit_id", "day", "taken")
+        if taken >= seats[unit_id]
+    }
+    columns = sorted({d for unit in units for d in unit.weekdays}) or [0, 1, 2, 3, 4]
+    weeks = []
+    monday = activity.start - timedelta(days=activity.start.weekday())
+    while monday <= activity.end:
+        days = []
+        for weekday in columns:
+            day = monday + timedelta(days=weekday)
+            if not activity.start <= day <= activity.end:
+                days.append(None)
+                continue
+            cells = []
+            for unit in units:
+                reservation = booked.get((unit.pk, day))
+                cell = Cell(unit=unit, day=day)
+                if reservation is not None:
+                    cell.status = reservation.status
+                    cell.rank = ranks.get(reservation.pk)
+                    cell.reason = why_not_cancellable(
+                        activity=activity, unit=unit, day=day, now=now
+                    )
+                else:
+                    cell.reason = why_not_bookable(
+                        activity=activity, unit=unit, day=day, now=now, closures=closures,
+                        registered=target.registered, file_complete=file_complete,
+                    )  # fmt: skip
+                    if cell.reason is None and (unit.pk, day) in full:
+                        cell.note = _("complet : une réservation irait en liste d'attente")
+                if cell.editable and wanted is not None:
+                    cell.wanted = (unit.pk, day) in wanted
+                else:
+                    cell.wanted = cell.booked
+                cells.append(cell)
+            days.append(Day(day=day, cells=cells))
+        weeks.append(Week(monday=monday, days=days))
+        monday += timedelta(days=7)
+    return Calendar(activity=activity, units=units, columns=columns, weeks=weeks)
+
+
+def file_complete(*, target: Target) -> bool:
+    """Whether the household's administrative file for the activity's school year is complete
+    (asked only when the activity requires it: three queries then, none otherwise)."""
+    if not target.activity.requires_complete_file:
+        return True
+    from parvis.families.documents import school_year_of
+    from parvis.families.selectors_documents import dossier
+
+    state = dossier(famille=target.child.famille, school_year=school_year_of(target.activity.start))
+    return state.is_complete

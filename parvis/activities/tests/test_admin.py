@@ -1,0 +1,99 @@
+"""Activities in the admin, tried from the outside as in parvis/communes/tests/test_admin.py: a
+commune's administrator lists and edits only their commune's activities, a broken booking rule
+comes back with its error, and another commune's activity is out of reach."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from parvis.activities.models import Activity, ActivityClosure
+from parvis.activities.tests.factories import make_activity
+from parvis.communes.tests.factories import CommuneAdminFactory, CommuneFactory
+from parvis.communes.tests.test_admin import form_data, submit
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:activities_activity_changelist"
+
+
+def change_url(obj):
+    return reverse(f"admin:activities_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+@pytest.fixture
+def alpha():
+    commune = CommuneFactory(name="VilleAlpha", slug="ville-alpha")
+    return make_activity(commune, name="Accueil Alpha", slug="accueil-alpha")
+
+
+@pytest.fixture
+def beta():
+    commune = CommuneFactory(name="VilleBeta", slug="ville-beta")
+    return make_activity(commune, name="Accueil Beta", slug="accueil-beta")
+
+
+@pytest.fixture
+def as_admin_alpha(client, alpha):
+    client.force_login(CommuneAdminFactory(commune=alpha.commune))
+    return client
+
+
+def test_administrator_lists_only_their_communes_activities(as_admin_alpha, alpha, beta):
+    page = as_admin_alpha.get(reverse(CHANGELIST)).content.decode()
+    assert "Accueil Alpha" in page
+    assert "Accueil Beta" not in page
+
+
+def test_another_communes_activity_cannot_be_opened(as_admin_alpha, beta):
+    response = as_admin_alpha.get(change_url(beta))
+    assert response.status_code == 302
+    assert response.url == reverse("admin:index")
+
+
+def test_change_page_shows_units_inline_and_rule_help(as_admin_alpha, alpha):
+    response = as_admin_alpha.get(change_url(alpha))
+    page = response.content.decode()
+    assert "PERI_AM_M" in page
+    assert "la veille ouvrée à 09:00" in page
+    # The commune is not a choice for a commune's administrator; the service only among theirs.
+    assert 'name="commune"' not in page
+    services = response.context["adminform"].form.fields["service"].queryset
+    assert set(services.values_list("commune_id", flat=True)) == {alpha.commune_id}
+
+
+def test_a_broken_rule_comes_back_with_its_error(as_admin_alpha, alpha):
+    url = change_url(alpha)
+    response = submit(
+        as_admin_alpha, url, booking_deadline=json.dumps({"kind": "days_before", "days": -1})
+    )
+    assert response.status_code == 200
+    assert "« days » doit être un entier" in response.content.decode()
+    alpha.refresh_from_db()
+    assert alpha.booking_deadline["days"] == 1
+
+
+def test_a_valid_change_is_saved(as_admin_alpha, alpha):
+    rule = {"kind": "hours_before", "hours": 72}
+    response = submit(as_admin_alpha, change_url(alpha), cancel_deadline=json.dumps(rule))
+    assert response.status_code == 302
+    alpha.refresh_from_db()
+    assert alpha.cancel_deadline == rule
+
+
+def test_closures_are_scoped_and_take_the_communes(as_admin_alpha, alpha, beta):
+    ActivityClosure.objects.create(commune=beta.commune, day="2026-10-01", reason="Grève Beta")
+    page = as_admin_alpha.get(reverse("admin:activities_activityclosure_changelist"))
+    assert "Grève Beta" not in page.content.decode()
+    add = reverse("admin:activities_activityclosure_add")
+    data = form_data(as_admin_alpha.get(add))
+    data.update({"day": "05/10/2026", "reason": "Travaux", "activity": str(alpha.pk)})
+    assert as_admin_alpha.post(add, data).status_code == 302
+    closure = ActivityClosure.objects.get(reason="Travaux")
+    assert closure.commune_id == alpha.commune_id
+    assert closure.created_by is not None
+    # Another commune's activity is not a choice.
+    data.update({"reason": "Autre", "activity": str(beta.pk)})
+    assert as_admin_alpha.post(add, data).status_code == 200
+    assert not ActivityClosure.objects.filter(reason="Autre").exists()
+    assert Activity.objects.count() == 2

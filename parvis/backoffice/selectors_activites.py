@@ -1,0 +1,158 @@
+"""Reads for the agents' activities pages, always scoped to the commune AND to the services the
+agent covers: an activity of another commune or of a service not covered is a 404."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from parvis.activities.calendar import closed_reason
+from parvis.activities.models import (
+    Activity,
+    BookingStatus,
+    Inscription,
+    InscriptionStatus,
+    Reservation,
+    Unit,
+)
+from parvis.activities.services import closures_of
+from parvis.communes.models import Commune
+
+QUEUE_LIMIT = 200
+
+
+def visible_activities(commune: Commune, agent) -> QuerySet[Activity]:
+    qs = Activity.objects.filter(commune=commune).select_related("service", "commune")
+    kinds = agent.service_kinds
+    return qs if kinds is None else qs.filter(service__kind__in=kinds)
+
+
+def activity_for(commune: Commune, agent, slug: str) -> Activity:
+    activity = visible_activities(commune, agent).filter(slug=slug).first()
+    if activity is None:
+        raise Http404
+    return activity
+
+
+def unit_for(activity: Activity, code: str) -> Unit:
+    unit = Unit.objects.filter(activity=activity, code=code).first()
+    if unit is None:
+        raise Http404
+    return unit
+
+
+def register(unit: Unit, day: date) -> list[Reservation]:
+    """The children booked on `unit` and `day` (confirmed bookings), by name."""
+    return list(
+        Reservation.objects.filter(unit=unit, day=day, status=BookingStatus.RESERVEE)
+        .select_related("child", "famille")
+        .order_by("child__last_name", "child__first_names", "pk")
+    )
+
+
+def other_states(unit: Unit, day: date) -> dict[str, int]:
+    """How many bookings of that unit and day are not (yet) confirmed, by state."""
+    rows = (
+        Reservation.objects.filter(unit=unit, day=day)
+        .exclude(status=BookingStatus.RESERVEE)
+        .values("status")
+        .annotate(n=Count("pk"))
+    )
+    labels = dict(BookingStatus.choices)
+    return {str(labels[row["status"]]): row["n"] for row in rows}
+
+
+@dataclass
+class Cell:
+    day: date
+    closed: str | None
+    booked: int = 0
+    pending: int = 0
+    waiting: int = 0
+    seats: int | None = None
+
+    @property
+    def taken(self) -> int:
+        return self.booked + self.pending
+
+    @property
+    def full(self) -> bool:
+        return self.seats is not None and self.taken >= self.seats
+
+
+@dataclass
+class UnitRow:
+    unit: Unit
+    cells: list[Cell]
+
+
+def week_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def occupancy(activity: Activity, monday: date) -> tuple[list[date], list[UnitRow]]:
+    """Each unit's bookings per day of the week starting `monday`, against its seats; a day
+    the unit does not run says why. Three queries whatever the number of units."""
+    days = [monday + timedelta(days=n) for n in range(7)]
+    units = list(activity.units.all())
+    closures = closures_of(activity, days[0], days[-1])
+    counts: dict[tuple[int, date, str], int] = {}
+    for row in (
+        Reservation.objects.filter(unit__activity=activity, day__range=(days[0], days[-1]))
+        .values("unit_id", "day", "status")
+        .annotate(n=Count("pk"))
+    ):
+        counts[(row["unit_id"], row["day"], row["status"])] = row["n"]
+    rows = []
+    for unit in units:
+        cells = []
+        for day in days:
+            closed = closed_reason(
+                day,
+                zone=activity.commune.holiday_zone or "C",
+                weekdays=unit.weekdays,
+                during=activity.runs,
+                start=activity.start,
+                end=activity.end,
+                closures=closures,
+            )
+            cells.append(
+                Cell(
+                    day=day,
+                    closed=closed.reason if closed else None,
+                    booked=counts.get((unit.pk, day, BookingStatus.RESERVEE), 0)
+                    + counts.get((unit.pk, day, BookingStatus.PROPOSEE), 0),
+                    pending=counts.get((unit.pk, day, BookingStatus.EN_ATTENTE), 0),
+                    waiting=counts.get((unit.pk, day, BookingStatus.LISTE_ATTENTE), 0),
+                    seats=unit.seats,
+                )
+            )
+        rows.append(UnitRow(unit=unit, cells=cells))
+    return days, rows
+
+
+def pending_inscriptions(commune: Commune, agent) -> list[Inscription]:
+    return list(
+        Inscription.objects.filter(
+            commune=commune,
+            activity__in=visible_activities(commune, agent),
+            status=InscriptionStatus.EN_ATTENTE,
+        )
+        .select_related("child", "famille", "activity")
+        .order_by("created_at", "pk")[:QUEUE_LIMIT]
+    )
+
+
+def pending_bookings(commune: Commune, agent) -> list[Reservation]:
+    return list(
+        Reservation.objects.filter(
+            commune=commune,
+            unit__activity__in=visible_activities(commune, agent),
+            status=BookingStatus.EN_ATTENTE,
+        )
+        .select_related("child", "famille", "unit", "unit__activity")
+        .order_by("day", "queued_at", "pk")[:QUEUE_LIMIT]
+    )

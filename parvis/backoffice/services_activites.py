@@ -1,0 +1,203 @@
+"""Agents' writes on activities: accept pending inscriptions and bookings (one by one or in bulk),
+close a day for everyone. Each in one transaction with an audit row; e-mails on commit."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from parvis.accounts.models import User
+from parvis.accounts.services import audit
+from parvis.activities.models import (
+    Activity,
+    ActivityClosure,
+    BookingEvent,
+    BookingStatus,
+    Inscription,
+    InscriptionStatus,
+    Reservation,
+    UnitDay,
+)
+from parvis.activities.rules import PARIS
+from parvis.communes.models import Commune
+from parvis.families.models import FamilyAccess, MemberKind, Personne
+from parvis.mail import absolute_url
+
+
+class AlreadyClosed(Exception):
+    """The activity is already closed that day: nothing was written."""
+
+
+@transaction.atomic
+def accept_inscriptions(*, commune: Commune, actor: User | None, ids: list[int], activities) -> int:
+    """Accept the pending inscriptions among `ids` of `activities` (those the agent covers);
+    others are left as they are. Returns how many were accepted."""
+    rows = list(
+        Inscription.objects.select_for_update()
+        .select_related("child", "activity")
+        .filter(
+            commune=commune,
+            pk__in=ids,
+            activity__in=activities,
+            status=InscriptionStatus.EN_ATTENTE,
+        )
+    )
+    now = timezone.now()
+    for inscription in rows:
+        inscription.status = InscriptionStatus.ACCEPTEE
+        inscription.decided_at = now
+        inscription.save(update_fields=["status", "decided_at"])
+        audit(
+            actor=actor,
+            action="inscription.accept",
+            commune=commune,
+            target=inscription,
+            famille_id=inscription.famille_id,
+            changes={"status": [InscriptionStatus.EN_ATTENTE, InscriptionStatus.ACCEPTEE]},
+        )
+    return len(rows)
+
+
+@transaction.atomic
+def accept_bookings(*, commune: Commune, actor: User | None, ids: list[int], activities) -> int:
+    """Accept the bookings « en attente d'instruction » among `ids`: they become « réservée »
+    (their seat was taken when the family validated), with history and an audit row."""
+    rows = list(
+        Reservation.objects.select_for_update()
+        .select_related("unit", "child")
+        .filter(
+            commune=commune,
+            pk__in=ids,
+            unit__activity__in=activities,
+            status=BookingStatus.EN_ATTENTE,
+        )
+    )
+    for reservation in rows:
+        reservation.status = BookingStatus.RESERVEE
+        reservation.save(update_fields=["status"])
+        BookingEvent.objects.create(
+            famille_id=reservation.famille_id,
+            child_id=reservation.child_id,
+            unit_id=reservation.unit_id,
+            day=reservation.day,
+            action="accepted",
+            status=reservation.status,
+            actor=actor if actor is not None and actor.pk else None,
+        )
+        audit(
+            actor=actor,
+            action="reservation.accept",
+            commune=commune,
+            target=reservation,
+            famille_id=reservation.famille_id,
+            changes={"status": [BookingStatus.EN_ATTENTE, BookingStatus.RESERVEE]},
+        )
+    return len(rows)
+
+
+@transaction.atomic
+def close_day(
+    *, commune: Commune, activity: Activity, day: date, reason: str, actor: User | None
+) -> ActivityClosure:
+    """Close `activity` on `day` for everyone: the closure, every booking of that day removed
+    (with its history), the seats given back, one audit row; the families concerned get an
+    e-mail once the transaction is committed. All or nothing."""
+    if activity.commune_id != commune.pk:
+        raise ValueError("activity of another commune")
+    if ActivityClosure.objects.filter(commune=commune, activity=activity, day=day).exists():
+        raise AlreadyClosed
+    closure = ActivityClosure.objects.create(
+        commune=commune,
+        activity=activity,
+        day=day,
+        reason=reason,
+        created_by=actor if actor is not None and actor.pk else None,
+    )
+    bookings = list(
+        Reservation.objects.select_for_update()
+        .select_related("unit", "child")
+        .filter(unit__activity=activity, day=day)
+    )
+    by_family: dict[int, list[Reservation]] = defaultdict(list)
+    for reservation in bookings:
+        by_family[reservation.famille_id].append(reservation)
+        BookingEvent.objects.create(
+            famille_id=reservation.famille_id,
+            child_id=reservation.child_id,
+            unit_id=reservation.unit_id,
+            day=day,
+            action="removed",
+            status=reservation.status,
+            actor=actor if actor is not None and actor.pk else None,
+        )
+    Reservation.objects.filter(pk__in=[r.pk for r in bookings]).delete()
+    # Nobody is booked any more that day: every seat is free (the waiting list went too).
+    UnitDay.objects.filter(unit__activity=activity, day=day).update(taken=0)
+    audit(
+        actor=actor,
+        action="activite.fermeture",
+        commune=commune,
+        target=activity,
+        changes={
+            "day": [None, day.isoformat()],
+            "reason": [None, reason],
+            "removed": [None, len(bookings)],
+            "families": [None, len(by_family)],
+        },
+    )
+    if by_family:
+        notices = {famille_id: list(rows) for famille_id, rows in by_family.items()}
+        transaction.on_commit(
+            lambda: _send_closure_notices(closure=closure, activity=activity, notices=notices)
+        )
+    return closure
+
+
+def _recipients(famille_ids) -> dict[int, set[str]]:
+    emails: dict[int, set[str]] = defaultdict(set)
+    for famille_id, email in FamilyAccess.objects.filter(famille_id__in=famille_ids).values_list(
+        "famille_id", "user__email"
+    ):
+        if email:
+            emails[famille_id].add(email)
+    for famille_id, email in Personne.objects.filter(
+        famille_id__in=famille_ids, kind=MemberKind.RESPONSABLE
+    ).values_list("famille_id", "email"):
+        if email:
+            emails[famille_id].add(email)
+    return emails
+
+
+def _send_closure_notices(*, closure, activity, notices) -> None:
+    commune = activity.commune
+    emails = _recipients(notices.keys())
+    for famille_id, rows in notices.items():
+        if not emails.get(famille_id):
+            continue
+        send_mail(
+            subject=_("%(commune)s — %(activity)s fermé le %(day)s")
+            % {
+                "commune": commune.name,
+                "activity": activity.name,
+                "day": closure.day.strftime("%d/%m/%Y"),
+            },
+            message=render_to_string(
+                "backoffice/activites/emails/fermeture.txt",
+                {
+                    "commune": commune,
+                    "activity": activity,
+                    "closure": closure,
+                    "rows": rows,
+                    "url": absolute_url(f"/{commune.slug}/mon-espace/"),
+                    "tz": PARIS,
+                },
+            ),
+            from_email=None,
+            recipient_list=sorted(emails[famille_id]),
+        )
