@@ -19,6 +19,8 @@ urlpatterns = [
     path("<slug:commune>/", include("parvis.accounts.urls")),
     path("<slug:commune>/", include("parvis.families.urls")),
     path("<slug:commune>/mon-espace/inscriptions/", include("parvis.demarches.urls_inscriptions")),
+    path("<slug:commune>/mon-espace/", include("parvis.activities.urls")),
+    path("<slug:commune>/guichet/activites/", include("parvis.backoffice.urls_activites")),
     path("<slug:commune>/guichet/", include("parvis.backoffice.urls")),
     path("<slug:commune>/demarches/", include("parvis.demarches.urls")),
 ]

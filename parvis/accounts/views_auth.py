@@ -46,6 +46,14 @@ LATER_TILES = [
         gettext_lazy("Le tableau de bord de vos demandes et de leur avancement."),
     ),
     (
+        "inscriptions:index",
+        gettext_lazy("Créer une inscription"),
+        gettext_lazy(
+            "Le dossier administratif de chaque année scolaire : l'avis d'imposition et les "
+            "autres documents que la commune demande."
+        ),
+    ),
+    (
         "families:porte_documents",
         gettext_lazy("Mes documents"),
         gettext_lazy("Votre espace de stockage sécurisé pour les pièces de votre famille."),

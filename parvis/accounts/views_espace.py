@@ -38,9 +38,12 @@ from parvis.accounts.forms_espace import (
     PasswordConfirmForm,
     ServiceKeysForm,
 )
+from parvis.communes.links import url_if_exists
 from parvis.families import selectors_citizen
 from parvis.families import services as family_services
+from parvis.families.models import Document, DocumentType, QuotientFamilial
 from parvis.families.services import KeyRefused, redeem_service_key, remove_family_access
+from parvis.families.views_documents import Row
 
 TAB_COMPTE = "compte"
 TAB_COORDONNEES = "coordonnees"
@@ -59,6 +62,50 @@ def _url(name: str, request, query: str = "") -> str:
 
 
 # --- Gérer mes informations -----------------------------------------------------------------------
+
+# The « Pièces justificatives » of the « Compte » tab: documents about a person of the household.
+# The tax notice and the administrative file's documents go to « Créer une inscription » ›
+# « Dossier administratif » instead (the seed's warning).
+PERSON_DOCUMENT_TYPES = (
+    DocumentType.CARNET_VACCINATION,
+    DocumentType.CERTIFICAT_MEDICAL,
+    DocumentType.ATTESTATION_ASSURANCE,
+    DocumentType.JUGEMENT_GARDE,
+    DocumentType.PIECE_IDENTITE,
+)
+
+
+def _household_papers(households) -> list[dict]:
+    """Per household (already scoped to the account and the commune by
+    selectors_citizen.households): its current family quotient (None: none, or expired; the
+    same choice as families.services.current_quotient) and its documents about a person, with
+    their state today. Two queries whatever the number of households and documents.
+
+    TODO(lead): a read; it belongs in parvis/families/selectors_citizen.py (not this engineer's
+    file), e.g. as `household_papers(households, today)`."""
+    today = timezone.localdate()
+    ids = [household.famille.pk for household in households]
+    documents = (
+        Document.objects.filter(famille_id__in=ids, doc_type__in=PERSON_DOCUMENT_TYPES)
+        .select_related("personne")
+        .order_by("-uploaded_at", "-pk")
+    )
+    quotients = {}
+    for quotient in QuotientFamilial.objects.filter(
+        famille_id__in=ids, valid_from__lte=today, valid_until__gte=today
+    ).order_by("famille_id", "-valid_from", "-created_at", "-pk"):
+        quotients.setdefault(quotient.famille_id, quotient)
+    rows = {}
+    for document in documents:
+        rows.setdefault(document.famille_id, []).append(Row(document, today))
+    return [
+        {
+            "famille": household.famille,
+            "quotient": quotients.get(household.famille.pk),
+            "rows": rows.get(household.famille.pk, []),
+        }
+        for household in households
+    ]
 
 
 @never_cache
@@ -94,7 +141,13 @@ def mes_informations(request):
         "household_services": selectors_citizen.household_services(commune=commune),
     }
     if tab == TAB_COMPTE:
-        context["households"] = selectors_citizen.households(user=user, commune=commune)
+        households = selectors_citizen.households(user=user, commune=commune)
+        context["households"] = households
+        context["papers"] = _household_papers(households)
+        context["person_document_types"] = [
+            (value, DocumentType(value).label) for value in PERSON_DOCUMENT_TYPES
+        ]
+        context["dossier_url"] = url_if_exists("inscriptions:index", commune.slug)
     return render(request, "accounts/espace/mes_informations.html", context)
 
 

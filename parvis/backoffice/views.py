@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from parvis.backoffice import services
+from parvis.backoffice import selectors_documents, services
 from parvis.backoffice.forms import (
     AgentLoginForm,
     AuthorisedPersonForm,
@@ -34,6 +34,7 @@ from parvis.backoffice.permissions import (
     forbidden,
 )
 from parvis.communes.links import safe_next, url_if_exists
+from parvis.demarches.services_dossier import DOSSIER_SLUG
 from parvis.families import selectors
 from parvis.families import services as family_services
 from parvis.families.models import AuthorisedPerson, MemberKind, Personne
@@ -50,6 +51,16 @@ def _navigation(request) -> list[NavEntry]:
     entries = [
         NavEntry("backoffice:accueil", _("Familles"), reverse("backoffice:accueil", args=[slug])),
         NavEntry("backoffice:demandes", _("Demandes"), reverse("backoffice:demandes", args=[slug])),
+        NavEntry(
+            "backoffice:documents",
+            _("Documents à valider"),
+            reverse("backoffice:documents", args=[slug]),
+        ),
+        NavEntry(
+            "guichet_activites:activites",
+            _("Activités"),
+            reverse("guichet_activites:activites", args=[slug]),
+        ),
     ]
     if request.agent.can_edit_families:
         entries.append(
@@ -65,7 +76,21 @@ def _navigation(request) -> list[NavEntry]:
 def _render(request, template, context=None, *, status=200):
     """A guichet page: the agents' navigation instead of the citizens'."""
     context = {"agent": request.agent, "nav_entries": _navigation(request), **(context or {})}
+    _add_dossier_documents(request, context)
     return render(request, template, context, status=status)
+
+
+def _add_dossier_documents(request, context) -> None:
+    """A « Dossier administratif » request's page lists the documents it was filed with (those
+    the agent may see), each a link to its page and preview: one query, on those pages only."""
+    demande = context.get("demande")
+    if demande is None or "dossier_documents" in context:
+        return
+    if getattr(demande.procedure, "slug", None) != DOSSIER_SLUG:
+        return
+    context["dossier_documents"] = selectors_documents.dossier_documents(
+        request.commune, request.agent, (demande.answers or {}).get("document_ids")
+    )
 
 
 def _famille_url(famille) -> str:
@@ -174,6 +199,8 @@ def famille(request, number: int):
                 present(entry) for entry in selectors.famille_journal(famille, limit=JOURNAL_LENGTH)
             ],
             "journal_length": JOURNAL_LENGTH,
+            "papers": selectors_documents.family_papers(famille, request.agent),
+            "today": timezone.localdate(),
         },
     )
 

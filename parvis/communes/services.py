@@ -24,6 +24,13 @@ COMMUNE_ADMIN_PERMISSIONS = {
         "auditentry": ("view",),
     },
     "demarches": {"procedure": ("view", "add", "change")},
+    "families": {"requireddocument": ("view", "add", "change", "delete")},
+    "activities": {
+        "activity": ("view", "add", "change", "delete"),
+        "unit": ("view", "add", "change", "delete"),
+        "activityclosure": ("view", "add", "change", "delete"),
+        "inscription": ("view", "change"),
+    },
 }
 
 

@@ -23,6 +23,7 @@ from parvis.uploads import check_upload
 YES_NO = [("oui", gettext_lazy("Oui")), ("non", gettext_lazy("Non"))]
 ADDRESS_PARTS = ("street", "postal_code", "city")
 HONEYPOT_FIELD = "site_internet"
+DOCUMENT_SUFFIX = "__document"  # a file field's companion: a document of the family's store
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,34 @@ class Member:
     pk: int
     kind: str
     label: str
+
+
+@dataclass(frozen=True)
+class FileGroup:
+    """A file field offered with the family's documents: the group's legend and help."""
+
+    legend: str
+    help_text: str
+    optional: bool
+    choice: str  # the name of the field choosing a stored document
+
+
+def document_field_name(name: str) -> str:
+    """The choice of a stored document offered next to the file field `name`."""
+    return f"{name}{DOCUMENT_SUFFIX}"
+
+
+def stored_document_text(document) -> str:
+    """A document as the choice lists it: its name, its type and whom it concerns."""
+    kind = document.get_doc_type_display()
+    person = str(document.personne) if document.personne_id else _("tout le foyer")
+    if document.label.strip().casefold() == str(kind).casefold():
+        return _("%(label)s (%(person)s)") % {"label": document.label, "person": person}
+    return _("%(label)s (%(type)s, %(person)s)") % {
+        "label": document.label,
+        "type": kind,
+        "person": person,
+    }
 
 
 class ConditionalBoundField(ParvisBoundField):
@@ -158,6 +187,7 @@ class StepForm(forms.Form):
         user=None,
         members=(),
         attached=(),
+        documents=(),
         **kwargs,
     ):
         self.procedure, self.step_number = procedure, step
@@ -166,6 +196,11 @@ class StepForm(forms.Form):
         self.previous_answers = answers
         self.members = list(members)
         self.attached = set(attached)  # file fields already answered in the draft
+        # The documents of the family's store that may be joined instead of a new file (the
+        # caller gives only those of the account's families, neither refused nor expired).
+        self.documents = {document.pk: document for document in documents}
+        self.document_fields: dict[str, str] = {}  # file field → its choice of a document
+        self.file_groups: dict[str, FileGroup] = {}
         self.specs: list[dict] = []
         self.skipped: list[str] = []  # ruled out by an earlier answer: neither asked nor kept
         self.same_step_conditions: dict[str, dict] = {}
@@ -216,6 +251,12 @@ class StepForm(forms.Form):
                 if is_required(spec):
                     field.bound_field_class = ConditionalBoundField
             self.fields[spec["name"]] = field
+            if spec["type"] == "file" and self.documents:
+                self._add_document_choice(
+                    spec,
+                    field,
+                    help_text=" ".join(filter(None, [condition_help, spec.get("help", "")])),
+                )
             if value is not None and spec["type"] != "file":
                 initial[spec["name"]] = (
                     value["id"] if spec["type"] == "member" and isinstance(value, dict) else value
@@ -227,6 +268,40 @@ class StepForm(forms.Form):
         )
         for name, value in initial.items():
             self.fields[name].initial = value
+
+    def _add_document_choice(self, spec, field, *, help_text: str) -> None:
+        """Two ways to answer a file field, shown as one group whose legend is the question
+        (with its help): a new file, or a document already in the family's store. Exactly one
+        is needed when the field is required (checked in clean())."""
+        name = spec["name"]
+        field.label = _("Joindre un fichier de votre appareil")
+        field.help_text = _("PDF, JPEG ou PNG, 10 Mo au plus.")
+        field.required = False
+        field.bound_field_class = ConditionalBoundField  # the group's legend says « facultatif »
+        choice = forms.TypedChoiceField(
+            label=_("ou choisissez un document de votre espace de stockage sécurisé"),
+            choices=[
+                ("", _("— Aucun —")),
+                *((str(pk), stored_document_text(d)) for pk, d in self.documents.items()),
+            ],
+            coerce=int,
+            required=False,
+            error_messages={
+                "invalid_choice": _(
+                    "Ce document n'est pas dans votre espace de stockage sécurisé, ou il ne "
+                    "peut plus être joint (refusé ou expiré). Choisissez-en un autre dans la liste."
+                )
+            },
+        )
+        choice.bound_field_class = ConditionalBoundField
+        self.fields[document_field_name(name)] = choice
+        self.document_fields[name] = document_field_name(name)
+        self.file_groups[name] = FileGroup(
+            legend=spec["label"],
+            help_text=help_text,
+            optional=not is_required(spec),
+            choice=document_field_name(name),
+        )
 
     def _add_address(self, spec, required, value, help_text=""):
         value = value if isinstance(value, dict) else {}
@@ -272,18 +347,59 @@ class StepForm(forms.Form):
                 target = f"{name}__street" if spec["type"] == "address" else name
                 self.add_error(target, _("Ce champ est obligatoire."))
         for spec in self.specs:
-            upload = cleaned.get(spec["name"]) if spec["type"] == "file" else None
+            if spec["type"] != "file":
+                continue
+            name = spec["name"]
+            upload = cleaned.get(name)
+            if name in self.document_fields and not self._one_way(spec, cleaned):
+                continue
             if upload:
                 try:
                     check_upload(upload)
                 except forms.ValidationError as error:
-                    self.add_error(spec["name"], error)
+                    self.add_error(name, error)
         return cleaned
+
+    def _one_way(self, spec, cleaned) -> bool:
+        """A file field offered with the family's documents: a new file or a stored document,
+        not both; one of them when the field is required and nothing is joined yet. False
+        (with the error next to the field, and neither kept) otherwise."""
+        name = spec["name"]
+        choice = self.document_fields[name]
+        if cleaned.get(name) and cleaned.get(choice):
+            self.add_error(
+                name,
+                _(
+                    "Joignez un fichier ou choisissez un document de votre espace de stockage "
+                    "sécurisé, pas les deux."
+                ),
+            )
+            cleaned.pop(choice, None)
+            return False
+        if (
+            not cleaned.get(name)
+            and not cleaned.get(choice)
+            and choice not in self.errors
+            and is_required(spec)
+            and name not in self.same_step_conditions  # checked above, once its condition is known
+            and name not in self.attached
+        ):
+            self.add_error(
+                name,
+                _(
+                    "Joignez un fichier ou choisissez un document de votre espace de stockage "
+                    "sécurisé."
+                ),
+            )
+            return False
+        return True
 
     @staticmethod
     def _empty(spec, cleaned) -> bool:
         if spec["type"] == "address":
             return not all(cleaned.get(f"{spec['name']}__{part}") for part in ADDRESS_PARTS)
+        if spec["type"] == "file" and cleaned.get(document_field_name(spec["name"])):
+            return False  # a stored document answers it
         return cleaned.get(spec["name"]) in (None, "", [])
 
     def _raw_answers(self, cleaned) -> dict:
@@ -320,6 +436,16 @@ class StepForm(forms.Form):
             for spec in self.specs
             if spec["type"] == "file" and self.cleaned_data.get(spec["name"])
         }
+
+    def cleaned_documents(self) -> dict:
+        """{field name: stored document} of the documents of the family's store chosen with
+        this step, to be joined as copies."""
+        chosen = {}
+        for name, choice in self.document_fields.items():
+            pk = self.cleaned_data.get(choice)
+            if pk and name not in self.errors and choice not in self.errors:
+                chosen[name] = self.documents[pk]
+        return chosen
 
 
 def _condition_text(spec, definition) -> str:

@@ -34,8 +34,9 @@ from parvis.demarches.models import (
     Procedure,
     Status,
 )
-from parvis.families.models import FamilyAccess
+from parvis.families.models import Document, DocumentStatus, FamilyAccess
 from parvis.families.services import update_famille
+from parvis.families.services_documents import EXTENSIONS
 from parvis.mail import absolute_url
 from parvis.uploads import check_upload
 
@@ -98,10 +99,12 @@ def save_step(
     step: int,
     answers: dict,
     files: dict | None = None,
+    documents: dict | None = None,
     done: bool = True,
 ) -> Demande:
     """Keep a step's answers (and files) in the draft; the next step becomes current, unless
-    `done` is false (the valid part of a step left unfinished, e.g. on « Retour »)."""
+    `done` is false (the valid part of a step left unfinished, e.g. on « Retour »). `documents`
+    ({file field: Document}) are documents of the family's store joined as copies."""
     if demande.status != Status.BROUILLON:
         raise NotAllowed("not a draft")
     demande.answers = {**demande.answers, **answers}
@@ -111,6 +114,9 @@ def save_step(
     for field_name, upload in (files or {}).items():
         _delete_attachments(demande.attachments.filter(field_name=field_name, message=None))
         attach_file(demande=demande, upload=upload, field_name=field_name)
+    for field_name, document in (documents or {}).items():
+        _delete_attachments(demande.attachments.filter(field_name=field_name, message=None))
+        attach_document(demande=demande, document=document, field_name=field_name)
     return demande
 
 
@@ -153,6 +159,44 @@ def attach_file(
     # The stored name is ours (a random token), never the sender's file name.
     attachment.file.save(f"{secrets.token_hex(16)}.{extension}", File(upload), save=False)
     attachment.save()
+    return attachment
+
+
+def attach_document(*, demande: Demande, document: Document, field_name: str) -> DemandeAttachment:
+    """A COPY of a document of the family's store joined to the request, under a random name of
+    its own: the request stays whole when the family later deletes or replaces the document.
+    Only a document of a family the requester acts for, in the request's commune, neither
+    refused nor expired (NotAllowed otherwise)."""
+    if (
+        demande.requester_id is None
+        or document.commune_id != demande.commune_id
+        or not FamilyAccess.objects.filter(
+            user_id=demande.requester_id, famille_id=document.famille_id
+        ).exists()
+    ):
+        raise NotAllowed("not a document of the requester's family")
+    if document.state(timezone.localdate()) in (DocumentStatus.REFUSE, DocumentStatus.EXPIRE):
+        raise NotAllowed("refused or expired document")
+    extension = EXTENSIONS.get(document.content_type, "")
+    name = document.label.strip()[:190]
+    if extension and not name.casefold().endswith(f".{extension}"):
+        name = f"{name}.{extension}"  # « Avis d'imposition 2025.pdf »
+    attachment = DemandeAttachment(
+        demande=demande,
+        field_name=field_name,
+        original_name=name,
+        content_type=document.content_type,
+        size=document.size,
+    )
+    with document.file.open("rb") as source:
+        attachment.file.save(
+            f"{secrets.token_hex(16)}.{extension or 'bin'}", File(source), save=False
+        )
+    try:
+        attachment.save()
+    except BaseException:
+        attachment.file.storage.delete(attachment.file.name)  # no orphan file
+        raise
     return attachment
 
 

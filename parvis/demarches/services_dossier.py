@@ -79,6 +79,7 @@ def file_dossier(*, famille: Famille, user: User, school_year: int, today=None) 
     }
     demande.save(update_fields=["famille", "answers", "updated_at"])
     services.submit(demande=demande)
+    demande.refresh_from_db()  # submit() numbered a fresh copy of the row
     return demande
 
 

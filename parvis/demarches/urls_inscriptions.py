@@ -1,6 +1,8 @@
 """« Créer une inscription » and the administrative file, under /<commune>/mon-espace/inscriptions/
 (the activities' inscriptions join them later)."""
 
+from parvis.demarches import views_dossier
+
 app_name = "inscriptions"
 
-urlpatterns = []
+urlpatterns = [*views_dossier.urlpatterns]

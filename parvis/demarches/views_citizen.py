@@ -24,6 +24,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, register_converter, reverse
 from django.urls.converters import SlugConverter
+from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -43,8 +44,9 @@ from parvis.demarches.forms import (
     display_answers,
 )
 from parvis.demarches.models import Audience, Demande, Procedure, Status
-from parvis.families import selectors_citizen
-from parvis.families.models import FamilyAccess
+from parvis.demarches.services_dossier import DOSSIER_SLUG
+from parvis.families import selectors_citizen, selectors_documents
+from parvis.families.models import DocumentStatus, FamilyAccess
 
 # The seed's categories, in its order; the others follow in alphabetical order.
 CATEGORY_ORDER = [
@@ -62,6 +64,8 @@ DRAFT_KEY_SESSION = "parvis.demarches.draft_key"  # ties anonymous drafts to the
 FILED_SESSION = "parvis.demarches.filed"  # {request id: tracking code not shown yet, or ""}
 ROBOT_SESSION = "parvis.demarches.robot"  # drafts whose honeypot was filled at some step
 MAX_FILED_IN_SESSION = 20  # the confirmations a session may show again
+# Filled in its own page (« Créer une inscription » › « Dossier administratif »), not the wizard.
+DOSSIER_URL_NAME = "inscriptions:dossier_administratif"
 
 
 # --- Search --------------------------------------------------------------------------------------
@@ -186,6 +190,22 @@ def _members(request, procedure: Procedure) -> list[Member]:
     return members
 
 
+def _stored_documents(request, procedure: Procedure, step: int) -> list:
+    """The documents of the citizen's families that a file field of `step` may join instead of
+    a new file: neither refused nor expired (none asked when the step has no file field)."""
+    citizen = _citizen(request)
+    fields = procedure.definition["steps"][step - 1]["fields"]
+    if citizen is None or not any(field["type"] == "file" for field in fields):
+        return []
+    today = timezone.localdate()
+    return [
+        document
+        for store in selectors_documents.citizen_documents(user=citizen, commune=request.commune)
+        for document in store.documents
+        if document.state(today) not in (DocumentStatus.REFUSE, DocumentStatus.EXPIRE)
+    ]
+
+
 def _attached(demande: Demande) -> dict[str, list[str]]:
     """{file field: names of the files joined in the draft}."""
     attached: dict[str, list[str]] = {}
@@ -199,6 +219,18 @@ def _attached(demande: Demande) -> dict[str, list[str]]:
 
 
 # --- Addresses -----------------------------------------------------------------------------------
+
+
+def _dossier_redirect(request, slug: str):
+    """The administrative file is not filled through the wizard: its page, its steps and its
+    summary lead to « Créer une inscription » › « Dossier administratif » (GET), nothing is
+    created (POST); 404 while that page does not exist. None for any other procedure."""
+    if slug != DOSSIER_SLUG:
+        return None
+    url = url_if_exists(DOSSIER_URL_NAME, request.commune.slug)
+    if url is None:
+        raise Http404
+    return redirect(url)
 
 
 def _page_url(procedure: Procedure) -> str:
@@ -273,7 +305,13 @@ def catalogue(request):
         if terms and not matches(procedure, terms):
             continue
         procedure.commune = request.commune
-        url = _page_url(procedure)
+        if procedure.slug == DOSSIER_SLUG:
+            # Its own page, when it exists; hidden otherwise.
+            url = url_if_exists(DOSSIER_URL_NAME, request.commune.slug)
+            if url is None:
+                continue
+        else:
+            url = _page_url(procedure)
         needs_login = procedure.audience != Audience.ANYONE and citizen is None
         by_category.setdefault(procedure.category, []).append(
             Entry(
@@ -306,6 +344,9 @@ def catalogue(request):
 @require_http_methods(["GET", "POST"])
 def demarche(request, slug: str):
     """What the procedure asks and who may file it, and « Commencer » (a new draft)."""
+    response = _dossier_redirect(request, slug)
+    if response is not None:
+        return response
     commune = request.commune
     procedure = _procedure(request, slug)
     citizen = _citizen(request)
@@ -376,7 +417,16 @@ def _wizard_context(demande: Demande, step: int) -> dict:
     }
 
 
-def _step_form(request, demande: Demande, step: int, *, data=None, files=None, attached=None):
+def _step_form(
+    request,
+    demande: Demande,
+    step: int,
+    *,
+    data=None,
+    files=None,
+    attached=None,
+    documents=None,
+):
     return StepForm(
         data=data,
         files=files,
@@ -386,15 +436,47 @@ def _step_form(request, demande: Demande, step: int, *, data=None, files=None, a
         user=_citizen(request),
         members=_members(request, demande.procedure),
         attached=attached if attached is not None else _attached(demande),
+        documents=(
+            documents
+            if documents is not None
+            else _stored_documents(request, demande.procedure, step)
+        ),
     )
+
+
+@dataclass
+class FieldItem:
+    """A field of a step as the page shows it: the files already joined to a file field, and
+    the group (a new file or a stored document) when the family's documents are offered."""
+
+    field: forms.BoundField
+    files: list[str]
+    group: object = None
+    choice: forms.BoundField | None = None
+
+
+def _field_items(form: StepForm, attached: dict) -> list[FieldItem]:
+    choices = set(form.document_fields.values())
+    items = []
+    for field in form.visible_fields():
+        if field.name in choices:
+            continue  # shown in its file field's group
+        files = attached.get(field.name, []) if field.widget_type == "clearablefile" else []
+        group = form.file_groups.get(field.name)
+        items.append(
+            FieldItem(
+                field=field,
+                files=files,
+                group=group,
+                choice=form[group.choice] if group else None,
+            )
+        )
+    return items
 
 
 def _render_step(request, demande: Demande, step: int, form: StepForm, attached: dict):
     definition_step = demande.procedure.definition["steps"][step - 1]
-    fields = [
-        (field, attached.get(field.name, []) if field.widget_type == "clearablefile" else [])
-        for field in form.visible_fields()
-    ]
+    fields = _field_items(form, attached)
     return render(
         request,
         "demarches/citoyen/etape.html",
@@ -436,6 +518,9 @@ def etape(request, slug: str, pk: int, step: int):
     """One step of the wizard: « Aller à l'étape N » keeps the answers and goes on, « Retour à
     l'étape précédente » keeps what is valid and goes back, « Annuler la démarche » deletes the
     draft."""
+    response = _dossier_redirect(request, slug)
+    if response is not None:
+        return response
     procedure = _procedure(request, slug)
     response = _gate(request, procedure)
     if response is not None:
@@ -447,16 +532,22 @@ def etape(request, slug: str, pk: int, step: int):
     if step > demande.current_step or step > len(procedure.definition["steps"]):
         return redirect(resume_url(demande))  # no skipping ahead; past the last: the summary
     attached = _attached(demande)
+    documents = _stored_documents(request, procedure, step)
     if request.method == "GET":
-        return _render_step(
-            request, demande, step, _step_form(request, demande, step, attached=attached), attached
-        )
+        form = _step_form(request, demande, step, attached=attached, documents=documents)
+        return _render_step(request, demande, step, form, attached)
 
     action = request.POST.get("action", "suivant")
     if action == "annuler":
         return _cancel(request, demande)
     form = _step_form(
-        request, demande, step, data=request.POST, files=request.FILES, attached=attached
+        request,
+        demande,
+        step,
+        data=request.POST,
+        files=request.FILES,
+        attached=attached,
+        documents=documents,
     )
     valid = form.is_valid()
     if form.robot:
@@ -467,20 +558,35 @@ def etape(request, slug: str, pk: int, step: int):
             step=step,
             answers=form.cleaned_answers() if valid else _valid_part(form),
             files=form.cleaned_files(),
+            documents=form.cleaned_documents(),
             done=valid,
         )
         return redirect(step_url(demande, step - 1))
     if valid:
         services.save_step(
-            demande=demande, step=step, answers=form.cleaned_answers(), files=form.cleaned_files()
+            demande=demande,
+            step=step,
+            answers=form.cleaned_answers(),
+            files=form.cleaned_files(),
+            documents=form.cleaned_documents(),
         )
         return redirect(step_url(demande, step + 1))
-    files = form.cleaned_files()
-    if files:
+    files, chosen = form.cleaned_files(), form.cleaned_documents()
+    if files or chosen:
         # The files that passed are kept, so that they need not be sent again.
-        services.save_step(demande=demande, step=step, answers={}, files=files, done=False)
+        services.save_step(
+            demande=demande, step=step, answers={}, files=files, documents=chosen, done=False
+        )
         attached = _attached(demande)
-        form = _step_form(request, demande, step, data=request.POST, files=None, attached=attached)
+        form = _step_form(
+            request,
+            demande,
+            step,
+            data=request.POST,
+            files=None,
+            attached=attached,
+            documents=documents,
+        )
         form.is_valid()
     return _render_step(request, demande, step, form, attached)
 
@@ -604,6 +710,9 @@ def _filed(request) -> dict:
 def recapitulatif(request, slug: str, pk: int):
     """The summary: every answer with « Modifier » per step, the requester's name and e-mail
     when without an account, and « Valider »."""
+    response = _dossier_redirect(request, slug)
+    if response is not None:
+        return response
     procedure = _procedure(request, slug)
     response = _gate(request, procedure)
     if response is not None:

@@ -246,7 +246,10 @@ def _documents_url(commune) -> str:
 
 def send_refusal(*, document: Document) -> None:
     famille = document.famille
-    to = (document.uploaded_by.email if document.uploaded_by else "") or first_responsable_email(
+    # The family's own account that sent it, else the household's first responsable (never the
+    # agent who may have scanned it at the counter).
+    uploader = document.uploaded_by
+    to = (uploader.email if uploader and not uploader.is_staff else "") or first_responsable_email(
         famille
     )
     if not to:

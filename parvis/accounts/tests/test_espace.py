@@ -654,7 +654,7 @@ def test_posts_need_the_csrf_token(francoise):
 # --- Query counts -----------------------------------------------------------------------------
 
 
-HOUSEHOLD_PAGE_MAX_QUERIES = 8  # commune, session, user, services, families, members, people
+HOUSEHOLD_PAGE_MAX_QUERIES = 9  # commune, session, user, services, families, members, people
 
 
 def household_page(children: int, families: int = 1, editable: bool = False) -> tuple[Client, str]:

@@ -280,7 +280,9 @@ def test_the_file_costs_the_same_whatever_its_size(
     with django_assert_max_num_queries(with_one):
         response = agent_client.get("/villebois/guichet/familles/2/")
     assert len(response.context["journal"]) == 15
-    assert with_one <= 15
+    # 15 before the documents: + the family's documents, its QF history and the commune's
+    # administrative-file requirements (one query each, parvis.backoffice.selectors_documents).
+    assert with_one <= 18
 
 
 def test_the_demo_file_of_the_durand_family(client, demo):

@@ -76,6 +76,4 @@ def test_loading_again_rewrites_nothing_and_restores_a_lost_file(durand):
     restored = Document.objects.get(pk=lost.pk)
     assert restored.file.storage.exists(restored.file.name)
     kept = sorted(durand.documents.values_list("file", flat=True))
-    assert [n for n in kept if n != restored.file.name] == [
-        n for n in names if n != lost.file.name
-    ]
+    assert [n for n in kept if n != restored.file.name] == [n for n in names if n != lost.file.name]

@@ -104,6 +104,13 @@ def fill(pattern: URLPattern, objects: dict) -> str:
         values["<int:pk>"] = str(objects["key"].pk)
     elif "pieces/<int:pk>" in route:
         values["<int:pk>"] = str(objects["attachment"].pk)
+    elif "documents/<int:pk>" in route:
+        # A document of the family of `child` (B's in A's objects mixed with B's rows), stored
+        # once through the real service.
+        from parvis.families.tests.factories import make_document
+
+        famille = objects["child"].famille
+        values["<int:pk>"] = str((famille.documents.first() or make_document(famille=famille)).pk)
     for placeholder, value in values.items():
         route = route.replace(placeholder, value)
     assert "<" not in route, f"the tenancy walk cannot fill {pattern.pattern}: teach it"

@@ -4,13 +4,20 @@ import os
 
 from django.core.management.base import BaseCommand
 
+from parvis.activities import demo as activities_demo
 from parvis.communes import demo as communes_demo
 from parvis.demarches import demo as demarches_demo
 from parvis.families import demo as families_demo
 from parvis.families import demo_documents
 
 # Each app with demo data adds its loader here, in dependency order.
-LOADERS = [communes_demo.load, families_demo.load, demarches_demo.load, demo_documents.load]
+LOADERS = [
+    communes_demo.load,
+    families_demo.load,
+    demarches_demo.load,
+    demo_documents.load,
+    activities_demo.load,
+]
 
 
 class Command(BaseCommand):
