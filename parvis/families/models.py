@@ -270,6 +270,11 @@ class Document(CommuneOwned):
     def __str__(self):
         return self.label
 
+    @property
+    def concerns(self) -> str:
+        """Whom it is about, as the pages say it: the person, or « Tout le foyer »."""
+        return str(self.personne) if self.personne_id else str(_("Tout le foyer"))
+
     def state(self, today) -> str:
         """déposé, validé, refusé, or expiré once its validity has passed (unless refused)."""
         if self.status != DocumentStatus.REFUSE and self.valid_until and self.valid_until < today:
