@@ -39,9 +39,9 @@ from parvis.accounts.forms_espace import (
     ServiceKeysForm,
 )
 from parvis.communes.links import url_if_exists
-from parvis.families import selectors_citizen
+from parvis.families import selectors_citizen, selectors_documents
 from parvis.families import services as family_services
-from parvis.families.models import Document, DocumentType, QuotientFamilial
+from parvis.families.models import DocumentType
 from parvis.families.services import KeyRefused, redeem_service_key, remove_family_access
 from parvis.families.views_documents import Row
 
@@ -76,35 +76,17 @@ PERSON_DOCUMENT_TYPES = (
 
 
 def _household_papers(households) -> list[dict]:
-    """Per household (already scoped to the account and the commune by
-    selectors_citizen.households): its current family quotient (None: none, or expired; the
-    same choice as families.services.current_quotient) and its documents about a person, with
-    their state today. Two queries whatever the number of households and documents.
-
-    TODO(lead): a read; it belongs in parvis/families/selectors_citizen.py (not this engineer's
-    file), e.g. as `household_papers(households, today)`."""
+    """Each household's current QF and documents about a person, with their state today."""
     today = timezone.localdate()
-    ids = [household.famille.pk for household in households]
-    documents = (
-        Document.objects.filter(famille_id__in=ids, doc_type__in=PERSON_DOCUMENT_TYPES)
-        .select_related("personne")
-        .order_by("-uploaded_at", "-pk")
-    )
-    quotients = {}
-    for quotient in QuotientFamilial.objects.filter(
-        famille_id__in=ids, valid_from__lte=today, valid_until__gte=today
-    ).order_by("famille_id", "-valid_from", "-created_at", "-pk"):
-        quotients.setdefault(quotient.famille_id, quotient)
-    rows = {}
-    for document in documents:
-        rows.setdefault(document.famille_id, []).append(Row(document, today))
     return [
         {
-            "famille": household.famille,
-            "quotient": quotients.get(household.famille.pk),
-            "rows": rows.get(household.famille.pk, []),
+            "famille": papers.famille,
+            "quotient": papers.quotient,
+            "rows": [Row(document, today) for document in papers.documents],
         }
-        for household in households
+        for papers in selectors_documents.household_papers(
+            households, doc_types=PERSON_DOCUMENT_TYPES, today=today
+        )
     ]
 
 

@@ -13,7 +13,13 @@ from django.utils import timezone
 from parvis.accounts.models import User
 from parvis.communes.models import Commune
 from parvis.families.documents import DossierState, dossier_state, school_year_of
-from parvis.families.models import Document, Famille, Personne, RequiredDocument
+from parvis.families.models import (
+    Document,
+    Famille,
+    Personne,
+    QuotientFamilial,
+    RequiredDocument,
+)
 from parvis.families.selectors_citizen import _as_int, _linked_families
 
 
@@ -92,3 +98,36 @@ def dossier(*, famille: Famille, school_year: int, today: date | None = None) ->
         school_year=school_year,
         today=today,
     )
+
+
+@dataclass
+class HouseholdPapers:
+    famille: Famille
+    quotient: QuotientFamilial | None  # None: no QF, or an expired one
+    documents: list[Document]
+
+
+def household_papers(households, *, doc_types, today: date | None = None) -> list[HouseholdPapers]:
+    """Per household (already scoped to the account by selectors_citizen.households): its
+    current QF (the one families.services.current_quotient picks) and its documents of
+    `doc_types`. Two queries whatever the number of households and documents."""
+    from parvis.families.services import QF_LATEST_FIRST
+
+    today = today or timezone.localdate()
+    ids = [household.famille.pk for household in households]
+    documents = {}
+    for document in _documents(Document.objects.filter(famille_id__in=ids, doc_type__in=doc_types)):
+        documents.setdefault(document.famille_id, []).append(document)
+    quotients = {}
+    for quotient in QuotientFamilial.objects.filter(
+        famille_id__in=ids, valid_from__lte=today, valid_until__gte=today
+    ).order_by("famille_id", *QF_LATEST_FIRST):
+        quotients.setdefault(quotient.famille_id, quotient)
+    return [
+        HouseholdPapers(
+            famille=household.famille,
+            quotient=quotients.get(household.famille.pk),
+            documents=documents.get(household.famille.pk, []),
+        )
+        for household in households
+    ]

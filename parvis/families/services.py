@@ -491,12 +491,17 @@ def record_quotient(
     return quotient
 
 
+# Of several QFs valid on a day, the one that counts: the latest valid from, then the latest
+# recorded (also used by selectors that read many families' QF at once).
+QF_LATEST_FIRST = ("-valid_from", "-created_at", "-pk")
+
+
 def current_quotient(famille: Famille, *, on=None) -> QuotientFamilial | None:
     """The QF valid on `on` (today by default), the latest recorded one if several; None means
     the family is flagged: no QF or an expired one (billing then applies the highest bracket)."""
     on = on or timezone.localdate()
     return (
         famille.quotients.filter(valid_from__lte=on, valid_until__gte=on)
-        .order_by("-valid_from", "-created_at", "-pk")
+        .order_by(*QF_LATEST_FIRST)
         .first()
     )
