@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "parvis.families",
     "parvis.demarches",
     "parvis.activities",
+    "parvis.billing",
     "parvis.portal",
     "parvis.backoffice",
 ]

@@ -31,6 +31,13 @@ COMMUNE_ADMIN_PERMISSIONS = {
         "activityclosure": ("view", "add", "change", "delete"),
         "inscription": ("view", "change"),
     },
+    "billing": {
+        "regie": ("view", "add", "change", "delete"),
+        "regieactivity": ("view", "add", "change", "delete"),
+        "tariff": ("view", "add", "change", "delete"),
+        "tariffbracket": ("view", "add", "change", "delete"),
+        "penaltyrule": ("view", "add", "change", "delete"),
+    },
 }
 
 

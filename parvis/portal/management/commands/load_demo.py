@@ -5,6 +5,7 @@ import os
 from django.core.management.base import BaseCommand
 
 from parvis.activities import demo as activities_demo
+from parvis.billing import demo as billing_demo
 from parvis.communes import demo as communes_demo
 from parvis.demarches import demo as demarches_demo
 from parvis.families import demo as families_demo
@@ -17,6 +18,7 @@ LOADERS = [
     demarches_demo.load,
     demo_documents.load,
     activities_demo.load,
+    billing_demo.load,
 ]
 
 

@@ -1,0 +1,484 @@
+"""Billing, its foundation (issue 7): the régies and the activities each one bills, the tariff of
+each unit as data (flat, by family-quotient bracket, or an effort rate), the brackets, and the
+penalty and credit rules. Prices are computed from these rows by the pure functions of
+`parvis/billing/pricing.py`; nothing here computes a price.
+
+Money is a DecimalField(max_digits=9, decimal_places=2); rates are percents with four decimals
+(0,36 % is stored 0.3600). Every row carries its commune."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from parvis.activities.models import Activity, Unit
+from parvis.communes.models import CommuneOwned, phone_validator
+
+MONEY = {"max_digits": 9, "decimal_places": 2}
+PERCENT = {"max_digits": 7, "decimal_places": 4}
+OTHER_COMMUNE = _("Elle appartient à une autre commune.")
+
+code_validator = RegexValidator(
+    r"^[A-Z0-9_-]{1,12}$",
+    _("Des lettres majuscules sans accent, des chiffres, « - » ou « _ » (12 au plus)."),
+)
+
+
+class Regie(CommuneOwned):
+    """A billing office (« régie »): it bills the activities linked to it, numbers its invoices
+    and receives their payments. Its contact details are printed on its invoices."""
+
+    name = models.CharField(_("nom"), max_length=120, help_text=_("Par exemple « Régie enfance »."))
+    code = models.CharField(
+        _("code"),
+        max_length=12,
+        validators=[code_validator],
+        help_text=_("Court, en majuscules, par exemple ENF : il préfixe les numéros de facture."),
+    )
+    activities = models.ManyToManyField(
+        Activity,
+        through="RegieActivity",
+        related_name="regies",
+        verbose_name=_("activités facturées"),
+        blank=True,
+    )
+    payee = models.CharField(
+        _("ordre des chèques"),
+        max_length=120,
+        blank=True,
+        help_text=_("Par exemple « Régie enfance de Carrières-sous-Poissy »."),
+    )
+    address = models.TextField(
+        _("adresse"),
+        blank=True,
+        help_text=_("Imprimée sur les factures : où payer au guichet ou envoyer un chèque."),
+    )
+    email = models.EmailField(_("courriel"), blank=True)
+    phone = models.CharField(
+        _("téléphone"), max_length=30, blank=True, validators=[phone_validator]
+    )
+    position = models.PositiveSmallIntegerField(_("ordre d'affichage"), default=0)
+
+    class Meta:
+        verbose_name = _("régie")
+        verbose_name_plural = _("régies")
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commune", "code"],
+                name="regie_code_unique_per_commune",
+                violation_error_message=_("Une régie de la commune a déjà ce code."),
+            ),
+            models.UniqueConstraint(
+                fields=["commune", "name"],
+                name="regie_name_unique_per_commune",
+                violation_error_message=_("Une régie de la commune porte déjà ce nom."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class RegieActivity(CommuneOwned):
+    """An activity billed by a régie. An activity belongs to one commune, so « at most one régie
+    per commune » is « at most one régie »: a unique constraint on the activity holds it in the
+    database, whatever the form."""
+
+    regie = models.ForeignKey(
+        Regie, verbose_name=_("régie"), on_delete=models.CASCADE, related_name="activity_links"
+    )
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activité"), on_delete=models.CASCADE, related_name="regie_links"
+    )
+
+    class Meta:
+        verbose_name = _("activité facturée")
+        verbose_name_plural = _("activités facturées")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["activity"],
+                name="activity_billed_by_one_regie",
+                violation_error_message=_(
+                    "Cette activité est déjà facturée par une régie : une activité n'est "
+                    "facturée que par une seule régie."
+                ),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.regie_id} — {self.activity_id}"
+
+    def clean(self):
+        errors = {}
+        if self.commune_id and self.regie_id and self.regie.commune_id != self.commune_id:
+            errors["regie"] = OTHER_COMMUNE
+        if self.commune_id and self.activity_id and self.activity.commune_id != self.commune_id:
+            errors["activity"] = _("Cette activité appartient à une autre commune.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class TariffKind(models.TextChoices):
+    FLAT = "flat", _("Tarif unique")
+    QF_BRACKETS = "qf_brackets", _("Par tranches de quotient familial")
+    EFFORT_RATE = "effort_rate", _("Taux d'effort (pourcentage du quotient familial)")
+
+
+# The rule, not a setting: a family whose QF is unknown or expired on the day billed pays the
+# highest price. pricing.unit_price applies it; the admin shows it.
+UNKNOWN_QF_RULE = _(
+    "Sans quotient familial connu et valable le jour facturé, la famille paie le prix le plus "
+    "haut : celui de la tranche la plus haute, ou le maximum du taux d'effort."
+)
+BRACKETS_EXAMPLE = _(
+    "Par exemple, le repas à Roncq en 2025 : 0,50 € pour un QF inférieur à 400 € … 4,90 € "
+    "au-delà de 1900 €."
+)
+
+# Field by field, which mode of calculation uses it (the others must stay empty).
+KIND_FIELDS = {
+    "price": {TariffKind.FLAT},
+    "effort_rate": {TariffKind.EFFORT_RATE},
+    "minimum": {TariffKind.EFFORT_RATE},
+    "maximum": {TariffKind.EFFORT_RATE},
+}
+
+
+def _not_negative(field: str, name: str, message) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0}),
+        name=name,
+        violation_error_message=message,
+    )
+
+
+class Tariff(CommuneOwned):
+    """The price of one unit from `valid_from` on. The tariff of a day is the one with the latest
+    `valid_from` not after it, so a new school year's prices never change past invoices."""
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unité"), on_delete=models.PROTECT, related_name="tariffs"
+    )
+    valid_from = models.DateField(
+        _("en vigueur à partir du"),
+        help_text=_(
+            "Le tarif d'un jour est celui dont cette date est la plus récente sans le dépasser : "
+            "un nouveau tarif ne change pas les factures passées."
+        ),
+    )
+    kind = models.CharField(
+        _("mode de calcul"), max_length=12, choices=TariffKind.choices, help_text=UNKNOWN_QF_RULE
+    )
+    price = models.DecimalField(_("prix (tarif unique)"), null=True, blank=True, **MONEY)
+    effort_rate = models.DecimalField(
+        _("taux d'effort (% du QF)"),
+        null=True,
+        blank=True,
+        help_text=_("Par exemple 0,36 : un QF de 1000 € paie 3,60 €."),
+        **PERCENT,
+    )
+    minimum = models.DecimalField(_("prix minimum"), null=True, blank=True, **MONEY)
+    maximum = models.DecimalField(
+        _("prix maximum"),
+        null=True,
+        blank=True,
+        help_text=_("Payé aussi sans quotient familial connu."),
+        **MONEY,
+    )
+    # One price, whatever the QF, as towns publish their « tarif extérieur »: the figure of the
+    # council's deliberation, nothing computed nor rounded from it.
+    non_resident_price = models.DecimalField(
+        _("prix pour les familles non résidentes"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Prix unique des familles domiciliées hors de la commune, quel que soit leur QF ; "
+            "vide : le même prix que les résidents."
+        ),
+        **MONEY,
+    )
+    second_child_discount = models.DecimalField(
+        _("réduction pour le 2e enfant (%)"),
+        default=0,
+        help_text=_("Le 2e enfant de la famille facturé pour cette unité, par exemple 10."),
+        **PERCENT,
+    )
+    third_child_discount = models.DecimalField(
+        _("réduction pour le 3e enfant et les suivants (%)"), default=0, **PERCENT
+    )
+
+    class Meta:
+        verbose_name = _("tarif")
+        verbose_name_plural = _("tarifs")
+        ordering = ["unit__activity__position", "unit__position", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "valid_from"],
+                name="tariff_unique_per_unit_and_day",
+                violation_error_message=_("Cette unité a déjà un tarif à partir de cette date."),
+            ),
+            _not_negative("price", "tariff_price_not_negative", _("Un prix n'est pas négatif.")),
+            _not_negative(
+                "non_resident_price",
+                "tariff_non_resident_price_not_negative",
+                _("Un prix n'est pas négatif."),
+            ),
+            _not_negative(
+                "minimum", "tariff_minimum_not_negative", _("Un prix n'est pas négatif.")
+            ),
+            _not_negative(
+                "maximum", "tariff_maximum_not_negative", _("Un prix n'est pas négatif.")
+            ),
+            models.CheckConstraint(
+                condition=Q(minimum__isnull=True)
+                | Q(maximum__isnull=True)
+                | Q(minimum__lte=F("maximum")),
+                name="tariff_minimum_not_above_maximum",
+                violation_error_message=_("Le prix minimum dépasse le prix maximum."),
+            ),
+            models.CheckConstraint(
+                condition=Q(effort_rate__isnull=True) | Q(effort_rate__gt=0, effort_rate__lte=100),
+                name="tariff_effort_rate_is_a_percent",
+                violation_error_message=_("Le taux d'effort est un pourcentage de 0 à 100."),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    second_child_discount__gte=0,
+                    second_child_discount__lte=100,
+                    third_child_discount__gte=0,
+                    third_child_discount__lte=100,
+                ),
+                name="tariff_discounts_are_percents",
+                violation_error_message=_("Une réduction est un pourcentage de 0 à 100."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=TariffKind.FLAT) | Q(price__isnull=False),
+                name="tariff_flat_has_a_price",
+                violation_error_message=_("Indiquez le prix du tarif unique."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=TariffKind.EFFORT_RATE)
+                | Q(effort_rate__isnull=False, maximum__isnull=False),
+                name="tariff_effort_rate_complete",
+                violation_error_message=_("Indiquez le taux d'effort et le prix maximum."),
+            ),
+        ]
+
+    def __str__(self):
+        return str(
+            _("%(unit)s, à partir du %(day)s")
+            % {"unit": self.unit, "day": self.valid_from.strftime("%d/%m/%Y")}
+        )
+
+    def clean(self):
+        errors = {}
+        if self.commune_id and self.unit_id and self.unit.commune_id != self.commune_id:
+            errors["unit"] = _("Cette unité appartient à une autre commune.")
+        if self.kind in TariffKind.values:
+            kind_label = TariffKind(self.kind).label
+            for field, kinds in KIND_FIELDS.items():
+                if self.kind not in kinds and getattr(self, field) is not None:
+                    errors[field] = _(
+                        "Ce champ ne sert pas au mode « %(kind)s » : laissez-le vide."
+                    ) % {"kind": kind_label}
+            if self.kind == TariffKind.FLAT and self.price is None:
+                errors["price"] = _("Indiquez le prix du tarif unique.")
+            if self.kind == TariffKind.EFFORT_RATE:
+                if self.effort_rate is None:
+                    errors["effort_rate"] = _("Indiquez le taux d'effort, par exemple 0,36 (%).")
+                if self.maximum is None:
+                    errors["maximum"] = _(
+                        "Indiquez le prix maximum : c'est aussi le prix payé sans quotient "
+                        "familial connu."
+                    )
+        if errors:
+            raise ValidationError(errors)
+
+
+def validate_brackets(kind: str, qf_mins: list) -> None:
+    """The brackets a tariff of `kind` may have, from their lower bounds: a tariff by QF has at
+    least one, the first from 0 €; the other modes have none. ValidationError in French."""
+    if kind == TariffKind.QF_BRACKETS:
+        if not qf_mins:
+            raise ValidationError(_("Un tarif par tranches de QF a au moins une tranche."))
+        if min(qf_mins) != 0:
+            raise ValidationError(
+                _("La première tranche commence à 0 € : tout quotient familial a un prix.")
+            )
+    elif qf_mins:
+        raise ValidationError(
+            _("Les tranches ne servent qu'au mode « %(kind)s ».")
+            % {"kind": TariffKind.QF_BRACKETS.label}
+        )
+
+
+class TariffBracket(CommuneOwned):
+    """One QF bracket of a tariff: from `qf_min` included to the next bracket's `qf_min`
+    excluded (the last one has no end). Only lower bounds are stored, so brackets can neither
+    overlap nor leave a gap."""
+
+    tariff = models.ForeignKey(
+        Tariff, verbose_name=_("tarif"), on_delete=models.CASCADE, related_name="brackets"
+    )
+    qf_min = models.DecimalField(
+        _("QF à partir de (€)"),
+        validators=[MinValueValidator(0)],
+        help_text=format_lazy(
+            "{} {}",
+            _(
+                "Borne basse incluse, 0 pour la première tranche ; la tranche va jusqu'à la "
+                "borne basse de la suivante, exclue."
+            ),
+            BRACKETS_EXAMPLE,
+        ),
+        **MONEY,
+    )
+    price = models.DecimalField(_("prix"), validators=[MinValueValidator(0)], **MONEY)
+
+    class Meta:
+        verbose_name = _("tranche de quotient familial")
+        verbose_name_plural = _("tranches de quotient familial")
+        ordering = ["tariff", "qf_min"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tariff", "qf_min"],
+                name="bracket_unique_lower_bound",
+                violation_error_message=_("Deux tranches commencent au même quotient familial."),
+            ),
+            models.CheckConstraint(
+                condition=Q(qf_min__gte=0),
+                name="bracket_qf_min_not_negative",
+                violation_error_message=_("Un quotient familial n'est pas négatif."),
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0),
+                name="bracket_price_not_negative",
+                violation_error_message=_("Un prix n'est pas négatif."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.qf_min} € → {self.price} €"
+
+
+class PenaltyKind(models.TextChoices):
+    PRESENCE_SANS_RESERVATION = "presence_sans_reservation", _("Présence sans réservation")
+    ABSENCE_NON_JUSTIFIEE = "absence_non_justifiee", _("Absence non justifiée")
+    RESERVATION_TARDIVE = "reservation_tardive", _("Réservation tardive")
+    RETARD_SOIR = "retard_soir", _("Retard le soir")
+    # Not a penalty: the amount a justified absence takes off the invoice (a negative line).
+    ABSENCE_JUSTIFIEE = "absence_justifiee", _("Absence justifiée déduite")
+
+
+CREDIT_KINDS = frozenset({PenaltyKind.ABSENCE_JUSTIFIEE})
+
+
+class PenaltyRule(CommuneOwned):
+    """What a situation adds to an invoice, from `valid_from` on: a fixed amount or a percent of
+    the unit's price, for one activity or, without one, for all the commune's activities (a rule
+    of the activity wins). « Absence justifiée déduite » is a credit: its amount is deducted."""
+
+    activity = models.ForeignKey(
+        Activity,
+        verbose_name=_("activité"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="penalty_rules",
+        help_text=_(
+            "Vide : toutes les activités de la commune (une règle propre à l'activité l'emporte)."
+        ),
+    )
+    kind = models.CharField(_("situation"), max_length=26, choices=PenaltyKind.choices)
+    amount = models.DecimalField(
+        _("montant fixe (€)"),
+        null=True,
+        blank=True,
+        help_text=_("Par exemple 3,00 pour un retard après 18 h 30, ou 10,00."),
+        **MONEY,
+    )
+    percent = models.DecimalField(
+        _("ou pourcentage du prix de l'unité"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Par exemple 50 pour une présence sans réservation facturée +50 % ; 100 pour déduire "
+            "le prix entier d'une absence justifiée."
+        ),
+        **PERCENT,
+    )
+    valid_from = models.DateField(_("en vigueur à partir du"))
+
+    class Meta:
+        verbose_name = _("pénalité ou déduction")
+        verbose_name_plural = _("pénalités et déductions")
+        ordering = ["kind", "-valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__isnull=False, percent__isnull=True)
+                | Q(amount__isnull=True, percent__isnull=False),
+                name="penalty_amount_or_percent",
+                violation_error_message=_(
+                    "Indiquez soit un montant fixe, soit un pourcentage du prix de l'unité."
+                ),
+            ),
+            _not_negative(
+                "amount", "penalty_amount_not_negative", _("Un montant n'est pas négatif.")
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__isnull=True) | Q(percent__gt=0, percent__lte=1000),
+                name="penalty_percent_range",
+                violation_error_message=_(
+                    "Le pourcentage est supérieur à 0 et de 1000 %% au plus."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=PenaltyKind.ABSENCE_JUSTIFIEE)
+                | Q(percent__isnull=True)
+                | Q(percent__lte=100),
+                name="credit_percent_at_most_100",
+                violation_error_message=_(
+                    "Une déduction ne dépasse pas le prix de l'unité (100 %% au plus)."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["activity", "kind", "valid_from"],
+                condition=Q(activity__isnull=False),
+                name="penalty_rule_unique_per_activity",
+                violation_error_message=_(
+                    "Cette activité a déjà une règle de ce type à partir de cette date."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["commune", "kind", "valid_from"],
+                condition=Q(activity__isnull=True),
+                name="penalty_rule_unique_per_commune",
+                violation_error_message=_(
+                    "La commune a déjà une règle de ce type pour toutes ses activités à partir "
+                    "de cette date."
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return self.get_kind_display()
+
+    @property
+    def is_credit(self) -> bool:
+        return self.kind in CREDIT_KINDS
+
+    def clean(self):
+        errors = {}
+        if self.commune_id and self.activity_id and self.activity.commune_id != self.commune_id:
+            errors["activity"] = _("Cette activité appartient à une autre commune.")
+        if self.amount is None and self.percent is None:
+            errors["amount"] = _(
+                "Indiquez soit un montant fixe, soit un pourcentage du prix de l'unité."
+            )
+        elif self.amount is not None and self.percent is not None:
+            errors["percent"] = _("Un montant fixe ou un pourcentage, pas les deux.")
+        if errors:
+            raise ValidationError(errors)
