@@ -187,6 +187,16 @@ class Inscription(CommuneOwned):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The family's request (« Créer une inscription »): its status is the inscription's, for
+    # the family (« Mes demandes ») and for the agent; empty for inscriptions made by an agent.
+    demande = models.OneToOneField(
+        "demarches.Demande",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inscription",
+    )
+    refusal_reason = models.CharField(_("motif du refus"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("inscription")
@@ -277,3 +287,127 @@ class BookingEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.unit_id} {self.day}"
+
+
+class AbsenceReason(models.TextChoices):
+    MALADIE = "maladie", _("Maladie")
+    FAMILLE = "famille", _("Raison familiale")
+    AUTRE = "autre", _("Autre raison")
+
+
+class Absence(CommuneOwned):
+    """A child declared absent (« absent aujourd'hui / demain ») from `first_day` to `last_day`:
+    the bookings of those days stay (billing needs them) and count as justified or not per the
+    commune's rule (a certificate within `absence_certificate_hours` of the first day, at least
+    `absence_min_days` consecutive days), kept in `justified` by the absences' services."""
+
+    famille = models.ForeignKey("families.Famille", on_delete=models.CASCADE, related_name="+")
+    child = models.ForeignKey(
+        "families.Personne", on_delete=models.CASCADE, related_name="absences"
+    )
+    first_day = models.DateField(_("du"))
+    last_day = models.DateField(_("au (inclus)"))
+    reason = models.CharField(_("motif"), max_length=10, choices=AbsenceReason.choices)
+    comment = models.CharField(_("précision"), max_length=300, blank=True)
+    certificate = models.ForeignKey(
+        "families.Document",
+        verbose_name=_("certificat"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    certificate_at = models.DateTimeField(_("certificat reçu le"), null=True, blank=True)
+    justified = models.BooleanField(_("justifiée"), default=False)
+    justification = models.CharField(_("pourquoi"), max_length=300, blank=True)
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    declared_at = models.DateTimeField(_("déclarée le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        ordering = ["-first_day", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(last_day__gte=models.F("first_day")),
+                name="absence_last_after_first",
+            ),
+        ]
+        indexes = [models.Index(fields=["child", "first_day"], name="absence_child_idx")]
+
+    def __str__(self):
+        return f"{self.child} — {self.first_day:%d/%m/%Y}–{self.last_day:%d/%m/%Y}"
+
+
+class Attendance(CommuneOwned):
+    """What the agent ticked on the register: the child present or absent on a unit and day.
+    A presence without a Reservation is an unbooked presence (billed with a surcharge)."""
+
+    famille = models.ForeignKey("families.Famille", on_delete=models.CASCADE, related_name="+")
+    child = models.ForeignKey(
+        "families.Personne", on_delete=models.CASCADE, related_name="attendances"
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="attendances")
+    day = models.DateField(_("jour"))
+    present = models.BooleanField(_("présent"))
+    booked = models.BooleanField(_("réservé"), help_text=_("Une réservation existait ce jour."))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("présence")
+        verbose_name_plural = _("présences")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "unit", "day"], name="attendance_unique_per_child_unit_day"
+            ),
+        ]
+        indexes = [models.Index(fields=["unit", "day"], name="attendance_unit_day_idx")]
+
+    def __str__(self):
+        return f"{self.child} — {self.unit.code} — {self.day:%d/%m/%Y}"
+
+
+class BookingPreferences(CommuneOwned):
+    """An account's calendar feed (a private, revocable token) and whether it gets the reminder
+    the day before a booking deadline when next week has nothing booked."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="booking_preferences"
+    )
+    deadline_reminders = models.BooleanField(
+        _("me rappeler la date limite quand la semaine suivante est vide"), default=True
+    )
+    feed_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    feed_created_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("préférences de réservation")
+        verbose_name_plural = _("préférences de réservation")
+
+    def __str__(self):
+        return str(self.user)
+
+
+class ReminderSent(models.Model):
+    """One reminder per account, activity and week: running the command twice sends nothing
+    twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="+")
+    week = models.DateField()  # the Monday of the week the reminder was about
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "activity", "week"], name="reminder_once_per_week"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} {self.activity_id} {self.week}"

@@ -135,6 +135,18 @@ class Commune(models.Model):
     is_active = models.BooleanField(
         _("en ligne"), default=True, help_text=_("Une commune hors ligne n'est plus servie.")
     )
+    absence_certificate_hours = models.PositiveSmallIntegerField(
+        _("délai pour fournir le certificat d'une absence (heures)"),
+        default=72,
+        help_text=_(
+            "Une absence est justifiée par un certificat reçu dans ce délai après son premier jour."
+        ),
+    )
+    absence_min_days = models.PositiveSmallIntegerField(
+        _("nombre minimal de jours consécutifs d'une absence justifiée"),
+        default=1,
+        help_text=_("Par exemple 3 : une absence plus courte n'est pas remboursée (carence)."),
+    )
     qf_parts_rules = models.JSONField(
         _("règles de parts du quotient familial"),
         default=default_parts_rules,
