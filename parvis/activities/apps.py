@@ -5,3 +5,16 @@ from django.utils.translation import gettext_lazy as _
 class ActivitiesConfig(AppConfig):
     name = "parvis.activities"
     verbose_name = _("Activités")
+
+    def ready(self):
+        # Démarches never imports activities (apps depend one way): activities plugs in here.
+        from parvis.activities.services_inscriptions import INSCRIPTION_SLUG, on_demande_closed
+        from parvis.activities.views_inscriptions import activities_offer
+        from parvis.demarches import views_dossier
+        from parvis.demarches.services import register_closing_hook
+
+        # An inscription's request closed from any queue: the inscription follows.
+        register_closing_hook(INSCRIPTION_SLUG, on_demande_closed)
+        # « Créer une inscription » lists the open activities after the administrative file.
+        if activities_offer not in views_dossier.OFFERS:
+            views_dossier.OFFERS.append(activities_offer)

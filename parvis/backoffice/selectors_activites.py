@@ -21,7 +21,7 @@ from parvis.activities.models import (
 from parvis.activities.services import closures_of
 from parvis.communes.models import Commune
 
-QUEUE_LIMIT = 200
+QUEUE_PAGE_SIZE = 50  # lines per page of each queue (inscriptions, bookings)
 
 
 def visible_activities(commune: Commune, agent) -> QuerySet[Activity]:
@@ -42,27 +42,6 @@ def unit_for(activity: Activity, code: str) -> Unit:
     if unit is None:
         raise Http404
     return unit
-
-
-def register(unit: Unit, day: date) -> list[Reservation]:
-    """The children booked on `unit` and `day` (confirmed bookings), by name."""
-    return list(
-        Reservation.objects.filter(unit=unit, day=day, status=BookingStatus.RESERVEE)
-        .select_related("child", "famille")
-        .order_by("child__last_name", "child__first_names", "pk")
-    )
-
-
-def other_states(unit: Unit, day: date) -> dict[str, int]:
-    """How many bookings of that unit and day are not (yet) confirmed, by state."""
-    rows = (
-        Reservation.objects.filter(unit=unit, day=day)
-        .exclude(status=BookingStatus.RESERVEE)
-        .values("status")
-        .annotate(n=Count("pk"))
-    )
-    labels = dict(BookingStatus.choices)
-    return {str(labels[row["status"]]): row["n"] for row in rows}
 
 
 @dataclass
@@ -134,25 +113,28 @@ def occupancy(activity: Activity, monday: date) -> tuple[list[date], list[UnitRo
     return days, rows
 
 
-def pending_inscriptions(commune: Commune, agent) -> list[Inscription]:
-    return list(
+def pending_inscriptions(commune: Commune, agent) -> QuerySet[Inscription]:
+    """The inscriptions « en attente d'instruction » of the activities the agent covers, oldest
+    request first (paginated by the view: a count and one query a page)."""
+    return (
         Inscription.objects.filter(
             commune=commune,
             activity__in=visible_activities(commune, agent),
             status=InscriptionStatus.EN_ATTENTE,
         )
-        .select_related("child", "famille", "activity")
-        .order_by("created_at", "pk")[:QUEUE_LIMIT]
+        .select_related("child", "famille", "activity", "demande")
+        .order_by("created_at", "pk")
     )
 
 
-def pending_bookings(commune: Commune, agent) -> list[Reservation]:
-    return list(
+def pending_bookings(commune: Commune, agent) -> QuerySet[Reservation]:
+    """The bookings « en attente d'instruction » of the activities the agent covers, by day."""
+    return (
         Reservation.objects.filter(
             commune=commune,
             unit__activity__in=visible_activities(commune, agent),
             status=BookingStatus.EN_ATTENTE,
         )
         .select_related("child", "famille", "unit", "unit__activity")
-        .order_by("day", "queued_at", "pk")[:QUEUE_LIMIT]
+        .order_by("day", "queued_at", "pk")
     )

@@ -1,10 +1,11 @@
-"""Agents' writes on activities: accept pending inscriptions and bookings (one by one or in bulk),
-close a day for everyone. Each in one transaction with an audit row; e-mails on commit."""
+"""Agents' writes on activities: accept or refuse (with a reason) pending inscriptions and
+bookings, one by one or in bulk, and close a day for everyone. Each in one transaction with an
+audit row; e-mails on commit."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 
 from django.core.mail import send_mail
 from django.db import transaction
@@ -25,7 +26,11 @@ from parvis.activities.models import (
     UnitDay,
 )
 from parvis.activities.rules import PARIS
+from parvis.activities.services import free_seat
+from parvis.activities.services_inscriptions import REASON_MAX_LENGTH
 from parvis.communes.models import Commune
+from parvis.demarches import services as demarches_services
+from parvis.demarches.models import TRANSITIONS, Demande, Status
 from parvis.families.models import FamilyAccess, MemberKind, Personne
 from parvis.mail import absolute_url
 
@@ -34,22 +39,51 @@ class AlreadyClosed(Exception):
     """The activity is already closed that day: nothing was written."""
 
 
-@transaction.atomic
-def accept_inscriptions(*, commune: Commune, actor: User | None, ids: list[int], activities) -> int:
-    """Accept the pending inscriptions among `ids` of `activities` (those the agent covers);
-    others are left as they are. Returns how many were accepted."""
-    rows = list(
-        Inscription.objects.select_for_update()
-        .select_related("child", "activity")
+def _pending_inscriptions(*, commune: Commune, ids: list[int], activities) -> list[Inscription]:
+    return list(
+        # of=self: PostgreSQL locks no row of the nullable side of an outer join (demande).
+        Inscription.objects.select_for_update(of=("self",))
+        .select_related("child", "activity", "demande")
         .filter(
             commune=commune,
             pk__in=ids,
             activity__in=activities,
             status=InscriptionStatus.EN_ATTENTE,
         )
+        .order_by("pk")
     )
+
+
+def _close_request(*, demande: Demande, to: str, actor: User | None, comment: str) -> bool:
+    """Decide the inscription's request (demarches.services.transition: its history, the e-mail
+    to the family, the audit row and, through the closing hook, the inscription itself). A
+    request waiting for a complement is taken back into instruction first. False when its state
+    allows no decision (nothing changed)."""
+    if demande.status == Status.COMPLEMENT:
+        demande = demarches_services.transition(demande=demande, to=Status.EN_COURS, actor=actor)
+    if to not in TRANSITIONS[demande.status]:
+        return False
+    demarches_services.transition(demande=demande, to=to, actor=actor, comment=comment)
+    return True
+
+
+@transaction.atomic
+def accept_inscriptions(*, commune: Commune, actor: User | None, ids: list[int], activities) -> int:
+    """Accept the pending inscriptions among `ids` of `activities` (those the agent covers);
+    others are left as they are. An inscription the family asked for is accepted through its
+    request. Returns how many were accepted."""
+    accepted = 0
     now = timezone.now()
-    for inscription in rows:
+    for inscription in _pending_inscriptions(commune=commune, ids=ids, activities=activities):
+        if inscription.demande_id is not None:
+            comment = _("Inscription de %(child)s à « %(activity)s » acceptée.") % {
+                "child": inscription.child.first_names,
+                "activity": inscription.activity.name,
+            }
+            accepted += _close_request(
+                demande=inscription.demande, to=Status.ACCEPTEE, actor=actor, comment=comment
+            )
+            continue
         inscription.status = InscriptionStatus.ACCEPTEE
         inscription.decided_at = now
         inscription.save(update_fields=["status", "decided_at"])
@@ -61,7 +95,60 @@ def accept_inscriptions(*, commune: Commune, actor: User | None, ids: list[int],
             famille_id=inscription.famille_id,
             changes={"status": [InscriptionStatus.EN_ATTENTE, InscriptionStatus.ACCEPTEE]},
         )
-    return len(rows)
+        accepted += 1
+    return accepted
+
+
+@transaction.atomic
+def refuse_inscriptions(
+    *, commune: Commune, actor: User | None, ids: list[int], activities, reason: str
+) -> int:
+    """Refuse the pending inscriptions among `ids` of `activities`, saying why (required): the
+    reason goes to the family, by the request's e-mail when the family asked through one, else
+    by an e-mail of its own. Returns how many were refused."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("a refusal needs a reason")
+    refused, notices = 0, defaultdict(list)
+    now = timezone.now()
+    for inscription in _pending_inscriptions(commune=commune, ids=ids, activities=activities):
+        if inscription.demande_id is not None:
+            refused += _close_request(
+                demande=inscription.demande, to=Status.REFUSEE, actor=actor, comment=reason
+            )
+            continue
+        inscription.status = InscriptionStatus.REFUSEE
+        inscription.decided_at = now
+        inscription.refusal_reason = reason[:REASON_MAX_LENGTH]
+        inscription.save(update_fields=["status", "decided_at", "refusal_reason"])
+        audit(
+            actor=actor,
+            action="inscription.refuse",
+            commune=commune,
+            target=inscription,
+            famille_id=inscription.famille_id,
+            changes={
+                "status": [InscriptionStatus.EN_ATTENTE, InscriptionStatus.REFUSEE],
+                "refusal_reason": ["", inscription.refusal_reason],
+            },
+        )
+        notices[inscription.famille_id].append(
+            f"{inscription.child.first_names} {inscription.child.last_name} — "
+            f"{inscription.activity.name}"
+        )
+        refused += 1
+    if notices:
+        lines = dict(notices)
+        transaction.on_commit(
+            lambda: _send_refusals(
+                commune=commune,
+                notices=lines,
+                reason=reason,
+                template="backoffice/activites/emails/inscription_refusee.txt",
+                subject=_("%(commune)s — demande d'inscription refusée"),
+            )
+        )
+    return refused
 
 
 @transaction.atomic
@@ -97,6 +184,75 @@ def accept_bookings(*, commune: Commune, actor: User | None, ids: list[int], act
             target=reservation,
             famille_id=reservation.famille_id,
             changes={"status": [BookingStatus.EN_ATTENTE, BookingStatus.RESERVEE]},
+        )
+    return len(rows)
+
+
+@transaction.atomic
+def refuse_bookings(
+    *,
+    commune: Commune,
+    actor: User | None,
+    ids: list[int],
+    activities,
+    reason: str,
+    now: datetime | None = None,
+) -> int:
+    """Refuse the bookings « en attente d'instruction » among `ids`, saying why (required): each
+    is deleted (its history stays: BookingEvent « refused »), its seat given back through
+    free_seat (so offered to the first of the waiting list), an audit row; the families get the
+    reason by e-mail once committed. Returns how many were refused."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("a refusal needs a reason")
+    now = now or timezone.now()
+    rows = list(
+        Reservation.objects.select_for_update()
+        .select_related("unit", "unit__activity", "child")
+        .filter(
+            commune=commune,
+            pk__in=ids,
+            unit__activity__in=activities,
+            status=BookingStatus.EN_ATTENTE,
+        )
+        .order_by("day", "pk")
+    )
+    notices = defaultdict(list)
+    for reservation in rows:
+        unit, day = reservation.unit, reservation.day
+        BookingEvent.objects.create(
+            famille_id=reservation.famille_id,
+            child_id=reservation.child_id,
+            unit_id=unit.pk,
+            day=day,
+            action="refused",
+            status=reservation.status,
+            actor=actor if actor is not None and actor.pk else None,
+        )
+        audit(
+            actor=actor,
+            action="reservation.refuse",
+            commune=commune,
+            target=reservation,
+            famille_id=reservation.famille_id,
+            changes={"status": [BookingStatus.EN_ATTENTE, None], "reason": [None, reason]},
+        )
+        notices[reservation.famille_id].append(
+            f"{day:%d/%m/%Y} — {reservation.child.first_names} {reservation.child.last_name} — "
+            f"{unit.activity.name}, {unit.label} ({unit.code})"
+        )
+        reservation.delete()
+        free_seat(unit, day, actor=actor, now=now)
+    if notices:
+        lines = dict(notices)
+        transaction.on_commit(
+            lambda: _send_refusals(
+                commune=commune,
+                notices=lines,
+                reason=reason,
+                template="backoffice/activites/emails/reservation_refusee.txt",
+                subject=_("%(commune)s — réservation refusée"),
+            )
         )
     return len(rows)
 
@@ -196,6 +352,28 @@ def _send_closure_notices(*, closure, activity, notices) -> None:
                     "rows": rows,
                     "url": absolute_url(f"/{commune.slug}/mon-espace/"),
                     "tz": PARIS,
+                },
+            ),
+            from_email=None,
+            recipient_list=sorted(emails[famille_id]),
+        )
+
+
+def _send_refusals(*, commune, notices: dict[int, list[str]], reason: str, template, subject):
+    """One e-mail per family: what was refused, and why."""
+    emails = _recipients(notices.keys())
+    for famille_id, lines in notices.items():
+        if not emails.get(famille_id):
+            continue
+        send_mail(
+            subject=subject % {"commune": commune.name},
+            message=render_to_string(
+                template,
+                {
+                    "commune": commune,
+                    "lines": lines,
+                    "reason": reason,
+                    "url": absolute_url(f"/{commune.slug}/mon-espace/activites/"),
                 },
             ),
             from_email=None,

@@ -1,19 +1,20 @@
 """The agents' activities pages, under /<commune>/guichet/activites/: the activities of the
 services the agent covers, the occupancy of a week, the attendance register of a unit and day
-(printable, CSV), closing a day, and the queue of pending inscriptions and bookings with bulk
-acceptance.
+(printable, CSV), closing a day, and the queue of pending inscriptions and bookings, paginated,
+with bulk acceptance and refusal (with a reason).
 
 Thin views: reads from `selectors_activites` (scoped to the commune and to the agent's
 services: anything else is a 404), writes through `services_activites`."""
 
 from __future__ import annotations
 
-import csv
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -21,11 +22,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from parvis.activities.services_inscriptions import REASON_MAX_LENGTH
 from parvis.backoffice import selectors_activites as selectors
 from parvis.backoffice import services_activites as services
 from parvis.backoffice.permissions import agent_required
 from parvis.backoffice.views import _render
-from parvis.backoffice.views_demandes import _cell
 
 
 class CloseDayForm(forms.Form):
@@ -93,70 +94,6 @@ def occupation(request, activite: str):
     )
 
 
-def _register_context(request, activite: str, unite: str, jour: str):
-    activity = selectors.activity_for(request.commune, request.agent, activite)
-    unit = selectors.unit_for(activity, unite)
-    day = _day(jour)
-    return activity, unit, day, selectors.register(unit, day)
-
-
-@agent_required
-@require_GET
-def registre(request, activite: str, unite: str, jour: str):
-    activity, unit, day, rows = _register_context(request, activite, unite, jour)
-    return _render(
-        request,
-        "backoffice/activites/registre.html",
-        {
-            "activity": activity,
-            "unit": unit,
-            "day": day,
-            "rows": rows,
-            "others": selectors.other_states(unit, day),
-            "monday": selectors.week_of(day),
-        },
-    )
-
-
-@agent_required
-@require_GET
-def registre_csv(request, activite: str, unite: str, jour: str):
-    """The register as a CSV file for French Excel: UTF-8 with a BOM, « ; » between cells,
-    and a « Présent » column to fill in."""
-    activity, unit, day, rows = _register_context(request, activite, unite, jour)
-    filename = f"registre-{activity.slug}-{unit.code}-{day:%Y-%m-%d}.csv"
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.write("\ufeff")
-    writer = csv.writer(response, delimiter=";", lineterminator="\r\n")
-    writer.writerow(
-        [
-            _("Nom"),
-            _("Prénom"),
-            _("Classe"),
-            _("École"),
-            _("PAI"),
-            _("Famille"),
-            _("Présent"),
-        ]
-    )
-    for reservation in rows:
-        child = reservation.child
-        writer.writerow(
-            _cell(value)
-            for value in (
-                child.last_name,
-                child.first_names,
-                child.class_name,
-                child.school,
-                _("oui") if child.has_pai else _("non"),
-                reservation.famille.number,
-                "",
-            )
-        )
-    return response
-
-
 @agent_required
 @require_http_methods(["GET", "POST"])
 def fermer(request, activite: str):
@@ -195,68 +132,152 @@ def fermer(request, activite: str):
     )
 
 
-@agent_required
-@require_GET
-def a_valider(request):
+class RefusalForm(forms.Form):
+    """The reason of a refusal from the queue: required, sent to the families."""
+
+    use_required_attribute = False  # the same form's « Accepter » needs no reason
+
+    motif = forms.CharField(
+        label=gettext_lazy("Motif du refus"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("Envoyé à la famille ; obligatoire pour refuser."),
+        error_messages={
+            "required": gettext_lazy("Indiquez le motif du refus : il est envoyé à la famille.")
+        },
+    )
+
+
+PAGE_PARAMS = ("page_inscriptions", "page_reservations")
+
+
+def _page(request, queryset, param: str):
+    """One page of a queue: a count and one query, whatever its length."""
+    return Paginator(queryset, selectors.QUEUE_PAGE_SIZE).get_page(request.GET.get(param))
+
+
+def _render_queue(request, *, forms_sent=None, checked=None, status=200):
+    """The queue; after a refusal without its reason, `forms_sent` ({kind: form}) and `checked`
+    ({kind: ids}) show the form again as it was sent."""
+    sent = forms_sent or {}
     return _render(
         request,
         "backoffice/activites/a_valider.html",
         {
-            "inscriptions": selectors.pending_inscriptions(request.commune, request.agent),
-            "bookings": selectors.pending_bookings(request.commune, request.agent),
+            "inscriptions": _page(
+                request,
+                selectors.pending_inscriptions(request.commune, request.agent),
+                "page_inscriptions",
+            ),
+            "bookings": _page(
+                request,
+                selectors.pending_bookings(request.commune, request.agent),
+                "page_reservations",
+            ),
+            "inscriptions_form": sent.get("inscriptions") or RefusalForm(prefix="inscriptions"),
+            "bookings_form": sent.get("reservations") or RefusalForm(prefix="reservations"),
+            "checked": {kind: set(ids) for kind, ids in (checked or {}).items()},
+            "query": _query(request),
         },
+        status=status,
     )
+
+
+@agent_required
+@require_GET
+def a_valider(request):
+    return _render_queue(request)
 
 
 def _ids(request) -> list[int]:
     return [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
 
 
+def _query(request) -> str:
+    """The queue's pages the agent was on (« ?page_inscriptions=2 »), kept across a decision."""
+    kept = {
+        param: request.GET[param] for param in PAGE_PARAMS if request.GET.get(param, "").isdigit()
+    }
+    return f"?{urlencode(kept)}" if kept else ""
+
+
 def _queue_url(request) -> str:
-    return reverse("guichet_activites:a_valider", args=[request.commune.slug])
+    return reverse("guichet_activites:a_valider", args=[request.commune.slug]) + _query(request)
+
+
+def _decide(request, *, kind: str, refuse: bool):
+    """Accept or refuse the ticked inscriptions or bookings (`kind`): those the agent does not
+    cover, or no longer pending, are left as they are, and said. A refusal needs its reason:
+    without one, the queue comes back with the error next to the field, nothing changed."""
+    ids = _ids(request)
+    inscriptions = kind == "inscriptions"
+    if not ids:
+        messages.error(
+            request,
+            _("Cochez au moins une inscription.")
+            if inscriptions
+            else _("Cochez au moins une réservation."),
+        )
+        return redirect(_queue_url(request))
+    arguments = {
+        "commune": request.commune,
+        "actor": request.user,
+        "ids": ids,
+        "activities": selectors.visible_activities(request.commune, request.agent),
+    }
+    if refuse:
+        form = RefusalForm(request.POST, prefix=kind)
+        if not form.is_valid():
+            return _render_queue(request, forms_sent={kind: form}, checked={kind: ids}, status=400)
+        reason = form.cleaned_data["motif"]
+        if inscriptions:
+            count = services.refuse_inscriptions(**arguments, reason=reason)
+            done = ngettext(
+                "%(count)d inscription refusée.", "%(count)d inscriptions refusées.", count
+            )
+        else:
+            count = services.refuse_bookings(**arguments, reason=reason)
+            done = ngettext(
+                "%(count)d réservation refusée : la famille est prévenue et la place libérée.",
+                "%(count)d réservations refusées : les familles sont prévenues et les places "
+                "libérées.",
+                count,
+            )
+    elif inscriptions:
+        count = services.accept_inscriptions(**arguments)
+        done = ngettext(
+            "%(count)d inscription acceptée.", "%(count)d inscriptions acceptées.", count
+        )
+    else:
+        count = services.accept_bookings(**arguments)
+        done = ngettext(
+            "%(count)d réservation acceptée.", "%(count)d réservations acceptées.", count
+        )
+    messages.success(request, done % {"count": count})
+    if count < len(set(ids)):
+        messages.error(request, _("Les autres n'étaient plus en attente : rien n'y a été changé."))
+    return redirect(_queue_url(request))
 
 
 @agent_required
 @require_POST
 def valider_inscriptions(request):
-    ids = _ids(request)
-    if not ids:
-        messages.error(request, _("Cochez au moins une inscription."))
-        return redirect(_queue_url(request))
-    count = services.accept_inscriptions(
-        commune=request.commune,
-        actor=request.user,
-        ids=ids,
-        activities=selectors.visible_activities(request.commune, request.agent),
-    )
-    messages.success(
-        request,
-        ngettext("%(count)d inscription acceptée.", "%(count)d inscriptions acceptées.", count)
-        % {"count": count},
-    )
-    if count < len(set(ids)):
-        messages.error(request, _("Les autres n'étaient plus en attente : rien n'y a été changé."))
-    return redirect(_queue_url(request))
+    return _decide(request, kind="inscriptions", refuse=False)
+
+
+@agent_required
+@require_POST
+def refuser_inscriptions(request):
+    return _decide(request, kind="inscriptions", refuse=True)
 
 
 @agent_required
 @require_POST
 def valider_reservations(request):
-    ids = _ids(request)
-    if not ids:
-        messages.error(request, _("Cochez au moins une réservation."))
-        return redirect(_queue_url(request))
-    count = services.accept_bookings(
-        commune=request.commune,
-        actor=request.user,
-        ids=ids,
-        activities=selectors.visible_activities(request.commune, request.agent),
-    )
-    messages.success(
-        request,
-        ngettext("%(count)d réservation acceptée.", "%(count)d réservations acceptées.", count)
-        % {"count": count},
-    )
-    if count < len(set(ids)):
-        messages.error(request, _("Les autres n'étaient plus en attente : rien n'y a été changé."))
-    return redirect(_queue_url(request))
+    return _decide(request, kind="reservations", refuse=False)
+
+
+@agent_required
+@require_POST
+def refuser_reservations(request):
+    return _decide(request, kind="reservations", refuse=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 
 from django.core.files.base import File
 from django.core.mail import send_mail
@@ -23,6 +24,7 @@ from parvis.accounts.services import (
     update_coordinates,
 )
 from parvis.demarches.models import (
+    CLOSED,
     TRANSITIONS,
     Audience,
     Demande,
@@ -48,6 +50,19 @@ TRACKING_MAX_FAILURES = 5  # wrong number/code pairs per address within 15 minut
 
 class NotAllowed(Exception):
     """The person may not file this procedure, or the transition is not in the table."""
+
+
+# What closing a request of a procedure does to a record of a later app (an activity's
+# inscription follows its request): registered by that app from its AppConfig.ready(), since
+# démarches never imports the apps built on it. Called inside the closing transaction with
+# (demande=, to=, actor=, comment=), whichever queue the agent decided from.
+_CLOSING_HOOKS: dict[str, list[Callable]] = {}
+
+
+def register_closing_hook(slug: str, hook: Callable) -> None:
+    hooks = _CLOSING_HOOKS.setdefault(slug, [])
+    if hook not in hooks:  # ready() may run more than once (tests)
+        hooks.append(hook)
 
 
 def tracking_digest(code: str) -> str:
@@ -294,6 +309,9 @@ def _change_status(
     demande.save(update_fields=fields)
     if to == Status.ACCEPTEE:
         apply_effect(demande=demande, actor=actor)
+    if to in CLOSED:
+        for hook in _CLOSING_HOOKS.get(demande.procedure.slug, ()):
+            hook(demande=demande, to=to, actor=actor, comment=comment)
     if notify:
         transaction.on_commit(
             lambda: _send(demande, "demarches/emails/status_changed.txt", event=event)

@@ -64,8 +64,12 @@ DRAFT_KEY_SESSION = "parvis.demarches.draft_key"  # ties anonymous drafts to the
 FILED_SESSION = "parvis.demarches.filed"  # {request id: tracking code not shown yet, or ""}
 ROBOT_SESSION = "parvis.demarches.robot"  # drafts whose honeypot was filled at some step
 MAX_FILED_IN_SESSION = 20  # the confirmations a session may show again
-# Filled in its own page (« Créer une inscription » › « Dossier administratif »), not the wizard.
-DOSSIER_URL_NAME = "inscriptions:dossier_administratif"
+# Procedures filled in their own page, not through the wizard: slug → that page's URL name
+# (« Créer une inscription » › « Dossier administratif », « Inscrire un enfant à une activité »).
+OWN_PAGES = {
+    DOSSIER_SLUG: "inscriptions:dossier_administratif",
+    "inscription-activite": "activities:inscrire",
+}
 
 
 # --- Search --------------------------------------------------------------------------------------
@@ -221,13 +225,13 @@ def _attached(demande: Demande) -> dict[str, list[str]]:
 # --- Addresses -----------------------------------------------------------------------------------
 
 
-def _dossier_redirect(request, slug: str):
-    """The administrative file is not filled through the wizard: its page, its steps and its
-    summary lead to « Créer une inscription » › « Dossier administratif » (GET), nothing is
-    created (POST); 404 while that page does not exist. None for any other procedure."""
-    if slug != DOSSIER_SLUG:
+def _own_page_redirect(request, slug: str):
+    """A procedure of OWN_PAGES is not filled through the wizard: its page, its steps and its
+    summary lead to its own page (GET), nothing is created (POST); 404 while that page does not
+    exist. None for any other procedure."""
+    if slug not in OWN_PAGES:
         return None
-    url = url_if_exists(DOSSIER_URL_NAME, request.commune.slug)
+    url = url_if_exists(OWN_PAGES[slug], request.commune.slug)
     if url is None:
         raise Http404
     return redirect(url)
@@ -305,9 +309,9 @@ def catalogue(request):
         if terms and not matches(procedure, terms):
             continue
         procedure.commune = request.commune
-        if procedure.slug == DOSSIER_SLUG:
+        if procedure.slug in OWN_PAGES:
             # Its own page, when it exists; hidden otherwise.
-            url = url_if_exists(DOSSIER_URL_NAME, request.commune.slug)
+            url = url_if_exists(OWN_PAGES[procedure.slug], request.commune.slug)
             if url is None:
                 continue
         else:
@@ -344,7 +348,7 @@ def catalogue(request):
 @require_http_methods(["GET", "POST"])
 def demarche(request, slug: str):
     """What the procedure asks and who may file it, and « Commencer » (a new draft)."""
-    response = _dossier_redirect(request, slug)
+    response = _own_page_redirect(request, slug)
     if response is not None:
         return response
     commune = request.commune
@@ -518,7 +522,7 @@ def etape(request, slug: str, pk: int, step: int):
     """One step of the wizard: « Aller à l'étape N » keeps the answers and goes on, « Retour à
     l'étape précédente » keeps what is valid and goes back, « Annuler la démarche » deletes the
     draft."""
-    response = _dossier_redirect(request, slug)
+    response = _own_page_redirect(request, slug)
     if response is not None:
         return response
     procedure = _procedure(request, slug)
@@ -710,7 +714,7 @@ def _filed(request) -> dict:
 def recapitulatif(request, slug: str, pk: int):
     """The summary: every answer with « Modifier » per step, the requester's name and e-mail
     when without an account, and « Valider »."""
-    response = _dossier_redirect(request, slug)
+    response = _own_page_redirect(request, slug)
     if response is not None:
         return response
     procedure = _procedure(request, slug)

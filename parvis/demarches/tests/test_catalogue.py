@@ -33,6 +33,7 @@ ENTRIES = {entry["slug"]: entry for entry in catalogue_entries()}
 # slug → (title, category, audience): the issue's list, with the seed's words.
 EXPECTED = {
     "dossier-administratif": ("Dossier administratif", "Mon compte", "family"),
+    "inscription-activite": ("Inscription à une activité", "Mon compte", "family"),
     "acte-de-naissance": ("Demande d'acte de naissance", "Actes d'état civil", "anyone"),
     "acte-de-mariage": ("Demande d'acte de mariage", "Actes d'état civil", "anyone"),
     "acte-de-deces": ("Demande d'acte de décès", "Actes d'état civil", "anyone"),
