@@ -1,0 +1,170 @@
+"""The waiting list's offers (« places proposées »): when a seat frees, services.free_seat offers
+it to the first waiting family for `activity.offer_hours`; here the family accepts it (the seat
+is already held for them: it becomes theirs), declines it, or lets it expire, and then the seat
+goes to the next family on the list, or is freed when the list is empty.
+
+Each change locks the offered reservation's row first, then (through free_seat) the UnitDay row
+and the waiting list: an acceptance and an expiry running at the same instant are serialised
+on the reservation, and whichever comes second finds it no longer « proposée » and does
+nothing. Reads for the families' pages are at the end, scoped to the commune and the account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from parvis.accounts.models import User
+from parvis.accounts.services import audit
+from parvis.activities import services
+from parvis.activities.models import BookingStatus, Reservation
+from parvis.communes.models import Commune
+from parvis.families.selectors_citizen import _as_int, _linked_families
+
+
+class OfferUnavailable(Exception):
+    """The reservation is not (or no longer) an offered seat: accepted, declined or expired
+    meanwhile. The message is said to the family."""
+
+    message = _("Cette place ne vous est plus proposée.")
+
+    def __str__(self):
+        return str(self.message)
+
+
+class OfferExpired(OfferUnavailable):
+    """The time to accept the offer has passed (the seat goes to the next family)."""
+
+    message = _("Le délai pour accepter cette place est dépassé : elle est proposée à la suite.")
+
+
+def _locked_offer(reservation: Reservation) -> Reservation:
+    """The offer, re-read under a row lock (a concurrent change waits here or has won)."""
+    locked = (
+        Reservation.objects.select_for_update()
+        .select_related("unit__activity", "commune", "child")
+        .filter(pk=reservation.pk, status=BookingStatus.PROPOSEE)
+        .first()
+    )
+    if locked is None:
+        raise OfferUnavailable
+    return locked
+
+
+def _label(reservation: Reservation) -> str:
+    return f"{reservation.unit.code} {reservation.day:%d/%m/%Y}"
+
+
+@transaction.atomic
+def accept_offer(
+    *, reservation: Reservation, actor: User, now: datetime | None = None
+) -> Reservation:
+    """« Accepter cette place »: the offer becomes a booking (« réservée », or « en attente
+    d'instruction » when the activity waits for an agent). The seat was held since the offer,
+    so no count changes. OfferExpired at or after `offer_expires_at`, OfferUnavailable when it
+    is no longer an offer."""
+    now = now or timezone.now()
+    offer = _locked_offer(reservation)
+    if offer.offer_expires_at is not None and now >= offer.offer_expires_at:
+        raise OfferExpired
+    activity = offer.unit.activity
+    offer.status = (
+        BookingStatus.EN_ATTENTE if activity.needs_instruction else BookingStatus.RESERVEE
+    )
+    offer.offer_expires_at = None
+    offer.save(update_fields=["status", "offer_expires_at"])
+    services._event(offer, "accepted", actor=actor)
+    audit(
+        actor=actor,
+        action="reservation.offer_accepted",
+        commune=offer.commune,
+        target=offer.child,
+        famille_id=offer.famille_id,
+        changes={
+            "activity": [None, activity.name],
+            "accepted": [None, _label(offer)],
+            "status": [BookingStatus.PROPOSEE, offer.status],
+        },
+    )
+    return offer
+
+
+def _give_up(offer: Reservation, *, action: str, actor: User | None, now: datetime) -> None:
+    """The offer is deleted (its history stays in BookingEvent) and the seat passed on."""
+    services._event(offer, action, actor=actor)
+    audit(
+        actor=actor,
+        action=f"reservation.offer_{action}",
+        commune=offer.commune,
+        target=offer.child,
+        famille_id=offer.famille_id,
+        changes={
+            "activity": [None, offer.unit.activity.name],
+            action: [None, _label(offer)],
+        },
+    )
+    unit, day = offer.unit, offer.day
+    offer.delete()
+    services.free_seat(unit, day, actor=actor, now=now)
+
+
+@transaction.atomic
+def decline_offer(*, reservation: Reservation, actor: User, now: datetime | None = None) -> None:
+    """« Refuser »: the offer is deleted and the seat offered to the next family, or freed.
+    Declining an offer whose time has passed but which has not been expired yet is allowed: the
+    outcome is the same. OfferUnavailable when it is no longer an offer."""
+    now = now or timezone.now()
+    _give_up(_locked_offer(reservation), action="declined", actor=actor, now=now)
+
+
+def expire_offers(*, now: datetime | None = None) -> int:
+    """Every offer whose time has passed, treated as declined (event « expired »), each in its
+    own transaction so one failure does not hold back the others. Returns how many expired."""
+    now = now or timezone.now()
+    due = list(
+        Reservation.objects.filter(
+            status=BookingStatus.PROPOSEE, offer_expires_at__lte=now
+        ).values_list("pk", flat=True)
+    )
+    count = 0
+    for pk in due:
+        with transaction.atomic():
+            offer = (
+                Reservation.objects.select_for_update()
+                .select_related("unit__activity", "commune", "child")
+                .filter(pk=pk, status=BookingStatus.PROPOSEE, offer_expires_at__lte=now)
+                .first()
+            )
+            if offer is None:  # accepted or declined since the list was read
+                continue
+            _give_up(offer, action="expired", actor=None, now=now)
+        count += 1
+    return count
+
+
+# --- Reads for the families' pages ---------------------------------------------------------------
+
+
+def offers_of(*, user: User, commune: Commune):
+    """The offered seats of the families `user` is linked to in `commune`, soonest to expire
+    first, with child, unit and activity: one query."""
+    return (
+        Reservation.objects.filter(
+            commune=commune,
+            famille__in=_linked_families(user=user, commune=commune),
+            status=BookingStatus.PROPOSEE,
+        )
+        .select_related("child", "unit__activity")
+        .order_by("offer_expires_at", "day", "pk")
+    )
+
+
+def offer_of(*, user: User, commune: Commune, pk) -> Reservation | None:
+    """One offered seat of the account's families in this commune; None for anything else
+    (another family's, another commune's, not an offer): the views answer 404."""
+    pk = _as_int(pk)
+    if pk is None:
+        return None
+    return offers_of(user=user, commune=commune).filter(pk=pk).first()
