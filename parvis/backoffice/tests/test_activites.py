@@ -1,10 +1,8 @@
 """The agents' activities pages: scoping (another commune, a service not covered → 404), the
-register and its CSV, the occupancy of a week, closing a day (closure, bookings removed with
-history, seats freed, families e-mailed, all or nothing), the queue with bulk acceptance, and
-query counts that do not grow with the number of children."""
+occupancy of a week, closing a day (closure, bookings removed with history, seats freed,
+families e-mailed, all or nothing), the queue with bulk acceptance, and query counts that do
+not grow with the number of children. The registers have their own tests (test_registres.py)."""
 
-import csv
-import io
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -141,54 +139,7 @@ def test_unknown_unit_or_bad_date_is_404(agent_client, commune, activity, unit, 
     )
 
 
-# --- Register ------------------------------------------------------------------------------------
-
-
-def test_register_lists_the_booked_children_with_pai(agent_client, commune, activity, unit, day):
-    booked_child(commune, activity, unit, day, pai=True, name="ZOLA")
-    booked_child(commune, activity, unit, day, name="ABADIE")
-    booked_child(commune, activity, unit, day, name="WAITING")  # third on 2 seats
-    page = text_of(
-        agent_client.get(url("registre", commune, activity.slug, unit.code, day.isoformat()))
-    )
-    assert "2 enfants réservés" in page
-    assert page.index("ABADIE") < page.index("ZOLA")
-    assert "⚠ PAI" in page
-    assert "WAITING" not in page
-    assert "1 liste d'attente" in page
-    assert "MS" in page and "Ecole du PARC" in page
-
-
-def test_register_csv(agent_client, commune, activity, unit, day):
-    booked_child(commune, activity, unit, day, pai=True, name="=HACK")
-    response = agent_client.get(
-        url("registre_csv", commune, activity.slug, unit.code, day.isoformat())
-    )
-    assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert f"registre-peri-PERI_AM_M-{day.isoformat()}.csv" in response["Content-Disposition"]
-    text = response.content.decode("utf-8")
-    assert text.startswith("\ufeff")
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
-    assert rows[0] == ["Nom", "Prénom", "Classe", "École", "PAI", "Famille", "Présent"]
-    assert rows[1][0] == "'=HACK"  # a spreadsheet does not run it
-    assert rows[1][2:5] == ["MS", "Ecole du PARC", "oui"]
-    assert len(rows) == 2
-
-
-def test_register_queries_do_not_grow_with_children(
-    agent_client, commune, activity, unit, day, django_assert_max_num_queries
-):
-    unit.capacity = 50
-    unit.save()
-    address = url("registre", commune, activity.slug, unit.code, day.isoformat())
-    booked_child(commune, activity, unit, day)
-    with django_assert_max_num_queries(12) as one:
-        agent_client.get(address)
-    for n in range(5):
-        booked_child(commune, activity, unit, day, name=f"F{n}")
-    with django_assert_max_num_queries(len(one.captured_queries)):
-        response = agent_client.get(address)
-    assert "6 enfants réservés" in text_of(response)
+# --- Register: see test_registres.py ------------------------------------------------------------
 
 
 # --- Occupancy -----------------------------------------------------------------------------------
