@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from parvis.accounts.models import User
+from parvis.activities.calendar import closed_reason
 from parvis.activities.models import (
     Activity,
     BookingStatus,
@@ -66,7 +67,7 @@ def children_inscriptions(*, user: User, commune: Commune) -> list[ChildInscript
     )
     inscriptions = Inscription.objects.filter(
         commune=commune, child__in=[c.pk for c in children]
-    ).select_related("activity")
+    ).select_related("activity", "demande")
     by_child = defaultdict(list)
     for inscription in sorted(
         inscriptions, key=lambda i: (i.activity.position, i.activity.name, i.pk)
@@ -123,7 +124,7 @@ def booking_target(*, user: User, commune: Commune, activity_slug: str, child_pk
 # --- The calendar --------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)  # no __dict__: a household's school year is thousands of cells
 class Cell:
     """One unit on one day: whether it is booked (and how), whether it can be changed, and
     why not when it cannot."""
@@ -136,6 +137,7 @@ class Cell:
     note: str | None = None  # said next to a changeable day (full: waiting list)
     wanted: bool = False  # checked in the form shown
     problem: str | None = None  # refused by « Valider »
+    reservation_id: int | None = None  # the booking shown (an offered seat links to it)
 
     @property
     def key(self) -> str:
@@ -229,6 +231,92 @@ def _waiting_ranks(reservations: list[Reservation]) -> dict[int, int]:
     return {r.pk: ranks.get(r.pk) for r in waiting}
 
 
+class DayRules:
+    """Why a unit's day cannot be booked or cancelled at `now`, and whether it is full: what
+    depends only on (unit, day), worked out once per activity and kept, so a household grid
+    showing the same days for three children does the work once (the rules themselves are
+    services.why_not_bookable / why_not_cancellable, as « Valider » applies them)."""
+
+    def __init__(self, activity: Activity, *, now: datetime, closures: dict, full: set):
+        self.activity, self.now, self.closures, self.full = activity, now, closures, full
+        self._bookable: dict = {}
+        self._cancellable: dict = {}
+        self._closed: dict = {}
+
+    def bookable(self, unit: Unit, day: date, *, registered: bool, file_complete: bool):
+        key = (unit.pk, day, registered, file_complete)
+        if key not in self._bookable:
+            self._bookable[key] = why_not_bookable(
+                activity=self.activity, unit=unit, day=day, now=self.now, closures=self.closures,
+                registered=registered, file_complete=file_complete,
+            )  # fmt: skip
+        return self._bookable[key]
+
+    def cancellable(self, unit: Unit, day: date):
+        key = (unit.pk, day)
+        if key not in self._cancellable:
+            self._cancellable[key] = why_not_cancellable(
+                activity=self.activity, unit=unit, day=day, now=self.now
+            )
+        return self._cancellable[key]
+
+    def closed(self, unit: Unit, day: date):
+        """Why the unit does not run on `day` (holiday, closure, weekday), or None."""
+        key = (unit.pk, day)
+        if key not in self._closed:
+            activity = self.activity
+            self._closed[key] = closed_reason(
+                day, zone=activity.commune.holiday_zone or "C", weekdays=unit.weekdays,
+                during=activity.runs, start=activity.start, end=activity.end,
+                closures=self.closures,
+            )  # fmt: skip
+        return self._closed[key]
+
+
+def full_days(units: list[Unit], start: date, end: date) -> set[tuple[int, date]]:
+    """The (unit id, day) whose seats are all taken between `start` and `end`: one query (none
+    when no unit has a capacity)."""
+    seats = {u.pk: u.seats for u in units if u.seats is not None}
+    if not seats:
+        return set()
+    return {
+        (unit_id, day)
+        for unit_id, day, taken in UnitDay.objects.filter(
+            unit_id__in=list(seats), day__range=(start, end)
+        ).values_list("unit_id", "day", "taken")
+        if taken >= seats[unit_id]
+    }
+
+
+def fill_cell(
+    cell: Cell,
+    *,
+    rules: DayRules,
+    reservation: Reservation | None,
+    rank: int | None,
+    registered: bool,
+    file_complete: bool,
+    wanted: bool | None = None,
+) -> Cell:
+    """The state of `cell` (booked and how, why it cannot be changed, full), and whether it is
+    checked: `wanted` for a changeable cell, else (or when None) what is booked."""
+    unit, day = cell.unit, cell.day
+    if reservation is not None:
+        cell.status = reservation.status
+        cell.reservation_id = reservation.pk
+        cell.rank = rank
+        cell.reason = rules.cancellable(unit, day)
+    else:
+        cell.reason = rules.bookable(unit, day, registered=registered, file_complete=file_complete)
+        if cell.reason is None and (unit.pk, day) in rules.full:
+            cell.note = _("complet : une réservation irait en liste d'attente")
+    if cell.reason is None and wanted is not None:
+        cell.wanted = wanted
+    else:
+        cell.wanted = cell.booked
+    return cell
+
+
 def calendar(
     *, target: Target, now: datetime, file_complete: bool = True, wanted: set | None = None
 ) -> Calendar:
@@ -243,14 +331,9 @@ def calendar(
     )
     ranks = _waiting_ranks(reservations)
     booked = {(r.unit_id, r.day): r for r in reservations}
-    seats = {u.pk: u.seats for u in units if u.seats is not None}
-    full = {
-        (unit_id, day)
-        for unit_id, day, taken in UnitDay.objects.filter(
-            unit_id__in=list(seats), day__range=(activity.start, activity.end)
-        ).values_list("unit_id", "day", "taken")
-        if taken >= seats[unit_id]
-    }
+    rules = DayRules(
+        activity, now=now, closures=closures, full=full_days(units, activity.start, activity.end)
+    )
     columns = sorted({d for unit in units for d in unit.weekdays}) or [0, 1, 2, 3, 4]
     weeks = []
     monday = activity.start - timedelta(days=activity.start.weekday())
@@ -264,25 +347,14 @@ def calendar(
             cells = []
             for unit in units:
                 reservation = booked.get((unit.pk, day))
-                cell = Cell(unit=unit, day=day)
-                if reservation is not None:
-                    cell.status = reservation.status
-                    cell.rank = ranks.get(reservation.pk)
-                    cell.reason = why_not_cancellable(
-                        activity=activity, unit=unit, day=day, now=now
-                    )
-                else:
-                    cell.reason = why_not_bookable(
-                        activity=activity, unit=unit, day=day, now=now, closures=closures,
+                cells.append(
+                    fill_cell(
+                        Cell(unit=unit, day=day), rules=rules, reservation=reservation,
+                        rank=ranks.get(reservation.pk) if reservation else None,
                         registered=target.registered, file_complete=file_complete,
-                    )  # fmt: skip
-                    if cell.reason is None and (unit.pk, day) in full:
-                        cell.note = _("complet : une réservation irait en liste d'attente")
-                if cell.editable and wanted is not None:
-                    cell.wanted = (unit.pk, day) in wanted
-                else:
-                    cell.wanted = cell.booked
-                cells.append(cell)
+                        wanted=None if wanted is None else (unit.pk, day) in wanted,
+                    )
+                )  # fmt: skip
             days.append(Day(day=day, cells=cells))
         weeks.append(Week(monday=monday, days=days))
         monday += timedelta(days=7)

@@ -11,6 +11,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -129,7 +130,7 @@ def _take_seat(unit: Unit, day: date) -> bool:
     return True
 
 
-def _free_seat(unit: Unit, day: date, *, actor, now: datetime) -> None:
+def free_seat(unit: Unit, day: date, *, actor, now: datetime) -> None:
     """A seat was given back: offered to the first of the waiting list, else freed."""
     if unit.seats is None:
         return
@@ -235,7 +236,7 @@ def validate_basket(
         _event(reservation, "removed", actor=actor)
         reservation.delete()
         if held:
-            _free_seat(unit, day, actor=actor, now=now)
+            free_seat(unit, day, actor=actor, now=now)
         result.removed.append((unit, day))
     for unit, day in sorted(add, key=lambda change: (change[1], change[0].position)):
         if (unit.pk, day) in existing:
@@ -293,7 +294,9 @@ def send_offer(*, reservation: Reservation) -> None:
                 "activity": unit.activity,
                 "unit": unit,
                 "expires": format_moment(reservation.offer_expires_at),
-                "url": absolute_url(f"/{commune.slug}/mon-espace/"),
+                "url": absolute_url(
+                    reverse("activities:offre", args=[commune.slug, reservation.pk])
+                ),
             },
         ),
         from_email=None,
@@ -336,20 +339,30 @@ def send_basket_summary(
 ) -> None:
     """The e-mail of what « Valider » saved: days added, on the waiting list (with the rank),
     and cancelled."""
+    send_baskets_summary(user=user, commune=activity.commune, baskets=[(child, activity, result)])
+
+
+def send_baskets_summary(*, user: User, commune, baskets: list) -> None:
+    """The one e-mail of a « Valider » that saved several baskets at once (the household grid):
+    `baskets` are (child, activity, BasketResult), each said as send_basket_summary says one."""
     if not user.email:
         return
-    commune = activity.commune
     send_mail(
         subject=_("%(commune)s — vos réservations sont enregistrées") % {"commune": commune.name},
         message=render_to_string(
             "activities/emails/basket.txt",
             {
                 "commune": commune,
-                "child": child,
-                "activity": activity,
-                "added": result.added,
-                "waiting": [(r, result.ranks.get(r.pk)) for r in result.waiting],
-                "removed": result.removed,
+                "baskets": [
+                    {
+                        "child": child,
+                        "activity": activity,
+                        "added": result.added,
+                        "waiting": [(r, result.ranks.get(r.pk)) for r in result.waiting],
+                        "removed": result.removed,
+                    }
+                    for child, activity, result in baskets
+                ],
                 "url": absolute_url(f"/{commune.slug}/mon-espace/activites/"),
             },
         ),

@@ -31,7 +31,9 @@ from parvis.activities.forms import (
     UNCHECK_WEEK,
     read_post,
 )
+from parvis.activities.painter import Painter
 from parvis.activities.services import BasketRefused, validate_basket_and_notify
+from parvis.activities.services_offres import offers_of
 
 SECTION = "activities:index"
 SUMMARY_KEY = "activities_basket_summary"
@@ -83,6 +85,7 @@ def index(request):
         {
             "children": children,
             "any_accepted": any(c.accepted for c in children),
+            "offers_count": offers_of(user=request.user, commune=request.commune).count(),
             "current_section": SECTION,
         },
     )
@@ -105,6 +108,17 @@ def choisir(request):
 def debut(request, target):
     """The start page: the activity, the approximate duration, the period, « Commencer »."""
     return render(request, "activities/debut.html", _context(target))
+
+
+def _render_calendar(request, target, cal, **extra):
+    """The calendar page: its days drawn by the Painter (a whole year in a few milliseconds)."""
+    painter = Painter(request.commune)
+    rows = [
+        (week, [painter.child_day(day) if day else "" for day in week.days]) for week in cal.weeks
+    ]
+    return render(
+        request, "activities/calendrier.html", _context(target, cal=cal, rows=rows, **extra)
+    )
 
 
 def _calendar(request, target, *, wanted=None):
@@ -131,7 +145,7 @@ def calendrier(request, target):
     Tout décocher » (a week or the whole period), or the basket (« panier ») of the changes."""
     if request.method == "GET":
         cal = _calendar(request, target)
-        return render(request, "activities/calendrier.html", _context(target, cal=cal))
+        return _render_calendar(request, target, cal)
 
     posted = _read(request, target)
     if posted.from_grid:
@@ -150,20 +164,12 @@ def calendrier(request, target):
             for cell in week.cells():
                 if cell.editable:
                     cell.wanted = check
-        return render(
-            request,
-            "activities/calendrier.html",
-            _context(target, cal=cal, focus_week=posted.week),
-        )
+        return _render_calendar(request, target, cal, focus_week=posted.week)
     if posted.action == MODIFY:
-        return render(request, "activities/calendrier.html", _context(target, cal=cal))
+        return _render_calendar(request, target, cal)
     add, remove = _changes(cal)
     if not add and not remove:
-        return render(
-            request,
-            "activities/calendrier.html",
-            _context(target, cal=cal, nothing=True),
-        )
+        return _render_calendar(request, target, cal, nothing=True)
     return render(request, "activities/panier.html", _context(target, add=add, remove=remove))
 
 

@@ -1,0 +1,289 @@
+"""The household grid (« Toutes les réservations du foyer »): every child and unit on one page,
+for a month, a quarter or the school year; « Copier la semaine » and « Appliquer un modèle de
+semaine »; then the basket of every change, grouped by child and activity, « Valider » (one
+transaction for all) and the confirmation, also e-mailed.
+
+As the one-child calendar (views.py): thin views, reads through selectors_foyer (only the
+account's own children, only this commune's activities), the write through
+services_foyer.validate_household_basket, nothing saved before « Valider ». The grid carries its
+changes in its form — the period shown as checkboxes, the other periods' as hidden fields — so
+the tools and « précédent / suivant » work without JavaScript and lose nothing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from parvis.accounts.decorators import citizen_required
+from parvis.activities import selectors_foyer
+from parvis.activities.forms import MODIFY
+from parvis.activities.forms_foyer import (
+    COPY,
+    GO,
+    PATTERN,
+    CopyWeekForm,
+    PatternForm,
+    read_period,
+    read_post,
+)
+from parvis.activities.painter import Painter
+from parvis.activities.services_foyer import (
+    ChildBasket,
+    HouseholdBasketRefused,
+    validate_household_basket,
+)
+from parvis.activities.views import SECTION, _line
+
+SUMMARY_KEY = "activities_foyer_summary"
+
+
+@dataclass
+class BasketGroup:
+    """The basket's changes of one child for one activity."""
+
+    line: selectors_foyer.Line
+    add: list = field(default_factory=list)
+    remove: list = field(default_factory=list)
+    general: list = field(default_factory=list)  # refusals of the basket as a whole
+
+
+def _shown(grid_period, house) -> tuple[date, date] | None:
+    """The days the page shows: the period, within the days the activities run."""
+    bounds = house.bounds
+    if bounds is None:
+        return None
+    first, last = max(grid_period.start, bounds[0]), min(grid_period.end, bounds[1])
+    return (first, last) if first <= last else None
+
+
+def _forms(data, house, shown, *, pressed=None):
+    """The tools' forms: bound to the POST for the one pressed, fresh for the other (their
+    dates start with the period shown)."""
+    bounds = house.bounds
+    first, last = shown or (None, None)
+    copy = CopyWeekForm(
+        data if pressed == COPY else None, prefix="copie", bounds=bounds,
+        initial={"semaine": first - timedelta(days=first.weekday()) if first else None},
+    )  # fmt: skip
+    pattern = PatternForm(
+        data if pressed == PATTERN else None, prefix="modele", household=house,
+        columns=house.columns, bounds=bounds, initial={"du": first, "au": last},
+    )  # fmt: skip
+    return copy, pattern
+
+
+def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
+    shown = _shown(shown_period, house)
+    copy, pattern = tools or _forms(None, house, shown)
+    changes = grid.changes()
+    carried = [cell for cell in changes if not (shown and shown[0] <= cell.day <= shown[1])]
+    painter = Painter(request.commune)
+    rows = [
+        (week, [painter.day(day) if day else "" for day in week.days])
+        for week in (grid.weeks(*shown) if shown else [])
+    ]
+    return render(
+        request,
+        "activities/foyer.html",
+        {
+            "house": house,
+            "grid": grid,
+            "period": shown_period,
+            "vues": selectors_foyer.VUES,
+            "rows": rows,
+            "carried": carried,
+            "copy_form": copy,
+            "pattern_form": pattern,
+            "current_section": SECTION,
+            **extra,
+        },
+    )
+
+
+def _span(*ranges) -> tuple[date, date]:
+    ranges = [r for r in ranges if r]
+    return min(r[0] for r in ranges), max(r[1] for r in ranges)
+
+
+def _days(keys) -> tuple[date, date] | None:
+    days = [day for _child, _unit, day in keys]
+    return (min(days), max(days)) if days else None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@citizen_required
+def foyer(request):
+    """The grid. GET: what is booked, for `?vue=mois|trimestre|annee&debut=…`. POST: the form
+    re-displayed after a tool or another period, or the basket of the changes."""
+    house = selectors_foyer.household(user=request.user, commune=request.commune)
+    now, today = timezone.now(), timezone.localdate()
+    if request.method == "GET":
+        shown_period = read_period(request.GET, today=today)
+        span = _shown(shown_period, house) or (shown_period.start, shown_period.end)
+        grid = selectors_foyer.grid(household=house, now=now, start=span[0], end=span[1])
+        return _render_grid(request, house, grid, shown_period)
+
+    if not house.lines:  # nothing to book: the page says so
+        return redirect("activities:foyer", commune=request.commune.slug)
+    posted = read_post(request.POST, household=house, today=today)
+    shown = _shown(posted.shown, house)
+    copy, pattern = _forms(request.POST, house, shown, pressed=posted.action)
+    tool = None  # the days the tool pressed reaches
+    if posted.action == COPY and copy.is_valid():
+        monday, targets = copy.targets()
+        tool = (monday, max([monday, *targets]) + timedelta(days=6))
+    elif posted.action == PATTERN and pattern.is_valid():
+        tool = (pattern.cleaned_data["du"], pattern.cleaned_data["au"])
+    span = _span(
+        shown or (posted.shown.start, posted.shown.end),
+        _days(posted.add | posted.remove),
+        tool,
+        _shown(posted.go, house) if posted.go else None,
+    )
+    grid = selectors_foyer.grid(household=house, now=now, start=span[0], end=span[1])
+    if posted.from_grid:
+        grid.set_wanted(add=posted.add, remove=posted.remove, checked=posted.checked, shown=shown)
+    else:  # « Modifier » from the basket
+        grid.set_wanted(add=posted.add, remove=posted.remove)
+
+    if posted.action == GO:
+        return _render_grid(request, house, grid, posted.go)
+    extra = {}
+    if posted.action == COPY and tool:
+        extra["tool_result"] = grid.copy_week(monday, targets)
+        extra["tool_done"] = _("Semaine du %(monday)s copiée.") % {
+            "monday": monday.strftime("%d/%m/%Y")
+        }
+    elif posted.action == PATTERN and tool:
+        line, units = pattern.target()
+        extra["tool_result"] = grid.apply_pattern(
+            line, units, weekdays=pattern.weekdays, first=tool[0], last=tool[1],
+            wanted=pattern.wanted,
+        )  # fmt: skip
+        extra["tool_done"] = _("Modèle de semaine appliqué.")
+    if posted.action in (COPY, PATTERN, MODIFY):
+        return _render_grid(request, house, grid, posted.shown, tools=(copy, pattern), **extra)
+    changes = grid.changes()
+    if not changes:
+        return _render_grid(request, house, grid, posted.shown, tools=(copy, pattern), nothing=True)
+    return render(
+        request,
+        "activities/foyer_panier.html",
+        {"groups": _groups(house, changes), "period": posted.shown, "current_section": SECTION},
+    )
+
+
+def _groups(house, cells) -> list[BasketGroup]:
+    """The changes by child and activity (in the grid's order), each by day."""
+    by_line = defaultdict(list)
+    for cell in cells:
+        by_line[(cell.child.pk, cell.unit.activity_id)].append(cell)
+    groups = []
+    for line in house.lines:
+        found = sorted(by_line.get(line.key, []), key=lambda c: (c.day, c.unit.position, c.unit.pk))
+        if found:
+            groups.append(
+                BasketGroup(
+                    line=line,
+                    add=[c for c in found if not c.booked],
+                    remove=[c for c in found if c.booked],
+                )
+            )
+    return groups
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@citizen_required
+def panier(request):
+    """« Valider »: every change of the basket saved in one transaction, or every refusal next
+    to its day and nothing saved. (The basket is shown by the grid's POST; a GET here goes back
+    to the grid.)"""
+    if request.method == "GET":
+        return redirect("activities:foyer", commune=request.commune.slug)
+    house = selectors_foyer.household(user=request.user, commune=request.commune)
+    today = timezone.localdate()
+    posted = read_post(request.POST, household=house, today=today)
+    days = _days(posted.add | posted.remove)
+    if days is None:
+        return redirect("activities:foyer", commune=request.commune.slug)
+    grid = selectors_foyer.grid(household=house, now=timezone.now(), start=days[0], end=days[1])
+    add = [grid.cells[k] for k in posted.add if k in grid.cells and not grid.cells[k].booked]
+    remove = [grid.cells[k] for k in posted.remove if k in grid.cells and grid.cells[k].booked]
+    groups = _groups(house, add + remove)
+    if not groups:
+        return redirect("activities:foyer", commune=request.commune.slug)
+    baskets = [
+        ChildBasket(
+            child=group.line.child,
+            activity=group.line.activity,
+            add=[(cell.unit, cell.day) for cell in group.add],
+            remove=[(cell.unit, cell.day) for cell in group.remove],
+            file_complete=grid.file_complete(group.line),
+        )
+        for group in groups
+    ]
+    try:
+        validate_household_basket(baskets=baskets, actor=request.user)
+    except HouseholdBasketRefused as refused:
+        for group in groups:
+            for cell in group.add + group.remove:
+                cell.problem = refused.problems.get(cell.ident)
+            general = refused.problems.get((group.line.child.pk, None, None))
+            group.general = [str(general)] if general else []
+        return render(
+            request,
+            "activities/foyer_panier.html",
+            {
+                "groups": groups,
+                "period": posted.shown,
+                "refused": True,
+                "current_section": SECTION,
+            },
+        )
+    request.session[SUMMARY_KEY] = {
+        "user": request.user.pk,
+        "groups": [
+            {
+                "child": f"{b.child.first_names} {b.child.last_name}",
+                "activity": b.activity.name,
+                "added": [_line(r.unit, r.day, r.status) for r in b.result.added],
+                "waiting": [
+                    {**_line(r.unit, r.day, r.status), "rank": b.result.ranks.get(r.pk)}
+                    for r in b.result.waiting
+                ],
+                "removed": [_line(unit, day) for unit, day in b.result.removed],
+            }
+            for b in baskets
+        ],
+        "vue": posted.shown.vue,
+        "debut": posted.shown.start.isoformat(),
+    }
+    return redirect("activities:foyer_confirmation", commune=request.commune.slug)
+
+
+@never_cache
+@require_GET
+@citizen_required
+def confirmation(request):
+    """What « Valider » saved, for every child and activity (also e-mailed)."""
+    summary = request.session.get(SUMMARY_KEY)
+    if not summary or summary.get("user") != request.user.pk:
+        return redirect("activities:foyer", commune=request.commune.slug)
+    for group in summary["groups"]:
+        for kind in ("added", "waiting", "removed"):
+            for line in group[kind]:
+                line["date"] = date.fromisoformat(line["day"])
+    return render(
+        request,
+        "activities/foyer_confirmation.html",
+        {"summary": summary, "current_section": SECTION},
+    )
