@@ -18,6 +18,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, setup_test_environment
 from django.utils import timezone
 
+from parvis.activities import bench as activities_bench
+from parvis.activities.models import Reservation
+from parvis.families.models import Personne
+
 WARM_UP = 3
 
 
@@ -27,18 +31,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--families", type=int, default=200)
         parser.add_argument("--requests", type=int, default=30)
+        parser.add_argument("--clients", type=int, default=20)
 
-    def handle(self, *args, families, requests, **options):
+    def handle(self, *args, families, requests, clients, **options):
         setup_test_environment()
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         settings.SECURE_SSL_REDIRECT = False
         old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
         try:
-            self.run(families=families, requests=requests)
+            self.run(families=families, requests=requests, clients=clients)
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
 
-    def run(self, *, families, requests):
+    def run(self, *, families, requests, clients):
         out = self.stdout
         vendor = connection.vendor
         out.write(f"database: {vendor}")
@@ -46,10 +51,23 @@ class Command(BaseCommand):
         out.write(f"families: {families}")
         started = time.perf_counter()
         world = build_reference_commune(families)
+        bookings = activities_bench.build_bookings(
+            world["commune"], world["service"], timezone.localdate()
+        )
+        world.update(bookings)
+        out.write(f"children: {Personne.objects.filter(kind='enfant').count()}")
+        out.write(f"unit_days_booked_per_child: {bookings['unit_days_per_child']}")
+        out.write(f"reservations: {Reservation.objects.count()}")
         out.write(f"build_s: {time.perf_counter() - started:.2f}")
 
-        citizen, agent = Client(), Client()
+        citizen, agent, household = Client(), Client(), Client()
         citizen.force_login(world["citizen"], backend="parvis.accounts.backends.CommuneBackend")
+        household.force_login(world["household"], backend="parvis.accounts.backends.CommuneBackend")
+        household_child = (
+            Personne.objects.filter(famille__accesses__user=world["household"], kind="enfant")
+            .order_by("pk")
+            .first()
+        )
         agent.force_login(world["agent"], backend="django.contrib.auth.backends.ModelBackend")
         slug = world["commune"].slug
         pages = [
@@ -60,6 +78,12 @@ class Command(BaseCommand):
             ("mes_informations", citizen, f"/{slug}/mon-espace/mes-informations/"),
             ("guichet_search", agent, f"/{slug}/guichet/?q=famille"),
             ("guichet_family_file", agent, f"/{slug}/guichet/familles/{families // 2}/"),
+            (
+                "calendar_child",
+                household,
+                f"/{slug}/mon-espace/reservations/periscolaire/{household_child.pk}/",
+            ),
+            ("calendar_household", household, f"/{slug}/mon-espace/reservations/foyer/?vue=annee"),
         ]
         trivial = None
         for name, client, url in pages:
@@ -73,6 +97,21 @@ class Command(BaseCommand):
                 trivial = p50
             else:
                 out.write(f"{name}_ratio_to_trivial: {p50 / trivial:.1f}")
+
+        timings = activities_bench.measure_basket(
+            household, world["commune"], world, household_child, requests
+        )
+        p50, p95 = activities_bench.summarise(timings)
+        out.write(f"basket_changes: {activities_bench.BASKET_CHANGES}")
+        out.write(f"basket_validate_ms_p50: {p50:.2f} ms")
+        out.write(f"basket_validate_ms_p95: {p95:.2f} ms")
+        result = activities_bench.measure_throughput(world["commune"], world, clients)
+        out.write(f"clients: {result['clients']}")
+        out.write(f"booking_throughput_per_s: {result['per_s']:.1f} validations/s")
+        out.write(f"oversold_seats: {result['oversold']}")
+        out.write(f"booking_errors: {len(result['errors'])}")
+        for error in result["errors"][:3]:
+            out.write(f"booking_error: {error}")
 
 
 def measure(client, url, requests):
@@ -103,8 +142,8 @@ def build_reference_commune(families: int) -> dict:
     for day in range(5):
         OpeningRange.objects.create(commune=commune, weekday=day, opens="08:30", closes="12:00")
         OpeningRange.objects.create(commune=commune, weekday=day, opens="13:45", closes="17:30")
-    Service.objects.create(commune=commune, name="Enfance", kind="enfance",
-                           key_label="Clé Espace Citoyens Enfance")  # fmt: skip
+    service = Service.objects.create(commune=commune, name="Enfance", kind="enfance",
+                                     key_label="Clé Espace Citoyens Enfance")  # fmt: skip
     rows = Famille.objects.bulk_create(
         Famille(commune=commune, number=n + 1, name=f"FAMILLE{n + 1:05d}") for n in range(families)
     )
@@ -132,4 +171,6 @@ def build_reference_commune(families: int) -> dict:
     )
     agent = User.objects.create(commune=commune, username="reference-agent", is_staff=True)
     AgentRole.objects.create(commune=commune, user=agent, role="administrateur")
-    return {"commune": commune, "citizen": users[0], "agent": agent}
+    # users[1]'s household has three children (families alternate 2 and 3).
+    return {"commune": commune, "citizen": users[0], "household": users[min(1, families - 1)],
+            "agent": agent, "service": service}  # fmt: skip
