@@ -29,7 +29,7 @@ from parvis.activities.models import (
     Unit,
     UnitDay,
 )
-from parvis.activities.rules import format_moment, is_open_at, moment
+from parvis.activities.rules import PARIS, format_moment, is_open_at, moment
 from parvis.families.models import Famille, FamilyAccess, Personne
 from parvis.mail import absolute_url
 
@@ -131,18 +131,26 @@ def _take_seat(unit: Unit, day: date) -> bool:
 
 
 def free_seat(unit: Unit, day: date, *, actor, now: datetime) -> None:
-    """A seat was given back: offered to the first of the waiting list, else freed."""
+    """A seat was given back: offered to the first of the waiting list, else freed. Once the
+    unit has started that day, nobody is offered a seat any more: it is just freed."""
     if unit.seats is None:
         return
+    # No counter yet when the capacity was set after the bookings: the bookings left (the
+    # given-back one already gone) plus the seat being given back.
+    held = Reservation.objects.filter(unit=unit, day=day, status__in=SEAT_HOLDING).count()
+    UnitDay.objects.get_or_create(unit=unit, day=day, defaults={"taken": held + 1})
     row = UnitDay.objects.select_for_update().get(unit=unit, day=day)
+    started = now >= datetime.combine(day, unit.starts_at, tzinfo=PARIS)
     first = (
-        Reservation.objects.select_for_update()
+        None
+        if started
+        else Reservation.objects.select_for_update()
         .filter(unit=unit, day=day, status=BookingStatus.LISTE_ATTENTE)
         .order_by("queued_at", "pk")
         .first()
     )
     if first is None:
-        row.taken -= 1
+        row.taken = max(0, row.taken - 1)
         row.save(update_fields=["taken"])
         return
     first.status = BookingStatus.PROPOSEE

@@ -514,3 +514,46 @@ def test_the_calendar_links_an_offered_day_to_its_offer(alice, offered):
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count(page("offre", activity.commune, pk=offer.pk)) == 1
+
+
+@pytest.mark.django_db
+def test_once_the_unit_has_started_the_seat_is_freed_not_offered(line):
+    """An offer that lapses once the unit has begun (Monday 07:30) frees the seat: nobody is
+    e-mailed an offer for a day already under way."""
+    activity, people = line
+    people["HOLDER"].book(activity, remove=[MONDAY])
+    assert people["ALICE"].reservation().status == BookingStatus.PROPOSEE
+    mail.outbox.clear()
+    at_start = datetime(2026, 11, 30, 7, 30, tzinfo=PARIS)
+    with time_machine.travel(at_start, tick=False):
+        assert expire_offers(now=at_start) == 1
+    assert people["BRUNO"].reservation().status == BookingStatus.LISTE_ATTENTE
+    assert mail.outbox == []
+    assert taken() == 0
+
+
+@pytest.mark.django_db
+def test_a_minute_before_the_unit_starts_the_next_family_is_still_offered(line):
+    activity, people = line
+    people["HOLDER"].book(activity, remove=[MONDAY])
+    before = datetime(2026, 11, 30, 7, 29, tzinfo=PARIS)
+    with time_machine.travel(before, tick=False):
+        decline_offer(reservation=people["ALICE"].reservation(), actor=people["ALICE"].user,
+                      now=before)  # fmt: skip
+    assert people["BRUNO"].reservation().status == BookingStatus.PROPOSEE
+    assert taken() == 1
+
+
+@pytest.mark.django_db
+def test_a_capacity_set_after_the_bookings_counts_them_when_a_seat_frees():
+    commune = CommuneFactory()
+    activity = make_activity(commune)  # no capacity: no seat counter
+    first, second = Family(commune, "PREMIER"), Family(commune, "SECOND")
+    for person in (first, second):
+        register(person.child, activity)
+        person.book(activity, add=[MONDAY])
+    assert not UnitDay.objects.exists()
+    activity.units.update(capacity=2)
+    activity.refresh_from_db()
+    first.book(activity, remove=[MONDAY])
+    assert taken() == 1  # SECOND still holds a seat

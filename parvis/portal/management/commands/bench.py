@@ -6,6 +6,7 @@ figures come with the activities and billing features; the yardstick and the pag
 the personal space and the guichet are measured now.
 """
 
+import gc
 import os
 import statistics
 import time
@@ -85,6 +86,9 @@ class Command(BaseCommand):
             ),
             ("calendar_household", household, f"/{slug}/mon-espace/reservations/foyer/?vue=annee"),
         ]
+        # As parvis/wsgi.py does once the application is loaded (the data built above is freed).
+        gc.collect()
+        gc.freeze()
         trivial = None
         for name, client, url in pages:
             timings, queries = measure(client, url, requests)
