@@ -235,7 +235,7 @@ def add_certificate(*, absence: Absence, upload, actor: User, now: datetime | No
     written) when a certificate is already there and not refused, or the file is refused."""
     now = now or timezone.now()
     absence = (
-        Absence.objects.select_for_update()
+        Absence.objects.select_for_update(of=("self",))
         .select_related("commune", "famille", "child", "certificate")
         .get(pk=absence.pk)
     )
@@ -286,7 +286,7 @@ def set_justified(*, absence: Absence, justified: bool, reason: str, actor: User
             {"reason": _("Indiquez la raison de la décision : elle est dite à la famille.")}
         )
     absence = (
-        Absence.objects.select_for_update()
+        Absence.objects.select_for_update(of=("self",))
         .select_related("commune", "famille", "child", "declared_by")
         .get(pk=absence.pk)
     )

@@ -43,7 +43,7 @@ class OfferExpired(OfferUnavailable):
 def _locked_offer(reservation: Reservation) -> Reservation:
     """The offer, re-read under a row lock (a concurrent change waits here or has won)."""
     locked = (
-        Reservation.objects.select_for_update()
+        Reservation.objects.select_for_update(of=("self",))
         .select_related("unit__activity", "commune", "child")
         .filter(pk=reservation.pk, status=BookingStatus.PROPOSEE)
         .first()
@@ -132,7 +132,7 @@ def expire_offers(*, now: datetime | None = None) -> int:
     for pk in due:
         with transaction.atomic():
             offer = (
-                Reservation.objects.select_for_update()
+                Reservation.objects.select_for_update(of=("self",))
                 .select_related("unit__activity", "commune", "child")
                 .filter(pk=pk, status=BookingStatus.PROPOSEE, offer_expires_at__lte=now)
                 .first()

@@ -156,7 +156,7 @@ def accept_bookings(*, commune: Commune, actor: User | None, ids: list[int], act
     """Accept the bookings « en attente d'instruction » among `ids`: they become « réservée »
     (their seat was taken when the family validated), with history and an audit row."""
     rows = list(
-        Reservation.objects.select_for_update()
+        Reservation.objects.select_for_update(of=("self",))
         .select_related("unit", "child")
         .filter(
             commune=commune,
@@ -207,7 +207,7 @@ def refuse_bookings(
         raise ValueError("a refusal needs a reason")
     now = now or timezone.now()
     rows = list(
-        Reservation.objects.select_for_update()
+        Reservation.objects.select_for_update(of=("self",))
         .select_related("unit", "unit__activity", "child")
         .filter(
             commune=commune,
@@ -276,7 +276,7 @@ def close_day(
         created_by=actor if actor is not None and actor.pk else None,
     )
     bookings = list(
-        Reservation.objects.select_for_update()
+        Reservation.objects.select_for_update(of=("self",))
         .select_related("unit", "child")
         .filter(unit__activity=activity, day=day)
     )
