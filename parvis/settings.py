@@ -54,6 +54,10 @@ PARVIS_BASE_URL = os.environ.get(
     "PARVIS_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
 )
 
+# The built-in payment simulator (it « pays » without money): on in development and in the
+# demo, off in production unless asked for (a commune without a provider then pays at the régie).
+PARVIS_PAYMENT_SIMULATOR = env_bool("PARVIS_PAYMENT_SIMULATOR", DEBUG)
+
 # Who hosts this deployment, for the legal notices of every commune (« Hébergement »).
 PARVIS_HOSTING = os.environ.get("PARVIS_HOSTING", "")
 
@@ -98,6 +102,7 @@ INSTALLED_APPS = [
     "parvis.demarches",
     "parvis.activities",
     "parvis.billing",
+    "parvis.payments",
     "parvis.portal",
     "parvis.backoffice",
 ]
@@ -266,5 +271,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint logs each step of every PDF at INFO.
+        "weasyprint": {"level": "WARNING"},
+    },
 }

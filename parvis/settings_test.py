@@ -17,6 +17,7 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 PARVIS_BASE_URL = "http://testserver"
+PARVIS_PAYMENT_SIMULATOR = True
 
 import tempfile  # noqa: E402
 

@@ -19,8 +19,11 @@ urlpatterns = [
     path("<slug:commune>/", include("parvis.accounts.urls")),
     path("<slug:commune>/", include("parvis.families.urls")),
     path("<slug:commune>/mon-espace/inscriptions/", include("parvis.demarches.urls_inscriptions")),
+    path("<slug:commune>/mon-espace/factures/", include("parvis.billing.urls")),
     path("<slug:commune>/mon-espace/", include("parvis.activities.urls")),
+    path("<slug:commune>/paiement/", include("parvis.payments.urls")),
     path("<slug:commune>/guichet/activites/", include("parvis.backoffice.urls_activites")),
+    path("<slug:commune>/guichet/regie/", include("parvis.backoffice.urls_regie")),
     path("<slug:commune>/guichet/", include("parvis.backoffice.urls")),
     path("<slug:commune>/demarches/", include("parvis.demarches.urls")),
 ]

@@ -353,6 +353,11 @@ class Attendance(CommuneOwned):
     day = models.DateField(_("jour"))
     present = models.BooleanField(_("présent"))
     booked = models.BooleanField(_("réservé"), help_text=_("Une réservation existait ce jour."))
+    late_pickup = models.BooleanField(
+        _("retard le soir"),
+        default=False,
+        help_text=_("L'enfant a été repris après l'heure de fin de l'unité."),
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

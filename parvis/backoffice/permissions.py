@@ -114,3 +114,19 @@ def family_editor_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+REGIE_ROLES = frozenset({AgentRole.Role.REGIE, AgentRole.Role.ADMINISTRATEUR})
+
+
+def regie_required(view):
+    """An agent of the régie (or the administrator); other agents get a 403 page."""
+
+    @agent_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.agent.roles & REGIE_ROLES:
+            return forbidden(request, _("Ces pages sont celles de la régie."))
+        return view(request, *args, **kwargs)
+
+    return wrapper

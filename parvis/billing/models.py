@@ -209,6 +209,14 @@ class Tariff(CommuneOwned):
     third_child_discount = models.DecimalField(
         _("réduction pour le 3e enfant et les suivants (%)"), default=0, **PERCENT
     )
+    childcare = models.BooleanField(
+        _("frais de garde"),
+        default=True,
+        help_text=_(
+            "Compte dans l'attestation pour le crédit d'impôt (garde des enfants de moins de "
+            "6 ans). Décochez pour les repas, qui n'y ouvrent pas droit."
+        ),
+    )
 
     class Meta:
         verbose_name = _("tarif")
@@ -482,3 +490,359 @@ class PenaltyRule(CommuneOwned):
             errors["percent"] = _("Un montant fixe ou un pourcentage, pas les deux.")
         if errors:
             raise ValidationError(errors)
+
+
+# --- Invoices ----------------------------------------------------------------------------------
+
+
+class SequenceKind(models.TextChoices):
+    FACTURE = "facture", _("Factures")
+    RECU = "recu", _("Reçus de paiement")
+
+
+class Sequence(CommuneOwned):
+    """The last number given by a régie to its invoices, or to its receipts. The row is locked
+    (SELECT … FOR UPDATE) in the transaction that creates the numbered row, so numbers follow
+    each other without gaps: a transaction that fails gives its number back with its rollback."""
+
+    regie = models.ForeignKey(Regie, on_delete=models.CASCADE, related_name="sequences")
+    kind = models.CharField(max_length=8, choices=SequenceKind.choices)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("numérotation")
+        verbose_name_plural = _("numérotations")
+        constraints = [
+            models.UniqueConstraint(fields=["regie", "kind"], name="sequence_unique_per_regie")
+        ]
+
+    def __str__(self):
+        return f"{self.regie} — {self.get_kind_display()} : {self.last_number}"
+
+
+class InvoiceKind(models.TextChoices):
+    MENSUELLE = "mensuelle", _("Facture mensuelle")
+    UNIQUE = "unique", _("Facture unique")  # a one-off stay: « Séjour CT 3 »
+
+
+class InvoiceStatus(models.TextChoices):
+    A_REGLER = "a_regler", _("À régler")
+    PARTIELLEMENT_REGLEE = "partiellement_reglee", _("Partiellement réglée")
+    REGLEE = "reglee", _("Réglée")
+    ANNULEE = "annulee", _("Annulée")
+
+
+# The only moves of an invoice's status (`billing.services` refuses any other). Paid states go
+# back when a payment is cancelled; a cancelled invoice stays cancelled.
+INVOICE_TRANSITIONS = {
+    InvoiceStatus.A_REGLER: {
+        InvoiceStatus.PARTIELLEMENT_REGLEE,
+        InvoiceStatus.REGLEE,
+        InvoiceStatus.ANNULEE,
+    },
+    InvoiceStatus.PARTIELLEMENT_REGLEE: {InvoiceStatus.A_REGLER, InvoiceStatus.REGLEE},
+    InvoiceStatus.REGLEE: {InvoiceStatus.A_REGLER, InvoiceStatus.PARTIELLEMENT_REGLEE},
+    InvoiceStatus.ANNULEE: set(),
+}
+
+
+class Delivery(models.TextChoices):
+    COURRIEL = "courriel", _("Par courriel (facture en ligne)")
+    PAPIER = "papier", _("Par courrier (à imprimer)")
+
+
+class InvoicingRunStatus(models.TextChoices):
+    EN_COURS = "en_cours", _("En cours")
+    TERMINEE = "terminee", _("Terminée")
+
+
+class InvoicingRun(CommuneOwned):
+    """The monthly run of a régie for one month. One row per régie and month: a second run, or a
+    run resumed after a crash, reuses it and bills only the families still without an invoice."""
+
+    regie = models.ForeignKey(Regie, on_delete=models.PROTECT, related_name="runs")
+    month = models.DateField(_("mois facturé"), help_text=_("Le premier jour du mois."))
+    status = models.CharField(
+        _("état"), max_length=10, choices=InvoicingRunStatus.choices, default="en_cours"
+    )
+    started_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(_("lancée le"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("terminée le"), null=True, blank=True)
+    invoice_count = models.PositiveIntegerField(_("factures"), default=0)
+    total = models.DecimalField(_("montant total"), default=0, **MONEY)
+
+    class Meta:
+        verbose_name = _("facturation mensuelle")
+        verbose_name_plural = _("facturations mensuelles")
+        ordering = ["-month", "regie"]
+        constraints = [
+            models.UniqueConstraint(fields=["regie", "month"], name="run_unique_per_regie_month"),
+            models.CheckConstraint(condition=Q(month__day=1), name="run_month_first_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.regie} — {self.month:%m/%Y}"
+
+
+class Invoice(CommuneOwned):
+    """A family's invoice from one régie: a month of its activities (one invoice per family,
+    « facturation unique ») or a one-off stay. `paid` is the sum of the valid payments' shares,
+    kept under the invoice's row lock by `billing.services`."""
+
+    regie = models.ForeignKey(Regie, on_delete=models.PROTECT, related_name="invoices")
+    famille = models.ForeignKey(
+        "families.Famille", on_delete=models.PROTECT, related_name="invoices"
+    )
+    run = models.ForeignKey(
+        InvoicingRun, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
+    )
+    kind = models.CharField(_("type"), max_length=10, choices=InvoiceKind.choices)
+    number = models.PositiveIntegerField(_("numéro"))
+    month = models.DateField(_("mois facturé"), null=True, blank=True)
+    category = models.CharField(
+        _("rubrique"), max_length=80, blank=True, help_text=_("« CLASSES TRANSPLANTÉES »…")
+    )
+    label = models.CharField(_("libellé"), max_length=200)  # « Séjour CT 3 (Ecole du PARC) »
+    period_start = models.DateField(_("du"))
+    period_end = models.DateField(_("au (inclus)"))
+    issued_on = models.DateField(_("émise le"))
+    due_on = models.DateField(_("à régler avant le"))
+    total = models.DecimalField(_("montant"), **MONEY)
+    paid = models.DecimalField(_("déjà réglé"), default=0, **MONEY)
+    status = models.CharField(
+        _("état"), max_length=22, choices=InvoiceStatus.choices, default=InvoiceStatus.A_REGLER
+    )
+    delivery = models.CharField(_("envoi"), max_length=10, choices=Delivery.choices)
+    emailed_at = models.DateTimeField(_("envoyée par courriel le"), null=True, blank=True)
+    printed_at = models.DateTimeField(_("imprimée le"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("facture")
+        verbose_name_plural = _("factures")
+        ordering = ["-issued_on", "-number"]
+        indexes = [models.Index(fields=["famille", "-issued_on"], name="invoice_famille_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["regie", "number"], name="invoice_number_per_regie"),
+            # The run's idempotency: one monthly invoice per family, régie and month.
+            models.UniqueConstraint(
+                fields=["regie", "famille", "month"],
+                condition=Q(kind="mensuelle"),
+                name="invoice_one_per_family_month",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="unique") | Q(month__isnull=False),
+                name="invoice_monthly_has_month",
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="invoice_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(paid__gte=0, paid__lte=F("total")), name="invoice_paid_within_total"
+            ),
+        ]
+
+    def __str__(self):
+        return _("Facture n° %(number)s — %(label)s") % {"number": self.number, "label": self.label}
+
+    @property
+    def due_amount(self):
+        return self.total - self.paid
+
+    def is_overdue(self, today) -> bool:
+        return (
+            self.status
+            in (
+                InvoiceStatus.A_REGLER,
+                InvoiceStatus.PARTIELLEMENT_REGLEE,
+            )
+            and today > self.due_on
+        )
+
+
+class LineKind(models.TextChoices):
+    PRESTATION = "prestation", _("Prestation")
+    SEJOUR = "sejour", _("Séjour")
+    PENALITE = "penalite", _("Pénalité")
+    DEDUCTION = "deduction", _("Déduction")
+
+
+class InvoiceLine(models.Model):
+    """One line, saying where its amount comes from: the child, the unit, the days, the unit
+    price and its bracket, or the penalty / credit rule. Names are copied so the invoice reads
+    the same if the family file changes later."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=10, choices=LineKind.choices)
+    child = models.ForeignKey(
+        "families.Personne", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    child_name = models.CharField(_("enfant"), max_length=160, blank=True)
+    unit = models.ForeignKey(
+        Unit, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    label = models.CharField(_("libellé"), max_length=200)
+    quantity = models.PositiveIntegerField(_("quantité"))
+    unit_price = models.DecimalField(_("prix unitaire"), **MONEY)
+    amount = models.DecimalField(_("montant"), **MONEY)
+    price_label = models.CharField(_("tranche ou règle"), max_length=120, blank=True)
+    explanation = models.TextField(_("détail du calcul"), blank=True)
+    days = models.JSONField(_("jours"), default=list, blank=True)  # ISO dates
+    # Copied from the unit's tariff: the line counts in the tax-credit certificate (childcare).
+    childcare = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("ligne de facture")
+        verbose_name_plural = _("lignes de facture")
+        ordering = ["invoice", "position", "pk"]
+
+    def __str__(self):
+        return self.label
+
+
+class InvoiceStatusChange(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=22, blank=True)
+    to_status = models.CharField(max_length=22)
+    actor = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["invoice", "at", "pk"]
+
+    def __str__(self):
+        return f"{self.invoice_id}: {self.from_status} → {self.to_status}"
+
+
+class InvoiceReminder(CommuneOwned):
+    """A reminder (« relance ») e-mailed by the régie for an overdue invoice."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminders")
+    sent_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(auto_now_add=True)
+    email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["invoice", "-sent_at"]
+
+    def __str__(self):
+        return f"{self.invoice_id} {self.sent_at:%d/%m/%Y}"
+
+
+class PenaltyWarning(CommuneOwned):
+    """The e-mail sent before a month's run to a family whose children have unbooked presences
+    or unjustified absences in it; sent once per family, régie and month."""
+
+    regie = models.ForeignKey(Regie, on_delete=models.CASCADE, related_name="+")
+    famille = models.ForeignKey("families.Famille", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    items = models.JSONField(default=list)  # [{child, unit, day, kind}]
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["regie", "famille", "month"], name="penalty_warning_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.famille_id} {self.month:%m/%Y}"
+
+
+# --- Payments ----------------------------------------------------------------------------------
+
+
+class PaymentMethod(models.TextChoices):
+    CARTE = "carte", _("Carte bancaire en ligne")
+    ESPECES = "especes", _("Espèces")
+    CHEQUE = "cheque", _("Chèque")
+    CESU = "cesu", _("CESU")
+    VIREMENT = "virement", _("Virement")
+
+
+COUNTER_METHODS = (
+    PaymentMethod.ESPECES,
+    PaymentMethod.CHEQUE,
+    PaymentMethod.CESU,
+    PaymentMethod.VIREMENT,
+)
+
+
+class PaymentStatus(models.TextChoices):
+    VALIDE = "valide", _("Enregistré")
+    ANNULE = "annule", _("Annulé")
+
+
+class Payment(CommuneOwned):
+    """Money received by a régie from a family, for one or more of its invoices (the
+    allocations), with its receipt number. An online payment carries the provider transaction's
+    reference, unique: a notification received twice records it once."""
+
+    regie = models.ForeignKey(Regie, on_delete=models.PROTECT, related_name="payments")
+    famille = models.ForeignKey(
+        "families.Famille", on_delete=models.PROTECT, related_name="payments"
+    )
+    number = models.PositiveIntegerField(_("numéro de reçu"))
+    method = models.CharField(_("mode de paiement"), max_length=10, choices=PaymentMethod.choices)
+    amount = models.DecimalField(_("montant"), **MONEY)
+    received_on = models.DateField(_("reçu le"))
+    reference = models.CharField(
+        _("référence"),
+        max_length=120,
+        blank=True,
+        help_text=_("Numéro du chèque, des titres CESU, référence du virement…"),
+    )
+    transaction_reference = models.CharField(_("transaction en ligne"), max_length=64, blank=True)
+    status = models.CharField(
+        _("état"), max_length=8, choices=PaymentStatus.choices, default=PaymentStatus.VALIDE
+    )
+    recorded_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    cancelled_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(_("annulé le"), null=True, blank=True)
+    cancel_reason = models.CharField(_("motif de l'annulation"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("paiement")
+        verbose_name_plural = _("paiements")
+        ordering = ["-received_on", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["regie", "number"], name="payment_number_per_regie"),
+            models.UniqueConstraint(
+                fields=["regie", "transaction_reference"],
+                condition=~Q(transaction_reference=""),
+                name="payment_transaction_once",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self):
+        return _("Reçu n° %(number)s") % {"number": self.number}
+
+
+class PaymentAllocation(models.Model):
+    """The share of a payment that settles one invoice."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    amount = models.DecimalField(_("montant"), **MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "invoice"], name="allocation_once"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.payment_id} → {self.invoice_id}: {self.amount}"

@@ -1,0 +1,153 @@
+"""Online payment (issue 7): the provider each commune uses, the transactions started with it,
+and the log of every exchange with the provider. A transaction pays invoices only through
+`parvis.payments.services.handle_notification`, on a verified server notification; billing knows
+nothing of providers (payments depends on billing, not the other way round)."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from parvis.billing.models import MONEY, Invoice
+from parvis.communes.models import CommuneOwned
+
+
+class Provider(models.TextChoices):
+    SIMULATEUR = "simulateur", _("Simulateur de paiement (essais)")
+    PAYBOX = "paybox", _("Paybox (Verifone)")
+    PAYFIP = "payfip", _("PayFiP (DGFiP)")
+
+
+class ProviderConfig(CommuneOwned):
+    """The commune's payment provider and its settings. Without a row, the commune pays through
+    the simulator. `secret` (Paybox's HMAC key, the simulator's signing key) is never shown back
+    in full; `options` holds the rest (site, rang, identifiant; numcli for PayFiP…)."""
+
+    provider = models.CharField(
+        _("prestataire"), max_length=12, choices=Provider.choices, default=Provider.SIMULATEUR
+    )
+    options = models.JSONField(
+        _("paramètres"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Paybox : site, rang, identifiant, platform (test ou prod). PayFiP : numcli, "
+            "saisie (T pour test, W pour production)."
+        ),
+    )
+    secret = models.CharField(_("clé secrète"), max_length=256, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("paiement en ligne de la commune")
+        verbose_name_plural = _("paiement en ligne des communes")
+        constraints = [
+            models.UniqueConstraint(fields=["commune"], name="provider_config_one_per_commune")
+        ]
+
+    def __str__(self):
+        return f"{self.commune} — {self.get_provider_display()}"
+
+
+class TransactionStatus(models.TextChoices):
+    EN_ATTENTE = "en_attente", _("En attente de la banque")
+    PAYEE = "payee", _("Payée")
+    REFUSEE = "refusee", _("Refusée")
+    ABANDONNEE = "abandonnee", _("Abandonnée")
+
+
+# A transaction ends once: a verified notification moves it out of « en attente » and nothing
+# moves it again (a replayed notification is a no-op).
+TRANSACTION_TRANSITIONS = {
+    TransactionStatus.EN_ATTENTE: {
+        TransactionStatus.PAYEE,
+        TransactionStatus.REFUSEE,
+        TransactionStatus.ABANDONNEE,
+    },
+    TransactionStatus.PAYEE: set(),
+    TransactionStatus.REFUSEE: set(),
+    TransactionStatus.ABANDONNEE: set(),
+}
+
+
+class Transaction(CommuneOwned):
+    """One attempt to pay one or more invoices online. The amount and the invoices' shares are
+    fixed by the server when « Payer » is pressed, from what remains due; the provider's
+    settings are copied so a change of configuration does not break a payment under way."""
+
+    famille = models.ForeignKey(
+        "families.Famille", on_delete=models.PROTECT, related_name="transactions"
+    )
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reference = models.CharField(_("référence"), max_length=40, unique=True)
+    provider = models.CharField(_("prestataire"), max_length=12, choices=Provider.choices)
+    options = models.JSONField(default=dict)
+    amount = models.DecimalField(_("montant"), **MONEY)
+    status = models.CharField(
+        _("état"),
+        max_length=10,
+        choices=TransactionStatus.choices,
+        default=TransactionStatus.EN_ATTENTE,
+    )
+    provider_reference = models.CharField(_("référence de la banque"), max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(_("notifiée le"), null=True, blank=True)
+    invoices = models.ManyToManyField(Invoice, through="TransactionInvoice", related_name="+")
+
+    class Meta:
+        verbose_name = _("transaction de paiement en ligne")
+        verbose_name_plural = _("transactions de paiement en ligne")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transaction_amount_positive")
+        ]
+
+    def __str__(self):
+        return self.reference
+
+
+class TransactionInvoice(models.Model):
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="shares")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["transaction", "invoice"], name="share_once"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="share_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.transaction_id} → {self.invoice_id}"
+
+
+class ExchangeKind(models.TextChoices):
+    REQUETE = "requete", _("Demande de paiement envoyée")
+    RETOUR = "retour", _("Retour du navigateur")
+    NOTIFICATION = "notification", _("Notification du serveur de la banque")
+
+
+class Exchange(CommuneOwned):
+    """Every exchange with a provider, as received or sent, whether it was verified, and what
+    Parvis did with it (« payée », « signature invalide », « rejouée : ignorée »…)."""
+
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="exchanges"
+    )
+    provider = models.CharField(max_length=12, choices=Provider.choices)
+    kind = models.CharField(max_length=12, choices=ExchangeKind.choices)
+    method = models.CharField(max_length=8, blank=True)
+    payload = models.TextField(blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    verified = models.BooleanField(null=True)
+    outcome = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("échange avec la banque")
+        verbose_name_plural = _("échanges avec la banque")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.outcome}"
