@@ -109,13 +109,21 @@ def _lock(unit: Unit) -> None:
 
 @transaction.atomic
 def record_attendance(
-    *, unit: Unit, day: date, marks: dict[int, bool], actor: User | None, commune: Commune
+    *,
+    unit: Unit,
+    day: date,
+    marks: dict[int, bool],
+    actor: User | None,
+    commune: Commune,
+    late_pickups: set[int] | None = None,
 ) -> dict[str, int]:
     """Tick the children of `marks` ({child id: present}) on `unit` and `day`: each gets its
     Attendance row, created or changed, `booked` saying whether a confirmed booking exists now.
+    With `late_pickups` (the children of `marks` picked up late, « Retard le soir »), each row's
+    `late_pickup` is set from it (never for a child absent); without, it is left as it was.
     Refused as a whole (RegisterError) for a day to come, a day the unit does not run, or a
     child neither booked nor registered to the activity. Returns the counts (present, absent,
-    changed); one audit row with them and each change, when something changed."""
+    changed children); one audit row with them and each change, when something changed."""
     if not marks:
         return {"present": 0, "absent": 0, "changed": 0}
     if not all(
@@ -137,10 +145,14 @@ def record_attendance(
     }
     recorder = actor if actor is not None and actor.pk else None
     changes: dict[str, list] = {}
+    changed = set()
     for child_id, present in sorted(marks.items()):
         is_booked = child_id in booked
         row = existing.get(child_id)
         before = _state(row)
+        was_late = row.late_pickup if row is not None else False
+        late = was_late if late_pickups is None else child_id in late_pickups
+        late = late and present  # a child absent was not picked up late
         if row is None:
             Attendance.objects.create(
                 commune=commune,
@@ -150,20 +162,28 @@ def record_attendance(
                 day=day,
                 present=present,
                 booked=is_booked,
+                late_pickup=late,
                 recorded_by=recorder,
             )
-        elif row.present != present or row.booked != is_booked:
+        elif row.present != present or row.booked != is_booked or row.late_pickup != late:
             if row.booked != is_booked:
                 changes[f"child:{child_id}:booked"] = [row.booked, is_booked]
             row.present, row.booked, row.recorded_by = present, is_booked, recorder
-            row.save(update_fields=["present", "booked", "recorded_by", "recorded_at"])
+            row.late_pickup = late
+            row.save(
+                update_fields=["present", "booked", "late_pickup", "recorded_by", "recorded_at"]
+            )
         after = PRESENT if present else ABSENT
         if before != after:
             changes[f"child:{child_id}"] = [before, after]
+            changed.add(child_id)
+        if was_late != late:
+            changes[f"child:{child_id}:late_pickup"] = [was_late, late]
+            changed.add(child_id)
     counts = {
         "present": sum(1 for present in marks.values() if present),
         "absent": sum(1 for present in marks.values() if not present),
-        "changed": sum(1 for key in changes if key.count(":") == 1),
+        "changed": len(changed),
     }
     if changes:
         audit(

@@ -7,6 +7,7 @@ agent's services (else 404)."""
 from __future__ import annotations
 
 import csv
+from datetime import time
 from urllib.parse import urlencode
 
 from django import forms
@@ -27,7 +28,11 @@ from parvis.backoffice.views_activites import _day
 from parvis.backoffice.views_demandes import _cell
 
 MARK_PREFIX = "p-"
+LATE_PREFIX = "r-"
 ADD_FORM = "ajout"
+# « Retard le soir » is offered on the registers of the units that end from this time on (the
+# evening care, a day at the leisure centre), not on the morning's or the canteen's.
+EVENING_FROM = time(16, 0)
 
 
 # --- The day's registers -------------------------------------------------------------------------
@@ -107,11 +112,13 @@ CHOICES = [
 
 
 class TickForm(forms.Form):
-    """One present / absent choice per child on the register (none: not ticked yet)."""
+    """One present / absent choice per child on the register (none: not ticked yet), and on an
+    evening register (`late`) a « Retard le soir » box per child."""
 
-    def __init__(self, *args, rows, **kwargs):
+    def __init__(self, *args, rows, late: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.rows = rows
+        self.late = late
         for row in rows:
             name = f"{MARK_PREFIX}{row.child.pk}"
             self.fields[name] = forms.ChoiceField(
@@ -121,11 +128,21 @@ class TickForm(forms.Form):
                 widget=forms.RadioSelect,
                 initial=row.state,
             )
+            if late:
+                self.fields[f"{LATE_PREFIX}{row.child.pk}"] = forms.BooleanField(
+                    label=_("Retard le soir — %(name)s")
+                    % {"name": f"{row.child.first_names} {row.child.last_name}"},
+                    required=False,
+                    initial=bool(row.attendance and row.attendance.late_pickup),
+                )
 
     def clean(self):
         data = super().clean()
         # A child sent but not on this register (a forged or stale page): say so, save nothing.
-        if any(key.startswith(MARK_PREFIX) and key not in self.fields for key in self.data):
+        if any(
+            key.startswith((MARK_PREFIX, LATE_PREFIX)) and key not in self.fields
+            for key in self.data
+        ):
             raise forms.ValidationError(
                 _("Un enfant envoyé n'est pas sur ce registre : rien n'a été enregistré.")
             )
@@ -133,13 +150,31 @@ class TickForm(forms.Form):
             raise forms.ValidationError(
                 _("Choisissez « Présent » ou « Absent » pour au moins un enfant.")
             )
+        if not self.errors:
+            marks = self.marks()
+            for child_id in self.late_pickups() or ():
+                if not marks.get(child_id):
+                    self.add_error(
+                        f"{LATE_PREFIX}{child_id}",
+                        _("« Retard le soir » ne s'applique qu'à un enfant pointé présent."),
+                    )
         return data
 
     def marks(self) -> dict[int, bool]:
         return {
             int(name.removeprefix(MARK_PREFIX)): value == services.PRESENT
             for name, value in self.cleaned_data.items()
-            if value
+            if name.startswith(MARK_PREFIX) and value
+        }
+
+    def late_pickups(self) -> set[int] | None:
+        """The children ticked « Retard le soir »; None on a register without the boxes."""
+        if not self.late:
+            return None
+        return {
+            int(name.removeprefix(LATE_PREFIX))
+            for name, value in self.cleaned_data.items()
+            if name.startswith(LATE_PREFIX) and value
         }
 
 
@@ -187,12 +222,15 @@ def registre(request, activite: str, unite: str, jour: str):
     sheet = selectors_registres.register_sheet(unit, day, school=school)
     posted = request.POST if request.method == "POST" else None
     adding = posted is not None and posted.get("formulaire") == ADD_FORM
-    tick_form = TickForm(None if adding else posted, rows=sheet.rows)
+    evening = unit.ends_at >= EVENING_FROM
+    tick_form = TickForm(None if adding else posted, rows=sheet.rows, late=evening)
     add_form = UnbookedForm(posted if adding else None, candidates=sheet.candidates)
     target = {"unit": unit, "day": day, "actor": request.user, "commune": request.commune}
     if posted is not None and not adding and tick_form.is_valid():
         try:
-            counts = services.record_attendance(marks=tick_form.marks(), **target)
+            counts = services.record_attendance(
+                marks=tick_form.marks(), late_pickups=tick_form.late_pickups(), **target
+            )
         except services.RegisterError as error:
             tick_form.add_error(None, str(error))
         else:
@@ -213,6 +251,7 @@ def registre(request, activite: str, unite: str, jour: str):
             return redirect(request.get_full_path())
     for row in sheet.rows:
         row.field = tick_form[f"{MARK_PREFIX}{row.child.pk}"]
+        row.late_field = tick_form[f"{LATE_PREFIX}{row.child.pk}"] if evening else None
     return _render(
         request,
         "backoffice/activites/registre.html",

@@ -9,8 +9,9 @@ found by their natural keys and set to the figures below, so loading again chang
 - « Acc Matin » and « Acc Soir »: flat, 1,20 € and 2,10 €;
 - « Journée » of the Wednesdays (ALSH_MER): an effort rate, 0,80 % of the QF between 4,00 €
   and 14,00 €;
-- a presence without booking +50 %, an unjustified absence 100 % of the price, 3,00 € for a late
-  pick-up, and a justified absence deducted at 100 %."""
+- a presence without booking +50 %, an unjustified absence 50 % of the price (on top of the
+  booked day, still billed), 3,00 € for a late pick-up, and a justified absence deducted at
+  100 %."""
 
 from __future__ import annotations
 
@@ -57,11 +58,13 @@ MEAL_BRACKETS = [
 NO_TARIFF_FIELDS = {
     "price": None, "effort_rate": None, "minimum": None, "maximum": None,
     "non_resident_price": None, "second_child_discount": D(0), "third_child_discount": D(0),
+    "childcare": True,
 }  # fmt: skip
 TARIFFS = {
     "REPAS": {
         "kind": TariffKind.QF_BRACKETS, "non_resident_price": D("5.90"),
         "second_child_discount": D(10), "third_child_discount": D(20),
+        "childcare": False,  # meals are not childcare for the tax credit
     },
     "PERI_AM_M": {"kind": TariffKind.FLAT, "price": D("1.20")},
     "PERI_PM_M": {"kind": TariffKind.FLAT, "price": D("2.10")},
@@ -72,7 +75,7 @@ TARIFFS = {
 }  # fmt: skip
 PENALTIES = [
     (PenaltyKind.PRESENCE_SANS_RESERVATION, {"amount": None, "percent": D(50)}),
-    (PenaltyKind.ABSENCE_NON_JUSTIFIEE, {"amount": None, "percent": D(100)}),
+    (PenaltyKind.ABSENCE_NON_JUSTIFIEE, {"amount": None, "percent": D(50)}),
     (PenaltyKind.RETARD_SOIR, {"amount": D("3.00"), "percent": None}),
     (PenaltyKind.ABSENCE_JUSTIFIEE, {"amount": None, "percent": D(100)}),
 ]

@@ -669,3 +669,92 @@ def test_the_days_registers_queries_do_not_grow_with_units(
     with django_assert_max_num_queries(len(one.captured_queries)):
         response = agent_client.get(address)
     assert text_of(response).count("Registre : ") == 7
+
+
+# --- « Retard le soir » --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def evening(commune):
+    """An evening care activity: its only unit « Acc Soir » ends at 18:30."""
+    activity = make_activity(commune, capacity=40, slug="soir", name="Accueil du soir")
+    Unit.objects.filter(activity=activity).update(
+        code="PERI_PM_M", label="Acc Soir", starts_at=time(16, 30), ends_at=time(18, 30)
+    )
+    return activity
+
+
+def test_an_evening_register_has_a_late_pickup_box_per_child(agent_client, commune, evening):
+    unit = evening.units.get()
+    child = kid(evening, "DURAND")
+    html = agent_client.get(register_url(commune, evening, unit)).content.decode()
+    assert f'<input type="checkbox" name="r-{child.pk}" id="id_r-{child.pk}">' in html
+    assert f'<label class="registre-choice" for="id_r-{child.pk}">' in html
+    assert 'Retard le soir<span class="visually-hidden"> — Léa DURAND</span>' in html
+
+
+def test_a_morning_register_has_no_late_pickup_box(agent_client, commune, activity, unit):
+    child = kid(activity, "DURAND")
+    html = agent_client.get(register_url(commune, activity, unit)).content.decode()
+    assert f'name="r-{child.pk}"' not in html
+    response = agent_client.post(
+        register_url(commune, activity, unit), {**mark(child), f"r-{child.pk}": "on"}
+    )
+    assert response.status_code == 400  # not a field of this register: forged
+    assert not Attendance.objects.exists()
+
+
+def test_late_pickup_is_saved_shown_and_audited(agent_client, commune, evening):
+    unit = evening.units.get()
+    late, on_time = kid(evening, "DURAND"), kid(evening, "MARTIN")
+    address = register_url(commune, evening, unit)
+    response = agent_client.post(address, {**mark(late, on_time), f"r-{late.pk}": "on"})
+    assert response.status_code == 302
+    assert attendance(late, unit).late_pickup is True
+    assert attendance(on_time, unit).late_pickup is False
+    page = agent_client.get(address)
+    assert "✓ présent — retard le soir" in text_of(page)
+    assert f'name="r-{late.pk}" id="id_r-{late.pk}" checked' in page.content.decode()
+    first = AuditEntry.objects.get(action="presence.pointage")
+    assert first.changes[f"child:{late.pk}:late_pickup"] == [False, True]
+    assert f"child:{on_time.pk}:late_pickup" not in first.changes
+    # Unticking the box alone is a change, audited too.
+    agent_client.post(address, mark(late, on_time))
+    assert attendance(late, unit).late_pickup is False
+    second = AuditEntry.objects.filter(action="presence.pointage").latest("at", "pk")
+    assert second.changes[f"child:{late.pk}:late_pickup"] == [True, False]
+    assert second.changes["changed"] == [None, 1]
+
+
+def test_late_pickup_for_an_absent_child_is_refused_next_to_it(agent_client, commune, evening):
+    unit = evening.units.get()
+    child = kid(evening, "DURAND")
+    response = agent_client.post(
+        register_url(commune, evening, unit),
+        {**mark(child, value="absent"), f"r-{child.pk}": "on"},
+    )
+    assert response.status_code == 400
+    assert (
+        "Retard le soir — Léa DURAND : « Retard le soir » ne s'applique qu'à un enfant pointé "
+        "présent."
+    ) in text_of(response)
+    assert not Attendance.objects.exists()
+
+
+def test_the_service_never_marks_an_absent_child_late(commune, evening):
+    unit = evening.units.get()
+    child = kid(evening, "DURAND")
+    services.record_attendance(
+        unit=unit, day=DAY, marks={child.pk: False}, late_pickups={child.pk}, actor=None,
+        commune=commune,
+    )  # fmt: skip
+    assert attendance(child, unit).late_pickup is False
+    # Without `late_pickups`, the box is left as it was.
+    services.record_attendance(
+        unit=unit, day=DAY, marks={child.pk: True}, late_pickups={child.pk}, actor=None,
+        commune=commune,
+    )  # fmt: skip
+    services.record_attendance(
+        unit=unit, day=DAY, marks={child.pk: True}, actor=None, commune=commune
+    )
+    assert attendance(child, unit).late_pickup is True

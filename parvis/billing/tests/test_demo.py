@@ -107,6 +107,7 @@ def test_the_communes_rules(loaded):
     assert pricing.penalty_amount(rules[PenaltyKind.PRESENCE_SANS_RESERVATION], D("4.15")) == D(
         "2.08"
     )
+    assert pricing.penalty_amount(rules[PenaltyKind.ABSENCE_NON_JUSTIFIEE], D("4.15")) == D("2.08")
     assert pricing.penalty_amount(rules[PenaltyKind.RETARD_SOIR], D("2.10")) == D("3.00")
     assert pricing.penalty_amount(rules[PenaltyKind.ABSENCE_JUSTIFIEE], D("4.15")) == D("-4.15")
 

@@ -71,6 +71,8 @@ EXPECTED = {
         "account",
     ),
     "adhesion-facture-en-ligne": ("Adhésion à la facture en ligne", "Mon compte", "family"),
+    # Linked from the e-mail that warns of a penalty before the monthly invoice (issue 7).
+    "contestation-facturation": ("Contester une pénalité", "Mon compte", "family"),
 }
 SEED_QUESTION = "souhaitez-vous adhérer à la facture/compte en ligne ?"
 ACTES = ["acte-de-naissance", "acte-de-mariage", "acte-de-deces"]

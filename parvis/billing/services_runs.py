@@ -1,0 +1,282 @@
+"""Issuing invoices: the monthly run of a régie (`issue_run`) and the single invoice of a one-off
+stay (`create_stay_invoice`, « CLASSES TRANSPLANTÉES — Séjour CT 3 (Ecole du PARC) »).
+
+The run is idempotent and resumable. Its row is unique per régie and month; the families still
+without an invoice for that régie and month are billed chunk by chunk, each chunk in one
+transaction that locks the régie's invoice sequence once, drops the families another run
+invoiced meanwhile, numbers the chunk's invoices consecutively and bulk-creates them with their
+lines and first status. A crash in a chunk rolls that chunk back whole (its numbers with it) and
+leaves the chunks before it committed: running again bills only the families still missing, and
+the numbers stay 1…N without a gap. The database holds the same line (one monthly invoice per
+régie, family and month) whatever the code does.
+
+Delivery (PDF by e-mail, printing) is a separate step: `parvis.billing.delivery`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from parvis.accounts.models import User
+from parvis.accounts.services import audit
+from parvis.billing import invoicing
+from parvis.billing.models import (
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    InvoiceStatusChange,
+    InvoicingRun,
+    InvoicingRunStatus,
+    LineKind,
+    Regie,
+    SequenceKind,
+)
+from parvis.billing.pricing import line_amount, money
+from parvis.billing.services import LineData, create_invoice, delivery_for, line_rows, lock_sequence
+from parvis.families.models import Famille, Personne
+
+ZERO = Decimal("0.00")
+
+
+def _actor(actor: User | None) -> User | None:
+    return actor if actor is not None and actor.pk else None
+
+
+# --- The monthly run ---------------------------------------------------------------------------
+
+
+def invoiced_families(*, regie: Regie, month: date) -> set[int]:
+    return set(
+        Invoice.objects.filter(regie=regie, month=month, kind=InvoiceKind.MENSUELLE).values_list(
+            "famille_id", flat=True
+        )
+    )
+
+
+def families_left(*, regie: Regie, month: date) -> list[int]:
+    """The families the run still has to bill (something to bill, no invoice yet)."""
+    done = invoiced_families(regie=regie, month=month)
+    return [pk for pk in invoicing.families_to_bill(regie=regie, month=month) if pk not in done]
+
+
+def issue_run(
+    *, regie: Regie, month: date, actor: User | None, chunk_size: int = 200
+) -> InvoicingRun:
+    """Bills `month` (its first day) for the régie: one invoice per family with something to
+    bill and no invoice yet; returns the run, « terminée » with its count and total."""
+    if month.day != 1:
+        raise ValueError("month is the first day of the month")
+    if invoicing.month_bounds(month)[1] >= timezone.localdate():
+        raise ValidationError(_("Ce mois n'est pas terminé : on ne facture qu'un mois passé."))
+    run, _created = InvoicingRun.objects.get_or_create(
+        regie=regie,
+        month=month,
+        defaults={"commune_id": regie.commune_id, "started_by": _actor(actor)},
+    )
+    today = timezone.localdate()
+    for chunk in invoicing.batched(families_left(regie=regie, month=month), chunk_size):
+        bills = invoicing.compute_month(regie=regie, month=month, famille_ids=chunk)
+        _issue_chunk(run=run, bills=bills, actor=actor, today=today)
+    return _finish(run=run, actor=actor)
+
+
+@transaction.atomic
+def _issue_chunk(
+    *, run: InvoicingRun, bills: list[invoicing.FamilyBill], actor: User | None, today: date
+) -> int:
+    regie = run.regie
+    # The lock first: two runs of the régie (or a single invoice) wait for each other here, so
+    # the families invoiced meanwhile are seen below and the numbers follow each other.
+    sequence = lock_sequence(regie=regie, kind=SequenceKind.FACTURE)
+    done = set(
+        Invoice.objects.filter(
+            regie=regie,
+            month=run.month,
+            kind=InvoiceKind.MENSUELLE,
+            famille_id__in=[bill.famille_id for bill in bills],
+        ).values_list("famille_id", flat=True)
+    )
+    bills = [bill for bill in bills if bill.famille_id not in done and bill.lines]
+    if not bills:
+        return 0
+    first_number = sequence.last_number + 1
+    first_day, last_day = invoicing.month_bounds(run.month)
+    common = {
+        "commune_id": regie.commune_id,
+        "regie": regie,
+        "run": run,
+        "kind": InvoiceKind.MENSUELLE,
+        "month": run.month,
+        "category": invoicing.invoice_category(regie),
+        "label": invoicing.invoice_label(run.month),
+        "period_start": first_day,
+        "period_end": last_day,
+        "issued_on": today,
+        "due_on": today + timedelta(days=invoicing.DUE_DAYS),
+    }
+    invoices = [
+        Invoice(
+            famille=bill.famille,
+            number=first_number + index,
+            total=bill.total,
+            status=InvoiceStatus.REGLEE if bill.total == 0 else InvoiceStatus.A_REGLER,
+            delivery=delivery_for(bill.famille),
+            **common,
+        )
+        for index, bill in enumerate(bills)
+    ]
+    sequence.last_number += len(invoices)
+    sequence.save(update_fields=["last_number"])
+    Invoice.objects.bulk_create(invoices)
+    lines = []
+    for invoice, bill in zip(invoices, bills, strict=True):
+        lines += line_rows(invoice, bill.lines)
+    _insert_lines(lines)
+    recorder = _actor(actor)
+    InvoiceStatusChange.objects.bulk_create(
+        InvoiceStatusChange(
+            invoice=invoice, from_status="", to_status=invoice.status, actor=recorder
+        )
+        for invoice in invoices
+    )
+    total = sum((invoice.total for invoice in invoices), ZERO)
+    audit(
+        actor=actor,
+        action="facturation.lot",
+        commune=regie.commune,
+        target=run,
+        changes={
+            "invoices": [None, len(invoices)],
+            "numbers": [None, f"{first_number}–{sequence.last_number}"],
+            "total": [None, total],
+        },
+    )
+    return len(invoices)
+
+
+LINE_COLUMNS = [
+    "invoice_id", "position", "kind", "child_id", "child_name", "unit_id", "label", "quantity",
+    "unit_price", "amount", "price_label", "explanation", "days", "childcare",
+]  # fmt: skip
+
+
+def _insert_lines(lines: list[InvoiceLine]) -> None:
+    """Saves the chunk's lines: on PostgreSQL with COPY (the lines are most of what a run
+    writes: ten times faster than INSERTs), elsewhere with bulk_create."""
+    if connection.vendor != "postgresql":
+        InvoiceLine.objects.bulk_create(lines, batch_size=1000)
+        return
+    table = connection.ops.quote_name(InvoiceLine._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(column) for column in LINE_COLUMNS)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for line in lines:
+            copy.write_row(
+                [
+                    json.dumps(line.days) if column == "days" else getattr(line, column)
+                    for column in LINE_COLUMNS
+                ]
+            )
+
+
+@transaction.atomic
+def _finish(*, run: InvoicingRun, actor: User | None) -> InvoicingRun:
+    run = InvoicingRun.objects.select_for_update().get(pk=run.pk)
+    totals = Invoice.objects.filter(run=run).aggregate(count=Count("pk"), total=Sum("total"))
+    count, total = totals["count"], totals["total"] or ZERO
+    before = (run.status, run.invoice_count, run.total)
+    run.invoice_count, run.total = count, total
+    if run.status != InvoicingRunStatus.TERMINEE:
+        run.status = InvoicingRunStatus.TERMINEE
+        run.finished_at = timezone.now()
+    if before != (run.status, run.invoice_count, run.total):
+        run.save(update_fields=["status", "finished_at", "invoice_count", "total"])
+        audit(
+            actor=actor,
+            action="facturation.terminee",
+            commune=run.regie.commune,
+            target=run,
+            changes={
+                "status": [before[0], run.status],
+                "invoice_count": [before[1], count],
+                "total": [before[2], total],
+            },
+        )
+    return run
+
+
+# --- Single invoices ---------------------------------------------------------------------------
+
+
+def create_stay_invoice(
+    *,
+    regie: Regie,
+    famille: Famille,
+    category: str,
+    label: str,
+    child: Personne | None,
+    period_start: date,
+    period_end: date,
+    quantity: int,
+    unit_price: Decimal,
+    actor: User | None,
+) -> Invoice:
+    """A single invoice (« facture unique ») for a one-off stay, one « séjour » line of
+    quantity × unit price: « CLASSES TRANSPLANTÉES », « Séjour CT 3 (Ecole du PARC) »."""
+    label = (label or "").strip()
+    category = (category or "").strip().upper()
+    errors = {}
+    if not label:
+        errors["label"] = _("Indiquez le libellé de la facture.")
+    if period_end < period_start:
+        errors["period_end"] = _("La fin du séjour est avant son début.")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+        errors["quantity"] = _("La quantité est un nombre entier, 1 au moins.")
+    if (
+        not isinstance(unit_price, Decimal)
+        or not unit_price.is_finite()
+        or unit_price < 0
+        or unit_price != unit_price.quantize(Decimal("0.01"))
+    ):
+        errors["unit_price"] = _("Un prix en euros et centimes, 0 ou plus.")
+    if child is not None and child.famille_id != famille.pk:
+        errors["child"] = _("Cet enfant n'est pas de cette famille.")
+    if errors:
+        raise ValidationError(errors)
+    amount = line_amount(quantity, unit_price)
+    name = invoicing.child_name(child.first_names, child.last_name) if child else ""
+    today = timezone.localdate()
+    line = LineData(
+        kind=LineKind.SEJOUR,
+        label=(f"{label} — {name}" if name else label)[:200],
+        quantity=quantity,
+        unit_price=unit_price,
+        amount=amount,
+        child_id=child.pk if child else None,
+        child_name=name,
+        explanation=_("%(quantity)s × %(price)s")
+        % {"quantity": quantity, "price": money(unit_price)},
+    )
+    return create_invoice(
+        regie=regie,
+        famille=famille,
+        kind=InvoiceKind.UNIQUE,
+        label=label,
+        category=category,
+        period_start=period_start,
+        period_end=period_end,
+        lines=[line],
+        issued_on=today,
+        due_on=today + timedelta(days=invoicing.DUE_DAYS),
+        actor=actor,
+    )
