@@ -1,0 +1,215 @@
+"""Delivery: a paperless invoice is e-mailed with its PDF (« facture-N.pdf ») and the link to
+« Mon compte », once; a family without any e-mail falls back to paper; paper invoices are marked
+printed once; the receipt of every payment is e-mailed with its PDF once the payment has
+committed, and a mail failure never undoes a payment."""
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from django.core import mail
+
+from parvis.accounts.models import AuditEntry
+from parvis.billing import delivery
+from parvis.billing.models import Delivery, Invoice, InvoicingRun, PaymentMethod
+from parvis.billing.services import cancel_invoice, record_payment
+from parvis.billing.tests.test_pdf_support import make_invoice, make_world, pay, pdf_text
+from parvis.families.models import FamilyAccess
+from parvis.families.tests.factories import (
+    AgentFactory,
+    FamilleFactory,
+    FamilyAccessFactory,
+    PersonneFactory,
+)
+from parvis.payments.models import Transaction
+
+pytestmark = pytest.mark.django_db
+
+MON_COMPTE = "http://testserver/villebois/mon-espace/factures/"
+
+
+@pytest.fixture
+def world():
+    return make_world()
+
+
+def attachment(message):
+    assert len(message.attachments) == 1
+    name, content, mimetype = message.attachments[0]
+    assert mimetype == "application/pdf"
+    assert content.startswith(b"%PDF-")
+    return name, pdf_text(content)
+
+
+# --- One invoice --------------------------------------------------------------------------------
+
+
+def test_an_invoice_is_emailed_with_its_pdf_and_the_link_to_mon_compte(world):
+    invoice = make_invoice(world)
+    assert delivery.send_invoice(invoice_id=invoice.pk) is True
+    [message] = mail.outbox
+    assert message.to == ["francoise@example.fr"]
+    assert message.subject == f"Villebois — Votre facture n° {invoice.number}"
+    assert "Reste à régler : 151,65 €, avant le 28/03/2026." in message.body
+    assert MON_COMPTE in message.body
+    name, text = attachment(message)
+    assert name == f"facture-{invoice.number}.pdf"
+    assert f"Facture n° {invoice.number}" in text
+    assert "Reste à régler : 151,65 €" in text
+    invoice.refresh_from_db()
+    assert invoice.emailed_at is not None
+
+
+def test_every_responsable_with_an_email_gets_it_else_the_linked_accounts(world):
+    PersonneFactory(famille=world.famille, first_names="Paul", email="paul@example.fr")
+    PersonneFactory(famille=world.famille, first_names="Sans", email="")
+    invoice = make_invoice(world)
+    delivery.send_invoice(invoice_id=invoice.pk)
+    assert sorted(mail.outbox[0].to) == ["francoise@example.fr", "paul@example.fr"]
+    world.famille.members.filter(kind="responsable").update(email="")
+    delivery.send_invoice(invoice_id=invoice.pk)
+    assert mail.outbox[1].to == ["compte@example.fr"]
+
+
+def test_no_email_anywhere_or_a_cancelled_invoice_sends_nothing(world):
+    world.responsable.email = ""
+    world.responsable.save()
+    FamilyAccess.objects.filter(famille=world.famille).delete()
+    invoice = make_invoice(world)
+    assert delivery.send_invoice(invoice_id=invoice.pk) is False
+    assert delivery.send_invoice(invoice_id=999999) is False
+    invoice.refresh_from_db()
+    assert invoice.emailed_at is None
+    cancelled = make_invoice(make_world(name="Autreville", slug="autreville"))
+    cancel_invoice(invoice=cancelled, actor=AgentFactory(), reason="Erreur")
+    assert delivery.send_invoice(invoice_id=cancelled.pk) is False
+    assert mail.outbox == []
+
+
+# --- A run --------------------------------------------------------------------------------------
+
+
+def run_with_families(world):
+    """A run of March with: DURAND paperless (e-mail), LEROY paperless without any e-mail,
+    MARTIN on paper, PETIT paperless already e-mailed, and an invoice of another run."""
+    run = InvoicingRun.objects.create(
+        commune=world.commune, regie=world.regie, month=date(2026, 3, 1)
+    )
+    invoices = {}
+    for name, paperless, email in [
+        ("DURAND", True, "francoise@example.fr"),
+        ("LEROY", True, ""),
+        ("MARTIN", False, "martin@example.fr"),
+        ("PETIT", True, "petit@example.fr"),
+    ]:
+        famille = (
+            world.famille if name == "DURAND" else FamilleFactory(commune=world.commune, name=name)
+        )
+        famille.paperless_invoice = paperless
+        famille.save()
+        if name != "DURAND":
+            PersonneFactory(famille=famille, email=email)
+        world_famille, world.famille = world.famille, famille
+        invoice = make_invoice(world)
+        world.famille = world_famille
+        Invoice.objects.filter(pk=invoice.pk).update(run=run)
+        invoices[name] = invoice
+    Invoice.objects.filter(pk=invoices["PETIT"].pk).update(emailed_at="2026-04-01T08:00Z")
+    return run, invoices
+
+
+def test_a_run_emails_its_paperless_invoices_once_and_the_others_go_to_print(world):
+    run, invoices = run_with_families(world)
+    agent = AgentFactory(commune=world.commune)
+    assert delivery.deliver_run(run=run, actor=agent) == {
+        "emailed": 1,
+        "to_print": 2,
+        "failed": 0,
+    }
+    assert [m.to for m in mail.outbox] == [["francoise@example.fr"]]
+    leroy = Invoice.objects.get(pk=invoices["LEROY"].pk)
+    assert leroy.delivery == Delivery.PAPIER
+    assert leroy.emailed_at is None
+    entry = AuditEntry.objects.get(action="facturation.envoyee")
+    assert entry.actor == agent
+    assert entry.changes["emailed"] == [None, 1]
+    # Again: nothing is sent twice.
+    assert delivery.deliver_run(run=run, actor=agent)["emailed"] == 0
+    assert len(mail.outbox) == 1
+
+
+def test_a_mail_failure_keeps_the_invoice_to_send_next_time(world, monkeypatch):
+    run, invoices = run_with_families(world)
+    real_send = delivery.EmailMessage.send
+
+    def failing(self, *args, **kwargs):
+        raise OSError("SMTP down")
+
+    monkeypatch.setattr(delivery.EmailMessage, "send", failing)
+    assert delivery.deliver_run(run=run, actor=None) == {"emailed": 0, "to_print": 2, "failed": 1}
+    durand = Invoice.objects.get(pk=invoices["DURAND"].pk)
+    assert (durand.delivery, durand.emailed_at) == (Delivery.COURRIEL, None)
+    monkeypatch.setattr(delivery.EmailMessage, "send", real_send)
+    assert delivery.deliver_run(run=run, actor=None)["emailed"] == 1
+
+
+def test_paper_invoices_are_marked_printed_once(world):
+    run, invoices = run_with_families(world)
+    delivery.deliver_run(run=run, actor=None)
+    agent = AgentFactory(commune=world.commune)
+    everything = list(Invoice.objects.filter(run=run))
+    assert delivery.mark_printed(invoices=everything, actor=agent) == 2  # MARTIN, LEROY
+    printed = set(Invoice.objects.filter(printed_at__isnull=False).values_list("pk", flat=True))
+    assert printed == {invoices["MARTIN"].pk, invoices["LEROY"].pk}
+    assert AuditEntry.objects.filter(action="factures.imprimees", actor=agent).count() == 1
+    assert delivery.mark_printed(invoices=everything, actor=agent) == 0
+    assert delivery.mark_printed(invoices=[], actor=agent) == 0
+
+
+# --- Receipts -----------------------------------------------------------------------------------
+
+
+def test_the_receipt_is_emailed_once_the_payment_has_committed(
+    world, django_capture_on_commit_callbacks
+):
+    invoice = make_invoice(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        payment = pay(world, invoice, "151.65", date(2026, 3, 30), method=PaymentMethod.CESU)
+        assert mail.outbox == []
+    [message] = mail.outbox
+    assert message.subject == f"Villebois — Votre reçu de paiement n° {payment.number}"
+    assert message.to == ["francoise@example.fr"]
+    assert "a bien reçu votre paiement de 151,65 € le 30/03/2026 (CESU)" in message.body
+    assert f"Facture n° {invoice.number} — Facture de mars 2026" in message.body
+    assert "http://testserver/villebois/mon-espace/factures/documents/" in message.body
+    name, text = attachment(message)
+    assert name == f"recu-{payment.number}.pdf"
+    assert f"Reçu de paiement n° {payment.number}" in text
+    assert "Montant reçu : 151,65 €" in text
+
+
+def test_an_online_payment_also_goes_to_the_account_that_paid(world):
+    invoice = make_invoice(world)
+    payer = FamilyAccessFactory(famille=world.famille, user__email="payeur@example.fr").user
+    Transaction.objects.create(
+        commune=world.commune, famille=world.famille, user=payer, reference="PVS-0001",
+        provider="simulateur", amount=D("151.65"),
+    )  # fmt: skip
+    payment = record_payment(
+        regie=world.regie, famille=world.famille, allocations=[(invoice, D("151.65"))],
+        method=PaymentMethod.CARTE, received_on=date(2026, 3, 30), actor=None,
+        transaction_reference="PVS-0001",
+    )  # fmt: skip
+    assert delivery.send_receipt(payment_id=payment.pk) is True
+    assert mail.outbox[0].to == ["payeur@example.fr", "francoise@example.fr"]
+
+
+def test_a_mail_failure_never_raises_from_send_receipt(world, monkeypatch):
+    payment = pay(world, make_invoice(world), "10.00", date(2026, 3, 30))
+
+    def failing(self, *args, **kwargs):
+        raise OSError("SMTP down")
+
+    monkeypatch.setattr(delivery.EmailMessage, "send", failing)
+    assert delivery.send_receipt(payment_id=payment.pk) is False
+    assert delivery.send_receipt(payment_id=999999) is False
