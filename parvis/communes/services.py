@@ -38,6 +38,11 @@ COMMUNE_ADMIN_PERMISSIONS = {
         "tariffbracket": ("view", "add", "change", "delete"),
         "penaltyrule": ("view", "add", "change", "delete"),
     },
+    "payments": {
+        "providerconfig": ("view", "add", "change"),
+        "transaction": ("view",),
+        "exchange": ("view",),
+    },
 }
 
 

@@ -1,0 +1,445 @@
+"""Writes of online payment: starting a transaction (« Payer »), and the provider's server
+notification, the only thing that marks invoices paid.
+
+The amount of a transaction and each invoice's share are computed here from what remains due,
+never read from the browser. A notification changes something only when the provider
+implementation could verify it (`Verified.signed`), names a transaction of this commune started
+with this provider, and carries that transaction's amount; it is applied in one database
+transaction that locks the Transaction row, and a second notification for a transaction that
+is no longer « en attente » changes nothing. Every exchange is logged (`Exchange`)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction as db
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from parvis.accounts.models import User
+from parvis.accounts.services import audit
+from parvis.billing import selectors as billing_selectors
+from parvis.billing import services as billing
+from parvis.billing.models import Invoice, InvoiceStatus, PaymentMethod
+from parvis.billing.pricing import money
+from parvis.communes.models import Commune
+from parvis.families.models import Famille
+from parvis.mail import absolute_url
+from parvis.payments import selectors
+from parvis.payments.models import (
+    TRANSACTION_TRANSITIONS,
+    Exchange,
+    ExchangeKind,
+    Provider,
+    Transaction,
+    TransactionInvoice,
+    TransactionStatus,
+)
+from parvis.payments.providers import (
+    NotificationError,
+    ProviderBase,
+    ProviderError,
+    Redirect,
+    Urls,
+    Verified,
+    provider_class,
+)
+from parvis.payments.providers.simulateur import default_secret
+
+ZERO = Decimal("0.00")
+REFERENCE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # base32: no 0/O nor 1/I to misread
+PAYLOAD_LIMIT = 8000
+
+
+def new_reference() -> str:
+    """« PVS » and 20 random base32 characters (100 bits): unique and unguessable."""
+    return "PVS" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(20))
+
+
+# --- Providers --------------------------------------------------------------------------------
+
+
+def provider_for(commune: Commune, name: str | None = None) -> ProviderBase:
+    """The provider `name` (default: the commune's) built with the commune's options and secret.
+    The commune's settings apply only to the provider it is configured for; the simulator
+    without a key of its own signs with one derived from SECRET_KEY and the commune."""
+    config = selectors.provider_config(commune=commune)
+    if name is None:
+        name = config.provider if config is not None else Provider.SIMULATEUR
+    cls = provider_class(name)
+    if cls is None or (name == Provider.SIMULATEUR and not settings.PARVIS_PAYMENT_SIMULATOR):
+        # The simulator pays without money: a deployment switches it on for tests and demos.
+        raise LookupError(name)
+    options, secret = {}, ""
+    if config is not None and config.provider == name:
+        options, secret = dict(config.options or {}), config.secret
+    if name == Provider.SIMULATEUR and not secret:
+        secret = default_secret(commune)
+    return cls(options=options, secret=secret)
+
+
+def urls_for(commune: Commune, *, reference: str, provider: str) -> Urls:
+    def path(name, **kwargs):
+        return reverse(f"payments:{name}", kwargs={"commune": commune.slug, **kwargs})
+
+    return Urls(
+        return_url=absolute_url(path("retour", reference=reference)),
+        notification_url=absolute_url(path("notification", provider=provider)),
+        simulator_url=path("simulateur", reference=reference),
+    )
+
+
+def _move(transaction: Transaction, to: str) -> None:
+    if to not in TRANSACTION_TRANSITIONS[transaction.status]:
+        raise ValidationError(
+            _("Une transaction « %(from)s » ne peut pas passer à « %(to)s ».")
+            % {
+                "from": TransactionStatus(transaction.status).label,
+                "to": TransactionStatus(to).label,
+            }
+        )
+    transaction.status = to
+
+
+def _log(
+    *,
+    commune: Commune,
+    provider: str,
+    kind: str,
+    transaction: Transaction | None = None,
+    method: str = "",
+    payload: str = "",
+    remote_addr: str | None = None,
+    verified: bool | None = None,
+    outcome: str = "",
+) -> Exchange:
+    return Exchange.objects.create(
+        commune=commune,
+        transaction=transaction,
+        provider=provider,
+        kind=kind,
+        method=method[:8],
+        payload=payload[:PAYLOAD_LIMIT],
+        remote_addr=remote_addr or None,
+        verified=verified,
+        outcome=outcome[:200],
+    )
+
+
+# --- « Payer » ---------------------------------------------------------------------------------
+
+
+def start_payment(
+    *, famille: Famille, user: User | None, commune: Commune, invoice_ids
+) -> tuple[Transaction, Redirect]:
+    """Starts paying the family's invoices among `invoice_ids` that still have something due
+    (others, and ids that are not the family's, are ignored): one Transaction for the sum of
+    what they have due, with each invoice's share, and the provider's request, logged. Raises
+    ValidationError when nothing is left to pay or the provider cannot start."""
+    if famille.commune_id != commune.pk:
+        raise ValidationError(_("Aucune facture à régler parmi celles choisies."))
+    invoices = billing_selectors.due_invoices(
+        famille=famille, commune=commune, ids=selectors.as_ids(invoice_ids)
+    )
+    if not invoices:
+        raise ValidationError(_("Aucune facture à régler parmi celles choisies."))
+    try:
+        provider = provider_for(commune)
+    except LookupError as error:
+        raise ValidationError(
+            _(
+                "Le paiement en ligne n'est pas ouvert dans cette commune : réglez au guichet "
+                "de la régie."
+            )
+        ) from error
+    if provider.needs_email and not (user is not None and user.email):
+        raise ValidationError(
+            _(
+                "Le paiement en ligne demande une adresse électronique : indiquez-la dans votre "
+                "compte, ou réglez au guichet de la régie."
+            )
+        )
+    amount = sum((invoice.due_amount for invoice in invoices), ZERO)
+    with db.atomic():
+        transaction = Transaction.objects.create(
+            commune=commune,
+            famille=famille,
+            user=user if user is not None and user.pk else None,
+            reference=new_reference(),
+            provider=provider.name,
+            options=dict(provider.options),
+            amount=amount,
+        )
+        TransactionInvoice.objects.bulk_create(
+            TransactionInvoice(transaction=transaction, invoice=invoice, amount=invoice.due_amount)
+            for invoice in invoices
+        )
+        audit(
+            actor=user,
+            action="paiement_en_ligne.demande",
+            commune=commune,
+            target=transaction,
+            famille_id=famille.pk,
+            changes={
+                "amount": [None, amount],
+                "invoices": [None, ", ".join(str(invoice.number) for invoice in invoices)],
+            },
+        )
+    urls = urls_for(commune, reference=transaction.reference, provider=provider.name)
+    try:
+        redirect = provider.start(transaction, urls)
+    except ProviderError as error:
+        with db.atomic():
+            _move(transaction, TransactionStatus.ABANDONNEE)
+            transaction.save(update_fields=["status"])
+            _log(
+                commune=commune,
+                provider=provider.name,
+                kind=ExchangeKind.REQUETE,
+                transaction=transaction,
+                outcome=_("échec de la demande : %(error)s") % {"error": error},
+            )
+        raise ValidationError(
+            _(
+                "Le service de paiement en ligne n'a pas pu être joint. Réessayez dans quelques "
+                "minutes, ou réglez au guichet de la régie."
+            )
+        ) from error
+    with db.atomic():
+        if redirect.provider_reference:
+            transaction.provider_reference = redirect.provider_reference[:120]
+            transaction.save(update_fields=["provider_reference"])
+        _log(
+            commune=commune,
+            provider=provider.name,
+            kind=ExchangeKind.REQUETE,
+            transaction=transaction,
+            method=redirect.method,
+            payload=json.dumps(
+                {"url": redirect.url, "fields": dict(redirect.fields), "amount": str(amount)},
+                ensure_ascii=False,
+            ),
+            outcome=_("demande envoyée : %(amount)s") % {"amount": money(amount)},
+        )
+    return transaction, redirect
+
+
+# --- The provider's notification ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a notification: the HTTP status to answer the provider (200 when it was
+    handled, replays included), the words logged, and the transaction when one was found."""
+
+    status: int
+    text: str
+    transaction: Transaction | None = None
+
+    @property
+    def handled(self) -> bool:
+        return self.status == 200
+
+
+def _find(commune: Commune, provider: str, verified: Verified) -> Transaction | None:
+    rows = Transaction.objects.filter(commune=commune, provider=provider)
+    if verified.reference:
+        return rows.filter(reference=verified.reference[:40]).first()
+    if verified.request_id:
+        return rows.filter(provider_reference=verified.request_id).first()
+    return None
+
+
+def _shares_capped(transaction: Transaction) -> tuple[dict, Decimal]:
+    """The shares to record per régie, each capped at what its invoice still has due (a
+    payment at the counter may have settled it meanwhile), and the excess received."""
+    shares = list(transaction.shares.all())
+    invoices = {
+        invoice.pk: invoice
+        for invoice in Invoice.objects.select_for_update(of=("self",))
+        .filter(pk__in=[share.invoice_id for share in shares])
+        .order_by("pk")
+    }
+    by_regie: dict[int, list[tuple[Invoice, Decimal]]] = defaultdict(list)
+    excess = ZERO
+    for share in shares:
+        invoice = invoices[share.invoice_id]
+        due = ZERO if invoice.status == InvoiceStatus.ANNULEE else max(invoice.due_amount, ZERO)
+        paid = min(share.amount, due)
+        excess += share.amount - paid
+        if paid > 0:
+            by_regie[invoice.regie_id].append((invoice, paid))
+    return by_regie, excess
+
+
+def _apply(transaction: Transaction, verified: Verified) -> str:
+    """Applies a verified, final notification to the locked, pending transaction."""
+    if verified.paid is False:
+        to = TransactionStatus.ABANDONNEE if verified.cancelled else TransactionStatus.REFUSEE
+        _move(transaction, to)
+        transaction.notified_at = timezone.now()
+        transaction.save(update_fields=["status", "notified_at"])
+        return (
+            _("abandonnée : factures toujours dues")
+            if verified.cancelled
+            else _("refusée par la banque : factures toujours dues")
+        )
+    _move(transaction, TransactionStatus.PAYEE)
+    transaction.notified_at = timezone.now()
+    if verified.provider_reference:
+        transaction.provider_reference = verified.provider_reference
+    transaction.save(update_fields=["status", "notified_at", "provider_reference"])
+    by_regie, excess = _shares_capped(transaction)
+    famille = transaction.famille
+    numbers = []
+    for allocations in by_regie.values():
+        payment = billing.record_payment(
+            regie=allocations[0][0].regie,
+            famille=famille,
+            allocations=allocations,
+            method=PaymentMethod.CARTE,
+            received_on=timezone.localdate(),
+            actor=None,
+            reference=transaction.provider_reference,
+            transaction_reference=transaction.reference,
+        )
+        numbers.append(str(payment.number))
+    text = _("payée")
+    if numbers:
+        text = _("payée : reçu n° %(numbers)s") % {"numbers": ", ".join(numbers)}
+    if excess > 0:
+        text = _("%(outcome)s ; trop-perçu à rembourser : %(amount)s") % {
+            "outcome": text,
+            "amount": money(excess),
+        }
+    return text
+
+
+def handle_notification(
+    *,
+    commune: Commune,
+    provider: str,
+    query_string: str,
+    body,
+    remote_addr: str | None,
+    method: str = "POST",
+) -> Outcome:
+    """Verifies and applies a provider's server notification; logs it whatever happens."""
+    body_text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body or ""
+    payload = f"?{query_string}\n{body_text}" if query_string else body_text
+    log = {
+        "commune": commune,
+        "provider": provider,
+        "kind": ExchangeKind.NOTIFICATION,
+        "method": method,
+        "payload": payload,
+        "remote_addr": remote_addr,
+    }
+    if not Transaction.objects.filter(commune=commune, provider=provider).exists():
+        # Nothing to notify about: no call to the provider (PayFiP's web service) for it.
+        _log(**log, verified=False, outcome=_("refusée : aucun paiement par ce prestataire"))
+        return Outcome(400, "prestataire inattendu")
+    try:
+        verified = provider_for(commune, provider).handle_notification(query_string, body)
+    except (LookupError, NotificationError) as error:
+        _log(**log, verified=False, outcome=_("refusée : illisible (%(error)s)") % {"error": error})
+        return Outcome(400, "illisible")
+    if not verified.signed:
+        _log(**log, verified=False, outcome=_("refusée : non signée ou signature invalide"))
+        return Outcome(403, "signature invalide")
+    found = _find(commune, provider, verified)
+    if found is None:
+        _log(**log, verified=True, outcome=_("refusée : référence inconnue"))
+        return Outcome(400, "référence inconnue")
+    try:
+        with db.atomic():
+            transaction = (
+                Transaction.objects.select_for_update(of=("self",))
+                .select_related("famille")
+                .get(pk=found.pk)
+            )
+            text, status = _decide(transaction, verified)
+            _log(**log, transaction=transaction, verified=True, outcome=text)
+    except ValidationError as error:
+        text = _("erreur : %(messages)s") % {"messages": "; ".join(error.messages)}
+        _log(**log, transaction=found, verified=True, outcome=text)
+        return Outcome(400, text, found)
+    return Outcome(status, text, transaction)
+
+
+def _decide(transaction: Transaction, verified: Verified) -> tuple[str, int]:
+    """(outcome, HTTP status) for a verified notification on the locked transaction."""
+    if transaction.status != TransactionStatus.EN_ATTENTE:
+        if verified.paid and transaction.status != TransactionStatus.PAYEE:
+            return (
+                _("payée après un refus ou un abandon : ignorée, à vérifier par la régie"),
+                200,
+            )
+        return _("rejouée : ignorée"), 200
+    if (
+        verified.request_id
+        and transaction.provider_reference
+        and verified.request_id != transaction.provider_reference
+    ):
+        return _("refusée : identifiant de paiement inattendu"), 400
+    if verified.paid is None:
+        detail = verified.detail or _("sans détail")
+        return _("en attente : rien à faire (%(detail)s)") % {"detail": detail}, 200
+    # A payment must carry the transaction's amount; a refusal may carry none (PayFiP's
+    # « idOp inconnu ou expiré »), but not another one.
+    amount_needed = verified.paid or verified.amount is not None
+    if amount_needed and verified.amount != transaction.amount:
+        shown = money(verified.amount) if verified.amount is not None else _("absent")
+        return (
+            _("refusée : montant %(given)s au lieu de %(expected)s")
+            % {"given": shown, "expected": money(transaction.amount)},
+            400,
+        )
+    return _apply(transaction, verified), 200
+
+
+def simulate_notification(
+    *, transaction: Transaction, result: str, remote_addr: str | None
+) -> Outcome:
+    """The simulator page's buttons: its signed notification, delivered in-process through
+    the same path as a provider's HTTP notification (and logged the same way)."""
+    from parvis.payments.providers import simulateur
+
+    commune = transaction.commune
+    body = simulateur.notification(
+        provider_for(commune, Provider.SIMULATEUR).secret,
+        reference=transaction.reference,
+        amount=transaction.amount,
+        result=result,
+    )
+    return handle_notification(
+        commune=commune,
+        provider=Provider.SIMULATEUR,
+        query_string="",
+        body=body,
+        remote_addr=remote_addr,
+        method="interne",
+    )
+
+
+def log_return(
+    *, transaction: Transaction, query_string: str, remote_addr: str | None, shown: str
+) -> Exchange:
+    """The browser's return, logged with what the page showed. Changes nothing."""
+    return _log(
+        commune=transaction.commune,
+        provider=transaction.provider,
+        kind=ExchangeKind.RETOUR,
+        transaction=transaction,
+        method="GET",
+        payload=query_string,
+        remote_addr=remote_addr,
+        outcome=_("affiché : %(state)s") % {"state": TransactionStatus(shown).label},
+    )
