@@ -28,6 +28,7 @@ from parvis.backoffice.forms import (
 )
 from parvis.backoffice.journal import present
 from parvis.backoffice.permissions import (
+    REGIE_ROLES,
     agent_of,
     agent_required,
     family_editor_required,
@@ -62,6 +63,17 @@ def _navigation(request) -> list[NavEntry]:
             reverse("guichet_activites:activites", args=[slug]),
         ),
     ]
+    if request.agent.roles & REGIE_ROLES:
+        entries += [
+            NavEntry(
+                "guichet_regie:impayes", _("Régie"), reverse("guichet_regie:impayes", args=[slug])
+            ),
+            NavEntry(
+                "guichet_regie:facturations",
+                _("Facturation"),
+                reverse("guichet_regie:facturations", args=[slug]),
+            ),
+        ]
     if request.agent.can_edit_families:
         entries.append(
             NavEntry(

@@ -1,0 +1,163 @@
+"""Reminders (« relances ») of overdue invoices, sent by the régie from its guichet: one e-mail
+per invoice to the family (what remains due, the invoice's number and due date, the link to
+« Mon compte »), an InvoiceReminder row and an audit row each, in one transaction; the e-mails
+leave once it has committed, to the addresses its invoices go to. A family without any e-mail
+is reminded by post: it is listed, not e-mailed, and gets no reminder row.
+
+An invoice is reminded at most once a day: the invoices are locked while the reminders are
+written, so a double click, or two agents at once, send one e-mail, not two."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from parvis.accounts.models import User
+from parvis.accounts.services import audit
+from parvis.billing.models import Invoice, InvoiceReminder, InvoiceStatus
+from parvis.billing.pricing import money
+from parvis.families.models import Famille, FamilyAccess, MemberKind, Personne
+from parvis.mail import absolute_url
+
+DUE_STATUSES = (InvoiceStatus.A_REGLER, InvoiceStatus.PARTIELLEMENT_REGLEE)
+
+
+def with_contacts(queryset: QuerySet[Famille]) -> QuerySet[Famille]:
+    """Families with their responsables (as `responsables`, in the order of
+    parvis.families.selectors.first_responsable_email) and their accounts (as
+    `account_accesses`): two queries for any number of families."""
+    return queryset.prefetch_related(
+        Prefetch(
+            "members",
+            queryset=Personne.objects.filter(kind=MemberKind.RESPONSABLE).order_by(
+                "birth_date", "first_names", "pk"
+            ),
+            to_attr="responsables",
+        ),
+        Prefetch(
+            "accesses",
+            queryset=FamilyAccess.objects.select_related("user").order_by("pk"),
+            to_attr="account_accesses",
+        ),
+    )
+
+
+def family_emails(famille: Famille) -> list[str]:
+    """Where the family's reminder goes, as parvis.billing.delivery.family_emails sends its
+    invoices and receipts: its responsables' e-mails, else those of the accounts linked to the
+    family file; without duplicates, in order. Reads what `with_contacts` prefetched (no query
+    per family on the régie's list). Empty: the family is reminded by post."""
+    responsables = getattr(famille, "responsables", None)
+    if responsables is None:
+        responsables = famille.members.filter(kind=MemberKind.RESPONSABLE).order_by(
+            "birth_date", "first_names", "pk"
+        )
+    emails = [personne.email for personne in responsables if personne.email]
+    if not emails:
+        accesses = getattr(famille, "account_accesses", None)
+        if accesses is None:
+            accesses = famille.accesses.select_related("user").order_by("pk")
+        emails = [access.user.email for access in accesses if access.user.email]
+    return list(dict.fromkeys(email.strip() for email in emails if email.strip()))
+
+
+@dataclass
+class RemindersResult:
+    sent: list[Invoice] = field(default_factory=list)  # e-mailed now
+    by_post: list[Invoice] = field(default_factory=list)  # no e-mail: to remind by post
+    already: list[Invoice] = field(default_factory=list)  # already reminded today
+    not_due: list[Invoice] = field(default_factory=list)  # paid, cancelled or not overdue
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _message(invoice: Invoice, famille: Famille, to: list[str]) -> EmailMessage:
+    commune = invoice.commune
+    context = {
+        "commune": commune,
+        "regie": invoice.regie,
+        "invoice": invoice,
+        "famille": famille,
+        "due": money(invoice.due_amount),
+        "total": money(invoice.total),
+        "url": absolute_url(reverse("billing:mon_compte", kwargs={"commune": commune.slug})),
+    }
+    return EmailMessage(
+        subject=_("%(commune)s — rappel : facture n° %(number)s à régler")
+        % {"commune": commune.name, "number": invoice.number},
+        body=render_to_string("billing/emails/relance.txt", context),
+        to=to,
+    )
+
+
+def _send(messages: list[EmailMessage]) -> None:
+    if messages:
+        get_connection().send_messages(messages)
+
+
+@transaction.atomic
+def send_reminders(*, invoices, actor: User, today: date | None = None) -> RemindersResult:
+    """Reminds the families of `invoices` (already scoped to the agent's commune by the caller).
+    Each invoice is checked again on its locked row: still due, due date passed, not reminded
+    yet today."""
+    today = today or timezone.localdate()
+    ids = sorted({invoice.pk for invoice in invoices})
+    result = RemindersResult()
+    if not ids:
+        return result
+    locked = list(
+        Invoice.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .select_related("commune", "regie")
+        .order_by("pk")
+    )
+    reminded_today = set(
+        InvoiceReminder.objects.filter(
+            invoice_id__in=ids, sent_at__gte=_start_of(today)
+        ).values_list("invoice_id", flat=True)
+    )
+    familles = {
+        famille.pk: famille
+        for famille in with_contacts(
+            Famille.objects.filter(pk__in={invoice.famille_id for invoice in locked})
+        )
+    }
+    messages: list[EmailMessage] = []
+    for invoice in locked:
+        if invoice.status not in DUE_STATUSES or invoice.due_on >= today:
+            result.not_due.append(invoice)
+            continue
+        if invoice.pk in reminded_today:
+            result.already.append(invoice)
+            continue
+        famille = familles[invoice.famille_id]
+        invoice.famille = famille
+        emails = family_emails(famille)
+        if not emails:
+            result.by_post.append(invoice)
+            continue
+        InvoiceReminder.objects.create(
+            commune_id=invoice.commune_id, invoice=invoice, sent_by=actor, email=emails[0]
+        )
+        audit(
+            actor=actor,
+            action="facture.relance",
+            commune=invoice.commune,
+            target=invoice,
+            famille_id=invoice.famille_id,
+            changes={"email": [None, ", ".join(emails)], "due": [None, invoice.due_amount]},
+        )
+        messages.append(_message(invoice, famille, emails))
+        result.sent.append(invoice)
+    transaction.on_commit(lambda: _send(messages))
+    return result
