@@ -32,6 +32,7 @@ from parvis.activities.forms import (
     read_post,
 )
 from parvis.activities.painter import Painter
+from parvis.activities.pricing_hooks import basket_prices, changes_of
 from parvis.activities.services import BasketRefused, validate_basket_and_notify
 from parvis.activities.services_offres import offers_of
 
@@ -170,7 +171,18 @@ def calendrier(request, target):
     add, remove = _changes(cal)
     if not add and not remove:
         return _render_calendar(request, target, cal, nothing=True)
-    return render(request, "activities/panier.html", _context(target, add=add, remove=remove))
+    previews = _prices(request, target, add, remove)
+    return render(
+        request,
+        "activities/panier.html",
+        _context(target, add=add, remove=remove, price_previews=previews),
+    )
+
+
+def _prices(request, target, add, remove) -> list:
+    """The basket's price preview before « Valider » (billing plugs it in; none without it)."""
+    changes = changes_of(add=add, remove=remove, child=target.child)
+    return basket_prices(commune=request.commune, changes=changes, now=timezone.now())
 
 
 @booking_view("GET", "POST")
@@ -214,11 +226,9 @@ def panier(request, target):
         for cell in add + remove:
             cell.problem = refused.problems.get((cell.unit.pk, cell.day))
         general = [str(reason) for key, reason in refused.problems.items() if key is None]
-        return render(
-            request,
-            "activities/panier.html",
-            _context(target, add=add, remove=remove, refused=True, general=general),
-        )
+        context = _context(target, add=add, remove=remove, refused=True, general=general)
+        context["price_previews"] = _prices(request, target, add, remove)
+        return render(request, "activities/panier.html", context)
     request.session[SUMMARY_KEY] = {
         "activity": target.activity.pk,
         "child": target.child.pk,

@@ -34,6 +34,7 @@ from parvis.activities.forms_foyer import (
     read_post,
 )
 from parvis.activities.painter import Painter
+from parvis.activities.pricing_hooks import basket_prices, changes_of
 from parvis.activities.services_foyer import (
     ChildBasket,
     HouseholdBasketRefused,
@@ -174,11 +175,26 @@ def foyer(request):
     changes = grid.changes()
     if not changes:
         return _render_grid(request, house, grid, posted.shown, tools=(copy, pattern), nothing=True)
+    groups = _groups(house, changes)
     return render(
         request,
         "activities/foyer_panier.html",
-        {"groups": _groups(house, changes), "period": posted.shown, "current_section": SECTION},
+        {
+            "groups": groups,
+            "period": posted.shown,
+            "price_previews": _prices(request, groups),
+            "current_section": SECTION,
+        },
     )
+
+
+def _prices(request, groups) -> list:
+    """The basket's price preview before « Valider », one per family (billing plugs it in)."""
+    changes = changes_of(
+        add=[cell for group in groups for cell in group.add],
+        remove=[cell for group in groups for cell in group.remove],
+    )
+    return basket_prices(commune=request.commune, changes=changes, now=timezone.now())
 
 
 def _groups(house, cells) -> list[BasketGroup]:
@@ -246,6 +262,7 @@ def panier(request):
                 "groups": groups,
                 "period": posted.shown,
                 "refused": True,
+                "price_previews": _prices(request, groups),
                 "current_section": SECTION,
             },
         )

@@ -6,3 +6,10 @@ class BillingConfig(AppConfig):
     name = "parvis.billing"
     label = "billing"
     verbose_name = _("Facturation")
+
+    def ready(self):
+        # Activities never import billing: the reservation basket's price preview plugs in here.
+        from parvis.activities.pricing_hooks import register_basket_pricer
+        from parvis.billing.preview import basket_preview
+
+        register_basket_pricer(basket_preview)
