@@ -58,12 +58,14 @@ format: install
 	$(BIN)/djlint parvis --reformat --quiet || true
 
 # The reference workload of ../shared/BENCHMARK.md, in a throwaway database (SQLite in memory,
-# or a test database next to DATABASE_URL's). Sizes: make bench FAMILIES=2000
+# or a test database next to DATABASE_URL's). Sizes: make bench FAMILIES=2000; the invoicing
+# runs: make bench INVOICING=2000,10000 (0 to skip them).
 FAMILIES ?= 200
 REQUESTS ?= 30
+INVOICING ?= 2000,10000
 bench: install
 	DJANGO_SETTINGS_MODULE=parvis.settings_test $(BIN)/python manage.py bench \
-		--families $(FAMILIES) --requests $(REQUESTS)
+		--families $(FAMILIES) --requests $(REQUESTS) --invoicing $(INVOICING)
 
 # Re-pin every dependency from pyproject.toml (run after changing it).
 lock: install

@@ -72,9 +72,11 @@ def _open_days(activity: Activity, unit: Unit) -> list[date]:
     return days
 
 
-def build_bookings(commune, service, today: date) -> dict:
+def build_bookings(commune, service, today: date, *, only=None) -> dict:
     """The periscolaire activity, every child registered to it and booked on about 265
-    unit-days of the school year; care units have seats (never full), the canteen none."""
+    unit-days of the school year; care units have seats (never full), the canteen none. With
+    `only` (first, last day), only the days between them are booked (the invoicing benchmark
+    needs one month)."""
     from parvis.families.models import MemberKind, Personne
 
     start, end = school_year(today)
@@ -104,7 +106,11 @@ def build_bookings(commune, service, today: date) -> dict:
             capacity=None if code == "RESTAURATION" else len(children) + THROUGHPUT_SEATS,
         )
         units.append(unit)
-        booked_days[unit.pk] = [d for d in _open_days(activity, unit) if d.weekday() in booked]
+        booked_days[unit.pk] = [
+            d
+            for d in _open_days(activity, unit)
+            if d.weekday() in booked and (only is None or only[0] <= d <= only[1])
+        ]
     Inscription.objects.bulk_create(
         (
             Inscription(

@@ -217,11 +217,19 @@ def test_the_benchmark_command_prints_its_figures():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env["DJANGO_SETTINGS_MODULE"] = "parvis.settings_test"
     result = subprocess.run(
-        [sys.executable, "manage.py", "bench", "--families", "4", "--requests", "2"],
+        [sys.executable, "manage.py", "bench", "--families", "4", "--requests", "2",
+         "--invoicing", "3,6"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    figures = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    lines = result.stdout.splitlines()
+    figures = dict(line.split(": ", 1) for line in lines if ": " in line)
+    runs = [line for line in lines if line.startswith("invoicing_run_s: ")]
+    assert [line.rsplit("families: ", 1)[1] for line in runs] == ["3", "6"]
+    invoices = [line for line in lines if line.startswith("invoicing_invoices: ")]
+    assert invoices == ["invoicing_invoices: 3 families: 3", "invoicing_invoices: 6 families: 6"]
+    assert figures["invoicing_linearity_ratio"].endswith("(6 vs 3 families)")
+    assert float(figures["invoice_pdf_per_s"].split()[0]) > 0
     assert figures["families"] == "4"
     assert figures["trivial_page_queries"] == "1"
     for page in ("commune_home", "mon_accueil", "guichet_family_file"):

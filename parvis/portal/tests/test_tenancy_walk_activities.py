@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 def world(commune=None, *, slug="peri-maternelle"):
     """A family with an account, a child registered to an activity, a seat offered to it, an
     absence and a calendar feed; an agent covering everything."""
-    access = FamilyAccessFactory(**({"commune": commune} if commune else {}))
+    access = FamilyAccessFactory(**({"famille__commune": commune} if commune else {}))
     famille, commune = access.famille, access.commune
     child = ChildFactory(famille=famille)
     activity = make_activity(commune, capacity=1, slug=slug)
@@ -125,6 +125,8 @@ def test_a_citizen_reaches_only_their_own_childrens_activities(client):
             url = f"/{prefix}/mon-espace/{fill(pattern, objects)}"
             if url == own or not any(p in str(pattern.pattern) for p in NAMED_OBJECTS):
                 continue
+            if pattern.name == "agenda_ics" and objects["commune"] == a["commune"]:
+                continue  # a token of this commune opens its own feed: the feed's test below
             assert client.get(url).status_code == 404, url
             assert client.post(url, _pirate_post(objects)).status_code in {404, 405}, url
         if pattern.name == "agenda_ics":

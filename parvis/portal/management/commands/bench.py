@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from parvis.activities import bench as activities_bench
 from parvis.activities.models import Reservation
+from parvis.billing import bench as billing_bench
 from parvis.families.models import Personne
 
 WARM_UP = 3
@@ -33,14 +34,23 @@ class Command(BaseCommand):
         parser.add_argument("--families", type=int, default=200)
         parser.add_argument("--requests", type=int, default=30)
         parser.add_argument("--clients", type=int, default=20)
+        parser.add_argument(
+            "--invoicing",
+            default="2000,10000",
+            help="Tailles (familles) des facturations mensuelles mesurées, séparées par des "
+            "virgules ; 0 pour ne pas les mesurer.",
+        )
 
-    def handle(self, *args, families, requests, clients, **options):
+    def handle(self, *args, families, requests, clients, invoicing, **options):
         setup_test_environment()
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         settings.SECURE_SSL_REDIRECT = False
         old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
         try:
             self.run(families=families, requests=requests, clients=clients)
+            sizes = [int(size) for size in invoicing.split(",") if int(size) > 0]
+            if sizes:
+                self.run_invoicing(sizes)
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
 
@@ -117,6 +127,34 @@ class Command(BaseCommand):
         for error in result["errors"][:3]:
             out.write(f"booking_error: {error}")
 
+    def run_invoicing(self, sizes: list[int]):
+        """BENCHMARK.md's invoicing figures: the run for each size, its time per family, the
+        ratio of the largest to the smallest per-family time (about 1 when linear), then PDF
+        invoices per second."""
+        out = self.stdout
+        per_family = {}
+        world = None
+        for size in sizes:
+            started = time.perf_counter()
+            world = billing_bench.build_invoicing_commune(
+                size, slug=f"facturation-{size}", build_commune=build_reference_commune
+            )
+            out.write(f"invoicing_build_s: {time.perf_counter() - started:.2f} families: {size}")
+            gc.collect()
+            result = billing_bench.measure_invoicing(world)
+            per_family[size] = result["seconds"] * 1000 / size
+            out.write(f"invoicing_run_s: {result['seconds']:.2f} s families: {size}")
+            out.write(f"invoicing_invoices: {result['invoices']} families: {size}")
+            out.write(f"invoicing_bookings: {result['bookings']} families: {size}")
+            out.write(f"invoicing_ms_per_family: {per_family[size]:.3f} ms families: {size}")
+        if len(per_family) > 1:
+            small, large = min(per_family), max(per_family)
+            ratio = per_family[large] / per_family[small]
+            out.write(f"invoicing_linearity_ratio: {ratio:.2f} ({large} vs {small} families)")
+        out.write(f"invoice_pdf_per_s: {billing_bench.measure_pdfs(world['regie']):.1f} PDF/s")
+        per_s, workers = billing_bench.measure_pdfs_parallel(world["regie"])
+        out.write(f"invoice_pdf_per_s_parallel: {per_s:.1f} PDF/s processes: {workers}")
+
 
 def measure(client, url, requests):
     for _ in range(WARM_UP):
@@ -132,14 +170,14 @@ def measure(client, url, requests):
     return timings, len(captured)
 
 
-def build_reference_commune(families: int) -> dict:
+def build_reference_commune(families: int, *, slug: str = "reference") -> dict:
     """Zone C commune with `families` households of 2 or 3 children, one account each."""
     from parvis.accounts.models import AgentRole, User
     from parvis.communes.models import Commune, OpeningRange, Service
     from parvis.families.models import Famille, FamilyAccess, Personne
 
     commune = Commune.objects.create(
-        slug="reference", name="Commune de référence", address="1, place de la Mairie",
+        slug=slug, name="Commune de référence", address="1, place de la Mairie",
         postal_code="78000", phone="01 23 45 67 89", email="mairie@reference.fr",
         holiday_zone="C",
     )  # fmt: skip
@@ -166,14 +204,14 @@ def build_reference_commune(families: int) -> dict:
             ))  # fmt: skip
     Personne.objects.bulk_create(members, batch_size=2000)
     users = User.objects.bulk_create(
-        User(commune=commune, username=f"reference/{f.number}", email=f"parent{f.number}@ref.fr",
+        User(commune=commune, username=f"{slug}/{f.number}", email=f"parent{f.number}@ref.fr",
              civility="mme", last_name=f.name, email_confirmed_at=timezone.now())
         for f in rows
     )  # fmt: skip
     FamilyAccess.objects.bulk_create(
         FamilyAccess(commune=commune, famille=f, user=u) for f, u in zip(rows, users, strict=True)
     )
-    agent = User.objects.create(commune=commune, username="reference-agent", is_staff=True)
+    agent = User.objects.create(commune=commune, username=f"{slug}-agent", is_staff=True)
     AgentRole.objects.create(commune=commune, user=agent, role="administrateur")
     # users[1]'s household has three children (families alternate 2 and 3).
     return {"commune": commune, "citizen": users[0], "household": users[min(1, families - 1)],

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from parvis.activities import demo as activities_demo
 from parvis.billing import demo as billing_demo
+from parvis.billing import demo_invoices as billing_demo_invoices
 from parvis.communes import demo as communes_demo
 from parvis.demarches import demo as demarches_demo
 from parvis.families import demo as families_demo
@@ -19,6 +20,7 @@ LOADERS = [
     demo_documents.load,
     activities_demo.load,
     billing_demo.load,
+    billing_demo_invoices.load,
 ]
 
 

@@ -1,0 +1,155 @@
+"""Demo invoices of Carrières-sous-Poissy (issue 7), after parvis/billing/demo.py (the régie and
+its tariffs) and parvis/activities/demo.py (the DURAND children's registrations):
+
+- the seed's « CLASSES TRANSPLANTÉES — 7916 - Séjour CT 3 (Ecole du PARC) », settled by card
+  for 73,80 € (4 days at 18,45 €, last spring);
+- last month's invoice of the DURAND family, due: Léa's and Hugo's canteen days of last month
+  and Léa's Monday and Tuesday mornings, with one justified absence (credited) and one
+  unjustified absence (the 50 % penalty), issued by the régie's own monthly run;
+- the commune pays online through the built-in simulator.
+
+The past bookings are written directly (the booking rules refuse past days, rightly). Idempotent:
+the stay invoice is found by its label, last month's bookings by the children and month, and the
+run bills only families without an invoice for the month."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+from django.db import transaction
+from django.utils import timezone
+
+from parvis.activities.calendar import closed_reason
+from parvis.activities.models import (
+    Absence,
+    AbsenceReason,
+    Attendance,
+    BookingStatus,
+    Reservation,
+    Unit,
+)
+from parvis.billing import services_runs
+from parvis.billing.demo import REGIE_CODE, SLUG
+from parvis.billing.invoicing import month_bounds, previous_month
+from parvis.billing.models import Invoice, PaymentMethod, Regie, Sequence, SequenceKind
+from parvis.billing.services import record_payment
+from parvis.communes.models import Commune
+from parvis.families.models import Famille, MemberKind, Personne
+from parvis.payments.models import Provider, ProviderConfig
+
+STAY = {
+    "category": "CLASSES TRANSPLANTÉES",
+    "label": "Séjour CT 3 (Ecole du PARC)",
+    "number": 7916,
+    "days": 4,
+    "price": D("18.45"),  # 4 × 18,45 € = 73,80 €
+}
+
+
+def _stay(regie: Regie, famille: Famille, lea: Personne, today: date) -> Invoice:
+    found = Invoice.objects.filter(regie=regie, famille=famille, label=STAY["label"]).first()
+    if found is not None:
+        return found
+    sequence, _created = Sequence.objects.get_or_create(
+        commune=regie.commune, regie=regie, kind=SequenceKind.FACTURE
+    )
+    if sequence.last_number < STAY["number"] - 1:
+        sequence.last_number = STAY["number"] - 1
+        sequence.save(update_fields=["last_number"])
+    spring = date(today.year if today.month > 5 else today.year - 1, 5, 11)
+    monday = spring + timedelta(days=(7 - spring.weekday()) % 7)
+    invoice = services_runs.create_stay_invoice(
+        regie=regie, famille=famille, category=STAY["category"], label=STAY["label"], child=lea,
+        period_start=monday, period_end=monday + timedelta(days=STAY["days"] - 1),
+        quantity=STAY["days"], unit_price=STAY["price"], actor=None,
+    )  # fmt: skip
+    # An invoice of last spring: issued before the stay, paid by card the week after.
+    Invoice.objects.filter(pk=invoice.pk).update(
+        issued_on=monday - timedelta(days=21), due_on=monday - timedelta(days=1)
+    )
+    record_payment(
+        regie=regie, famille=famille, allocations=[(invoice, invoice.total)],
+        method=PaymentMethod.CARTE, received_on=monday - timedelta(days=14), actor=None,
+        reference="Paiement en ligne (démonstration)",
+        transaction_reference=f"DEMO-CT3-{invoice.number}", send_receipt=False,
+    )  # fmt: skip
+    return invoice
+
+
+def _open_days(unit: Unit, first: date, last: date) -> list[date]:
+    activity = unit.activity
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return [
+        day
+        for day in days
+        if closed_reason(
+            day,
+            zone=activity.commune.holiday_zone,
+            weekdays=unit.weekdays,
+            during=activity.runs,
+            start=activity.start,
+            end=activity.end,
+        )
+        is None
+    ]
+
+
+def _last_month(commune: Commune, famille: Famille, children: dict, month: date) -> None:
+    """Books last month's days of Léa and Hugo, and records two absences of the canteen."""
+    first, last = month_bounds(month)
+    units = {
+        u.code: u
+        for u in Unit.objects.filter(commune=commune).select_related("activity", "commune")
+    }
+    if (
+        "REPAS" not in units
+        or Reservation.objects.filter(famille=famille, day__range=(first, last)).exists()
+    ):
+        return
+    plan = [(children["Léa"], units["REPAS"], {0, 1, 3, 4}),
+            (children["Hugo"], units["REPAS"], {0, 1, 3, 4})]  # fmt: skip
+    if "PERI_AM_M" in units:
+        plan.append((children["Léa"], units["PERI_AM_M"], {0, 1}))
+    bookings = [
+        Reservation(commune=commune, famille=famille, child=child, unit=unit, day=day,
+                    status=BookingStatus.RESERVEE)
+        for child, unit, weekdays in plan
+        for day in _open_days(unit, first, last)
+        if day.weekday() in weekdays
+    ]  # fmt: skip
+    Reservation.objects.bulk_create(bookings)
+    meals = sorted(b.day for b in bookings if b.unit.code == "REPAS" and b.child == children["Léa"])
+    if len(meals) < 2:
+        return
+    lea, hugo, repas = children["Léa"], children["Hugo"], units["REPAS"]
+    Absence.objects.create(
+        commune=commune, famille=famille, child=lea, first_day=meals[0], last_day=meals[0],
+        reason=AbsenceReason.MALADIE, justified=True,
+        justification="certificat médical reçu dans les 72 heures",
+    )  # fmt: skip
+    for child, day in ((lea, meals[0]), (hugo, meals[1])):
+        Attendance.objects.create(
+            commune=commune, famille=famille, child=child, unit=repas, day=day,
+            present=False, booked=True,
+        )  # fmt: skip
+
+
+@transaction.atomic
+def load(today: date | None = None) -> dict:
+    today = today or timezone.localdate()
+    commune = Commune.objects.get(slug=SLUG)
+    ProviderConfig.objects.get_or_create(
+        commune=commune, defaults={"provider": Provider.SIMULATEUR}
+    )
+    regie = Regie.objects.get(commune=commune, code=REGIE_CODE)
+    famille = Famille.objects.get(commune=commune, number=1)
+    children = {
+        child.first_names: child
+        for child in Personne.objects.filter(famille=famille, kind=MemberKind.ENFANT)
+    }
+    stay = _stay(regie, famille, children["Léa"], today)
+    month = previous_month(today)
+    _last_month(commune, famille, children, month)
+    run = services_runs.issue_run(regie=regie, month=month, actor=None)
+    return {"stay": stay, "run": run}
