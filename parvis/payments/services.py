@@ -125,12 +125,17 @@ def _log(
         transaction=transaction,
         provider=provider,
         kind=kind,
-        method=method[:8],
-        payload=payload[:PAYLOAD_LIMIT],
+        method=_printable(method)[:8],
+        payload=_printable(payload)[:PAYLOAD_LIMIT],
         remote_addr=remote_addr or None,
         verified=verified,
-        outcome=outcome[:200],
+        outcome=_printable(outcome)[:200],
     )
+
+
+def _printable(text: str) -> str:
+    """The text as logged: a NUL byte (which PostgreSQL text refuses) is shown as \\x00."""
+    return text.replace("\x00", "\\x00")
 
 
 # --- « Payer » ---------------------------------------------------------------------------------
