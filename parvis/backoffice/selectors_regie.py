@@ -14,6 +14,7 @@ from django.db.models import Count, DecimalField, F, Max, Prefetch, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from parvis.billing.delivery import with_contacts
 from parvis.billing.models import (
     Invoice,
     InvoiceLine,
@@ -24,7 +25,7 @@ from parvis.billing.models import (
     PaymentStatus,
     Regie,
 )
-from parvis.billing.services_relances import DUE_STATUSES, with_contacts
+from parvis.billing.selectors import DUE_STATUSES
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
 

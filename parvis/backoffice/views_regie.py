@@ -38,9 +38,11 @@ from parvis.backoffice.forms_regie import (
 from parvis.backoffice.permissions import regie_required
 from parvis.backoffice.views import _render
 from parvis.billing import services
+from parvis.billing.delivery import family_emails
 from parvis.billing.models import InvoiceStatus, PaymentStatus
 from parvis.billing.pricing import money
-from parvis.billing.services_relances import DUE_STATUSES, family_emails, send_reminders
+from parvis.billing.selectors import DUE_STATUSES
+from parvis.billing.services_relances import send_reminders
 
 PER_PAGE = 50
 SECTION = "guichet_regie:impayes"

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Prefetch, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -40,10 +41,25 @@ from parvis.mail import absolute_url
 logger = logging.getLogger(__name__)
 
 
+def with_contacts(queryset: QuerySet[Famille]) -> QuerySet[Famille]:
+    """Families with their responsables (as `responsables`, in the order of
+    parvis.families.selectors.first_responsable_email) and their accounts (as
+    `account_accesses`): two queries for any number of families."""
+    return queryset.prefetch_related(
+        responsables_prefetch(prefix=""),
+        Prefetch(
+            "accesses",
+            queryset=FamilyAccess.objects.select_related("user").order_by("pk"),
+            to_attr="account_accesses",
+        ),
+    )
+
+
 def family_emails(famille: Famille) -> list[str]:
-    """Where the family's invoices and receipts go: its responsables' e-mails (from
-    `famille.responsables` when prefetched), else the e-mails of the accounts linked to it.
-    Without duplicates, in order."""
+    """Where the family's invoices, receipts and reminders go: its responsables' e-mails, else
+    the e-mails of the accounts linked to it; without duplicates, in order. Reads what
+    `responsables_prefetch` / `services_relances.with_contacts` prefetched when they did (no
+    query per family on a list). Empty: the family gets paper."""
     responsables = getattr(famille, "responsables", None)
     if responsables is None:
         responsables = famille.members.filter(kind="responsable").order_by(
@@ -51,13 +67,11 @@ def family_emails(famille: Famille) -> list[str]:
         )
     emails = [p.email for p in responsables if p.email]
     if not emails:
-        emails = list(
-            FamilyAccess.objects.filter(famille=famille)
-            .exclude(user__email="")
-            .order_by("pk")
-            .values_list("user__email", flat=True)
-        )
-    return list(dict.fromkeys(email.strip() for email in emails if email.strip()))
+        accesses = getattr(famille, "account_accesses", None)
+        if accesses is None:
+            accesses = FamilyAccess.objects.filter(famille=famille).select_related("user")
+        emails = [access.user.email for access in sorted(accesses, key=lambda a: a.pk)]
+    return list(dict.fromkeys(email.strip() for email in emails if email and email.strip()))
 
 
 def _mon_compte_url(commune) -> str:

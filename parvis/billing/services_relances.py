@@ -14,7 +14,6 @@ from datetime import date, datetime, time
 
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -22,51 +21,12 @@ from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
-from parvis.billing.models import Invoice, InvoiceReminder, InvoiceStatus
+from parvis.billing.delivery import family_emails, with_contacts
+from parvis.billing.models import Invoice, InvoiceReminder
 from parvis.billing.pricing import money
-from parvis.families.models import Famille, FamilyAccess, MemberKind, Personne
+from parvis.billing.selectors import DUE_STATUSES
+from parvis.families.models import Famille
 from parvis.mail import absolute_url
-
-DUE_STATUSES = (InvoiceStatus.A_REGLER, InvoiceStatus.PARTIELLEMENT_REGLEE)
-
-
-def with_contacts(queryset: QuerySet[Famille]) -> QuerySet[Famille]:
-    """Families with their responsables (as `responsables`, in the order of
-    parvis.families.selectors.first_responsable_email) and their accounts (as
-    `account_accesses`): two queries for any number of families."""
-    return queryset.prefetch_related(
-        Prefetch(
-            "members",
-            queryset=Personne.objects.filter(kind=MemberKind.RESPONSABLE).order_by(
-                "birth_date", "first_names", "pk"
-            ),
-            to_attr="responsables",
-        ),
-        Prefetch(
-            "accesses",
-            queryset=FamilyAccess.objects.select_related("user").order_by("pk"),
-            to_attr="account_accesses",
-        ),
-    )
-
-
-def family_emails(famille: Famille) -> list[str]:
-    """Where the family's reminder goes, as parvis.billing.delivery.family_emails sends its
-    invoices and receipts: its responsables' e-mails, else those of the accounts linked to the
-    family file; without duplicates, in order. Reads what `with_contacts` prefetched (no query
-    per family on the régie's list). Empty: the family is reminded by post."""
-    responsables = getattr(famille, "responsables", None)
-    if responsables is None:
-        responsables = famille.members.filter(kind=MemberKind.RESPONSABLE).order_by(
-            "birth_date", "first_names", "pk"
-        )
-    emails = [personne.email for personne in responsables if personne.email]
-    if not emails:
-        accesses = getattr(famille, "account_accesses", None)
-        if accesses is None:
-            accesses = famille.accesses.select_related("user").order_by("pk")
-        emails = [access.user.email for access in accesses if access.user.email]
-    return list(dict.fromkeys(email.strip() for email in emails if email.strip()))
 
 
 @dataclass

@@ -13,7 +13,6 @@ warn it once it has one)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
 from django.core.mail import send_mail
@@ -28,26 +27,19 @@ from parvis.billing import invoicing
 from parvis.billing.models import PenaltyKind, PenaltyWarning, Regie
 from parvis.billing.pricing import money
 from parvis.demarches.models import Procedure
-from parvis.families.models import Famille, FamilyAccess, MemberKind, Personne
+from parvis.families.models import Famille
 from parvis.mail import absolute_url
 
 CONTEST_SLUG = "contestation-facturation"
 
 
 def recipients(famille_ids: list[int]) -> dict[int, list[str]]:
-    """The addresses of each family: its active accounts' and its responsables' (two queries)."""
-    found: dict[int, set[str]] = defaultdict(set)
-    for famille_id, email in FamilyAccess.objects.filter(
-        famille_id__in=famille_ids, user__is_active=True, user__is_staff=False
-    ).values_list("famille_id", "user__email"):
-        if email:
-            found[famille_id].add(email.strip().lower())
-    for famille_id, email in Personne.objects.filter(
-        famille_id__in=famille_ids, kind=MemberKind.RESPONSABLE
-    ).values_list("famille_id", "email"):
-        if email:
-            found[famille_id].add(email.strip().lower())
-    return {famille_id: sorted(emails) for famille_id, emails in found.items()}
+    """The addresses of each family, as its invoices get them (`delivery.family_emails`): three
+    queries for any number of families."""
+    from parvis.billing.delivery import family_emails, with_contacts
+
+    familles = with_contacts(Famille.objects.filter(pk__in=famille_ids))
+    return {famille.pk: emails for famille in familles if (emails := family_emails(famille))}
 
 
 def contest_url(commune) -> str:

@@ -213,3 +213,28 @@ def test_a_mail_failure_never_raises_from_send_receipt(world, monkeypatch):
     monkeypatch.setattr(delivery.EmailMessage, "send", failing)
     assert delivery.send_receipt(payment_id=payment.pk) is False
     assert delivery.send_receipt(payment_id=999999) is False
+
+
+def test_invoices_reminders_and_warnings_share_one_rule_for_addresses(db):
+    """Responsables' e-mails first; the accounts' only when no responsable has one; the same
+    answer with the contacts prefetched (lists) or read one family at a time."""
+    from parvis.billing.delivery import family_emails, with_contacts
+    from parvis.billing.services_warnings import recipients
+    from parvis.families.models import Famille
+    from parvis.families.tests.factories import (
+        FamilleFactory,
+        FamilyAccessFactory,
+        PersonneFactory,
+    )
+
+    with_mail = FamilleFactory()
+    PersonneFactory(famille=with_mail, email="parent@example.fr")
+    FamilyAccessFactory(famille=with_mail, user__email="compte@example.fr")
+    accounts_only = FamilleFactory(commune=with_mail.commune)
+    PersonneFactory(famille=accounts_only, email="")
+    FamilyAccessFactory(famille=accounts_only, user__email="seul.compte@example.fr")
+    expected = {with_mail.pk: ["parent@example.fr"], accounts_only.pk: ["seul.compte@example.fr"]}
+    assert {f.pk: family_emails(f) for f in (with_mail, accounts_only)} == expected
+    prefetched = with_contacts(Famille.objects.filter(pk__in=expected))
+    assert {f.pk: family_emails(f) for f in prefetched} == expected
+    assert recipients(list(expected)) == expected

@@ -81,7 +81,8 @@ def test_the_family_is_warned_of_each_penalty_with_its_amount(
 
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
-    assert message.to == ["compte.durand@example.fr", "francoise@example.fr"]
+    # Where the family's invoices go: the responsable's e-mail (the account's only without one).
+    assert message.to == ["francoise@example.fr"]
     assert message.subject == "Villebois — facture de novembre 2026 : pénalités prévues"
     body = message.body
     assert (
