@@ -85,6 +85,25 @@ else:
         }
     }
 
+# --- Background work -----------------------------------------------------------------------------
+
+# Django's Tasks API (django-tasks): the PDFs that billing e-mails (a run's invoices, payment
+# receipts) are rendered and sent off the request. "database": tasks wait in the database until
+# `manage.py db_worker` runs them (production: one worker per core); "immediate": they run at once
+# in the process that queued them (development and tests: no worker to start).
+PARVIS_TASKS = os.environ.get("PARVIS_TASKS", "immediate" if DEBUG else "database").strip()
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if PARVIS_TASKS not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"PARVIS_TASKS vaut « {PARVIS_TASKS} » : les valeurs possibles sont "
+        + " ou ".join(f"« {name} »" for name in _TASK_BACKENDS)
+        + "."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[PARVIS_TASKS]}}
+
 # --- Applications --------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
@@ -96,6 +115,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",  # Django's widget templates, for the project's form renderer
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "parvis.communes",
     "parvis.accounts",
     "parvis.families",

@@ -18,6 +18,9 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 PARVIS_BASE_URL = "http://testserver"
 PARVIS_PAYMENT_SIMULATOR = True
+# Background tasks run at once, in the test's process (tests of the database backend and of
+# `db_worker` override this).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 import tempfile  # noqa: E402
 

@@ -215,25 +215,19 @@ def facturation(request, pk: int):
 
 
 def _say_delivered(request, result) -> None:
-    result = result if isinstance(result, dict) else {}
-    emailed, failed = result.get("emailed", 0), result.get("failed", 0)
+    queued = result.get("queued", 0) if isinstance(result, dict) else 0
+    if not queued:
+        messages.info(request, _("Aucune facture en ligne à envoyer."))
+        return
     messages.success(
         request,
         ngettext(
-            "%(n)d facture envoyée par courriel.", "%(n)d factures envoyées par courriel.", emailed
+            "Envoi par courriel lancé pour %(n)d facture.",
+            "Envoi par courriel lancé pour %(n)d factures.",
+            queued,
         )
-        % {"n": emailed},
+        % {"n": queued},
     )
-    if failed:
-        messages.error(
-            request,
-            ngettext(
-                "%(n)d courriel n'a pas pu partir : réessayez plus tard.",
-                "%(n)d courriels n'ont pas pu partir : réessayez plus tard.",
-                failed,
-            )
-            % {"n": failed},
-        )
 
 
 @regie_required

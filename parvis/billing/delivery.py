@@ -6,11 +6,15 @@ E-mails go to the family's responsables' addresses (else to the accounts linked 
 for an online payment, also to the account that paid. They are sent after the transaction that
 recorded the invoice or the payment has committed (`send_receipt` is called on commit by
 billing.services.record_payment): a failed e-mail never undoes a payment — it is logged, and an
-invoice not sent keeps `emailed_at` empty so that the next `deliver_run` sends it."""
+invoice not sent keeps `emailed_at` empty so that the next `deliver_run` sends it.
+
+Rendering a PDF costs about a tenth of a second, so the PDFs leave from background tasks
+(billing.tasks; `manage.py db_worker` in production), never from the request."""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 
 from django.core.mail import EmailMessage, get_connection
@@ -81,23 +85,19 @@ def _mon_compte_url(commune) -> str:
 # --- Invoices -----------------------------------------------------------------------------------
 
 
-def _invoice(invoice_id: int) -> Invoice | None:
+SEND_BATCH = 50  # invoices per background task: a few seconds of one worker's rendering
+
+
+def _invoices():
     return (
         Invoice.objects.select_related("regie", "commune", "famille")
         .prefetch_related(responsables_prefetch())
-        .filter(pk=invoice_id)
-        .first()
+        .order_by("number")
     )
 
 
-def _email_invoice(invoice: Invoice, *, connection=None) -> bool:
-    """Sends `invoice` (PDF attached) and sets `emailed_at`; False, sending nothing, when the
-    family has no e-mail or the invoice is cancelled. A mail error propagates."""
-    if invoice.status == InvoiceStatus.ANNULEE:
-        return False
-    recipients = family_emails(invoice.famille)
-    if not recipients:
-        return False
+def _invoice_message(invoice: Invoice, recipients: list[str], *, connection=None) -> EmailMessage:
+    """« Votre facture n° … » to `recipients`, its PDF attached (rendered here)."""
     commune = invoice.commune
     context = {
         "commune": commune,
@@ -116,68 +116,126 @@ def _email_invoice(invoice: Invoice, *, connection=None) -> bool:
         connection=connection,
     )
     message.attach(f"facture-{invoice.number}.pdf", pdf.invoice_pdf(invoice), "application/pdf")
-    message.send()
+    return message
+
+
+def send_invoice(*, invoice_id: int) -> bool:
+    """E-mails the invoice as a PDF (« facture-7916.pdf ») to the family now, even if it was
+    sent before (a copy asked for), and records when (`emailed_at`). False when it could not be
+    sent: no such invoice, cancelled, or no e-mail address for the family. A mail error
+    propagates."""
+    invoice = _invoices().filter(pk=invoice_id).exclude(status=InvoiceStatus.ANNULEE).first()
+    recipients = family_emails(invoice.famille) if invoice else []
+    if not recipients:
+        return False
+    _invoice_message(invoice, recipients).send()
     Invoice.objects.filter(pk=invoice.pk).update(emailed_at=timezone.now())
     return True
 
 
-def send_invoice(*, invoice_id: int) -> bool:
-    """E-mails the invoice as a PDF (« facture-7916.pdf ») to the family and records when
-    (`emailed_at`). False when it could not be sent: no such invoice, cancelled, or no e-mail
-    address for the family."""
-    invoice = _invoice(invoice_id)
-    if invoice is None:
-        return False
-    return _email_invoice(invoice)
-
-
-def deliver_run(*, run: InvoicingRun, actor: User | None) -> dict:
-    """Sends the run's paperless invoices not sent yet; a family without any e-mail falls back
-    to paper (delivery set to « papier »: the invoice joins the printing batch). Returns
-    {"emailed": n, "to_print": m, "failed": k}: e-mailed now, paper invoices of the run still
-    to print, invoices whose e-mail failed (kept for the next call). Safe to call again: an
-    invoice already e-mailed is never sent twice by it. One audit row."""
-    emailed = failed = 0
-    pending = (
-        Invoice.objects.filter(run=run, delivery=Delivery.COURRIEL, emailed_at__isnull=True)
-        .exclude(status=InvoiceStatus.ANNULEE)
-        .select_related("regie", "commune", "famille")
-        .prefetch_related(responsables_prefetch())
-        .order_by("number")
+def _pending(queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Paperless invoices not e-mailed yet and not cancelled."""
+    return queryset.filter(delivery=Delivery.COURRIEL, emailed_at__isnull=True).exclude(
+        status=InvoiceStatus.ANNULEE
     )
+
+
+def send_invoices(*, invoice_ids: list[int]) -> dict:
+    """The work of one background task: e-mails those of `invoice_ids` that are paperless and
+    not sent yet; an invoice whose family has no e-mail at all goes to paper (it joins the
+    printing batch). Returns {"emailed": n, "to_paper": m, "failed": k}.
+
+    Each invoice is claimed (`emailed_at` set where it is still empty, one UPDATE) after its PDF
+    is rendered and before the message leaves: two workers given the same invoice (a run sent
+    twice) never both send it, and no lock is held while rendering. A mail error gives the
+    claim back (the invoice stays to send; it is logged and counted in `failed`). One audit
+    row per run touched, by the system."""
+    # Counted per (commune, run): one audit row each; a stay's invoice has no run.
+    emailed: Counter = Counter()
+    failed: Counter = Counter()
+    to_paper: dict[tuple, list[int]] = {}
     connection = get_connection()
-    to_paper = []
-    for invoice in pending.iterator(chunk_size=200):
+    for invoice in _pending(_invoices().filter(pk__in=invoice_ids)):
+        key = (invoice.commune, invoice.run_id)
+        recipients = family_emails(invoice.famille)
+        if not recipients:
+            to_paper.setdefault(key, []).append(invoice.pk)
+            continue
         try:
-            sent = _email_invoice(invoice, connection=connection)
+            message = _invoice_message(invoice, recipients, connection=connection)
+        except Exception:  # a PDF that cannot be rendered: logged, the others go on
+            logger.exception("Invoice %s could not be rendered", invoice.pk)
+            failed[key] += 1
+            continue
+        claimed = timezone.now()
+        if not _pending(Invoice.objects.filter(pk=invoice.pk)).update(emailed_at=claimed):
+            continue  # sent meanwhile by another task
+        try:
+            message.send()
         except Exception:  # a mail server error: logged, the invoice stays to send
             logger.exception("Invoice %s could not be e-mailed", invoice.pk)
-            failed += 1
+            Invoice.objects.filter(pk=invoice.pk, emailed_at=claimed).update(emailed_at=None)
+            failed[key] += 1
             continue
-        if sent:
-            emailed += 1
-        else:
-            to_paper.append(invoice.pk)
-    if to_paper:
-        Invoice.objects.filter(pk__in=to_paper).update(delivery=Delivery.PAPIER)
-    to_print = (
-        Invoice.objects.filter(run=run, delivery=Delivery.PAPIER, printed_at__isnull=True)
-        .exclude(status=InvoiceStatus.ANNULEE)
-        .count()
+        emailed[key] += 1
+    for pks in to_paper.values():
+        _pending(Invoice.objects.filter(pk__in=pks)).update(delivery=Delivery.PAPIER)
+    keys = set(emailed) | set(failed) | set(to_paper)
+    runs = InvoicingRun.objects.in_bulk({run_id for _, run_id in keys if run_id})
+    for commune, run_id in sorted(keys, key=lambda key: (key[0].pk, key[1] or 0)):
+        key = (commune, run_id)
+        audit(
+            actor=None,
+            action="facturation.envoyee",
+            commune=commune,
+            target=runs.get(run_id),
+            changes={
+                "emailed": [None, emailed[key]],
+                "to_paper": [None, len(to_paper.get(key, []))],
+                "failed": [None, failed[key]],
+            },
+        )
+    return {
+        "emailed": sum(emailed.values()),
+        "to_paper": sum(len(pks) for pks in to_paper.values()),
+        "failed": sum(failed.values()),
+    }
+
+
+def queue_invoices(*, invoice_ids: list[int]) -> int:
+    """Queues the e-mailing of `invoice_ids` (paperless ones not sent yet) for the background
+    workers, in tasks of SEND_BATCH invoices, once the current transaction commits. Returns how
+    many were queued."""
+    from parvis.billing import tasks
+    from parvis.tasks import enqueue_on_commit
+
+    ids = list(
+        _pending(Invoice.objects.filter(pk__in=invoice_ids))
+        .order_by("number")
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(ids), SEND_BATCH):
+        enqueue_on_commit(tasks.send_invoices, invoice_ids=ids[start : start + SEND_BATCH])
+    return len(ids)
+
+
+@transaction.atomic
+def deliver_run(*, run: InvoicingRun, actor: User | None) -> dict:
+    """Sends the run's paperless invoices not sent yet, in the background (`queue_invoices`;
+    with the immediate backend, before this returns). Safe to ask again while it is under
+    way or after a failure: an invoice is never sent twice by it. Returns {"queued": n}. One
+    audit row, the agent's request; each task adds its own (« facturation.envoyee »)."""
+    queued = queue_invoices(
+        invoice_ids=list(_pending(Invoice.objects.filter(run=run)).values_list("pk", flat=True))
     )
     audit(
         actor=actor,
-        action="facturation.envoyee",
+        action="facturation.envoi_demande",
         commune=run.commune,
         target=run,
-        changes={
-            "emailed": [None, emailed],
-            "to_paper": [None, len(to_paper)],
-            "to_print": [None, to_print],
-            "failed": [None, failed],
-        },
+        changes={"queued": [None, queued]},
     )
-    return {"emailed": emailed, "to_print": to_print, "failed": failed}
+    return {"queued": queued}
 
 
 @transaction.atomic

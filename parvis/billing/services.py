@@ -38,6 +38,7 @@ from parvis.billing.models import (
 )
 from parvis.billing.pricing import money
 from parvis.families.models import Famille
+from parvis.tasks import enqueue_on_commit
 
 ZERO = Decimal("0.00")
 
@@ -317,9 +318,9 @@ def record_payment(
         },
     )
     if send_receipt:
-        from parvis.billing import delivery
+        from parvis.billing import tasks
 
-        transaction.on_commit(lambda: delivery.send_receipt(payment_id=payment.pk))
+        enqueue_on_commit(tasks.send_receipt, payment_id=payment.pk)
     return payment
 
 

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
-from parvis.billing import invoicing
+from parvis.billing import delivery, invoicing
 from parvis.billing.models import (
     Invoice,
     InvoiceKind,
@@ -267,7 +267,7 @@ def create_stay_invoice(
         explanation=_("%(quantity)s × %(price)s")
         % {"quantity": quantity, "price": money(unit_price)},
     )
-    return create_invoice(
+    invoice = create_invoice(
         regie=regie,
         famille=famille,
         kind=InvoiceKind.UNIQUE,
@@ -280,3 +280,6 @@ def create_stay_invoice(
         due_on=today + timedelta(days=invoicing.DUE_DAYS),
         actor=actor,
     )
+    # A stay is billed outside any run: a paperless family gets it by e-mail at once.
+    delivery.queue_invoices(invoice_ids=[invoice.pk])
+    return invoice

@@ -118,27 +118,82 @@ def run_with_families(world):
     return run, invoices
 
 
-def test_a_run_emails_its_paperless_invoices_once_and_the_others_go_to_print(world):
+def test_a_run_emails_its_paperless_invoices_once_and_the_others_go_to_print(
+    world, django_capture_on_commit_callbacks
+):
     run, invoices = run_with_families(world)
     agent = AgentFactory(commune=world.commune)
-    assert delivery.deliver_run(run=run, actor=agent) == {
-        "emailed": 1,
-        "to_print": 2,
-        "failed": 0,
-    }
+    with django_capture_on_commit_callbacks(execute=True):
+        # DURAND and LEROY are paperless and not sent; PETIT was sent, MARTIN is on paper.
+        assert delivery.deliver_run(run=run, actor=agent) == {"queued": 2}
+        assert mail.outbox == []  # nothing leaves before the commit
     assert [m.to for m in mail.outbox] == [["francoise@example.fr"]]
     leroy = Invoice.objects.get(pk=invoices["LEROY"].pk)
     assert leroy.delivery == Delivery.PAPIER
     assert leroy.emailed_at is None
-    entry = AuditEntry.objects.get(action="facturation.envoyee")
-    assert entry.actor == agent
-    assert entry.changes["emailed"] == [None, 1]
-    # Again: nothing is sent twice.
-    assert delivery.deliver_run(run=run, actor=agent)["emailed"] == 0
+    asked = AuditEntry.objects.get(action="facturation.envoi_demande")
+    assert (asked.actor, asked.changes["queued"]) == (agent, [None, 2])
+    sent = AuditEntry.objects.get(action="facturation.envoyee")
+    assert sent.actor is None and sent.target_id == str(run.pk)
+    assert (sent.changes["emailed"], sent.changes["to_paper"], sent.changes["failed"]) == (
+        [None, 1], [None, 1], [None, 0],
+    )  # fmt: skip
+    # Again: nothing is queued, nothing is sent twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.deliver_run(run=run, actor=agent) == {"queued": 0}
     assert len(mail.outbox) == 1
 
 
-def test_a_mail_failure_keeps_the_invoice_to_send_next_time(world, monkeypatch):
+def test_a_run_is_queued_in_batches_for_the_workers(
+    world, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    """With a real backend, asking sends nothing in the request: one task per SEND_BATCH
+    invoices, with their ids (JSON), queued at the commit."""
+    from django_tasks import default_task_backend
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    run, invoices = run_with_families(world)
+    monkeypatch.setattr(delivery, "SEND_BATCH", 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery.deliver_run(run=run, actor=None)
+        assert default_task_backend.results == []  # a rollback would leave no task behind
+    queued = default_task_backend.results
+    assert [r.kwargs for r in queued] == [
+        {"invoice_ids": [invoices["DURAND"].pk]},
+        {"invoice_ids": [invoices["LEROY"].pk]},
+    ]
+    assert {r.task.module_path for r in queued} == {"parvis.billing.tasks.send_invoices"}
+    assert mail.outbox == []
+    assert Invoice.objects.filter(run=run, emailed_at__isnull=False).count() == 1  # PETIT only
+
+
+def test_two_tasks_given_the_same_invoice_send_it_once(world, monkeypatch):
+    """The claim: another worker sends the invoice while this one renders its PDF; this one
+    then leaves it alone."""
+    invoice = make_invoice(world)
+    Invoice.objects.filter(pk=invoice.pk).update(delivery=Delivery.COURRIEL)
+    real_message = delivery._invoice_message
+
+    def rendered_while_another_worker_sends(invoice, recipients, **kwargs):
+        message = real_message(invoice, recipients, **kwargs)
+        Invoice.objects.filter(pk=invoice.pk).update(emailed_at="2026-04-01T08:00Z")
+        return message
+
+    monkeypatch.setattr(delivery, "_invoice_message", rendered_while_another_worker_sends)
+    assert delivery.send_invoices(invoice_ids=[invoice.pk]) == {
+        "emailed": 0, "to_paper": 0, "failed": 0,
+    }  # fmt: skip
+    assert mail.outbox == []
+    monkeypatch.setattr(delivery, "_invoice_message", real_message)
+    Invoice.objects.filter(pk=invoice.pk).update(emailed_at=None)
+    assert delivery.send_invoices(invoice_ids=[invoice.pk, invoice.pk])["emailed"] == 1
+    assert delivery.send_invoices(invoice_ids=[invoice.pk])["emailed"] == 0
+    assert len(mail.outbox) == 1
+
+
+def test_a_mail_failure_keeps_the_invoice_to_send_next_time(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
     run, invoices = run_with_families(world)
     real_send = delivery.EmailMessage.send
 
@@ -146,16 +201,38 @@ def test_a_mail_failure_keeps_the_invoice_to_send_next_time(world, monkeypatch):
         raise OSError("SMTP down")
 
     monkeypatch.setattr(delivery.EmailMessage, "send", failing)
-    assert delivery.deliver_run(run=run, actor=None) == {"emailed": 0, "to_print": 2, "failed": 1}
+    ids = [invoices["DURAND"].pk, invoices["LEROY"].pk]
+    assert delivery.send_invoices(invoice_ids=ids) == {"emailed": 0, "to_paper": 1, "failed": 1}
     durand = Invoice.objects.get(pk=invoices["DURAND"].pk)
     assert (durand.delivery, durand.emailed_at) == (Delivery.COURRIEL, None)
+    assert AuditEntry.objects.get(action="facturation.envoyee").changes["failed"] == [None, 1]
     monkeypatch.setattr(delivery.EmailMessage, "send", real_send)
-    assert delivery.deliver_run(run=run, actor=None)["emailed"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery.deliver_run(run=run, actor=None) == {"queued": 1}
+    assert [m.to for m in mail.outbox] == [["francoise@example.fr"]]
 
 
-def test_paper_invoices_are_marked_printed_once(world):
+def test_an_invoice_that_cannot_be_rendered_does_not_stop_the_others(world, monkeypatch):
+    _run, invoices = run_with_families(world)
+    PersonneFactory(famille=invoices["LEROY"].famille, email="leroy@example.fr")
+    real_pdf = delivery.pdf.invoice_pdf
+
+    def broken_for_durand(invoice):
+        if invoice.pk == invoices["DURAND"].pk:
+            raise ValueError("bad layout")
+        return real_pdf(invoice)
+
+    monkeypatch.setattr(delivery.pdf, "invoice_pdf", broken_for_durand)
+    ids = [invoices["DURAND"].pk, invoices["LEROY"].pk]
+    assert delivery.send_invoices(invoice_ids=ids) == {"emailed": 1, "to_paper": 0, "failed": 1}
+    assert [m.to for m in mail.outbox] == [["leroy@example.fr"]]
+    assert Invoice.objects.get(pk=invoices["DURAND"].pk).emailed_at is None
+
+
+def test_paper_invoices_are_marked_printed_once(world, django_capture_on_commit_callbacks):
     run, invoices = run_with_families(world)
-    delivery.deliver_run(run=run, actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery.deliver_run(run=run, actor=None)
     agent = AgentFactory(commune=world.commune)
     everything = list(Invoice.objects.filter(run=run))
     assert delivery.mark_printed(invoices=everything, actor=agent) == 2  # MARTIN, LEROY

@@ -37,12 +37,13 @@ SHOW_SETTINGS = (
     "print(json.dumps({'cookie': s.SESSION_COOKIE_SECURE, 'csrf': s.CSRF_COOKIE_SECURE, "
     "'hsts': s.SECURE_HSTS_SECONDS, 'ssl': s.SECURE_SSL_REDIRECT, "
     "'csp': s.CONTENT_SECURITY_POLICY['DIRECTIVES']['script-src'], "
-    "'engine': s.DATABASES['default']['ENGINE'], 'email': s.EMAIL_BACKEND}))"
+    "'engine': s.DATABASES['default']['ENGINE'], 'email': s.EMAIL_BACKEND, "
+    "'tasks': s.TASKS['default']['BACKEND']}))"
 )
 
 
 def start(env_overrides: dict[str, str], code: str = SHOW_SETTINGS):
-    cleared = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    cleared = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "PARVIS_TASKS"}
     env = {k: v for k, v in os.environ.items() if k not in cleared}
     env.update(
         DJANGO_SETTINGS_MODULE="parvis.settings",
@@ -74,6 +75,8 @@ def test_production_settings_are_secure_by_default():
     assert values["ssl"] is True
     assert values["csp"] == ["'self'"]
     assert values["engine"] == "django.db.backends.sqlite3"
+    # PDFs are e-mailed by `manage.py db_worker`, off the request.
+    assert values["tasks"] == "django_tasks_db.DatabaseBackend"
 
 
 def test_development_runs_without_a_key_and_keeps_emails_in_the_outbox():
@@ -82,6 +85,17 @@ def test_development_runs_without_a_key_and_keeps_emails_in_the_outbox():
     values = json.loads(result.stdout)
     assert values["cookie"] is False
     assert values["email"] == "parvis.mail.OutboxBackend"
+    # No worker to start on a newcomer's machine: background work runs at once.
+    assert values["tasks"] == "django_tasks.backends.immediate.ImmediateBackend"
+
+
+def test_the_task_backend_is_chosen_by_parvis_tasks():
+    result = start({"DEBUG": "1", "PARVIS_TASKS": "database"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["tasks"] == "django_tasks_db.DatabaseBackend"
+    result = start({"DEBUG": "1", "PARVIS_TASKS": "celery"})
+    assert result.returncode != 0
+    assert "PARVIS_TASKS vaut « celery » : les valeurs possibles sont" in result.stderr
 
 
 def test_database_url_selects_postgresql():
