@@ -105,6 +105,39 @@ def test_the_journal_shows_who_when_what_old_and_new_newest_first(
     assert "ailleurs" not in text  # another family's journal
 
 
+def test_billing_and_activities_rows_read_in_french_in_the_journal(
+    agent_client, famille, enfance_agent
+):
+    audit(
+        actor=enfance_agent, action="paiement.enregistre", commune=famille.commune,
+        target=famille, famille_id=famille.pk, changes={"amount": [None, "66.18"]},
+    )  # fmt: skip
+    audit(
+        actor=None, action="reservation.offer_expired", commune=famille.commune,
+        target=famille, famille_id=famille.pk,
+    )  # fmt: skip
+    journal = agent_client.get(FILE).context["journal"]
+    assert [line.what for line in journal][:2] == ["Place proposée expirée", "Paiement enregistré"]
+
+
+def test_every_audit_action_the_code_writes_has_its_words_in_the_journal():
+    """Scans the code for the actions it writes, so a new one without words fails here."""
+    import re
+    from pathlib import Path
+
+    import parvis
+    from parvis.backoffice.journal import ACTIONS
+
+    written = set()
+    for path in Path(parvis.__file__).parent.rglob("*.py"):
+        if "tests" not in path.parts:
+            written |= set(re.findall(r'action="([a-z_]+\.[a-z_.]+)"', path.read_text()))
+    # Written as f"reservation.offer_{action}" by activities.services_offres._give_up:
+    written |= {"reservation.offer_declined", "reservation.offer_expired"}
+    assert len(written) > 40
+    assert sorted(written - set(ACTIONS)) == []
+
+
 def test_an_agent_creates_a_family_with_an_audit_row(agent_client, commune, enfance_agent):
     FamilleFactory(commune=commune, number=41)
     response = agent_client.post(
