@@ -213,6 +213,7 @@ def famille(request, number: int):
             "journal_length": JOURNAL_LENGTH,
             "papers": selectors_documents.family_papers(famille, request.agent),
             "today": timezone.localdate(),
+            "is_regie": bool(request.agent.roles & REGIE_ROLES),
         },
     )
 

@@ -41,7 +41,7 @@ from parvis.billing import services
 from parvis.billing.delivery import family_emails
 from parvis.billing.models import InvoiceStatus, PaymentStatus
 from parvis.billing.pricing import money
-from parvis.billing.selectors import DUE_STATUSES
+from parvis.billing.selectors import DUE_STATUSES, invoice_state
 from parvis.billing.services_relances import send_reminders
 
 PER_PAGE = 50
@@ -98,6 +98,7 @@ def facture(request, pk: int):
         {
             "invoice": invoice,
             "lines": list(invoice.lines.all()),
+            "due": invoice_state(invoice, today=timezone.localdate()).due,
             "allocations": list(invoice.allocations.all()),
             "history": history,
             "reminders": list(invoice.reminders.all()),

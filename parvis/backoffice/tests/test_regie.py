@@ -26,6 +26,7 @@ from parvis.billing import services
 from parvis.billing.models import (
     InvoiceStatus,
     InvoiceStatusChange,
+    LineKind,
     Payment,
     PaymentAllocation,
     PaymentMethod,
@@ -252,10 +253,12 @@ def test_the_invoice_page(regie_client, commune, regie, famille, regie_agent):
         regie,
         famille,
         lines=[
-            line("70.55", label="Repas — 17 jours", quantity=17, child=child),
+            line("70.55", label="Repas — 17 jours", quantity=17, child=child,
+                 price_label="QF de 1 000 € à 1 199,99 €"),
             line("4.15", label="Accueil du soir", child=child),
+            line("10.00", label="Présence sans réservation", child=child, kind=LineKind.PENALITE),
         ],
-    )
+    )  # fmt: skip
     payment = services.record_payment(
         regie=regie,
         famille=famille,
@@ -267,9 +270,11 @@ def test_the_invoice_page(regie_client, commune, regie, famille, regie_agent):
         send_receipt=False,
     )
     page = text_of(regie_client.get(url("facture", commune, pk=invoice.pk)))
-    assert "Repas — 17 jours" in page and "4,15 €" in page and "70,55 €" in page
-    assert "Total 74,70 €" in page
-    assert "Reste dû 44,70 €" in page
+    # The lines as the family reads them: child, what, quantity, unit price, bracket, amount.
+    assert "Léa DURAND Repas — 17 jours 17 4,15 € QF de 1 000 € à 1 199,99 € 70,55 €" in page
+    assert "Léa DURAND Pénalité : Présence sans réservation 1 10,00 € — 10,00 €" in page
+    assert "Total 84,70 € Déjà réglé 30,00 € Reste à régler 54,70 €" in page
+    assert "Reste dû 54,70 €" in page
     assert "En retard" in page
     assert f"Reçu n° {payment.number}" in page
     assert "18/10/2026, Chèque : 30,00 € pour cette facture" in page
@@ -282,6 +287,16 @@ def test_the_invoice_page(regie_client, commune, regie, famille, regie_agent):
     unpaid = make_invoice(regie, famille, "3.00")
     html = regie_client.get(url("facture", commune, pk=unpaid.pk)).content.decode()
     assert url("annuler_facture", commune, pk=unpaid.pk) in html
+
+
+def test_the_family_file_leads_the_regie_to_the_counter(regie_client, client, commune, famille):
+    file = reverse("backoffice:famille", args=[commune.slug, famille.number])
+    collect = url("encaisser_famille", commune, pk=famille.pk)
+    html = regie_client.get(file).content.decode()
+    assert "Encaisser un paiement" in html and collect in html
+    client.force_login(make_agent(commune, AgentRole.Role.ENFANCE))
+    html = client.get(file).content.decode()
+    assert "Encaisser un paiement" not in html and collect not in html
 
 
 # --- Payments at the counter -------------------------------------------------------------------

@@ -26,10 +26,12 @@ def make_regie(commune, *, code="ENF", name="Régie enfance") -> Regie:
     )
 
 
-def line(amount, *, label="Accueil du soir", quantity=1, child=None, childcare=False) -> LineData:
+def line(amount, *, label="Accueil du soir", quantity=1, child=None, childcare=False,
+         kind=LineKind.PRESTATION, price_label="") -> LineData:  # fmt: skip
     amount = D(amount)
     return LineData(
-        kind=LineKind.PRESTATION,
+        kind=kind,
+        price_label=price_label,
         label=label,
         quantity=quantity,
         unit_price=amount / quantity,
