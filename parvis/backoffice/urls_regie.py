@@ -11,6 +11,7 @@ urlpatterns = [
     # The régie's daily work (views_regie)
     path("", views_regie.impayes, name="impayes"),
     path("factures/<int:pk>/", views_regie.facture, name="facture"),
+    path("factures/<int:pk>/facture.pdf", views_regie.facture_pdf, name="facture_pdf"),
     path("factures/<int:pk>/encaisser/", views_regie.encaisser, name="encaisser"),
     path("familles/<int:pk>/encaisser/", views_regie.encaisser_famille, name="encaisser_famille"),
     path("paiements/", views_regie.paiements, name="paiements"),

@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -39,7 +39,7 @@ from parvis.backoffice.permissions import regie_required
 from parvis.backoffice.views import _render
 from parvis.billing import services
 from parvis.billing.delivery import family_emails
-from parvis.billing.models import InvoiceStatus, PaymentStatus
+from parvis.billing.models import Delivery, Invoice, InvoiceStatus, PaymentStatus
 from parvis.billing.pricing import money
 from parvis.billing.selectors import DUE_STATUSES, invoice_state
 from parvis.billing.services_relances import send_reminders
@@ -99,6 +99,9 @@ def facture(request, pk: int):
             "invoice": invoice,
             "lines": list(invoice.lines.all()),
             "due": invoice_state(invoice, today=timezone.localdate()).due,
+            "to_print": invoice.delivery == Delivery.PAPIER
+            and invoice.printed_at is None
+            and invoice.status != InvoiceStatus.ANNULEE,
             "allocations": list(invoice.allocations.all()),
             "history": history,
             "reminders": list(invoice.reminders.all()),
@@ -286,6 +289,26 @@ def recu_pdf(request, pk: int):
 
     response = HttpResponse(pdf.receipt_pdf(payment), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="recu-{payment.number}.pdf"'
+    return response
+
+
+@regie_required
+@require_http_methods(["GET", "POST"])
+def facture_pdf(request, pk: int):
+    """The invoice's PDF, as the family receives it. GET: a copy (nothing changes). POST: the
+    paper invoice printed for posting (a stay's invoice, outside any run's printing batch):
+    marked printed, audited."""
+    invoice = get_object_or_404(Invoice, commune=request.commune, pk=pk)
+    from parvis.billing import pdf  # imported when needed: it loads WeasyPrint
+    from parvis.billing.delivery import mark_printed
+
+    content = pdf.invoice_pdf(invoice)
+    disposition = "inline"
+    if request.method == "POST":
+        mark_printed(invoices=[invoice], actor=request.user)
+        disposition = "attachment"
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'{disposition}; filename="facture-{invoice.number}.pdf"'
     return response
 
 

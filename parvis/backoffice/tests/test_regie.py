@@ -24,6 +24,7 @@ from parvis.backoffice.tests.test_regie_support import (
 )
 from parvis.billing import services
 from parvis.billing.models import (
+    Delivery,
     InvoiceStatus,
     InvoiceStatusChange,
     LineKind,
@@ -297,6 +298,47 @@ def test_the_family_file_leads_the_regie_to_the_counter(regie_client, client, co
     client.force_login(make_agent(commune, AgentRole.Role.ENFANCE))
     html = client.get(file).content.decode()
     assert "Encaisser un paiement" not in html and collect not in html
+
+
+def test_the_invoice_pdf_a_copy_or_printed_for_posting(regie_client, commune, invoice, regie_agent):
+    from parvis.billing.tests.test_pdf_support import pdf_text
+
+    page = url("facture", commune, pk=invoice.pk)
+    pdf_url = url("facture_pdf", commune, pk=invoice.pk)
+    assert invoice.delivery == Delivery.PAPIER
+    assert "Imprimer pour l'envoi postal (PDF)" in text_of(regie_client.get(page))
+    # A copy changes nothing.
+    copy = regie_client.get(pdf_url)
+    assert copy["Content-Type"] == "application/pdf"
+    assert copy["Content-Disposition"] == f'inline; filename="facture-{invoice.number}.pdf"'
+    text = pdf_text(copy.content)
+    assert f"Facture n° {invoice.number}" in text and "Reste à régler : 45,10 €" in text
+    invoice.refresh_from_db()
+    assert invoice.printed_at is None
+    # Printed for posting: marked printed once, by the agent (audit).
+    printed = regie_client.post(pdf_url)
+    assert printed["Content-Disposition"].startswith("attachment;")
+    invoice.refresh_from_db()
+    assert invoice.printed_at is not None
+    entry = AuditEntry.objects.get(action="factures.imprimees")
+    assert entry.actor == regie_agent
+    text = text_of(regie_client.get(page))
+    assert "Imprimer pour l'envoi postal (PDF)" not in text
+    assert "Imprimée pour l'envoi postal le" in text
+    regie_client.post(pdf_url)
+    assert AuditEntry.objects.filter(action="factures.imprimees").count() == 1
+
+
+def test_a_paperless_invoice_is_not_offered_for_posting(regie_client, commune, regie, famille):
+    famille.paperless_invoice = True
+    famille.save()
+    invoice = make_invoice(regie, famille)
+    text = text_of(regie_client.get(url("facture", commune, pk=invoice.pk)))
+    assert "La facture telle que la famille la reçoit (PDF)" in text
+    assert "Imprimer pour l'envoi postal (PDF)" not in text
+    regie_client.post(url("facture_pdf", commune, pk=invoice.pk))
+    invoice.refresh_from_db()
+    assert invoice.printed_at is None
 
 
 # --- Payments at the counter -------------------------------------------------------------------
