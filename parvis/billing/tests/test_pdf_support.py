@@ -1,15 +1,16 @@
 """Helpers of the PDF, delivery and documents tests (no test here): a family with invoices and
 payments made through the real services, and `pdf_text`, the text of a WeasyPrint PDF read back
-from its content streams and ToUnicode maps (no PDF reader is installed: pypdf is not a
-dependency)."""
+with pypdf (a development dependency: a real PDF parser, not a reading of our own)."""
 
 from __future__ import annotations
 
+import io
 import re
-import zlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal as D
+
+from pypdf import PdfReader
 
 from parvis.activities.tests.factories import make_activity
 from parvis.billing import services
@@ -26,77 +27,20 @@ BACKEND = "parvis.accounts.backends.CommuneBackend"
 
 # --- Reading a PDF back -------------------------------------------------------------------------
 
-_OBJECT = re.compile(rb"(\d+) 0 obj\s*<<(.*?)>>\s*stream\r?\n", re.S)
 
-
-def _streams(content: bytes) -> dict[int, bytes]:
-    streams = {}
-    for match in _OBJECT.finditer(content):
-        start = match.end()
-        end = content.find(b"endstream", start)
-        raw = content[start:end].rstrip(b"\r\n")
-        if b"FlateDecode" in match.group(2):
-            try:
-                raw = zlib.decompress(raw)
-            except zlib.error:
-                continue
-        streams[int(match.group(1))] = raw
-    return streams
-
-
-def _cmap(data: bytes) -> dict[str, str]:
-    mapping = {}
-    for block in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
-        for code, text in re.findall(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
-            mapping[code.decode().lower()] = bytes.fromhex(text.decode()).decode("utf-16-be")
-    for block in re.findall(rb"beginbfrange(.*?)endbfrange", data, re.S):
-        for low, high, text in re.findall(
-            rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block
-        ):
-            first = int(text, 16)
-            width = len(low)
-            for offset, code in enumerate(range(int(low, 16), int(high, 16) + 1)):
-                mapping[format(code, f"0{width}x")] = chr(first + offset)
-    return mapping
+def _reader(content: bytes) -> PdfReader:
+    assert content.startswith(b"%PDF-")
+    return PdfReader(io.BytesIO(content), strict=True)
 
 
 def pdf_text(content: bytes) -> str:
-    """The text of the PDF, pieces joined by spaces, whitespace collapsed."""
-    assert content.startswith(b"%PDF-")
-    streams = _streams(content)
-    everything = content + b"".join(streams.values())
-    fonts = {}
-    for tag, number in re.findall(rb"/BaseFont /(\w+)\+\S*?/ToUnicode (\d+) 0 R", everything):
-        fonts[tag.decode()] = _cmap(streams.get(int(number), b""))
-    pieces = []
-    for data in streams.values():
-        if b"BT" not in data or b"Tf" not in data:
-            continue
-        font: dict[str, str] = {}
-        for token in re.finditer(
-            rb"/(\w+) [\d.]+ Tf|\[(.*?)\] TJ|<([0-9a-fA-F]+)> Tj|ET", data, re.S
-        ):
-            if token.group(1):
-                font = fonts.get(token.group(1).decode(), {})
-            elif token.group(0) == b"ET":
-                pieces.append(" ")
-            else:
-                hexes = re.findall(
-                    rb"<([0-9a-fA-F]+)>", token.group(2) or b"<" + token.group(3) + b">"
-                )
-                text = "".join(
-                    font.get(h[i : i + 4].decode().lower(), "")
-                    for h in hexes
-                    for i in range(0, len(h), 4)
-                )
-                pieces.append(text + " ")
-    return re.sub(r"\s+", " ", "".join(pieces)).strip()
+    """The text of the PDF, its pages in order, whitespace collapsed."""
+    text = " ".join(page.extract_text() for page in _reader(content).pages)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def page_count(content: bytes) -> int:
-    streams = _streams(content)
-    everything = content + b"".join(streams.values())
-    return len(re.findall(rb"/Type /Page\b(?!s)", everything))
+    return len(_reader(content).pages)
 
 
 # --- A family with invoices and payments --------------------------------------------------------
