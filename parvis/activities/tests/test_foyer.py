@@ -173,7 +173,7 @@ def test_the_grid_shows_every_child_and_unit_with_the_calendars_states(logged, f
     assert "complet : une réservation irait en liste d'attente" in text
     assert "liste d'attente, rang 2" in text
     assert "◷ En attente d'instruction" in text
-    assert "Modification apportées ici" in text
+    assert "Modifications apportées ici" in text
     assert "Réservations antérieures en attente d'instruction" in text
     assert "Acc Matin PERI_AM_M , Léa, mardi 24/11/2026" in text
     html = html_of(response)

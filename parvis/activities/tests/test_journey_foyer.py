@@ -58,7 +58,7 @@ def apply_the_pattern(page, first_names):
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Toutes les réservations du foyer")
     expect(page.get_by_role("heading", name="Novembre 2026")).to_be_visible()
-    expect(page.get_by_text("Modification apportées ici")).to_be_visible()
+    expect(page.get_by_text("Modifications apportées ici")).to_be_visible()
     expect(page.get_by_text("Réservations antérieures en attente d'instruction")).to_be_visible()
     expect(
         page.get_by_text("date limite dépassée (vendredi 20 novembre 2026 à 09:00)").first

@@ -69,7 +69,7 @@ def test_a_parent_books_two_days_from_activites_to_the_confirmation(
     assert_accessible(page)
     page.get_by_role("link", name="Commencer").click()
 
-    expect(page.get_by_text("Modification apportées ici")).to_be_visible()
+    expect(page.get_by_text("Modifications apportées ici")).to_be_visible()
     expect(page.get_by_text("Réservations antérieures en attente d'instruction")).to_be_visible()
     expect(cell(page, activity, date(2026, 11, 23))).to_have_count(0)  # deadline passed
     locked = page.locator(f"#c-{activity.units.get().pk}-2026-11-23")

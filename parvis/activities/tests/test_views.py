@@ -162,7 +162,7 @@ def test_the_calendar_shows_every_week_and_says_why_a_day_is_locked(logged, fami
     assert "pas d'accueil : Vacances de Noël" in text
     assert "pas d'accueil : jour férié (Ascension)" in text  # Thursday 13 May 2027
     assert "Acc Matin PERI_AM_M" in text
-    assert "Modification apportées ici" in text
+    assert "Modifications apportées ici" in text
     assert "Réservations antérieures en attente d'instruction" in text
     assert "◷ En attente d'instruction" in text
     html = response.content.decode()

@@ -7,6 +7,7 @@ reason, the command `run_invoicing`; garbage never gives a 500.
 
 The clock is Thursday 3 December 2026: the previous month is November 2026."""
 
+import re
 from datetime import date
 from decimal import Decimal as D
 from io import StringIO
@@ -258,6 +259,11 @@ def test_the_list_of_runs(regie_client, world, django_assert_max_num_queries):
     text = text_of(response)
     assert "Novembre 2026 Régie enfance 1 12,45 € Terminée" in text
     assert "Nouvelle facturation" in text
+    # The régie's menu says where the agent is.
+    menu = response.content.decode().split('class="regie-menu')[1].split("</nav>")[0]
+    assert re.findall(r'<a href="([^"]+)"\s+aria-current="page"', menu) == [
+        url("facturations", world)
+    ]
 
 
 def test_sending_the_runs_online_invoices(regie_client, world, django_capture_on_commit_callbacks):

@@ -5,6 +5,7 @@ receipt."""
 
 from __future__ import annotations
 
+import re
 import sys
 import types
 from datetime import date
@@ -339,6 +340,23 @@ def test_a_paperless_invoice_is_not_offered_for_posting(regie_client, commune, r
     regie_client.post(url("facture_pdf", commune, pk=invoice.pk))
     invoice.refresh_from_db()
     assert invoice.printed_at is None
+
+
+def test_the_filtered_lists_lead_back_to_the_whole_list(regie_client, commune):
+    """The shared filter form: « Effacer le filtre » only on a filtered list; the payments'
+    « Ce mois-ci » always."""
+
+    def reset_links(path, query=""):
+        html = regie_client.get(path + query).content.decode()
+        form = html.split('class="form demandes-filters"')[1].split("</form>")[0]
+        return re.findall(r'<a href="([^"]+)">\s*([^<]+?)\s*</a>', form)
+
+    impayes = url("impayes", commune)
+    assert reset_links(impayes) == []
+    assert reset_links(impayes, "?en_retard=on") == [(impayes, "Effacer le filtre")]
+    paiements = url("paiements", commune)
+    assert reset_links(paiements) == [(paiements, "Ce mois-ci")]
+    assert reset_links(url("relances", commune)) == []
 
 
 # --- Payments at the counter -------------------------------------------------------------------
