@@ -240,25 +240,32 @@ def deliver_run(*, run: InvoicingRun, actor: User | None) -> dict:
 
 @transaction.atomic
 def mark_printed(*, invoices: Iterable[Invoice], actor: User | None) -> int:
-    """Marks as printed (`printed_at`) those of `invoices` sent on paper and not printed yet;
-    returns how many. One audit row per commune concerned (usually one)."""
+    """Marks as printed (`printed_at`) those of `invoices` sent on paper, not printed yet and
+    not cancelled; returns how many. One audit row per commune concerned (usually one); one
+    invoice printed alone is audited on its family's file."""
     ids = [invoice.pk for invoice in invoices]
     if not ids:
         return 0
-    rows = Invoice.objects.select_for_update().filter(
-        pk__in=ids, delivery=Delivery.PAPIER, printed_at__isnull=True
+    rows = (
+        Invoice.objects.select_for_update()
+        .filter(pk__in=ids, delivery=Delivery.PAPIER, printed_at__isnull=True)
+        .exclude(status=InvoiceStatus.ANNULEE)
     )
-    by_commune: dict[int, list[int]] = {}
-    for pk, commune_id in rows.values_list("pk", "commune_id"):
-        by_commune.setdefault(commune_id, []).append(pk)
+    by_commune: dict[int, list[tuple[int, int]]] = {}
+    for pk, commune_id, famille_id in rows.values_list("pk", "commune_id", "famille_id"):
+        by_commune.setdefault(commune_id, []).append((pk, famille_id))
     now = timezone.now()
     count = 0
-    for commune_id, pks in by_commune.items():
+    for commune_id, printed in by_commune.items():
+        pks = [pk for pk, _famille_id in printed]
         count += Invoice.objects.filter(pk__in=pks).update(printed_at=now)
+        alone = len(printed) == 1
         audit(
             actor=actor,
             action="factures.imprimees",
             commune=Commune.objects.get(pk=commune_id),
+            target=Invoice.objects.get(pk=pks[0]) if alone else None,
+            famille_id=printed[0][1] if alone else None,
             changes={"count": [None, len(pks)], "invoices": [None, ", ".join(map(str, pks))]},
         )
     return count

@@ -532,6 +532,10 @@ class InvoiceStatus(models.TextChoices):
     ANNULEE = "annulee", _("Annulée")
 
 
+# What a family still has to pay: the invoices to settle, in full or in part.
+DUE_STATUSES = (InvoiceStatus.A_REGLER, InvoiceStatus.PARTIELLEMENT_REGLEE)
+
+
 # The only moves of an invoice's status (`billing.services` refuses any other). Paid states go
 # back when a payment is cancelled; a cancelled invoice stays cancelled.
 INVOICE_TRANSITIONS = {
@@ -650,14 +654,7 @@ class Invoice(CommuneOwned):
         return self.total - self.paid
 
     def is_overdue(self, today) -> bool:
-        return (
-            self.status
-            in (
-                InvoiceStatus.A_REGLER,
-                InvoiceStatus.PARTIELLEMENT_REGLEE,
-            )
-            and today > self.due_on
-        )
+        return self.status in DUE_STATUSES and today > self.due_on
 
 
 class LineKind(models.TextChoices):

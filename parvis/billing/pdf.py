@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from parvis.billing import selectors_documents as selectors
 from parvis.billing.models import (
+    COUNTER_METHODS,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -38,15 +39,6 @@ from parvis.billing.models import (
 from parvis.billing.pricing import money
 from parvis.families.models import Famille, Personne
 from parvis.mail import absolute_url
-
-# The means of payment at the régie, printed on every invoice.
-COUNTER_MEANS = (
-    PaymentMethod.ESPECES,
-    PaymentMethod.CHEQUE,
-    PaymentMethod.CESU,
-    PaymentMethod.VIREMENT,
-)
-
 
 STYLESHEET = Path(__file__).parent / "static" / "billing" / "pdf.css"
 _WHITESPACE = re.compile(r"\s+")
@@ -168,7 +160,7 @@ def invoice_context(invoice: Invoice) -> dict:
         "is_cancelled": status == InvoiceStatus.ANNULEE,
         "status": InvoiceStatus(status).label,
         "portal_url": _portal_url(commune),
-        "counter_means": [str(PaymentMethod(m).label) for m in COUNTER_MEANS],
+        "counter_means": [str(PaymentMethod(m).label) for m in COUNTER_METHODS],
     }
 
 

@@ -18,7 +18,6 @@ its price) raise ValueError: a price is never guessed."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +28,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from parvis.billing.models import CREDIT_KINDS, TariffKind
+from parvis.families.selectors import fold
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -326,10 +326,9 @@ def penalty_explanation(rule, unit_price: Decimal) -> str:
 
 def _place(name: str) -> str:
     """A place name compared loosely: no accents, case, hyphens nor apostrophes, « St » and
-    « Ste » spelt out (« CARRIERES SOUS POISSY » is « Carrières-sous-Poissy »)."""
-    text = unicodedata.normalize("NFKD", name or "")
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    words = "".join(c if c.isalnum() else " " for c in text).split()
+    « Ste » spelt out (« CARRIERES SOUS POISSY » is « Carrières-sous-Poissy », « VOEUIL ET
+    GIGET » is « Vœuil-et-Giget »): the families' `fold`, then words."""
+    words = "".join(c if c.isalnum() else " " for c in fold(name)).split()
     spelt = {"st": "saint", "ste": "sainte"}
     return " ".join(spelt.get(word, word) for word in words)
 

@@ -34,14 +34,13 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
-from parvis.billing.models import Invoice, InvoiceStatus, PaymentAllocation
+from parvis.billing.models import DUE_STATUSES, Invoice, InvoiceStatus, PaymentAllocation
 from parvis.billing.pricing import money
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
 from parvis.families.selectors_citizen import _as_int, _linked_families
 
 ZERO = Decimal("0.00")
-DUE_STATUSES = (InvoiceStatus.A_REGLER, InvoiceStatus.PARTIELLEMENT_REGLEE)
 # An upper bound on the ids read from one request (a page of checkboxes is far below it).
 MAX_IDS = 500
 MAX_PK = 2**63 - 1  # the largest id a database column holds; a bigger one is garbage

@@ -39,7 +39,7 @@ from parvis.billing.models import (
     Regie,
     SequenceKind,
 )
-from parvis.billing.pricing import line_amount, money
+from parvis.billing.pricing import MAX_AMOUNT, line_amount, money
 from parvis.billing.services import LineData, create_invoice, delivery_for, line_rows, lock_sequence
 from parvis.families.models import Famille, Personne
 
@@ -249,6 +249,10 @@ def create_stay_invoice(
         or unit_price != unit_price.quantize(Decimal("0.01"))
     ):
         errors["unit_price"] = _("Un prix en euros et centimes, 0 ou plus.")
+    elif "quantity" not in errors and quantity * unit_price > MAX_AMOUNT:
+        errors["unit_price"] = _("Le montant de la facture dépasserait %(max)s.") % {
+            "max": money(MAX_AMOUNT)
+        }
     if child is not None and child.famille_id != famille.pk:
         errors["child"] = _("Cet enfant n'est pas de cette famille.")
     if errors:

@@ -55,8 +55,10 @@ class TransactionStatus(models.TextChoices):
     ABANDONNEE = "abandonnee", _("Abandonnée")
 
 
-# A transaction ends once: a verified notification moves it out of « en attente » and nothing
-# moves it again (a replayed notification is a no-op).
+# A verified notification moves a transaction out of « en attente »; a payment is final (a
+# replayed notification is a no-op). A refusal or an abandonment is not: when the bank later
+# notifies, signed and for the right amount, that the money was taken after all, the payment is
+# recorded (the bank's word on money wins over an earlier « refused »).
 TRANSACTION_TRANSITIONS = {
     TransactionStatus.EN_ATTENTE: {
         TransactionStatus.PAYEE,
@@ -64,8 +66,8 @@ TRANSACTION_TRANSITIONS = {
         TransactionStatus.ABANDONNEE,
     },
     TransactionStatus.PAYEE: set(),
-    TransactionStatus.REFUSEE: set(),
-    TransactionStatus.ABANDONNEE: set(),
+    TransactionStatus.REFUSEE: {TransactionStatus.PAYEE},
+    TransactionStatus.ABANDONNEE: {TransactionStatus.PAYEE},
 }
 
 

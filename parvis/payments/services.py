@@ -285,7 +285,8 @@ def _shares_capped(transaction: Transaction) -> tuple[dict, Decimal]:
 
 
 def _apply(transaction: Transaction, verified: Verified) -> str:
-    """Applies a verified, final notification to the locked, pending transaction."""
+    """Applies a verified, final notification to the locked transaction: pending, or refused
+    or abandoned earlier and now paid."""
     if verified.paid is False:
         to = TransactionStatus.ABANDONNEE if verified.cancelled else TransactionStatus.REFUSEE
         _move(transaction, to)
@@ -381,12 +382,9 @@ def handle_notification(
 
 def _decide(transaction: Transaction, verified: Verified) -> tuple[str, int]:
     """(outcome, HTTP status) for a verified notification on the locked transaction."""
-    if transaction.status != TransactionStatus.EN_ATTENTE:
-        if verified.paid and transaction.status != TransactionStatus.PAYEE:
-            return (
-                _("payée après un refus ou un abandon : ignorée, à vérifier par la régie"),
-                200,
-            )
+    if transaction.status == TransactionStatus.PAYEE or (
+        transaction.status != TransactionStatus.EN_ATTENTE and not verified.paid
+    ):
         return _("rejouée : ignorée"), 200
     if (
         verified.request_id

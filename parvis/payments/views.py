@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -19,8 +20,8 @@ from django.views.decorators.http import require_http_methods
 
 from parvis.accounts.decorators import citizen_required
 from parvis.accounts.services import client_ip
-from parvis.billing.models import InvoiceStatus
 from parvis.billing.pricing import money
+from parvis.billing.selectors import invoice_state
 from parvis.payments import selectors, services
 from parvis.payments.forms import SimulatorCardForm
 from parvis.payments.models import Provider, TransactionStatus
@@ -85,20 +86,6 @@ def payer(request):
     return response
 
 
-def _invoice_status(invoice) -> str:
-    """« Facture réglée : 73,80 € », « À régler : 45,10 € »… in words, never by colour."""
-    if invoice.status == InvoiceStatus.REGLEE:
-        return _("Facture réglée : %(total)s") % {"total": money(invoice.total)}
-    if invoice.status == InvoiceStatus.PARTIELLEMENT_REGLEE:
-        return _("Partiellement réglée : reste %(due)s sur %(total)s") % {
-            "due": money(invoice.due_amount),
-            "total": money(invoice.total),
-        }
-    if invoice.status == InvoiceStatus.ANNULEE:
-        return _("Annulée")
-    return _("À régler : %(due)s") % {"due": money(invoice.due_amount)}
-
-
 @never_cache
 @require_http_methods(["GET"])
 @citizen_required
@@ -132,8 +119,10 @@ def retour(request, reference):
         shown=state,
     )
     invoices = [share.invoice for share in transaction.shares.all()]
+    today = timezone.localdate()
     for invoice in invoices:
-        invoice.status_words = _invoice_status(invoice)
+        # In words, never by colour: « Facture réglée : 73,80 € », « À régler : … avant le … ».
+        invoice.status_words = invoice_state(invoice, today=today).text
     return render(
         request,
         "payments/retour.html",

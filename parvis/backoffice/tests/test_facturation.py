@@ -392,6 +392,23 @@ def test_a_stay_invoice_refuses_bad_entries_next_to_the_field(
     assert not Invoice.objects.exists()
 
 
+def test_a_stay_invoice_too_large_for_an_amount_is_refused_not_a_crash(regie_client, world):
+    durand = family(world, "DURAND")
+    page = url("facture_sejour", world, query=f"?famille={durand.reference}")
+    data = {
+        "regie": world.regie.pk, "enfant": "", "rubrique": "SÉJOURS", "libelle": "Séjour CT 3",
+        "du": "2026-11-09", "au": "2026-11-13", "quantite": "11", "prix_unitaire": "999999,99",
+    }  # fmt: skip
+    response = regie_client.post(page, data)
+    assert response.status_code == 400
+    assert "Le montant de la facture dépasserait 9999999,99 €." in text_of(response)
+    assert 'value="999999,99"' in response.content.decode()  # entries kept
+    assert not Invoice.objects.exists()
+    data["quantite"] = "10"  # 9 999 999,90 €: the largest amount there can be
+    assert regie_client.post(page, data).status_code == 302
+    assert Invoice.objects.get().total == D("9999999.90")
+
+
 def test_a_stay_invoice_only_for_a_family_of_the_commune(regie_client, world):
     elsewhere = make_world(slug="ailleurs", name="Ailleurs")
     stranger = family(elsewhere, "ETRANGERE", number=4242)

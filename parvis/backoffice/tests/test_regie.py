@@ -323,6 +323,7 @@ def test_the_invoice_pdf_a_copy_or_printed_for_posting(regie_client, commune, in
     assert invoice.printed_at is not None
     entry = AuditEntry.objects.get(action="factures.imprimees")
     assert entry.actor == regie_agent
+    assert (entry.famille_id, entry.target_id) == (invoice.famille_id, str(invoice.pk))
     text = text_of(regie_client.get(page))
     assert "Imprimer pour l'envoi postal (PDF)" not in text
     assert "Imprimée pour l'envoi postal le" in text

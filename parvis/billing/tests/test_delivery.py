@@ -241,6 +241,12 @@ def test_paper_invoices_are_marked_printed_once(world, django_capture_on_commit_
     assert AuditEntry.objects.filter(action="factures.imprimees", actor=agent).count() == 1
     assert delivery.mark_printed(invoices=everything, actor=agent) == 0
     assert delivery.mark_printed(invoices=[], actor=agent) == 0
+    # A cancelled paper invoice is never printed for posting.
+    cancelled = make_invoice(world, number_month=6)
+    Invoice.objects.filter(pk=cancelled.pk).update(delivery=Delivery.PAPIER)
+    cancel_invoice(invoice=cancelled, actor=agent, reason="Erreur")
+    assert delivery.mark_printed(invoices=[cancelled], actor=agent) == 0
+    assert Invoice.objects.get(pk=cancelled.pk).printed_at is None
 
 
 # --- Receipts -----------------------------------------------------------------------------------

@@ -500,6 +500,7 @@ def test_every_amount_has_exactly_two_decimals(tariff_and_grid, qf, resident, ra
 
 CARRIERES = Commune(name="Carrières-sous-Poissy", postal_code="78955")
 SAINT_DENIS = Commune(name="Saint-Denis", postal_code="93200")
+VOEUIL = Commune(name="Vœuil-et-Giget", postal_code="16400")
 
 
 @pytest.mark.parametrize(
@@ -515,6 +516,8 @@ SAINT_DENIS = Commune(name="Saint-Denis", postal_code="93200")
         (CARRIERES, "", "", False),  # address unknown: not known to live here
         (SAINT_DENIS, "St-Denis", "93210", True),  # a second postal code of the same town
         (SAINT_DENIS, "Saint Denis", "97400", False),  # La Réunion's Saint-Denis
+        (VOEUIL, "VOEUIL ET GIGET", "16400", True),  # a ligature typed as two letters
+        (VOEUIL, "Vœuil-et-Giget", "", True),
     ],
 )
 def test_residence_from_the_familys_address(commune, city, postal_code, resident):

@@ -325,10 +325,19 @@ def test_a_refused_or_abandoned_payment_leaves_the_invoice_due(world, result, st
     assert transaction.status == status
     assert world.sejour.status == InvoiceStatus.A_REGLER
     assert not Payment.objects.exists()
-    # A late « paid » for it is not applied: the régie checks it.
-    assert notify(world, signed(world, transaction)).status == 200
+    # Another refusal changes nothing; a wrong amount is still refused.
+    assert notify(world, signed(world, transaction, result)).status == 200
+    assert "rejouée" in last_exchange().outcome
+    assert notify(world, signed(world, transaction, amount=D("1.00"))).status == 400
     assert not Payment.objects.exists()
-    assert "à vérifier" in last_exchange().outcome
+    # The bank then says, signed and for the right amount, that the money was taken after all:
+    # it is recorded, once.
+    assert notify(world, signed(world, transaction)).status == 200
+    assert notify(world, signed(world, transaction)).status == 200
+    reload(transaction, world.sejour)
+    assert transaction.status == TransactionStatus.PAYEE
+    assert world.sejour.status == InvoiceStatus.REGLEE
+    assert Payment.objects.get().amount == world.sejour.total
 
 
 @pytest.mark.parametrize(
