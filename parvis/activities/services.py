@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -116,12 +116,46 @@ def why_not_cancellable(*, activity: Activity, unit: Unit, day: date, now: datet
     return None
 
 
+def ensure_seat_counters(pairs) -> None:
+    """Creates the missing seat counters of (unit id, day) `pairs`, each at the seats its
+    bookings already hold: bookings made before the unit had a capacity count, so a counter
+    never starts below the truth (nor oversells the last seat). A counter that exists is left
+    as it is. Two queries, three when some are missing."""
+    pairs = set(pairs)
+    if not pairs:
+        return
+    existing = set(UnitDay.objects.filter(_pairs_q(pairs)).values_list("unit_id", "day"))
+    missing = pairs - existing
+    if not missing:
+        return
+    held = {
+        (unit_id, day): count
+        for unit_id, day, count in Reservation.objects.filter(
+            _pairs_q(missing), status__in=SEAT_HOLDING
+        )
+        .values("unit_id", "day")
+        .annotate(count=Count("pk"))
+        .values_list("unit_id", "day", "count")
+    }
+    UnitDay.objects.bulk_create(
+        [UnitDay(unit_id=u, day=d, taken=held.get((u, d), 0)) for u, d in sorted(missing)],
+        ignore_conflicts=True,
+    )
+
+
+def _pairs_q(pairs) -> Q:
+    wanted = Q()
+    for unit_id, day in pairs:
+        wanted |= Q(unit_id=unit_id, day=day)
+    return wanted
+
+
 def _take_seat(unit: Unit, day: date) -> bool:
     """Take a seat of `unit` on `day` if one is left. The UnitDay row is locked for the rest of
     the transaction: concurrent baskets wait here, so the count can never pass the seats."""
     if unit.seats is None:
         return True
-    UnitDay.objects.get_or_create(unit=unit, day=day)
+    ensure_seat_counters([(unit.pk, day)])
     row = UnitDay.objects.select_for_update().get(unit=unit, day=day)
     if row.taken >= unit.seats:
         return False
@@ -235,6 +269,8 @@ def validate_basket(
     if problems:
         raise BasketRefused(problems)
 
+    # Counters first, before any booking goes: a seat given back then finds the right count.
+    ensure_seat_counters((u.pk, d) for u, d in [*add, *remove] if u.seats is not None)
     result = BasketResult()
     for unit, day in remove:
         reservation = existing.get((unit.pk, day))

@@ -17,6 +17,7 @@ from parvis.activities.models import Activity, Unit, UnitDay
 from parvis.activities.services import (
     BasketRefused,
     BasketResult,
+    ensure_seat_counters,
     send_baskets_summary,
     validate_basket,
 )
@@ -55,10 +56,7 @@ def _lock_seats(baskets: list[ChildBasket]) -> None:
     )  # fmt: skip
     if not pairs:
         return
-    UnitDay.objects.bulk_create(
-        [UnitDay(unit_id=unit_id, day=day) for day, _position, unit_id in pairs],
-        ignore_conflicts=True,
-    )
+    ensure_seat_counters((unit_id, day) for day, _position, unit_id in pairs)
     wanted = Q()
     for day, _position, unit_id in pairs:
         wanted |= Q(unit_id=unit_id, day=day)

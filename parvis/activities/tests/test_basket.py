@@ -123,6 +123,31 @@ def test_the_last_seat_then_the_waiting_list_then_the_offer():
     assert waiting_rank(Reservation.objects.get(child=third[1])) == 1
 
 
+@pytest.mark.django_db
+def test_a_capacity_set_after_bookings_counts_them():
+    """Two children were booked while the unit had no capacity; it then gets 2 seats. The
+    counter, made on the next basket, starts at 2: the third child waits; one cancels and the
+    seat goes to the waiting child, the counter staying true."""
+    activity = None
+    people = []
+    for _ in range(3):
+        famille, child, user = family_child(commune=activity.commune if activity else None)
+        activity = activity or make_activity(famille.commune)
+        register(child, activity)
+        people.append((famille, child, user))
+    for famille, child, user in people[:2]:
+        assert book(famille, child, activity, user, add=[MONDAY]).added
+    assert not UnitDay.objects.exists()
+    activity.units.update(capacity=2)
+    activity.refresh_from_db()
+    third = book(*people[2][:2], activity, people[2][2], add=[MONDAY])
+    assert not third.added and len(third.waiting) == 1
+    assert UnitDay.objects.get().taken == 2
+    book(*people[0][:2], activity, people[0][2], remove=[MONDAY])
+    assert Reservation.objects.get(child=people[2][1]).status == BookingStatus.PROPOSEE
+    assert UnitDay.objects.get().taken == 2  # one booked, one offered
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_offer_is_emailed_after_commit():
     famille, child, user = family_child()

@@ -716,6 +716,33 @@ def test_two_children_for_the_last_seat_in_one_validation(
     assert "En liste d'attente jeudi 03/12/2026 — Acc Matin (PERI_AM_M) — rang 1" in text
 
 
+@pytest.mark.django_db
+def test_a_household_giving_back_a_seat_set_after_its_bookings_keeps_the_count_true():
+    from parvis.activities.services_foyer import ChildBasket, validate_household_basket
+
+    commune = CommuneFactory()
+    peri = make_activity(commune)  # no capacity yet
+    matin = peri.units.get()
+    famille = FamilleFactory(commune=commune)
+    user = FamilyAccessFactory(famille=famille).user
+    one, two = ChildFactory(famille=famille), ChildFactory(famille=famille)
+    thursday = date(2026, 12, 3)
+    for child in (one, two):
+        register(child, peri)
+        validate_household_basket(
+            baskets=[ChildBasket(child=child, activity=peri, add=[(matin, thursday)])],
+            actor=user, now=NOW,
+        )  # fmt: skip
+    assert not UnitDay.objects.exists()
+    peri.units.update(capacity=2)
+    matin.refresh_from_db()
+    validate_household_basket(
+        baskets=[ChildBasket(child=one, activity=peri, remove=[(matin, thursday)])],
+        actor=user, now=NOW,
+    )  # fmt: skip
+    assert UnitDay.objects.get(unit=matin, day=thursday).taken == 1  # the other child's seat
+
+
 @pytest.mark.django_db(transaction=True)
 def test_households_validating_at_the_same_instant_neither_deadlock_nor_oversell():
     """Six households, two children each, all for the last seats of two units on two days; half

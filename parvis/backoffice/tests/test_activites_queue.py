@@ -135,6 +135,18 @@ def test_accepting_a_requested_inscription_accepts_its_request(
     assert AuditEntry.objects.filter(action="inscription.accept").count() == 1
 
 
+@pytest.mark.parametrize("name", ["valider_inscriptions", "refuser_inscriptions"])
+def test_garbage_ticked_ids_change_nothing_and_never_crash(agent_client, commune, activity, name):
+    inscription = filed(commune, activity)
+    garbage = ["²", "9" * 30, "abc", "-1", ""]
+    response = agent_client.post(
+        url(name, commune), {"ids": garbage, "inscriptions-motif": "Complet"}
+    )
+    assert response.status_code in (302, 400)
+    inscription.refresh_from_db()
+    assert inscription.status == InscriptionStatus.EN_ATTENTE
+
+
 def test_a_request_waiting_for_a_complement_is_accepted_too(
     agent_client, commune, activity, enfance_agent
 ):
