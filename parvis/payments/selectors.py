@@ -4,6 +4,7 @@ found."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from django.db.models import F, Prefetch
@@ -20,14 +21,17 @@ from parvis.payments.models import (
     TransactionStatus,
 )
 
+ID_TEXT = re.compile(r"[0-9]{1,11}")  # at most 11 digits: what a page of ids can hold
+
 
 def as_ids(values: Iterable) -> list[int]:
     """The positive integers among `values` (form data) that can be ids: anything else (text,
-    a number too large for the database) is ignored."""
+    a number too large for the database) is ignored. ASCII digits only: `str.isdigit` also says
+    yes to « ² » (which `int` refuses: it was a 500) and to other scripts' digits."""
     ids = []
     for value in values:
         text = str(value).strip()
-        if text.isdigit() and 0 < len(text) < 12:
+        if ID_TEXT.fullmatch(text) and int(text) > 0:
             ids.append(int(text))
     return ids
 

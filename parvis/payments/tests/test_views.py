@@ -3,6 +3,7 @@ invoices ignored), the simulator's bank page and its four buttons, the browser's
 never changes; another family's is a 404) and the notification URL (200 « OK », 400, 403,
 never a server error whatever it receives)."""
 
+import re
 from decimal import Decimal as D
 from urllib.parse import urlencode
 
@@ -103,6 +104,47 @@ def test_a_huge_id_beside_a_real_one_is_ignored(logged, world):
     response = logged.post(
         url(world, "payer"), {"factures": [world.sejour.pk, "99999999999999999999"]}
     )
+    assert response.status_code == 302
+    assert Transaction.objects.get().amount == D("73.80")
+
+
+NOT_IDS = ["²", "٣", "１２", "⁵", "-1", "", " ", "1e3", "0x1", "1_0", "+1", "0", "\x00", "[1]"]
+
+
+@pytest.mark.parametrize("value", [*NOT_IDS, "99999999999999999999"])
+def test_a_value_that_is_not_an_ascii_number_is_a_french_message(logged, world, value):
+    """« ² » and other scripts' digits pass `str.isdigit` but not `int` (or become another
+    number): each is ignored, and alone it is the French message, not a 500."""
+    response = logged.post(url(world, "payer"), {"factures": [value]})
+    assert response.status_code == 302 and response.url == mon_compte(world)
+    assert messages_of(response) == ["Aucune facture à régler parmi celles choisies."]
+    assert not Transaction.objects.exists()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.sampled_from(NOT_IDS),
+            st.integers(max_value=0).map(str),
+            st.integers(min_value=10**11).map(str),
+            st.text(max_size=20).filter(lambda t: not re.fullmatch(r"\s*[0-9]+\s*", t)),
+        ),
+        max_size=5,
+    )
+)
+def test_no_server_error_on_any_factures_value(logged, world, values):
+    response = logged.post(url(world, "payer"), {"factures": values})
+    assert response.status_code == 302 and response.url == mon_compte(world)
+    # The messages of earlier examples wait in the session (no page shows them): one kind.
+    assert set(messages_of(response)) == {"Aucune facture à régler parmi celles choisies."}
+    assert not Transaction.objects.exists()
+
+
+def test_an_other_script_digit_beside_a_real_id_pays_only_the_real_one(logged, world):
+    response = logged.post(url(world, "payer"), {"factures": [world.sejour.pk, "²", "٣"]})
     assert response.status_code == 302
     assert Transaction.objects.get().amount == D("73.80")
 
