@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from parvis.accounts.models import Civility
 from parvis.billing import selectors_documents as selectors
 from parvis.billing.models import (
     COUNTER_METHODS,
@@ -37,6 +38,7 @@ from parvis.billing.models import (
     PaymentStatus,
 )
 from parvis.billing.pricing import money
+from parvis.families import selectors as family_selectors
 from parvis.families.models import Famille, Personne
 from parvis.mail import absolute_url
 
@@ -90,25 +92,48 @@ def render_pdf(template_name: str, context: dict) -> bytes:
 
 
 def _addressee(famille: Famille) -> str:
-    """« Madame Françoise DURAND »: the first responsable (from `responsables` when
-    prefetched), else « Famille DURAND »."""
-    responsables = getattr(famille, "responsables", None)
-    if responsables is None:
-        responsables = list(
-            famille.members.filter(kind="responsable").order_by("birth_date", "first_names", "pk")
-        )
-    if responsables:
-        first = responsables[0]
-        civility = first.get_civility_display() if first.civility else ""
-        return " ".join(part for part in (civility, str(first)) if part)
+    """« Madame Françoise DURAND »: the family's « Payeur des factures » (families.selectors.payeur;
+    from `responsables` when prefetched), else « Famille DURAND »."""
+    payeur = family_selectors.payeur(famille, getattr(famille, "responsables", None))
+    if payeur is not None:
+        return family_selectors.full_name(payeur)
     return _("Famille %(name)s") % {"name": famille.name}
 
 
-def _famille(famille: Famille) -> dict:
+def _online_payer(payment: Payment) -> str:
+    """« Madame Françoise DURAND »: the account that paid online (the payments' transaction,
+    as delivery._payer_email finds its e-mail), or "" when it is gone."""
+    from parvis.payments.models import Transaction
+
+    user = (
+        Transaction.objects.filter(
+            commune_id=payment.commune_id, reference=payment.transaction_reference
+        )
+        .values_list("user__civility", "user__first_name", "user__last_name")
+        .first()
+    )
+    if user is None:
+        return ""
+    civility, first_name, last_name = user
+    civility = str(Civility(civility).label) if civility in Civility.values else ""
+    return " ".join(p for p in (civility, first_name or "", (last_name or "").upper()) if p)
+
+
+def _payer_of(payment: Payment, famille: Famille) -> str:
+    """The name a receipt gives to who paid: the account of an online payment; at the counter,
+    the family's « Payeur des factures »."""
+    if payment.transaction_reference:
+        name = _online_payer(payment)
+        if name:
+            return name
+    return _addressee(famille)
+
+
+def _famille(famille: Famille, *, addressee: str | None = None) -> dict:
     return {
         "name": famille.name,
         "reference": famille.reference,
-        "addressee": _addressee(famille),
+        "addressee": addressee or _addressee(famille),
         "address": famille.address,
         "postal_code": famille.postal_code,
         "city": famille.city,
@@ -195,7 +220,7 @@ def receipt_context(payment: Payment) -> dict:
     return {
         "commune": payment.commune,
         "regie": payment.regie,
-        "famille": _famille(famille),
+        "famille": _famille(famille, addressee=_payer_of(payment, famille)),
         "payment": payment,
         "method": PaymentMethod(payment.method).label,
         "amount": money(payment.amount),

@@ -39,6 +39,7 @@ from parvis.billing.models import (
     Regie,
 )
 from parvis.communes.models import Commune
+from parvis.families import selectors as family_selectors
 from parvis.families.models import Famille, MemberKind, Personne
 from parvis.families.selectors_citizen import _linked_families
 
@@ -60,11 +61,7 @@ def responsables_prefetch(prefix: str = "famille__") -> Prefetch:
     """The family's responsables (first one first) as `famille.responsables`: the name an
     invoice is addressed to, and the e-mails it goes to."""
     return Prefetch(
-        f"{prefix}members",
-        queryset=Personne.objects.filter(kind=MemberKind.RESPONSABLE).order_by(
-            "birth_date", "first_names", "pk"
-        ),
-        to_attr="responsables",
+        f"{prefix}members", queryset=family_selectors.responsables(), to_attr="responsables"
     )
 
 

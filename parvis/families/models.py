@@ -21,6 +21,20 @@ class Famille(CommuneOwned):
         default=False,
         help_text=_("La famille a adhéré à la facture/compte en ligne (pas de facture papier)."),
     )
+    # The day of the last change of choice; empty: the choice dates from the file's creation.
+    paperless_invoice_since = models.DateField(
+        _("choix de la facture en ligne ou papier depuis le"), null=True, blank=True
+    )
+    # « Payeur des factures »: one of the family's responsables, chosen at the guichet (through
+    # families.services.choose_payeur, which checks it); empty: selectors.payeur's default.
+    payeur = models.ForeignKey(
+        "Personne",
+        verbose_name=_("payeur des factures"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
 
     class Meta:

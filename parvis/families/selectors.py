@@ -13,7 +13,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from django.db.models import CharField, Func, Prefetch, Q, QuerySet
+from django.db.models import CharField, Exists, Func, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from parvis.accounts.models import AuditEntry
@@ -152,13 +152,7 @@ def famille_file(commune: Commune, number: int) -> Famille:
     `responsables`, `children`, `authorised_people`, `accesses` (with their accounts and keys)
     and `keys` (with their services and agents), in a fixed number of queries."""
     families = Famille.objects.filter(commune=commune).prefetch_related(
-        Prefetch(
-            "members",
-            queryset=Personne.objects.filter(kind=MemberKind.RESPONSABLE).order_by(
-                "birth_date", "first_names", "pk"
-            ),
-            to_attr="responsables",
-        ),
+        Prefetch("members", queryset=responsables(), to_attr="responsables"),
         Prefetch(
             "members",
             queryset=Personne.objects.filter(kind=MemberKind.ENFANT).order_by(
@@ -238,3 +232,38 @@ def first_responsable_email(famille: Famille) -> str:
         if personne.email:
             return personne.email
     return ""
+
+
+# --- Payeur des factures --------------------------------------------------------------------------
+
+
+def responsables() -> QuerySet[Personne]:
+    """Responsables as a family's file lists them (oldest first), each with `has_account` (an
+    account acting for the family is linked to that person): what `payeur` chooses from."""
+    return (
+        Personne.objects.filter(kind=MemberKind.RESPONSABLE)
+        .annotate(has_account=Exists(FamilyAccess.objects.filter(personne=OuterRef("pk"))))
+        .order_by("birth_date", "first_names", "pk")
+    )
+
+
+def payeur(famille: Famille, members: list[Personne] | None = None) -> Personne | None:
+    """« Payeur des factures »: the responsable chosen in the family file; while none is chosen
+    (or the chosen one has left the household), the first one entered in the file whose account
+    acts for the family, else the first one entered. `members`: the family's `responsables()`
+    when already read (no query then); None for a family without any."""
+    if members is None:
+        members = list(responsables().filter(famille=famille))
+    if not members:
+        return None
+    chosen = next((p for p in members if p.pk == famille.payeur_id), None)
+    if chosen is not None:
+        return chosen
+    holders = [p for p in members if getattr(p, "has_account", False)]
+    return min(holders or members, key=lambda p: p.pk)
+
+
+def full_name(personne: Personne) -> str:
+    """« Madame Françoise DURAND »: civility, first names, name."""
+    civility = personne.get_civility_display() if personne.civility else ""
+    return " ".join(part for part in (civility, str(personne)) if part)

@@ -98,9 +98,42 @@ def _update_audited(instance, *, actor: User, action: str, famille_id: int, fiel
 
 @transaction.atomic
 def update_famille(*, famille: Famille, actor: User, **fields) -> Famille:
+    if "paperless_invoice" in fields and fields["paperless_invoice"] != famille.paperless_invoice:
+        # « Facture en ligne depuis le … » on « Mon compte »: the day the choice changed.
+        fields["paperless_invoice_since"] = timezone.localdate()
     return _update_audited(
         famille, actor=actor, action="famille.update", famille_id=famille.pk, fields=fields
     )
+
+
+class NotAResponsable(ValueError):
+    """The payer chosen is not one of the family's responsables."""
+
+
+@transaction.atomic
+def choose_payeur(*, famille: Famille, actor: User, payeur: Personne | None) -> Famille:
+    """« Payeur des factures »: the responsable whose name the family's invoices carry; None
+    goes back to the default (selectors.payeur). Audited as a change of the file, by name."""
+    famille = Famille.objects.select_for_update().select_related("payeur").get(pk=famille.pk)
+    if payeur is not None and (
+        payeur.famille_id != famille.pk or payeur.kind != MemberKind.RESPONSABLE
+    ):
+        raise NotAResponsable(payeur.pk)
+    new_id = payeur.pk if payeur is not None else None
+    if famille.payeur_id == new_id:
+        return famille
+    old = famille.payeur
+    famille.payeur = payeur
+    famille.save(update_fields=["payeur"])
+    audit(
+        actor=actor,
+        action="famille.update",
+        commune=famille.commune,
+        target=famille,
+        famille_id=famille.pk,
+        changes={"payeur": [str(old) if old else None, str(payeur) if payeur else None]},
+    )
+    return famille
 
 
 @transaction.atomic
