@@ -37,7 +37,7 @@ from parvis.demarches.models import (
     Status,
 )
 from parvis.families.models import Document, DocumentStatus, FamilyAccess
-from parvis.families.services import update_famille
+from parvis.families.services import update_famille, update_member
 from parvis.families.services_documents import EXTENSIONS
 from parvis.mail import absolute_url
 from parvis.uploads import check_upload
@@ -72,6 +72,8 @@ def tracking_digest(code: str) -> str:
 def may_file(procedure: Procedure, user) -> bool:
     if not procedure.is_enabled:
         return False
+    if procedure.effect == Effect.COORDINATES and not procedure.commune.changement_adresse_en_ligne:
+        return False  # the commune takes these changes at its counter (see offered_procedures)
     if procedure.audience == Audience.ANYONE:
         return True
     if (
@@ -265,8 +267,14 @@ def submit(
     )
     transaction.on_commit(lambda: _send(demande, "demarches/emails/submitted.txt", code=code))
     if demande.procedure.auto_accept:
+        # One e-mail, the submission's, which is sent once committed and so already says
+        # « Acceptée »: a second one for the acceptance read the same, in the same second.
         _change_status(
-            demande=demande, to=Status.ACCEPTEE, actor=None, comment=_("Acceptée automatiquement.")
+            demande=demande,
+            to=Status.ACCEPTEE,
+            actor=None,
+            comment=_("Acceptée automatiquement."),
+            notify=False,
         )
     return code
 
@@ -422,6 +430,18 @@ def _famille_of_requester(demande: Demande):
     return demande.famille if linked else None
 
 
+def _member_of_requester(demande: Demande, famille):
+    """The requester's own person in the family file, when their link names one."""
+    if famille is None:
+        return None
+    access = (
+        FamilyAccess.objects.filter(user_id=demande.requester_id, famille=famille)
+        .select_related("personne")
+        .first()
+    )
+    return access.personne if access is not None else None
+
+
 def apply_effect(*, demande: Demande, actor) -> None:
     """What the procedure changes once accepted, through the owners' services (audited)."""
     effect, answers = demande.procedure.effect, demande.answers
@@ -440,6 +460,15 @@ def apply_effect(*, demande: Demande, actor) -> None:
             fields["phone"] = answers["telephone"]
         if fields:
             update_coordinates(user=requester, actor=actor or requester, **fields)
+        member = _member_of_requester(demande, famille)
+        member_fields = {
+            name: answers[answer].strip()
+            for name, answer in (("phone", "telephone"), ("email", "courriel"))
+            if (answers.get(answer) or "").strip()
+        }
+        if member is not None and member_fields:
+            # What the services hold of the requester in the family file, too.
+            update_member(personne=member, actor=actor or requester, **member_fields)
         if address and answers.get("tout_le_foyer") == "oui" and famille is not None:
             update_famille(
                 famille=famille,

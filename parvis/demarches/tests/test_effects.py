@@ -5,6 +5,7 @@ la facture en ligne »), with its audit rows, and the e-mails of a request's lif
 import pytest
 from django.core import mail
 from django.db import transaction
+from django.utils import timezone
 
 from parvis.accounts.models import AuditEntry
 from parvis.demarches import services
@@ -168,9 +169,14 @@ def test_accepted_paperless_choice_sets_the_family(access, answer, before, after
 
     famille.refresh_from_db()
     assert famille.paperless_invoice is after
+    today = timezone.localdate()
+    assert famille.paperless_invoice_since == today  # « Facture … depuis le » on Mon compte
     row = AuditEntry.objects.get(action="famille.update")
     assert row.actor == agent and row.famille_id == famille.pk
-    assert row.changes == {"paperless_invoice": [before, after]}
+    assert row.changes == {
+        "paperless_invoice": [before, after],
+        "paperless_invoice_since": [None, today.isoformat()],
+    }
 
 
 def test_the_same_paperless_choice_again_writes_no_audit_row(access):
@@ -200,6 +206,25 @@ def test_an_automatically_accepted_paperless_request_applies_at_once(access):
 
 
 # --- E-mails -------------------------------------------------------------------------------------
+
+
+def test_an_automatically_accepted_request_sends_exactly_one_email(
+    access, django_capture_on_commit_callbacks
+):
+    """« Adhésion à la facture en ligne » is accepted at once: one e-mail that says it was
+    registered and accepted, not two identical ones in the same second."""
+    with django_capture_on_commit_callbacks(execute=True):
+        demande, _code = file_request(
+            paperless_procedure(access.famille.commune, auto_accept=True),
+            user=access.user,
+            answers={"adhesion": "oui"},
+        )
+    assert demande.status == Status.ACCEPTEE
+    (message,) = mail.outbox
+    assert message.to == [access.user.email]
+    assert demande.number in message.subject and "Acceptée" in message.subject
+    assert f"sous le numéro {demande.number}" in message.body
+    assert "État : Acceptée." in message.body
 
 
 def test_an_anonymous_requester_gets_the_tracking_code_by_email(
