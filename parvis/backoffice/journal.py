@@ -71,6 +71,9 @@ ACTIONS = {
     "paiement.enregistre": gettext_lazy("Paiement enregistré"),
     "paiement.annule": gettext_lazy("Paiement annulé"),
     "paiement_en_ligne.demande": gettext_lazy("Paiement en ligne commencé"),
+    "paiement_en_ligne.remplace": gettext_lazy("Paiement en ligne remplacé par un nouveau"),
+    "trop_percu.constate": gettext_lazy("Trop-perçu constaté"),
+    "trop_percu.rembourse": gettext_lazy("Trop-perçu remboursé"),
 }
 
 MODELS = {

@@ -53,21 +53,27 @@ class TransactionStatus(models.TextChoices):
     PAYEE = "payee", _("Payée")
     REFUSEE = "refusee", _("Refusée")
     ABANDONNEE = "abandonnee", _("Abandonnée")
+    REMPLACEE = "remplacee", _("Remplacée par un nouveau paiement")
 
 
 # A verified notification moves a transaction out of « en attente »; a payment is final (a
 # replayed notification is a no-op). A refusal or an abandonment is not: when the bank later
 # notifies, signed and for the right amount, that the money was taken after all, the payment is
-# recorded (the bank's word on money wins over an earlier « refused »).
+# recorded (the bank's word on money wins over an earlier « refused »). A second « Payer » for
+# an invoice replaces the transaction it was pending in (« remplacée »); the bank's page of the
+# old one may still take the money, so a late payment of it is recorded too (capped at what is
+# still due; the rest is a trop-perçu).
 TRANSACTION_TRANSITIONS = {
     TransactionStatus.EN_ATTENTE: {
         TransactionStatus.PAYEE,
         TransactionStatus.REFUSEE,
         TransactionStatus.ABANDONNEE,
+        TransactionStatus.REMPLACEE,
     },
     TransactionStatus.PAYEE: set(),
     TransactionStatus.REFUSEE: {TransactionStatus.PAYEE},
     TransactionStatus.ABANDONNEE: {TransactionStatus.PAYEE},
+    TransactionStatus.REMPLACEE: {TransactionStatus.PAYEE},
 }
 
 
@@ -95,6 +101,14 @@ class Transaction(CommuneOwned):
     provider_reference = models.CharField(_("référence de la banque"), max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     notified_at = models.DateTimeField(_("notifiée le"), null=True, blank=True)
+    replaced_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("remplacée par"),
+    )
     invoices = models.ManyToManyField(Invoice, through="TransactionInvoice", related_name="+")
 
     class Meta:
@@ -110,14 +124,22 @@ class Transaction(CommuneOwned):
 
 
 class TransactionInvoice(models.Model):
+    """An invoice's share of a transaction. `pending` is true while the transaction is « en
+    attente » (the services clear it when it leaves that state): the database then holds each
+    invoice in at most one pending transaction, whatever two « Payer » racing do."""
+
     transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="shares")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(**MONEY)
+    pending = models.BooleanField(default=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["transaction", "invoice"], name="share_once"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="share_positive"),
+            models.UniqueConstraint(
+                fields=["invoice"], condition=Q(pending=True), name="share_one_pending_per_invoice"
+            ),
         ]
 
     def __str__(self):
@@ -153,3 +175,104 @@ class Exchange(CommuneOwned):
 
     def __str__(self):
         return f"{self.get_kind_display()} — {self.outcome}"
+
+
+# --- Trop-perçus ---------------------------------------------------------------------------------
+
+
+class TropPercuStatus(models.TextChoices):
+    A_REMBOURSER = "a_rembourser", _("À rembourser")
+    REMBOURSE = "rembourse", _("Remboursé")
+
+
+# A refund, once recorded, is final (the money has left the régie).
+TROP_PERCU_TRANSITIONS = {
+    TropPercuStatus.A_REMBOURSER: {TropPercuStatus.REMBOURSE},
+    TropPercuStatus.REMBOURSE: set(),
+}
+
+
+class RefundMethod(models.TextChoices):
+    VIREMENT = "virement", _("Virement")
+    CHEQUE = "cheque", _("Chèque")
+    ESPECES = "especes", _("Espèces")
+    CARTE = "carte", _("Remboursement sur la carte (par la banque)")
+
+
+class TropPercu(CommuneOwned):
+    """Money a bank confirmed beyond what the invoices still had due (an old transaction paid
+    after a newer one, an invoice settled at the counter or cancelled meanwhile): one row per
+    transaction and régie, to refund. Written by `payments.services`, with its history."""
+
+    regie = models.ForeignKey(
+        "billing.Regie", on_delete=models.PROTECT, related_name="+", verbose_name=_("régie")
+    )
+    famille = models.ForeignKey(
+        "families.Famille",
+        on_delete=models.PROTECT,
+        related_name="trop_percus",
+        verbose_name=_("famille"),
+    )
+    transaction = models.ForeignKey(
+        Transaction,
+        on_delete=models.PROTECT,
+        related_name="trop_percus",
+        verbose_name=_("transaction en ligne"),
+    )
+    amount = models.DecimalField(_("montant"), **MONEY)
+    status = models.CharField(
+        _("état"),
+        max_length=12,
+        choices=TropPercuStatus.choices,
+        default=TropPercuStatus.A_REMBOURSER,
+    )
+    created_at = models.DateTimeField(_("constaté le"), auto_now_add=True)
+    refund_method = models.CharField(
+        _("moyen du remboursement"), max_length=10, choices=RefundMethod.choices, blank=True
+    )
+    refunded_on = models.DateField(_("remboursé le"), null=True, blank=True)
+    refund_reference = models.CharField(_("référence du remboursement"), max_length=120, blank=True)
+    refunded_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("remboursement enregistré par"),
+    )
+    refunded_at = models.DateTimeField(_("remboursement enregistré le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("trop-perçu")
+        verbose_name_plural = _("trop-perçus")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction", "regie"], name="trop_percu_once_per_regie"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="trop_percu_amount_positive"),
+        ]
+
+    def __str__(self):
+        return _("Trop-perçu de %(amount)s € (%(reference)s)") % {
+            "amount": str(self.amount).replace(".", ","),
+            "reference": self.transaction.reference if self.transaction_id else "",
+        }
+
+
+class TropPercuChange(models.Model):
+    """A trop-perçu's history: who moved it from one state to the next, when."""
+
+    trop_percu = models.ForeignKey(TropPercu, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    actor = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["trop_percu", "at", "pk"]
+
+    def __str__(self):
+        return f"{self.trop_percu_id}: {self.from_status} → {self.to_status}"

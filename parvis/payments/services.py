@@ -14,6 +14,7 @@ import json
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from parvis.accounts.models import User
 from parvis.accounts.services import audit
 from parvis.billing import selectors as billing_selectors
 from parvis.billing import services as billing
-from parvis.billing.models import Invoice, InvoiceStatus, PaymentMethod
+from parvis.billing.models import DUE_STATUSES, Invoice, InvoiceStatus, PaymentMethod, Regie
 from parvis.billing.pricing import money
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
@@ -35,12 +36,17 @@ from parvis.mail import absolute_url
 from parvis.payments import selectors
 from parvis.payments.models import (
     TRANSACTION_TRANSITIONS,
+    TROP_PERCU_TRANSITIONS,
     Exchange,
     ExchangeKind,
     Provider,
+    RefundMethod,
     Transaction,
     TransactionInvoice,
     TransactionStatus,
+    TropPercu,
+    TropPercuChange,
+    TropPercuStatus,
 )
 from parvis.payments.providers import (
     NotificationError,
@@ -97,6 +103,8 @@ def urls_for(commune: Commune, *, reference: str, provider: str) -> Urls:
 
 
 def _move(transaction: Transaction, to: str) -> None:
+    """Moves a transaction along TRANSACTION_TRANSITIONS (the caller saves it, in the same
+    database transaction). Leaving « en attente » frees its invoices for another « Payer »."""
     if to not in TRANSACTION_TRANSITIONS[transaction.status]:
         raise ValidationError(
             _("Une transaction « %(from)s » ne peut pas passer à « %(to)s ».")
@@ -104,6 +112,10 @@ def _move(transaction: Transaction, to: str) -> None:
                 "from": TransactionStatus(transaction.status).label,
                 "to": TransactionStatus(to).label,
             }
+        )
+    if transaction.status == TransactionStatus.EN_ATTENTE:
+        TransactionInvoice.objects.filter(transaction=transaction, pending=True).update(
+            pending=False
         )
     transaction.status = to
 
@@ -171,8 +183,13 @@ def start_payment(
                 "compte, ou réglez au guichet de la régie."
             )
         )
-    amount = sum((invoice.due_amount for invoice in invoices), ZERO)
     with db.atomic():
+        # The invoices locked (pk order, as billing's payments lock them), then re-read: what
+        # is due now, and the pending transaction each may be in, which this one replaces.
+        invoices = _lock_due(invoices)
+        if not invoices:
+            raise ValidationError(_("Aucune facture à régler parmi celles choisies."))
+        amount = sum((invoice.due_amount for invoice in invoices), ZERO)
         transaction = Transaction.objects.create(
             commune=commune,
             famille=famille,
@@ -182,6 +199,7 @@ def start_payment(
             options=dict(provider.options),
             amount=amount,
         )
+        _replace_pending(invoices, by=transaction, user=user)
         TransactionInvoice.objects.bulk_create(
             TransactionInvoice(transaction=transaction, invoice=invoice, amount=invoice.due_amount)
             for invoice in invoices
@@ -236,6 +254,61 @@ def start_payment(
     return transaction, redirect
 
 
+def _lock_due(invoices: list[Invoice]) -> list[Invoice]:
+    """`invoices` locked in pk order and read again: those still due, in their order."""
+    locked = {
+        invoice.pk: invoice
+        for invoice in Invoice.objects.select_for_update(of=("self",))
+        .filter(pk__in=[invoice.pk for invoice in invoices])
+        .select_related("regie")
+        .order_by("pk")
+    }
+    return [
+        locked[invoice.pk]
+        for invoice in invoices
+        if invoice.pk in locked
+        and locked[invoice.pk].status in DUE_STATUSES
+        and locked[invoice.pk].due_amount > 0
+    ]
+
+
+def _replace_pending(invoices: list[Invoice], *, by: Transaction, user: User | None) -> None:
+    """The pending transactions that hold one of the (locked) `invoices` are replaced by `by`:
+    an invoice is in one pending transaction at most. Their bank page may still take the money:
+    its notification is handled then (`_decide`)."""
+    held = TransactionInvoice.objects.filter(invoice__in=invoices, pending=True)
+    for old in (
+        Transaction.objects.select_for_update(of=("self",))
+        .filter(pk__in=held.values("transaction_id"), status=TransactionStatus.EN_ATTENTE)
+        .order_by("pk")
+    ):
+        _move(old, TransactionStatus.REMPLACEE)
+        old.replaced_by = by
+        old.save(update_fields=["status", "replaced_by"])
+        audit(
+            actor=user,
+            action="paiement_en_ligne.remplace",
+            commune=old.commune,
+            target=old,
+            famille_id=old.famille_id,
+            changes={
+                "status": [TransactionStatus.EN_ATTENTE, old.status],
+                "replaced_by": [None, by.reference],
+            },
+        )
+
+
+def _lock_invoices_of(transaction: Transaction) -> None:
+    """Locks the transaction's invoices (pk order) before the transaction itself, the order
+    « Payer » takes them in: the two never wait for each other crosswise (a deadlock)."""
+    list(
+        Invoice.objects.select_for_update(of=("self",))
+        .filter(pk__in=TransactionInvoice.objects.filter(transaction=transaction).values("invoice"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 # --- The provider's notification ---------------------------------------------------------------
 
 
@@ -262,26 +335,29 @@ def _find(commune: Commune, provider: str, verified: Verified) -> Transaction | 
     return None
 
 
-def _shares_capped(transaction: Transaction) -> tuple[dict, Decimal]:
+def _shares_capped(transaction: Transaction) -> tuple[dict, dict[Regie, Decimal]]:
     """The shares to record per régie, each capped at what its invoice still has due (a
-    payment at the counter may have settled it meanwhile), and the excess received."""
+    payment at the counter or another transaction may have settled it meanwhile, or it was
+    cancelled), and the excess received per régie."""
     shares = list(transaction.shares.all())
     invoices = {
         invoice.pk: invoice
         for invoice in Invoice.objects.select_for_update(of=("self",))
         .filter(pk__in=[share.invoice_id for share in shares])
+        .select_related("regie")
         .order_by("pk")
     }
     by_regie: dict[int, list[tuple[Invoice, Decimal]]] = defaultdict(list)
-    excess = ZERO
+    excess: dict[Regie, Decimal] = defaultdict(lambda: ZERO)
     for share in shares:
         invoice = invoices[share.invoice_id]
         due = ZERO if invoice.status == InvoiceStatus.ANNULEE else max(invoice.due_amount, ZERO)
         paid = min(share.amount, due)
-        excess += share.amount - paid
+        if share.amount > paid:
+            excess[invoice.regie] += share.amount - paid
         if paid > 0:
             by_regie[invoice.regie_id].append((invoice, paid))
-    return by_regie, excess
+    return by_regie, dict(excess)
 
 
 def _apply(transaction: Transaction, verified: Verified) -> str:
@@ -317,13 +393,15 @@ def _apply(transaction: Transaction, verified: Verified) -> str:
             transaction_reference=transaction.reference,
         )
         numbers.append(str(payment.number))
+    for regie, amount in excess.items():
+        _record_trop_percu(transaction=transaction, regie=regie, amount=amount)
     text = _("payée")
     if numbers:
         text = _("payée : reçu n° %(numbers)s") % {"numbers": ", ".join(numbers)}
-    if excess > 0:
+    if excess:
         text = _("%(outcome)s ; trop-perçu à rembourser : %(amount)s") % {
             "outcome": text,
-            "amount": money(excess),
+            "amount": money(sum(excess.values(), ZERO)),
         }
     return text
 
@@ -366,6 +444,7 @@ def handle_notification(
         return Outcome(400, "référence inconnue")
     try:
         with db.atomic():
+            _lock_invoices_of(found)
             transaction = (
                 Transaction.objects.select_for_update(of=("self",))
                 .select_related("famille")
@@ -382,6 +461,8 @@ def handle_notification(
 
 def _decide(transaction: Transaction, verified: Verified) -> tuple[str, int]:
     """(outcome, HTTP status) for a verified notification on the locked transaction."""
+    if transaction.status == TransactionStatus.REMPLACEE and not verified.paid:
+        return _("remplacée par un autre paiement : ignorée"), 200
     if transaction.status == TransactionStatus.PAYEE or (
         transaction.status != TransactionStatus.EN_ATTENTE and not verified.paid
     ):
@@ -446,3 +527,128 @@ def log_return(
         remote_addr=remote_addr,
         outcome=_("affiché : %(state)s") % {"state": TransactionStatus(shown).label},
     )
+
+
+# --- Trop-perçus ---------------------------------------------------------------------------------
+
+
+def _move_trop_percu(trop_percu: TropPercu, to: str, *, actor: User | None) -> None:
+    """Moves a locked trop-perçu along TROP_PERCU_TRANSITIONS, with its history row."""
+    if to not in TROP_PERCU_TRANSITIONS[trop_percu.status]:
+        raise ValidationError(
+            _("Un trop-perçu « %(from)s » ne peut pas passer à « %(to)s ».")
+            % {
+                "from": TropPercuStatus(trop_percu.status).label,
+                "to": TropPercuStatus(to).label,
+            }
+        )
+    TropPercuChange.objects.create(
+        trop_percu=trop_percu,
+        from_status=trop_percu.status,
+        to_status=to,
+        actor=actor if actor is not None and actor.pk else None,
+    )
+    trop_percu.status = to
+
+
+def _record_trop_percu(*, transaction: Transaction, regie: Regie, amount: Decimal) -> TropPercu:
+    """The excess a paid transaction brought to a régie, to refund: a row with its history and
+    an audit row on the family. Called inside the notification's database transaction (one
+    notification is applied once, so one row per transaction and régie)."""
+    trop_percu = TropPercu.objects.create(
+        commune_id=transaction.commune_id,
+        regie=regie,
+        famille_id=transaction.famille_id,
+        transaction=transaction,
+        amount=amount,
+    )
+    TropPercuChange.objects.create(
+        trop_percu=trop_percu, from_status="", to_status=trop_percu.status, actor=None
+    )
+    audit(
+        actor=None,
+        action="trop_percu.constate",
+        commune=transaction.commune,
+        target=trop_percu,
+        famille_id=transaction.famille_id,
+        changes={
+            "amount": [None, amount],
+            "transaction": [None, transaction.reference],
+            "regie": [None, regie.name],
+        },
+    )
+    return trop_percu
+
+
+@db.atomic
+def refund_trop_percu(
+    *,
+    trop_percu: TropPercu,
+    actor: User,
+    method: str,
+    refunded_on: date | None,
+    reference: str = "",
+) -> TropPercu:
+    """A régie agent records that a trop-perçu was refunded: by which means, on which day, with
+    which reference (required but for cash), and who recorded it. Once: a refunded one stays
+    so. Errors are per field (`method`, `refunded_on`, `reference`)."""
+    reference = (reference or "").strip()
+    trop_percu = (
+        TropPercu.objects.select_for_update(of=("self",))
+        .select_related("transaction", "commune")
+        .get(pk=trop_percu.pk)
+    )
+    if trop_percu.status == TropPercuStatus.REMBOURSE:
+        raise ValidationError(_("Ce trop-perçu est déjà remboursé."))
+    errors = {}
+    if method not in RefundMethod.values:
+        errors["method"] = _("Choisissez le moyen du remboursement.")
+    elif method != RefundMethod.ESPECES and not reference:
+        errors["reference"] = _(
+            "Indiquez la référence du remboursement : du virement, numéro du chèque ou de "
+            "l'opération de la banque."
+        )
+    today = timezone.localdate()
+    noticed = timezone.localdate(trop_percu.created_at)
+    if refunded_on is None:
+        errors["refunded_on"] = _("Indiquez la date du remboursement.")
+    elif refunded_on > today:
+        errors["refunded_on"] = _("La date du remboursement ne peut pas être dans le futur.")
+    elif refunded_on < noticed:
+        errors["refunded_on"] = _(
+            "Le trop-perçu date du %(day)s : le remboursement ne peut pas le précéder."
+        ) % {"day": noticed.strftime("%d/%m/%Y")}
+    if errors:
+        raise ValidationError(errors)
+    before = trop_percu.status
+    _move_trop_percu(trop_percu, TropPercuStatus.REMBOURSE, actor=actor)
+    trop_percu.refund_method = method
+    trop_percu.refunded_on = refunded_on
+    trop_percu.refund_reference = reference[:120]
+    trop_percu.refunded_by = actor if actor is not None and actor.pk else None
+    trop_percu.refunded_at = timezone.now()
+    trop_percu.save(
+        update_fields=[
+            "status",
+            "refund_method",
+            "refunded_on",
+            "refund_reference",
+            "refunded_by",
+            "refunded_at",
+        ]
+    )
+    audit(
+        actor=actor,
+        action="trop_percu.rembourse",
+        commune=trop_percu.commune,
+        target=trop_percu,
+        famille_id=trop_percu.famille_id,
+        changes={
+            "status": [before, trop_percu.status],
+            "amount": [None, trop_percu.amount],
+            "refund_method": [None, method],
+            "refunded_on": [None, refunded_on],
+            "refund_reference": [None, trop_percu.refund_reference],
+        },
+    )
+    return trop_percu
