@@ -341,11 +341,22 @@ class StepForm(forms.Form):
         cleaned = super().clean()
         merged = {**self.previous_answers, **self._raw_answers(cleaned)}
         for name, spec in self.same_step_conditions.items():
-            if condition_met(spec, merged) and is_required(spec) and self._empty(spec, cleaned):
-                if spec["type"] == "file" and name in self.attached:
-                    continue
-                target = f"{name}__street" if spec["type"] == "address" else name
-                self.add_error(target, _("Ce champ est obligatoire."))
+            if not (condition_met(spec, merged) and is_required(spec)):
+                continue
+            if spec["type"] == "address":
+                # Each missing part is said next to it; a part already in error (a postal code
+                # that is not one) keeps its own reason.
+                for part in ADDRESS_PARTS:
+                    part_name = f"{name}__{part}"
+                    if part_name not in self.errors and not cleaned.get(part_name):
+                        self.add_error(part_name, self.fields[part_name].error_messages["required"])
+                continue
+            if name in self.errors:
+                continue  # already says why (a file refused by its checks…), not « obligatoire »
+            if spec["type"] == "file" and name in self.attached:
+                continue
+            if self._empty(spec, cleaned):
+                self.add_error(name, _("Ce champ est obligatoire."))
         for spec in self.specs:
             if spec["type"] != "file":
                 continue
@@ -446,6 +457,106 @@ class StepForm(forms.Form):
             if pk and name not in self.errors and choice not in self.errors:
                 chosen[name] = self.documents[pk]
         return chosen
+
+
+# Where the steps ask the requester's own name and e-mail: the fields an account pre-fills.
+CONTACT_NAME_SOURCES = ("user.first_name", "user.last_name")
+CONTACT_EMAIL_SOURCE = "user.email"
+CONTACT_NAME_MAX_LENGTH = 200  # Demande.contact_name
+
+
+@dataclass(frozen=True)
+class ContactLine:
+    """The requester's name or e-mail as a step asked it, and that step (for « Modifier »)."""
+
+    field: str  # the ContactForm field it stands for
+    label: str
+    value: str
+    step: int
+
+
+def contact_from_steps(definition: dict, answers: dict) -> dict[str, ContactLine]:
+    """{ContactForm field: line} of the requester's name and e-mail that the steps already
+    asked (« Vos coordonnées »: the fields an account would pre-fill with its own), so that a
+    request without an account does not ask them again on the summary. Only what was answered;
+    an e-mail field not meant for the requester (the young person's…) does not count."""
+    names: dict[str, tuple[str, int]] = {}
+    email = None
+    for number, step in enumerate(definition["steps"], start=1):
+        for spec in step["fields"]:
+            value = answers.get(spec["name"])
+            if not value or not isinstance(value, str) or not condition_met(spec, answers):
+                continue
+            source = spec.get("prefill", "")
+            if source in CONTACT_NAME_SOURCES and spec["type"] == "text":
+                names.setdefault(source, (value.strip(), number))
+            elif source == CONTACT_EMAIL_SOURCE and spec["type"] == "email" and email is None:
+                email = (value.strip(), number)
+    lines = {}
+    if names:
+        name = " ".join(names[source][0] for source in CONTACT_NAME_SOURCES if source in names)
+        lines["contact_name"] = ContactLine(
+            field="contact_name",
+            label=_("Vos nom et prénom"),
+            value=name[:CONTACT_NAME_MAX_LENGTH].strip(),
+            step=min(number for _value, number in names.values()),
+        )
+    if email:
+        lines["contact_email"] = ContactLine(
+            field="contact_email", label=_("Votre courriel"), value=email[0], step=email[1]
+        )
+    return lines
+
+
+class ContactForm(forms.Form):
+    """Who files a request without an account: to write back, and to send the tracking code.
+    What the steps already asked (`asked`, from contact_from_steps) is not asked again."""
+
+    contact_name = forms.CharField(
+        label=gettext_lazy("Vos nom et prénom"),
+        max_length=CONTACT_NAME_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    contact_email = forms.EmailField(
+        label=gettext_lazy("Votre courriel"),
+        max_length=254,
+        help_text=gettext_lazy(
+            "Le numéro de votre demande, son code de suivi et les réponses de la mairie vous "
+            "seront envoyés à cette adresse."
+        ),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    site_internet = forms.CharField(
+        label=gettext_lazy("Ne pas remplir ce champ"),
+        required=False,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, asked: dict[str, ContactLine] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked = asked or {}
+        for name in self.asked:
+            del self.fields[name]
+
+    def visible_fields(self):
+        return [field for field in super().visible_fields() if field.name != HONEYPOT_FIELD]
+
+    @property
+    def honeypot(self):
+        return self[HONEYPOT_FIELD]
+
+    @property
+    def robot(self) -> bool:
+        return bool((self.data.get(HONEYPOT_FIELD) or "").strip())
+
+    def contact(self) -> dict[str, str]:
+        """{"contact_name", "contact_email"} of a valid form: typed here or asked by the steps."""
+        typed = {
+            name: self.cleaned_data[name]
+            for name in ("contact_name", "contact_email")
+            if name in self.fields
+        }
+        return {**{name: line.value for name, line in self.asked.items()}, **typed}
 
 
 def _condition_text(spec, definition) -> str:

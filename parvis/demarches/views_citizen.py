@@ -27,7 +27,6 @@ from django.urls.converters import SlugConverter
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -38,9 +37,10 @@ from parvis.demarches import services
 from parvis.demarches.definitions import all_fields
 from parvis.demarches.forms import (
     ADDRESS_PARTS,
-    HONEYPOT_FIELD,
+    ContactForm,
     Member,
     StepForm,
+    contact_from_steps,
     display_answers,
 )
 from parvis.demarches.models import Audience, Demande, Procedure, Status
@@ -582,6 +582,7 @@ def etape(request, slug: str, pk: int, step: int):
             demande=demande, step=step, answers={}, files=files, documents=chosen, done=False
         )
         attached = _attached(demande)
+        said = form.errors
         form = _step_form(
             request,
             demande,
@@ -592,6 +593,10 @@ def etape(request, slug: str, pk: int, step: int):
             documents=documents,
         )
         form.is_valid()
+        for name, errors in said.items():
+            # Drawn again without the files sent: a refused file keeps the reason it was
+            # refused (not « Ce champ est obligatoire », nor nothing when it is optional).
+            form.errors[name] = errors
     return _render_step(request, demande, step, form, attached)
 
 
@@ -633,41 +638,6 @@ def _first_step_to_complete(request, demande: Demande, attached: dict) -> int | 
     return None
 
 
-class ContactForm(forms.Form):
-    """Who files a request without an account: to write back, and to send the tracking code."""
-
-    contact_name = forms.CharField(
-        label=gettext_lazy("Vos nom et prénom"),
-        max_length=200,
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-    )
-    contact_email = forms.EmailField(
-        label=gettext_lazy("Votre courriel"),
-        max_length=254,
-        help_text=gettext_lazy(
-            "Le numéro de votre demande, son code de suivi et les réponses de la mairie vous "
-            "seront envoyés à cette adresse."
-        ),
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-    )
-    site_internet = forms.CharField(
-        label=gettext_lazy("Ne pas remplir ce champ"),
-        required=False,
-        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
-    )
-
-    def visible_fields(self):
-        return [field for field in super().visible_fields() if field.name != HONEYPOT_FIELD]
-
-    @property
-    def honeypot(self):
-        return self[HONEYPOT_FIELD]
-
-    @property
-    def robot(self) -> bool:
-        return bool((self.data.get(HONEYPOT_FIELD) or "").strip())
-
-
 def _contact_initial(demande: Demande) -> dict:
     """The requester's name and e-mail when the steps already asked them: the fields an account
     would pre-fill with its own name and e-mail, else the first e-mail answer."""
@@ -699,6 +669,11 @@ def _render_summary(request, demande: Demande, attachments, contact_form, *, sta
                 for number, section in enumerate(sections, start=1)
             ],
             "contact_form": contact_form,
+            # The name and e-mail the steps asked: shown, with « Modifier », not asked again.
+            "contact_asked": [
+                (line, step_url(demande, line.step))
+                for line in (contact_form.asked.values() if contact_form else ())
+            ],
             "citizen": _citizen(request),
         },
         status=status,
@@ -740,8 +715,11 @@ def recapitulatif(request, slug: str, pk: int):
         return redirect(step_url(demande, to_complete))
     attachments = list(demande.attachments.filter(message=None))
     anonymous = demande.requester_id is None
+    asked = contact_from_steps(procedure.definition, demande.answers) if anonymous else {}
     if request.method == "GET":
-        contact_form = ContactForm(initial=_contact_initial(demande)) if anonymous else None
+        contact_form = (
+            ContactForm(initial=_contact_initial(demande), asked=asked) if anonymous else None
+        )
         return _render_summary(request, demande, attachments, contact_form)
 
     action = request.POST.get("action", "valider")
@@ -749,7 +727,7 @@ def recapitulatif(request, slug: str, pk: int):
         return _cancel(request, demande)
     if action == "precedent":
         return redirect(step_url(demande, steps))
-    contact_form = ContactForm(data=request.POST) if anonymous else None
+    contact_form = ContactForm(data=request.POST, asked=asked) if anonymous else None
     robot = demande.pk in request.session.get(ROBOT_SESSION, []) or (
         contact_form is not None and contact_form.robot
     )
@@ -772,12 +750,7 @@ def recapitulatif(request, slug: str, pk: int):
             ),
         )
         return _render_summary(request, demande, attachments, contact_form, status=429)
-    code = services.submit(
-        demande=demande,
-        contact_name=contact_form.cleaned_data["contact_name"] if anonymous else "",
-        contact_email=contact_form.cleaned_data["contact_email"] if anonymous else "",
-        ip=ip,
-    )
+    code = services.submit(demande=demande, **(contact_form.contact() if anonymous else {}), ip=ip)
     filed = {**_filed(request), str(demande.pk): code or ""}
     request.session[FILED_SESSION] = dict(list(filed.items())[-MAX_FILED_IN_SESSION:])
     return redirect(_confirmation_url(demande))

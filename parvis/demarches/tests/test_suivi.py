@@ -245,3 +245,19 @@ def test_the_tracking_page_links_the_dashboard_for_account_holders(client):
     assert response.status_code == 200
     assert "Numéro de la demande" in text_of(response) and "Code de suivi" in text_of(response)
     assert reverse("demarches:tableau_de_bord", kwargs={"commune": commune.slug}) in response.text
+
+
+def test_suivre_ma_demande_is_linked_from_the_home_page_and_the_catalogue(client):
+    """Someone without an account who lost the e-mail finds the tracking form from the commune's
+    home page and from « Effectuer des démarches sans créer de compte »."""
+    commune = CommuneFactory()
+    link = f'<a href="{suivi(commune)}">Suivre ma demande</a>'
+    home = client.get(reverse("portal:home", kwargs={"commune": commune.slug}))
+    assert link in home.text
+    catalogue = client.get(reverse("demarches:catalogue", kwargs={"commune": commune.slug}))
+    assert catalogue.status_code == 200
+    assert link in catalogue.text
+    assert "Vous avez déjà fait une démarche sans compte ?" in text_of(catalogue)
+    # Reached without an account.
+    page = client.get(suivi(commune))
+    assert page.status_code == 200 and "Suivre une démarche faite sans compte" in text_of(page)
