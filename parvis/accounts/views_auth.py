@@ -265,6 +265,9 @@ def accueil(request):
             "key_services": key_services,
             "later_tiles": later_tiles,
             "mes_informations_url": url_if_exists("accounts:mes_informations", commune.slug),
+            # Seed 000: « Dans la rubrique « Ma famille », cliquez sur « Modifier les
+            # réservations » » (the same page as under « Activités »).
+            "reservations_url": url_if_exists("activities:choisir", commune.slug),
             "modifier_espace_url": url_if_exists("accounts:modifier_espace", commune.slug),
         },
     )
