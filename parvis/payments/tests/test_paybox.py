@@ -25,6 +25,8 @@ from parvis.payments.models import (
     Provider,
     ProviderConfig,
     TransactionStatus,
+    TropPercu,
+    TropPercuStatus,
 )
 from parvis.payments.providers.paybox import Paybox
 from parvis.payments.tests.conftest import text_of, url
@@ -209,6 +211,31 @@ def test_the_notification_may_come_as_a_post_body(paybox, test_key):
     assert notify(paybox, "", notification(test_key, transaction).encode()).status == 200
     transaction.refresh_from_db()
     assert transaction.status == TransactionStatus.PAYEE
+
+
+def test_payer_twice_and_paybox_confirms_both_one_payment_and_a_trop_percu(
+    paybox, test_key, receipts, django_capture_on_commit_callbacks
+):
+    """Both PBX forms stay live at Paybox: the second « Payer » replaces the first in Parvis,
+    but the family may still pay both. The invoice is settled once; the rest is refunded."""
+    first, _ = start(paybox, paybox.sejour, paybox.cantine)  # 144,35
+    second, _ = start(paybox, paybox.sejour)  # 73,80
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notify(paybox, notification(test_key, second)).status == 200
+        assert notify(paybox, notification(test_key, first)).status == 200
+        assert notify(paybox, notification(test_key, first)).status == 200  # replay
+    for row in (first, second, paybox.sejour, paybox.cantine):
+        row.refresh_from_db()
+    assert first.status == second.status == TransactionStatus.PAYEE
+    assert paybox.sejour.paid == D("73.80") and paybox.cantine.paid == D("70.55")
+    amounts = {p.transaction_reference: p.amount for p in Payment.objects.all()}
+    assert amounts == {second.reference: D("73.80"), first.reference: D("70.55")}
+    assert len(receipts) == 2
+    trop_percu = TropPercu.objects.get()
+    assert (trop_percu.transaction, trop_percu.amount) == (first, D("73.80"))
+    assert trop_percu.status == TropPercuStatus.A_REMBOURSER
+    outcome = Exchange.objects.filter(kind=ExchangeKind.NOTIFICATION).order_by("pk")[1].outcome
+    assert outcome.endswith("; trop-perçu à rembourser : 73,80 €")
 
 
 def assert_still_due(world, transaction):
