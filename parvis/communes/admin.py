@@ -7,17 +7,28 @@ be neither listed, opened, chosen nor created.
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from parvis.accounts.models import User
 from parvis.communes.models import Actualite, Closure, Commune, OpeningRange, Service
+from parvis.communes.services import create_commune_administrator, setup_commune
 
 
 def is_operator(request) -> bool:
     return request.user.is_active and request.user.is_superuser
 
 
+def administrator_commune_id(request):
+    """The commune of the person at the admin; None for the operator's own account, and for
+    anyone not logged in (the admin's login page asks every ModelAdmin whether to list it,
+    with an anonymous user that has no `commune_id`)."""
+    return getattr(request.user, "commune_id", None)
+
+
 def scoped_commune_id(request):
-    return None if is_operator(request) else request.user.commune_id
+    return None if is_operator(request) else administrator_commune_id(request)
 
 
 class CommuneRequiredMixin:
@@ -25,7 +36,7 @@ class CommuneRequiredMixin:
     sees nothing, whatever permissions they keep (an administrator whose commune was removed)."""
 
     def _has_commune(self, request):
-        return is_operator(request) or bool(request.user.commune_id)
+        return is_operator(request) or bool(administrator_commune_id(request))
 
     def has_module_permission(self, request):
         return self._has_commune(request) and super().has_module_permission(request)
@@ -50,9 +61,8 @@ class CommuneScopedMixin(CommuneRequiredMixin):
         qs = super().get_queryset(request)
         if is_operator(request):
             return qs
-        return (
-            qs.filter(commune_id=request.user.commune_id) if request.user.commune_id else qs.none()
-        )
+        commune_id = administrator_commune_id(request)
+        return qs.filter(commune_id=commune_id) if commune_id else qs.none()
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         commune_id = scoped_commune_id(request)
@@ -171,9 +181,59 @@ class CommuneForm(forms.ModelForm):
         field_classes = {"website": HttpsURLField}
 
 
+class CommuneCreationForm(CommuneForm):
+    """The operator's « Ajouter une commune »: the commune, and optionally its first
+    administrator (checked here, so that a refused password comes back next to its field)."""
+
+    admin_username = forms.CharField(
+        label=_("identifiant de l'administrateur"), max_length=150, required=False
+    )
+    admin_email = forms.EmailField(label=_("courriel de l'administrateur"), required=False)
+    admin_password1 = forms.CharField(
+        label=_("mot de passe"), required=False, strip=False, widget=forms.PasswordInput
+    )
+    admin_password2 = forms.CharField(
+        label=_("mot de passe (confirmation)"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        username = cleaned.get("admin_username")
+        if not username:
+            return cleaned
+        password = cleaned.get("admin_password1")
+        if not password:
+            self.add_error("admin_password1", _("Choisissez le mot de passe de l'administrateur."))
+        elif password != cleaned.get("admin_password2"):
+            self.add_error("admin_password2", _("Les deux mots de passe diffèrent."))
+        else:
+            candidate = User(username=username, email=cleaned.get("admin_email") or "")
+            try:
+                validate_password(password, candidate)
+            except ValidationError as error:
+                self.add_error("admin_password1", error)
+        if User.objects.filter(username__iexact=username).exists():
+            self.add_error("admin_username", _("Cet identifiant est déjà pris."))
+        return cleaned
+
+    def administrator(self) -> dict | None:
+        data = self.cleaned_data
+        if not data.get("admin_username"):
+            return None
+        return {
+            "username": data["admin_username"],
+            "email": data.get("admin_email") or "",
+            "password": data["admin_password1"],
+        }
+
+
 @admin.register(Commune)
 class CommuneAdmin(CommuneRequiredMixin, admin.ModelAdmin):
     form = CommuneForm
+    add_form = CommuneCreationForm
     list_display = [
         "name",
         "slug",
@@ -187,7 +247,7 @@ class CommuneAdmin(CommuneRequiredMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "is_active"]}),
         (_("Hôtel de Ville"), {"fields": ["address", "postal_code", "phone", "email", "website"]}),
-        (_("Apparence"), {"fields": ["logo", "theme_colour"]}),
+        (_("Apparence"), {"fields": ["nom_portail", "logo", "theme_colour"]}),
         (
             _("Fonctionnement"),
             {
@@ -201,7 +261,13 @@ class CommuneAdmin(CommuneRequiredMixin, admin.ModelAdmin):
         ),
         (
             _("Espace des familles"),
-            {"fields": ["families_edit_authorised_people", "families_edit_health"]},
+            {
+                "fields": [
+                    "families_edit_authorised_people",
+                    "families_edit_health",
+                    "changement_adresse_en_ligne",
+                ]
+            },
         ),
         (
             _("Pages légales"),
@@ -221,7 +287,29 @@ class CommuneAdmin(CommuneRequiredMixin, admin.ModelAdmin):
         qs = super().get_queryset(request)
         if is_operator(request):
             return qs
-        return qs.filter(pk=request.user.commune_id) if request.user.commune_id else qs.none()
+        commune_id = administrator_commune_id(request)
+        return qs.filter(pk=commune_id) if commune_id else qs.none()
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            fields = ["admin_username", "admin_email", "admin_password1", "admin_password2"]
+            fieldsets = [*fieldsets, (_("Premier administrateur (facultatif)"), {"fields": fields})]
+        return fieldsets
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            # Its services and procedures, then its administrator: one transaction with the
+            # commune (the admin's change view is atomic).
+            setup_commune(commune=obj, actor=request.user)
+            if administrator := form.administrator():
+                create_commune_administrator(commune=obj, actor=request.user, **administrator)
 
     def get_readonly_fields(self, request, obj=None):
         # Only the operator moves a commune to another address or takes it off line.

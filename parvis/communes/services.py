@@ -1,10 +1,17 @@
 """Writes on communes and their administrators."""
 
-from django.contrib.auth.models import Group, Permission
-from django.db import transaction
+from collections.abc import Callable
 
-from parvis.accounts.models import User
-from parvis.communes.models import Commune
+from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from parvis.accounts.models import AgentRole, User
+from parvis.accounts.services import audit
+from parvis.communes.models import Commune, Service, ServiceKind
 
 COMMUNE_ADMIN_GROUP = "Administrateurs de commune"
 
@@ -70,4 +77,108 @@ def make_commune_admin(*, user: User, commune: Commune) -> User:
     user.is_superuser = False
     user.save(update_fields=["commune", "is_staff", "is_superuser"])
     user.groups.add(ensure_commune_admin_group())
+    return user
+
+
+# --- A new commune -------------------------------------------------------------------------------
+
+# The services a new commune starts with, one per domain, so that every shipped procedure has a
+# service to instruct it. The administrator renames them, sets their hours and adds others.
+DEFAULT_SERVICES = [
+    (
+        ServiceKind.ENFANCE,
+        gettext_noop("Accueils périscolaires et de loisirs"),
+        gettext_noop("Clé Espace Citoyens Enfance"),
+    ),
+    (ServiceKind.SCOLAIRE, gettext_noop("Affaires scolaires"), ""),
+    (ServiceKind.ETAT_CIVIL, gettext_noop("État civil"), ""),
+    (ServiceKind.REGIE, gettext_noop("Régie centrale"), ""),
+]
+
+# What apps above this one add to a new commune (the démarches app loads its catalogue): lower
+# apps never import higher ones, so the higher ones register here from their AppConfig.ready().
+_SETUP_HOOKS: list[Callable[[Commune], object]] = []
+
+
+def register_commune_setup(hook: Callable[[Commune], object]) -> None:
+    if hook not in _SETUP_HOOKS:
+        _SETUP_HOOKS.append(hook)
+
+
+@transaction.atomic
+def setup_commune(*, commune: Commune, actor: User | None) -> Commune:
+    """Give a commune just created what it needs to serve its first family: its default
+    services (when it has none), then what the other apps register (procedures). Idempotent."""
+    if not Service.objects.filter(commune=commune).exists():
+        Service.objects.bulk_create(
+            Service(
+                commune=commune,
+                kind=kind,
+                name=_(name),
+                key_label=_(key_label) if key_label else "",
+                position=position,
+            )
+            for position, (kind, name, key_label) in enumerate(DEFAULT_SERVICES, start=1)
+        )
+    for hook in _SETUP_HOOKS:
+        hook(commune)
+    audit(
+        actor=actor,
+        action="commune.creee",
+        commune=commune,
+        target=commune,
+        changes={"slug": [None, commune.slug]},
+    )
+    return commune
+
+
+@transaction.atomic
+def create_commune(
+    *,
+    actor: User | None,
+    administrator: dict | None = None,
+    **fields,
+) -> Commune:
+    """Create a commune from the model's fields (validated as the admin validates them), set it
+    up, and, when `administrator` is given (username, email, password, first_name, last_name),
+    create its first administrator."""
+    commune = Commune(**fields)
+    commune.full_clean()
+    commune.save()
+    setup_commune(commune=commune, actor=actor)
+    if administrator:
+        create_commune_administrator(commune=commune, actor=actor, **administrator)
+    return commune
+
+
+@transaction.atomic
+def create_commune_administrator(
+    *,
+    commune: Commune,
+    actor: User | None,
+    username: str,
+    email: str,
+    password: str,
+    first_name: str = "",
+    last_name: str = "",
+) -> User:
+    """An account that administers `commune` in the admin and is « administrateur » at its
+    guichet."""
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from error
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    make_commune_admin(user=user, commune=commune)
+    AgentRole.objects.create(user=user, commune=commune, role=AgentRole.Role.ADMINISTRATEUR)
+    audit(
+        actor=actor,
+        action="commune.administrateur_cree",
+        commune=commune,
+        target=user,
+        changes={"username": [None, username]},
+    )
     return user

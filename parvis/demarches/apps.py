@@ -5,3 +5,16 @@ from django.utils.translation import gettext_lazy as _
 class DemarchesConfig(AppConfig):
     name = "parvis.demarches"
     verbose_name = _("Démarches")
+
+    def ready(self):
+        # Communes never import démarches: a new commune gets the shipped procedures here.
+        from parvis.communes.services import register_commune_setup
+        from parvis.demarches.catalogue import load_catalogue
+
+        register_commune_setup(load_catalogue)
+
+        # Families' pages link to the change of coordinates without importing démarches.
+        from parvis.demarches.selectors import coordinates_request_url
+        from parvis.families.selectors_citizen import register_coordinates_request
+
+        register_coordinates_request(coordinates_request_url)

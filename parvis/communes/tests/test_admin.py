@@ -651,8 +651,20 @@ def test_operator_adds_and_deletes_communes(as_operator, a):
 
     assert gamma.theme_colour == "#1B4F8A"
 
-    assert as_operator.post(delete_url(gamma), {"post": "yes"}).status_code == 302
-    assert not Commune.objects.filter(slug="gamma").exists()
+    # Its creation is in the audit log, which nobody deletes: the operator takes such a commune
+    # off line instead (« en ligne »), and the delete page says what stands in the way.
+    refused = as_operator.post(delete_url(gamma), {"post": "yes"})
+    assert refused.status_code == 200
+    assert "entrée du journal" in page(refused)
+    assert Commune.objects.filter(slug="gamma").exists()
+
+    # A commune without history (made outside the admin) can still be deleted.
+    blank = Commune.objects.create(
+        name="Blank", slug="blank", address="-", postal_code="78000", phone="0102030405",
+        email="m@blank.fr", holiday_zone="C",
+    )  # fmt: skip
+    assert as_operator.post(delete_url(blank), {"post": "yes"}).status_code == 302
+    assert not Commune.objects.filter(slug="blank").exists()
 
 
 def test_new_commune_cannot_take_a_closure_of_another_communes_service(as_operator, b):
