@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from parvis.accounts.models import Agent, AgentRole, AuditEntry, User
+from parvis.accounts.models import Agent, AgentRole, User
 from parvis.communes.admin import CommuneScopedMixin, ScopedInline, is_operator
 
 
@@ -96,20 +96,4 @@ class AgentAdmin(CommuneScopedMixin, DjangoUserAdmin):
         super().save_model(request, obj, form, change)
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(CommuneScopedMixin, admin.ModelAdmin):
-    """The audit log, read-only."""
-
-    list_display = ["at", "actor_label", "action", "target_label", "famille_id"]
-    list_filter = ["action"]
-    search_fields = ["actor_label", "target_label", "action"]
-    date_hierarchy = "at"
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+# The audit log (AuditEntry) is registered by parvis/backoffice/admin.py, in the journal's words.

@@ -1,19 +1,30 @@
-"""The family file's journal as people read it: « who, when, what, old → new », in French."""
+"""The audit log as people read it: « who, when, what, old → new », in French sentences.
+
+One formatter for the family file's journal at the guichet and the admin's audit log. An entry's
+`changes` ({key: [old, new]}) is written by every app in its own words (model field names, codes,
+lists of « CODE dd/mm/yyyy », amounts as « 114.87 »); here each key gets its French label and each
+value its French reading: choices by their labels, amounts « 114,87 € », dates « 03/12/2026 »,
+lists summed up (« 190 réservations ajoutées (du 07/09/2026 au 02/07/2027) »)."""
 
 from __future__ import annotations
 
+import ast
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache
 
+from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.template.defaultfilters import filesizeformat
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
-from parvis.accounts.models import AuditEntry, User
-from parvis.demarches.models import Demande
-from parvis.families.models import AuthorisedPerson, Famille, FamilyAccess, Personne, ServiceKey
+from parvis.accounts.models import AuditEntry
+from parvis.billing.pricing import money
 
 ACTIONS = {
     "famille.create": gettext_lazy("Création du dossier"),
@@ -71,25 +82,141 @@ ACTIONS = {
     "paiement.enregistre": gettext_lazy("Paiement enregistré"),
     "paiement.annule": gettext_lazy("Paiement annulé"),
     "paiement_en_ligne.demande": gettext_lazy("Paiement en ligne commencé"),
+    "commune.creee": gettext_lazy("Commune créée"),
+    "commune.administrateur_cree": gettext_lazy("Administrateur de la commune créé"),
+    "account.login_alert": gettext_lazy("Alerte : connexions refusées à un compte d'agent"),
     "paiement_en_ligne.remplace": gettext_lazy("Paiement en ligne remplacé par un nouveau"),
     "trop_percu.constate": gettext_lazy("Trop-perçu constaté"),
     "trop_percu.rembourse": gettext_lazy("Trop-perçu remboursé"),
 }
 
-MODELS = {
-    model._meta.model_name: model
-    for model in (Famille, Personne, AuthorisedPerson, ServiceKey, FamilyAccess, User, Demande)
+# The keys `changes` holds that are not a field of the entry's target, in French. A field of the
+# target reads as its model's verbose name.
+FIELD_LABELS = {
+    "absent": gettext_lazy("absents"),
+    "accepted": gettext_lazy("place acceptée"),
+    "activity": gettext_lazy("activité"),
+    "added": gettext_lazy("réservations ajoutées"),
+    "amount": gettext_lazy("montant"),
+    "certificate": gettext_lazy("certificat médical"),
+    "changed": gettext_lazy("enfants pointés autrement"),
+    "child": gettext_lazy("enfant"),
+    "count": gettext_lazy("nombre"),
+    "day": gettext_lazy("jour"),
+    "deadline_reminders": gettext_lazy("rappels avant la date limite"),
+    "declined": gettext_lazy("place déclinée"),
+    "demande": gettext_lazy("demande"),
+    "doc_type": gettext_lazy("type de document"),
+    "due": gettext_lazy("reste dû"),
+    "email": gettext_lazy("adresse électronique"),
+    "emailed": gettext_lazy("factures envoyées par courriel"),
+    "expired": gettext_lazy("place expirée"),
+    "failed_attempts": gettext_lazy("tentatives refusées"),
+    "failed": gettext_lazy("envois en échec"),
+    "families": gettext_lazy("familles prévenues"),
+    "famille": gettext_lazy("famille"),
+    "family_code": gettext_lazy("code famille"),
+    "feed_created_at": gettext_lazy("lien créé le"),
+    "first_day": gettext_lazy("premier jour"),
+    "invoice_count": gettext_lazy("nombre de factures"),
+    "invoices": gettext_lazy("factures"),
+    "justification": gettext_lazy("justification"),
+    "justified": gettext_lazy("justifiée"),
+    "label": gettext_lazy("nom"),
+    "last_day": gettext_lazy("dernier jour"),
+    "method": gettext_lazy("mode de paiement"),
+    "month": gettext_lazy("mois"),
+    "must_choose_password": gettext_lazy("mot de passe à choisir à la première connexion"),
+    "numbers": gettext_lazy("numéros"),
+    "payeur": gettext_lazy("payeur des factures"),
+    "pending_email": gettext_lazy("nouvelle adresse électronique (à confirmer)"),
+    "personne": gettext_lazy("membre du foyer"),
+    "present": gettext_lazy("présents"),
+    "queued": gettext_lazy("envois demandés"),
+    "reason": gettext_lazy("motif"),
+    "refund_method": gettext_lazy("mode de remboursement"),
+    "refund_reference": gettext_lazy("référence du remboursement"),
+    "refunded_on": gettext_lazy("remboursé le"),
+    "refusal_reason": gettext_lazy("motif du refus"),
+    "regie": gettext_lazy("régie"),
+    "removed": gettext_lazy("réservations retirées"),
+    "replaced_by": gettext_lazy("remplacé par"),
+    "revoked_at": gettext_lazy("révoquée le"),
+    "sent": gettext_lazy("avertissements envoyés"),
+    "sent_to": gettext_lazy("envoyée à"),
+    "size": gettext_lazy("taille"),
+    "source": gettext_lazy("source"),
+    "status": gettext_lazy("état"),
+    "to_paper": gettext_lazy("factures à imprimer"),
+    "total": gettext_lazy("montant total"),
+    "transaction": gettext_lazy("paiement en ligne"),
+    "value": gettext_lazy("quotient familial"),
+    "waiting": gettext_lazy("en liste d'attente"),
 }
+
+# The model an action's codes belong to, by the action's prefix: for a status written on a
+# target that has none (an offer's, written on the child) or whose row is gone.
+ACTION_MODELS = {
+    "demande": ("demarches", "Demande"),
+    "document": ("families", "Document"),
+    "facturation": ("billing", "InvoicingRun"),
+    "facture": ("billing", "Invoice"),
+    "inscription": ("activities", "Inscription"),
+    "paiement": ("billing", "Payment"),
+    "paiement_en_ligne": ("payments", "Transaction"),
+    "reservation": ("activities", "Reservation"),
+    "trop_percu": ("payments", "TropPercu"),
+}
+
+# Amounts in euros, whatever the target.
+MONEY_KEYS = frozenset({"amount", "due", "total", "value"})
+
+# Lists of « CODE dd/mm/yyyy » (a unit and a day), summed up with their count and span.
+LIST_PHRASES = {
+    "added": lambda n: ngettext(
+        "%(count)s réservation ajoutée", "%(count)s réservations ajoutées", n
+    ),
+    "waiting": lambda n: ngettext(
+        "%(count)s demande en liste d'attente", "%(count)s demandes en liste d'attente", n
+    ),
+    "removed": lambda n: ngettext(
+        "%(count)s réservation retirée", "%(count)s réservations retirées", n
+    ),
+}
+LIST_IN_FULL = 3  # up to this many items, each is named
+
+# Who acted when no person did (actor None): the machine, named by what it was doing.
+AUTOMATIC = {
+    "paiement.enregistre": gettext_lazy("paiement en ligne"),
+    "facture.emise": gettext_lazy("émission automatique"),
+    "facturation.lot": gettext_lazy("facturation mensuelle"),
+    "facturation.terminee": gettext_lazy("facturation mensuelle"),
+    "facturation.envoyee": gettext_lazy("envoi des factures par courriel"),
+    "facturation.avertissements": gettext_lazy("envoi automatique des avertissements"),
+    "reservation.offer_expired": gettext_lazy("délai de réponse dépassé"),
+    "demande.transition": gettext_lazy("traitement automatique"),
+}
+AUTOMATIC_DEFAULT = gettext_lazy("traitement automatique")
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
+_DECIMAL = re.compile(r"^-?\d+\.\d+$")
+_BOOKING = re.compile(r"^(?P<code>\S+) (?P<day>\d{2}/\d{2}/\d{4})$")
+_CHILD_KEY = re.compile(r"^child:(?P<pk>\d+)(?::(?P<what>booked|late_pickup))?$")
 
 
 @dataclass(frozen=True)
 class Change:
     field: str
-    old: str
-    new: str
+    old: str = ""
+    new: str = ""
+    summary: str = ""  # a list summed up, said whole (« 190 réservations ajoutées (…) »)
+
+    @property
+    def text(self) -> str:
+        if self.summary:
+            return self.summary
+        return f"{self.field} : {self.old} → {self.new}"
 
 
 @dataclass(frozen=True)
@@ -98,33 +225,104 @@ class JournalLine:
     who: str
     what: str
     target: str
-    changes: list[Change]
+    changes: list[Change] = field(default_factory=list)
+    automatic: bool = False  # no person acted: `who` names the process
+
+    @property
+    def sentence(self) -> str:
+        """The whole entry as one line: « Paiement enregistré — Reçu n° 3 — montant : — →
+        114,87 € ; … — par Françoise DURAND (famille) »."""
+        parts = [self.what]
+        if self.target:
+            parts.append(self.target)
+        if self.changes:
+            parts.append(" ; ".join(change.text for change in self.changes))
+        parts.append(self.who if self.automatic else _("par %(who)s") % {"who": self.who})
+        return " — ".join(parts)
 
 
-def _who(entry) -> str:
-    """Who acted; a family's own change (from its personal space) says so."""
-    name = entry.actor_label or _("(inconnu)")
+@cache
+def _models() -> dict[str, type[models.Model]]:
+    # By model name, as `audit` writes `target_type`; looked up rather than imported, so the
+    # audit log's reader depends on no app above accounts.
+    return {
+        model._meta.model_name: model
+        for model in apps.get_models()
+        if model.__module__.startswith("parvis.")
+    }
+
+
+def _who(entry) -> tuple[str, bool]:
+    """Who acted; a family's own change (from its personal space) says so; no one: the
+    process, by what it was doing (« paiement en ligne », « facturation mensuelle »)."""
+    if entry.actor_id is None and not entry.actor_label:
+        return str(AUTOMATIC.get(entry.action, AUTOMATIC_DEFAULT)), True
+    name = entry.actor_label or _("(compte supprimé)")
     if entry.actor is not None and not entry.actor.is_staff:
-        return _("%(name)s (famille)") % {"name": name}
-    return name
+        return _("%(name)s (famille)") % {"name": name}, False
+    return name, False
 
 
 def _field(model, name):
-    if model is None:
-        return None
-    try:
-        return model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return None
+    """The field `name` of the target's model, else of the action's (`model` is both)."""
+    for candidate in model if isinstance(model, tuple) else (model,):
+        if candidate is None:
+            continue
+        try:
+            return candidate._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+    return None
 
 
-def _value(field, value) -> str:
+def _choices_field(model, name):
+    found = _field(model, name)
+    return found if found is not None and getattr(found, "choices", None) else None
+
+
+def _label(model, name) -> str:
+    if name in FIELD_LABELS:
+        return str(FIELD_LABELS[name])
+    found = _field(model, name)
+    if found is not None:
+        return str(found.verbose_name)
+    return name.replace("_", " ")
+
+
+def _decimal(value) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal) or (
+        isinstance(value, str) and _DECIMAL.match(value)
+    ):
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            return None
+    return None
+
+
+def _value(model, name, value) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return _("oui") if value else _("non")
-    if field is not None and getattr(field, "choices", None):
-        return str(dict(field.flatchoices).get(value, value))
+    choices = _choices_field(model, name)
+    if choices is not None and isinstance(value, str):
+        return str(dict(choices.flatchoices).get(value, value))
+    if name == "certificate":
+        return _("joint")
+    if name == "size" and isinstance(value, int):
+        return str(filesizeformat(value))
+    if name == "demande":
+        return _("n° %(number)s") % {"number": value}
+    amount = _decimal(value)
+    if amount is not None and (
+        name in MONEY_KEYS or isinstance(_field(model, name), models.DecimalField)
+    ):
+        return money(amount)
+    if amount is not None and not isinstance(value, int):
+        return formats.number_format(amount, use_l10n=True)
     if isinstance(value, str) and _ISO_DATETIME.match(value):
         try:
             moment = datetime.fromisoformat(value)
@@ -135,24 +333,122 @@ def _value(field, value) -> str:
         return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
     if isinstance(value, str) and _ISO_DATE.match(value):
         try:
-            return formats.date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT")
+            day = date.fromisoformat(value)
         except ValueError:
             return value
+        return formats.date_format(day, "F Y" if name == "month" else "SHORT_DATE_FORMAT")
+    if isinstance(value, list | dict):
+        return _summary(name, value if isinstance(value, list) else list(value))
     return str(value)
 
 
-def present(entry: AuditEntry) -> JournalLine:
-    model = MODELS.get(entry.target_type)
-    changes = []
-    for name, pair in (entry.changes or {}).items():
-        old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
-        field = _field(model, name)
-        label = str(field.verbose_name) if field is not None else name
-        changes.append(Change(field=label, old=_value(field, old), new=_value(field, new)))
+def _summary(name, items: list) -> str:
+    """« 190 réservations ajoutées (REPAS ; du 07/09/2026 au 02/07/2027) », or each item named
+    when there are few."""
+    phrase = LIST_PHRASES.get(name) or (
+        lambda n: ngettext("%(count)s élément", "%(count)s éléments", n)
+    )
+    text = phrase(len(items)) % {"count": len(items)}
+    readings = [str(item) for item in items]
+    if len(items) <= LIST_IN_FULL:
+        return f"{text} : {', '.join(readings)}"
+    bookings = [_BOOKING.match(reading) for reading in readings]
+    if not all(bookings):
+        return f"{text} : {', '.join(readings[:LIST_IN_FULL])}…"
+    days = sorted(datetime.strptime(m["day"], "%d/%m/%Y").date() for m in bookings)
+    codes = ", ".join(sorted({m["code"] for m in bookings}))
+    span = _("du %(first)s au %(last)s") % {
+        "first": formats.date_format(days[0], "SHORT_DATE_FORMAT"),
+        "last": formats.date_format(days[-1], "SHORT_DATE_FORMAT"),
+    }
+    return f"{text} ({codes} ; {span})"
+
+
+PRESENCE = {"present": gettext_lazy("présent"), "absent": gettext_lazy("absent")}
+
+
+def _change(model, name, pair, children: dict[int, str]) -> Change | None:
+    old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
+    child = _CHILD_KEY.match(name)
+    if child is not None:
+        # A register's line: the child by name, and what changed for them.
+        who = children.get(int(child["pk"])) or _("enfant n° %(pk)s") % {"pk": child["pk"]}
+        what = {
+            "booked": _("%(child)s, réservé"),
+            "late_pickup": _("%(child)s, retard le soir"),
+        }.get(child["what"], "%(child)s")
+        reading = lambda v: str(PRESENCE[v]) if v in PRESENCE else _value(None, "", v)  # noqa: E731
+        return Change(field=what % {"child": who}, old=reading(old), new=reading(new))
+    label = _label(model, name)
+    new = _list(new)
+    if isinstance(new, list):
+        if not new:
+            return None  # « 0 demandes en liste d'attente » says nothing
+        return Change(field=label, summary=_summary(name, new))
+    return Change(field=label, old=_value(model, name, old), new=_value(model, name, new))
+
+
+def _list(value):
+    """`audit` keeps a list as its Python text (« ['REPAS 07/09/2026', …] »): read it back as
+    the list it was, to sum it up."""
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        try:
+            found = ast.literal_eval(value)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return value
+        return found if isinstance(found, list) else value
+    return value
+
+
+def _child_ids(entries) -> set[int]:
+    return {
+        int(found["pk"])
+        for entry in entries
+        for key in (entry.changes or {})
+        if (found := _CHILD_KEY.match(key))
+    }
+
+
+def _children_names(entries) -> dict[int, str]:
+    """The children a register's entries name, in one query for all of them."""
+    ids = _child_ids(entries)
+    if not ids:
+        return {}
+    personne = apps.get_model("families", "Personne")
+    return {
+        pk: f"{first} {last}".strip()
+        for pk, first, last in personne.objects.filter(pk__in=ids).values_list(
+            "pk", "first_names", "last_name"
+        )
+    }
+
+
+def present(entry: AuditEntry, *, children: dict[int, str] | None = None) -> JournalLine:
+    prefix = ACTION_MODELS.get(entry.action.split(".")[0])
+    model = (
+        _models().get(entry.target_type),
+        apps.get_model(*prefix) if prefix else None,
+    )
+    if children is None:
+        children = _children_names([entry])
+    changes = [
+        change
+        for name, pair in (entry.changes or {}).items()
+        if (change := _change(model, name, pair, children)) is not None
+    ]
+    who, automatic = _who(entry)
     return JournalLine(
         at=entry.at,
-        who=_who(entry),
+        who=who,
         what=str(ACTIONS.get(entry.action, entry.action)),
         target=entry.target_label,
         changes=changes,
+        automatic=automatic,
     )
+
+
+def present_all(entries) -> list[JournalLine]:
+    """`present` for a page of entries, at a constant number of queries (select the actor)."""
+    entries = list(entries)
+    children = _children_names(entries)
+    return [present(entry, children=children) for entry in entries]

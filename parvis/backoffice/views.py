@@ -26,7 +26,7 @@ from parvis.backoffice.forms import (
     SearchForm,
     ServiceKeyForm,
 )
-from parvis.backoffice.journal import present
+from parvis.backoffice.journal import present_all
 from parvis.backoffice.permissions import (
     REGIE_ROLES,
     agent_of,
@@ -207,9 +207,7 @@ def famille(request, number: int):
                 key.pk for key in famille.keys.all() if request.agent.covers(key.service)
             },
             "family_code_user": family_code_user,
-            "journal": [
-                present(entry) for entry in selectors.famille_journal(famille, limit=JOURNAL_LENGTH)
-            ],
+            "journal": present_all(selectors.famille_journal(famille, limit=JOURNAL_LENGTH)),
             "journal_length": JOURNAL_LENGTH,
             "papers": selectors_documents.family_papers(famille, request.agent),
             "today": timezone.localdate(),
