@@ -11,6 +11,7 @@ from datetime import date
 # or for one week (« cocher_semaine:<its Monday> »).
 PANIER = "panier"
 MODIFY = "modifier"  # the basket's « Modifier »: back to the calendar with its changes
+CANCEL = "annuler"  # « Annuler la démarche »: nothing was saved, back to the choice of activity
 CHECK_PERIOD, UNCHECK_PERIOD = "cocher_periode", "decocher_periode"
 CHECK_WEEK, UNCHECK_WEEK = "cocher_semaine", "decocher_semaine"
 
@@ -50,7 +51,7 @@ def read_post(data, *, unit_ids: set[int], start: date, end: date) -> Posted:
         remove=cells("retrait"),
     )
     action, _sep, week = str(data.get("action", PANIER)).partition(":")
-    if action in (CHECK_PERIOD, UNCHECK_PERIOD, MODIFY):
+    if action in (CHECK_PERIOD, UNCHECK_PERIOD, MODIFY, CANCEL):
         posted.action = action
     elif action in (CHECK_WEEK, UNCHECK_WEEK):
         try:

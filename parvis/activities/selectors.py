@@ -193,6 +193,15 @@ class Week:
     def cells(self):
         return [cell for day in self.days if day for cell in day.cells]
 
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+    @property
+    def changeable(self) -> bool:
+        """Whether a day of the week can still be booked or cancelled."""
+        return any(cell.editable for cell in self.cells())
+
 
 @dataclass
 class Calendar:
@@ -210,6 +219,24 @@ class Calendar:
 
     def cell_map(self) -> dict[tuple[int, date], Cell]:
         return {(cell.unit.pk, cell.day): cell for cell in self.cells()}
+
+    def opening_week(self, *, today: date) -> int:
+        """The index of the week the calendar opens on (the weeks before it are folded): the
+        first one with a day that can still change; when none can (not registered, file
+        incomplete), today's week; when the period is over, the first (nothing to fold)."""
+        return opening_week(self.weeks, today=today)
+
+
+def opening_week(weeks: list, *, today: date) -> int:
+    """See Calendar.opening_week; `weeks` have `changeable` and `sunday` (the household grid's
+    too)."""
+    for index, week in enumerate(weeks):
+        if week.changeable:
+            return index
+    for index, week in enumerate(weeks):
+        if week.sunday >= today:
+            return index
+    return 0
 
 
 def _waiting_ranks(reservations: list[Reservation]) -> dict[int, int]:

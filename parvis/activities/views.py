@@ -11,6 +11,7 @@ JavaScript."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from functools import wraps
 
@@ -18,12 +19,14 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from parvis.accounts.decorators import citizen_required
 from parvis.activities import selectors
 from parvis.activities.forms import (
+    CANCEL,
     CHECK_PERIOD,
     CHECK_WEEK,
     MODIFY,
@@ -33,11 +36,19 @@ from parvis.activities.forms import (
 )
 from parvis.activities.painter import Painter
 from parvis.activities.pricing_hooks import basket_prices, changes_of
+from parvis.activities.selectors import Week
 from parvis.activities.services import BasketRefused, validate_basket_and_notify
 from parvis.activities.services_offres import offers_of
 
 SECTION = "activities:index"
 SUMMARY_KEY = "activities_basket_summary"
+
+# The reservation as a procedure of two steps (seed 000: « 1 - MA DEMANDE », then the basket
+# and its « Valider »), drawn by the démarches' step bar.
+STEPS = [
+    {"number": 1, "label": gettext_lazy("Ma demande")},
+    {"number": 2, "label": gettext_lazy("Panier")},
+]
 
 
 def booking_view(*methods: str):
@@ -69,6 +80,7 @@ def _context(target, **extra) -> dict:
         "activity": target.activity,
         "child": target.child,
         "target": target,
+        "steps": STEPS,
         "current_section": SECTION,
         **extra,
     }
@@ -111,15 +123,44 @@ def debut(request, target):
     return render(request, "activities/debut.html", _context(target))
 
 
+@dataclass
+class Row:
+    week: Week
+    days: list[str]  # the painted days
+    months: list[date] = field(default_factory=list)  # the months that start here (their 1st)
+
+
 def _render_calendar(request, target, cal, **extra):
-    """The calendar page: its days drawn by the Painter (a whole year in a few milliseconds)."""
+    """The calendar page: its days drawn by the Painter (a whole year in a few milliseconds).
+    It opens on the first week that can still change: the weeks before it are folded, and
+    « Aller au mois : » jumps to the week where each month starts from there on."""
     painter = Painter(request.commune)
+    activity = target.activity
     rows = [
-        (week, [painter.child_day(day) if day else "" for day in week.days]) for week in cal.weeks
+        Row(week, [painter.child_day(day) if day else "" for day in week.days])
+        for week in cal.weeks
     ]
-    return render(
-        request, "activities/calendrier.html", _context(target, cal=cal, rows=rows, **extra)
-    )
+    opening = cal.opening_week(today=timezone.localdate())
+    folded, shown = rows[:opening], rows[opening:]
+    months = []
+    for row in shown:
+        # A week spans two months at most: its first and last days in the period say which.
+        for day in (max(row.week.monday, activity.start), min(row.week.sunday, activity.end)):
+            month = day.replace(day=1)
+            if month not in months:
+                months.append(month)
+                row.months.append(month)
+    context = _context(
+        target, cal=cal, folded=folded, rows=shown, months=months, step=1,
+        counts=_counts(cal), **extra,
+    )  # fmt: skip
+    return render(request, "activities/calendrier.html", context)
+
+
+def _counts(cal) -> dict:
+    """How many days the form shown adds and cancels (the basket so far)."""
+    add, remove = _changes(cal)
+    return {"added": len(add), "removed": len(remove)}
 
 
 def _calendar(request, target, *, wanted=None):
@@ -149,6 +190,8 @@ def calendrier(request, target):
         return _render_calendar(request, target, cal)
 
     posted = _read(request, target)
+    if posted.action == CANCEL:
+        return redirect("activities:choisir", commune=request.commune.slug)
     if posted.from_grid:
         wanted = posted.checked
     else:  # « Modifier » from the basket: what is booked, with the basket's changes
@@ -175,7 +218,7 @@ def calendrier(request, target):
     return render(
         request,
         "activities/panier.html",
-        _context(target, add=add, remove=remove, price_previews=previews),
+        _context(target, add=add, remove=remove, price_previews=previews, step=2),
     )
 
 
@@ -226,7 +269,7 @@ def panier(request, target):
         for cell in add + remove:
             cell.problem = refused.problems.get((cell.unit.pk, cell.day))
         general = [str(reason) for key, reason in refused.problems.items() if key is None]
-        context = _context(target, add=add, remove=remove, refused=True, general=general)
+        context = _context(target, add=add, remove=remove, refused=True, general=general, step=2)
         context["price_previews"] = _prices(request, target, add, remove)
         return render(request, "activities/panier.html", context)
     request.session[SUMMARY_KEY] = {

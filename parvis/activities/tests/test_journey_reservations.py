@@ -2,7 +2,10 @@
 Françoise DURAND opens « Activités », « Modifier les réservations », chooses « Accueil
 Périscolaire Maternelle », « Commencer », ticks two days, sees them in the basket, « Valider »,
 and reads the confirmation (also e-mailed). And the same flow on a 360 px phone, with « Tout
-cocher » for a week."""
+cocher » for a week. On both, the calendar screen carries the seed's « Durée approximative »,
+« 1 - MA DEMANDE », « ANNULER LA DÉMARCHE » and « ALLER À L'ÉTAPE 2 », and opens on the first
+week that can still change, in the first screen, with the basket's count and « ALLER À L'ÉTAPE
+2 » in sight (the weeks before it folded)."""
 
 import re
 from datetime import date, datetime
@@ -43,6 +46,38 @@ def cell(page, activity, day):
     return page.locator(f'input[value="{activity.units.get().pk}:{day.isoformat()}"]')
 
 
+def in_first_screen(page, locator) -> None:
+    """`locator` wholly in the viewport as the page opens (it may open on an anchor), and not
+    under the basket's bar (fixed at the bottom on a phone, sticky at the top on a desktop)."""
+    box = locator.bounding_box()
+    size = page.viewport_size
+    assert box is not None
+    assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"], (box, size)
+    assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (box, size)
+    bar = page.locator(".resa-bar").bounding_box()
+    if bar is not None and not locator.evaluate("(e) => !!e.closest('.resa-bar')"):
+        below, above = box["y"] >= bar["y"] + bar["height"], box["y"] + box["height"] <= bar["y"]
+        assert below or above, (box, bar)
+
+
+def the_calendar_screen_opens_on_the_first_changeable_week(page) -> None:
+    """The seed's words (their capitals are the stylesheet's, as the browser shows them), the
+    week of Monday 23 November (Tuesday 24 can still be booked) under the folded weeks, and
+    the basket's count and « ALLER À L'ÉTAPE 2 » in sight, all without scrolling: « Commencer »
+    opens the page on the agenda."""
+    assert page.url.endswith("/#agenda")
+    main = page.locator("main")
+    text = main.inner_text()
+    for words in ("Accueil Périscolaire Maternelle", "Durée approximative de cette démarche : 5 mn",
+                  "1 - MA DEMANDE", "ANNULER LA DÉMARCHE", "ALLER À L'ÉTAPE 2"):  # fmt: skip
+        assert words in text, words
+    expect(page.get_by_text("Semaines passées ou non modifiables (12)")).to_be_visible()
+    expect(page.locator("#semaine-2026-11-16")).to_be_hidden()  # folded
+    in_first_screen(page, page.locator("#semaine-2026-11-23 .resa-week"))
+    in_first_screen(page, page.locator(".resa-bar__basket"))
+    in_first_screen(page, page.get_by_role("button", name="Aller à l'étape 2"))
+
+
 def test_a_parent_books_two_days_from_activites_to_the_confirmation(
     reservations_site, browser_page
 ):
@@ -69,6 +104,7 @@ def test_a_parent_books_two_days_from_activites_to_the_confirmation(
     assert_accessible(page)
     page.get_by_role("link", name="Commencer").click()
 
+    the_calendar_screen_opens_on_the_first_changeable_week(page)
     expect(page.get_by_text("Modifications apportées ici")).to_be_visible()
     expect(page.get_by_text("Réservations antérieures en attente d'instruction")).to_be_visible()
     expect(cell(page, activity, date(2026, 11, 23))).to_have_count(0)  # deadline passed
@@ -81,9 +117,15 @@ def test_a_parent_books_two_days_from_activites_to_the_confirmation(
     cell(page, activity, date(2026, 12, 3)).check()
     cell(page, activity, date(2026, 12, 4)).check()
     expect(page.get_by_text("✎ ajout demandé")).to_have_count(2)  # marked at once (JS)
-    page.get_by_role("button", name="Voir le panier").first.click()
+    expect(page.locator('[data-resa-count="ajout"]')).to_have_text("2")  # counted at once (JS)
+    # « Aller au mois : » jumps to January; the bar stays in sight.
+    page.get_by_role("link", name="Janvier 2027").click()
+    expect(page.locator("#mois-2027-01")).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Aller à l'étape 2")).to_be_in_viewport()
+    page.get_by_role("button", name="Aller à l'étape 2").click()
 
     expect(page.get_by_role("heading", name="Panier")).to_be_visible()
+    assert "2 - PANIER" in page.locator("main").inner_text()
     expect(page.get_by_text("jeudi 03/12/2026 — Acc Matin (PERI_AM_M)")).to_be_visible()
     expect(page.get_by_text("vendredi 04/12/2026 — Acc Matin (PERI_AM_M)")).to_be_visible()
     assert_accessible(page)
@@ -116,14 +158,24 @@ def test_the_same_flow_on_a_phone_with_tout_cocher_for_a_week(reservations_site,
     page.get_by_role("link", name=re.compile(r"^Modifier les réservations — Accueil")).click()
     assert_accessible(page)
     page.get_by_role("link", name="Commencer").click()
+    the_calendar_screen_opens_on_the_first_changeable_week(page)
+    assert_accessible(page)
+    # The folded weeks open with a tap, without JavaScript's help (<details>).
+    page.get_by_text("Semaines passées ou non modifiables (12)").click()
+    expect(page.get_by_text("Semaine du 16/11/2026")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("button", name="Tout cocher — semaine du 30/11/2026").click()
     for day in (date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 3), date(2026, 12, 4)):
         expect(cell(page, activity, day)).to_be_checked()
     expect(cell(page, activity, date(2026, 12, 7))).not_to_be_checked()
+    expect(page.locator('[data-resa-count="ajout"]')).to_have_text("4")
+    # Far down the year, the fixed bar is still in sight.
+    cell(page, activity, date(2027, 6, 3)).scroll_into_view_if_needed()
+    expect(page.get_by_role("button", name="Aller à l'étape 2")).to_be_in_viewport()
     assert_accessible(page)
-    page.get_by_role("button", name="Voir le panier").first.click()
+    page.get_by_role("button", name="Aller à l'étape 2").click()
+    in_first_screen(page, page.get_by_role("button", name="Valider"))
     assert_accessible(page)
     page.get_by_role("button", name="Valider").click()
     expect(page.get_by_text("Vos demandes sont enregistrées.", exact=False)).to_be_visible()
