@@ -1,9 +1,10 @@
 """« Effectuer des démarches sans créer de compte » in Chromium, with axe on every page: from the
 commune's home to the catalogue, the search « naissance », « Demande d'acte de naissance » (the
-procedure the catalogue ships), every step (one sent wrong first, one step back), the summary,
-« Valider », and the confirmation with its number and tracking code; then the État-civil agent
-accepts it at the guichet and the visitor's follow-up without account reads « Acceptée ». Then the
-same pages on a 360 px phone."""
+procedure the catalogue ships), every step (one sent wrong first, one step back), the summary
+(which shows the details of « 4 - Vos coordonnées » instead of asking them again), « Valider », and
+the confirmation with its number and tracking code; then the État-civil agent accepts it at the
+guichet, and the visitor, on their phone (the e-mail lost), goes from the commune's home page
+through « Suivre ma demande » and reads « Acceptée ». Then the same pages on a 360 px phone."""
 
 import re
 from datetime import date
@@ -99,7 +100,7 @@ def the_procedure() -> Procedure:
     return Procedure.objects.get(commune__slug="carrieres-sous-poissy", title=TITLE)
 
 
-def test_an_anonymous_visitor_asks_for_a_birth_certificate(demo_site, browser_page):
+def test_an_anonymous_visitor_asks_for_a_birth_certificate(demo_site, browser_page, phone_page):
     procedure = the_procedure()
     steps = procedure.definition["steps"]
     last = len(steps) + 1
@@ -151,8 +152,12 @@ def test_an_anonymous_visitor_asks_for_a_birth_certificate(demo_site, browser_pa
 
     expect(page.locator("[aria-current=step]")).to_contain_text(f"{last} - Récapitulatif")
     expect(page.get_by_text("livret-de-famille.pdf")).to_be_visible()
-    page.get_by_label("Vos nom et prénom").fill("Jean Martin")
-    page.get_by_label("Votre courriel").fill("jean.martin@example.fr")
+    # The contact details were asked at « 4 - Vos coordonnées »: shown, not asked again.
+    expect(page.get_by_role("textbox", name="Vos nom et prénom")).to_have_count(0)
+    expect(page.get_by_role("textbox", name="Votre courriel")).to_have_count(0)
+    contact = page.get_by_role("region", name="Pour vous répondre")
+    expect(contact).to_contain_text("jean.martin@example.fr")
+    expect(contact.get_by_role("link", name="Modifier votre courriel, à l'étape 4")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Valider").click()
 
@@ -167,6 +172,7 @@ def test_an_anonymous_visitor_asks_for_a_birth_certificate(demo_site, browser_pa
     assert demande.status == Status.EN_ATTENTE
     assert demande.procedure == procedure
     assert demande.attachments.get().original_name == "livret-de-famille.pdf"
+    assert demande.contact_email == "jean.martin@example.fr"
 
     # The État-civil agent, in another browser, takes the request and accepts it.
     families_demo.load()  # the demo's agents
@@ -186,13 +192,20 @@ def test_an_anonymous_visitor_asks_for_a_birth_certificate(demo_site, browser_pa
     expect(agent.locator(".demande-state")).to_have_text(re.compile(r"Acceptée"))
     agent_context.close()
 
-    # Back on the visitor's browser: the follow-up without account says « Acceptée ».
-    page.get_by_role("link", name="Suivre ma demande").click()
-    page.get_by_label("Numéro de la demande").fill(number)
-    page.get_by_label("Code de suivi").fill(code)
-    page.get_by_role("button", name="Suivre ma demande").click()
-    expect(page.locator(".suivi-summary")).to_contain_text("Acceptée")
-    assert_accessible(page)
+    # The visitor, later on their phone and without the e-mail, starts from the commune's home
+    # page: « Suivre ma demande », the number and the code, and the request says « Acceptée ».
+    visitor = phone_page
+    visitor.goto(HOME)
+    assert_accessible(visitor)
+    visitor.get_by_role("link", name="Suivre ma demande").click()
+    expect(visitor).to_have_url(re.compile(r"/carrieres-sous-poissy/demarches/suivi/$"))
+    expect(heading(visitor)).to_have_text("Suivre une démarche faite sans compte")
+    assert_accessible(visitor)
+    visitor.get_by_label("Numéro de la demande").fill(number)
+    visitor.get_by_label("Code de suivi").fill(code)
+    visitor.get_by_role("button", name="Suivre ma demande").click()
+    expect(visitor.locator(".suivi-summary")).to_contain_text("Acceptée")
+    assert_accessible(visitor)
 
 
 def test_the_catalogue_and_a_step_on_a_phone(demo_site, phone_page):

@@ -125,6 +125,7 @@ def test_the_summary_shows_the_contact_details_of_the_steps_instead_of_asking_th
     assert "contact_name" not in inputs(summary)
     assert "contact_email" not in inputs(summary)
     text = text_of(summary)
+    assert "Pour vous répondre" in text
     assert "Vos nom et prénom Jean MARTIN" in text
     assert "Votre courriel Jean.Martin@example.fr" in text
     assert "Modifier vos nom et prénom, à l'étape 2" in text
