@@ -12,10 +12,19 @@ POSTAL_CODE_RE = re.compile(r"^\d{5}$")
 PHONE_RE = re.compile(r"^(?:\+33|0033|0)([1-9]\d{8})$")
 
 
+def postal_code_hint(example: str = "") -> str:
+    if POSTAL_CODE_RE.match(example or ""):
+        return _("5 chiffres, par exemple : %(example)s.") % {"example": example}
+    return _("5 chiffres.")
+
+
 class PostalCodeField(forms.CharField):
-    def __init__(self, **kwargs):
+    """A French postal code. Its example is the commune's own (`example`, or later
+    `use_commune_postal_code`): another town's code in the hint would mislead its residents."""
+
+    def __init__(self, *, example: str = "", **kwargs):
+        self.example = ""
         kwargs.setdefault("label", _("Code postal"))
-        kwargs.setdefault("help_text", _("5 chiffres, par exemple : 78955."))
         kwargs.setdefault("max_length", 10)
         kwargs.setdefault(
             "widget",
@@ -24,15 +33,34 @@ class PostalCodeField(forms.CharField):
             ),
         )
         kwargs.setdefault("error_messages", {"required": _("Indiquez votre code postal.")})
+        hinted = "help_text" not in kwargs
         super().__init__(**kwargs)
+        self.hinted = hinted
+        self.set_example(example)
+
+    def set_example(self, example: str) -> None:
+        self.example = example if POSTAL_CODE_RE.match(example or "") else ""
+        if self.hinted:
+            self.help_text = postal_code_hint(self.example)
 
     def clean(self, value):
         value = re.sub(r"\s", "", super().clean(value) or "")
         if value and not POSTAL_CODE_RE.match(value):
-            raise ValidationError(
-                _("Le code postal comporte 5 chiffres, par exemple : 78955."), code="invalid"
-            )
+            if self.example:
+                message = _("Le code postal comporte 5 chiffres, par exemple : %(example)s.") % {
+                    "example": self.example
+                }
+            else:
+                message = _("Le code postal comporte 5 chiffres.")
+            raise ValidationError(message, code="invalid")
         return value
+
+
+def use_commune_postal_code(form, commune) -> None:
+    """The postal-code fields of `form` take `commune`'s code as their example."""
+    for field in form.fields.values():
+        if isinstance(field, PostalCodeField):
+            field.set_example(commune.postal_code)
 
 
 class PhoneField(forms.CharField):

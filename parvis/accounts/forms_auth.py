@@ -9,19 +9,11 @@ from parvis.accounts import services
 
 def identifier_label(commune) -> str:
     """« Identifiant » (e-mail), « Code famille », or both, as the commune's login modes say."""
-    if commune.login_with_family_code and commune.login_with_email:
-        return _("Courriel ou code famille")
-    if commune.login_with_family_code:
-        return _("Code famille")
-    return _("Identifiant")
+    return commune.identifiant_label
 
 
 def identifier_help(commune) -> str:
-    if commune.login_with_family_code and commune.login_with_email:
-        return _("L'adresse électronique de votre espace, ou le code famille remis par la mairie.")
-    if commune.login_with_family_code:
-        return _("Le code famille remis par la mairie, par exemple F000123.")
-    return _("L'adresse électronique de votre espace.")
+    return commune.identifiant_aide
 
 
 class AuthForm(forms.Form):
@@ -50,6 +42,7 @@ class LoginForm(AuthForm):
         field = self.fields["username"]
         field.label = identifier_label(commune)
         field.help_text = identifier_help(commune)
+        field.error_messages["required"] = commune.identifiant_manquant
         field.widget.attrs.update(
             {"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
         )

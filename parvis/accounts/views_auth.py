@@ -108,7 +108,7 @@ def connexion(request):
                 ),
             )
         else:
-            form.add_error(None, _("Identifiant ou mot de passe incorrect."))
+            form.add_error(None, commune.identifiant_incorrect)
     return render(
         request,
         "accounts/auth/connexion.html",

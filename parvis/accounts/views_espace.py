@@ -29,6 +29,7 @@ from django.views.decorators.http import require_http_methods
 
 from parvis.accounts import services
 from parvis.accounts.decorators import citizen_required
+from parvis.accounts.fields import use_commune_postal_code
 from parvis.accounts.forms_espace import (
     AuthorisedPersonForm,
     CoordinatesForm,
@@ -103,12 +104,14 @@ def mes_informations(request):
         tab = TAB_COORDONNEES
         if request.method == "POST":
             form = CoordinatesForm(request.POST)
+            use_commune_postal_code(form, commune)
             if form.is_valid():
                 services.update_coordinates(user=user, **form.cleaned_data)
                 messages.success(request, _("Vos coordonnées sont enregistrées."))
                 return redirect(_url("mes_informations", request, f"?onglet={TAB_COORDONNEES}"))
         else:
             form = CoordinatesForm(initial=CoordinatesForm.initial_for(user))
+            use_commune_postal_code(form, commune)
     context = {
         "tab": tab,
         "tabs": [
@@ -121,6 +124,7 @@ def mes_informations(request):
         ],
         "form": form,
         "household_services": selectors_citizen.household_services(commune=commune),
+        "coordinates_request_url": selectors_citizen.coordinates_request_url(commune=commune),
     }
     if tab == TAB_COMPTE:
         households = selectors_citizen.households(user=user, commune=commune)

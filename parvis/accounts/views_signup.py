@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from parvis.accounts import services
+from parvis.accounts.fields import use_commune_postal_code
 from parvis.accounts.forms_signup import (
     LAST_STEP,
     STEPS,
@@ -111,7 +112,9 @@ def _step_form(request, step: int, draft: Draft, *, data=None, cleaned=None):
             services=key_services(request.commune),
             person=_future_account(cleaned or {}),
         )
-    return form_class(data=data, initial=initial)
+    form = form_class(data=data, initial=initial)
+    use_commune_postal_code(form, request.commune)
+    return form
 
 
 def _render_step(request, step: int, form, *, email: str = "", status: int = 200):

@@ -1,4 +1,5 @@
-"""Demo activities of Carrières-sous-Poissy for the current school year (issue 6). Idempotent,
+"""Demo activities of Carrières-sous-Poissy for the current school year (issue 6), and of
+Carrières-sur-Seine for the MARTIN family (seed 003, see ACTIVITIES_CSS). Idempotent,
 like parvis/families/demo.py (which it needs: the DURAND and LEROY households).
 
 - « Accueil Périscolaire Maternelle »: « Acc Matin » (PERI_AM_M) and « Acc Soir » (PERI_PM_M),
@@ -81,6 +82,37 @@ ACTIVITIES = [
 ]
 
 
+# Carrières-sur-Seine (seed 003): the MARTIN family's Jules (CM1) is registered to both; his
+# mornings of Monday and Tuesday and his meals are booked for WEEKS_BOOKED weeks, so Thursdays,
+# Fridays and the evenings are left to book, this month and the next.
+SLUG_CSS = "carrieres-sur-seine"
+ACTIVITIES_CSS = [
+    (
+        "periscolaire-elementaire",
+        "Accueil périscolaire élémentaire",
+        ["elementaire"],
+        None,
+        DAY_BEFORE_9H,
+        DAY_BEFORE_9H,
+        False,
+        [
+            ("GARD_AM", "Garderie du matin", time(7, 30), time(8, 20), [0, 1, 3, 4], 30),
+            ("GARD_PM", "Garderie du soir", time(16, 30), time(18, 30), [0, 1, 3, 4], 30),
+        ],
+    ),
+    (
+        "restauration",
+        "Restauration scolaire",
+        [],
+        None,
+        DAY_BEFORE_9H,
+        DAY_BEFORE_9H,
+        False,
+        [("REPAS", "Repas", time(11, 30), time(13, 30), [0, 1, 3, 4], None)],
+    ),
+]
+
+
 def school_year_period(today: date) -> tuple[date, date]:
     """From 1 September to the first Saturday of July. In July and August, once the year is
     over, the coming one (so the demo always has days ahead)."""
@@ -96,11 +128,11 @@ def _first_saturday_of_july(year: int) -> date:
     return first + timedelta(days=(5 - first.weekday()) % 7)
 
 
-def _activities(commune: Commune, start: date, end: date) -> dict[str, Activity]:
+def _activities(commune: Commune, start: date, end: date, specs=ACTIVITIES) -> dict[str, Activity]:
     service = Service.objects.get(commune=commune, kind="enfance")
     found = {}
     for position, (slug, name, levels, opens, deadline, cancel, instruct, units) in enumerate(
-        ACTIVITIES
+        specs
     ):
         activity, _created = Activity.objects.update_or_create(
             commune=commune,
@@ -190,6 +222,27 @@ def _child(commune, number, first_names) -> Personne:
     )
 
 
+def _load_carrieres_sur_seine(today: date) -> dict[str, Activity]:
+    commune = Commune.objects.get(slug=SLUG_CSS)
+    start, end = school_year_period(today)
+    activities = _activities(commune, start, end, ACTIVITIES_CSS)
+    peri, cantine = activities["periscolaire-elementaire"], activities["restauration"]
+    jules = _child(commune, 1, "Jules")
+    _register(jules, peri)
+    _register(jules, cantine)
+    first = max(today + timedelta(days=1), start)
+    now = datetime.combine(first - timedelta(days=7), time(8, 0), tzinfo=PARIS)
+    parent = User.objects.filter(commune=commune, family_code="F000001").first()
+    units = {unit.code: unit for unit in Unit.objects.filter(activity__in=activities.values())}
+    matin, repas = units["GARD_AM"], units["REPAS"]
+    mornings = _open_days(peri, matin, first, now)
+    _book(jules, peri, [(matin, d) for d in mornings if d.weekday() in (0, 1)], now=now,
+          actor=parent)  # fmt: skip
+    meals = _open_days(cantine, repas, first, now)
+    _book(jules, cantine, [(repas, d) for d in meals], now=now, actor=parent)
+    return activities
+
+
 @transaction.atomic
 def load(today: date | None = None) -> dict[str, Activity]:
     from parvis.backoffice.services_activites import accept_bookings
@@ -247,4 +300,5 @@ def load(today: date | None = None) -> dict[str, Activity]:
             )
         _book(lea, mercredi, [(journee, full)], now=now, actor=parent)  # → waiting list
         _book(hugo, mercredi, [(journee, pending)], now=now, actor=parent)  # → en attente
+    _load_carrieres_sur_seine(today)
     return activities

@@ -81,6 +81,23 @@ PENALTIES = [
 ]
 
 
+# Carrières-sur-Seine (seed 003): its « Régie » bills the MARTIN family's activities, flat.
+SLUG_CSS = "carrieres-sur-seine"
+REGIE_CSS = {
+    "name": "Régie Scolaire-Enfance-Jeunesse",
+    "payee": "Régie Scolaire-Enfance-Jeunesse de Carrières-sur-Seine",
+    "address": "Hôtel de Ville — Régie\n1, rue Victor-Hugo\n78420 Carrières-sur-Seine",
+    "email": "regie@carrieres-sur-seine.fr",
+    "phone": "01 30 86 89 35",
+}
+REGIE_CSS_CODE = "SEJ"
+TARIFFS_CSS = {
+    "REPAS": {"kind": TariffKind.FLAT, "price": D("4.10"), "childcare": False},
+    "GARD_AM": {"kind": TariffKind.FLAT, "price": D("1.50")},
+    "GARD_PM": {"kind": TariffKind.FLAT, "price": D("2.40")},
+}
+
+
 def _tariff(unit: Unit, fields: dict) -> Tariff:
     tariff, _created = Tariff.objects.update_or_create(
         unit=unit,
@@ -94,6 +111,22 @@ def _tariff(unit: Unit, fields: dict) -> Tariff:
         )
     tariff.brackets.exclude(qf_min__in=[qf_min for qf_min, _price in brackets]).delete()
     return tariff
+
+
+def _load_carrieres_sur_seine() -> Regie:
+    commune = Commune.objects.get(slug=SLUG_CSS)
+    regie, _created = Regie.objects.update_or_create(
+        commune=commune, code=REGIE_CSS_CODE, defaults=REGIE_CSS
+    )
+    activities = list(Activity.objects.filter(commune=commune))
+    for activity in activities:
+        RegieActivity.objects.get_or_create(
+            activity=activity, defaults={"regie": regie, "commune": commune}
+        )
+    units = Unit.objects.filter(activity__in=activities, code__in=TARIFFS_CSS)
+    for unit in units.select_related("activity", "commune"):
+        _tariff(unit, TARIFFS_CSS[unit.code])
+    return regie
 
 
 @transaction.atomic
@@ -118,4 +151,5 @@ def load(today: date | None = None) -> Regie:
         PenaltyRule.objects.update_or_create(
             commune=commune, activity=None, kind=kind, valid_from=valid_from, defaults=fields
         )
+    _load_carrieres_sur_seine()
     return regie

@@ -6,7 +6,9 @@ its tariffs) and parvis/activities/demo.py (the DURAND children's registrations)
 - last month's invoice of the DURAND family, due: Léa's and Hugo's canteen days of last month
   and Léa's Monday and Tuesday mornings, with one justified absence (credited) and one
   unjustified absence (the 50 % penalty), issued by the régie's own monthly run;
-- the commune pays online through the built-in simulator.
+- the commune pays online through the built-in simulator;
+- Carrières-sur-Seine (seed 003): last month's invoice of the MARTIN family (Jules's meals and
+  mornings), due, from its « Régie Scolaire-Enfance-Jeunesse »'s run; paid through the simulator.
 
 The past bookings are written directly (the booking rules refuse past days, rightly). Idempotent:
 the stay invoice is found by its label, last month's bookings by the children and month, and the
@@ -30,9 +32,16 @@ from parvis.activities.models import (
     Unit,
 )
 from parvis.billing import services_runs
-from parvis.billing.demo import REGIE_CODE, SLUG
+from parvis.billing.demo import REGIE_CODE, REGIE_CSS_CODE, SLUG, SLUG_CSS
 from parvis.billing.invoicing import month_bounds, previous_month
-from parvis.billing.models import Invoice, PaymentMethod, Regie, Sequence, SequenceKind
+from parvis.billing.models import (
+    Invoice,
+    InvoicingRun,
+    PaymentMethod,
+    Regie,
+    Sequence,
+    SequenceKind,
+)
 from parvis.billing.services import record_payment
 from parvis.communes.models import Commune
 from parvis.families.models import Famille, MemberKind, Personne
@@ -135,6 +144,44 @@ def _last_month(commune: Commune, famille: Famille, children: dict, month: date)
         )  # fmt: skip
 
 
+def _martin_last_month(commune: Commune, famille: Famille, month: date) -> None:
+    """Carrières-sur-Seine (seed 003): Jules MARTIN's meals and Monday and Tuesday mornings of
+    last month, so its régie's run leaves the family an invoice to pay."""
+    first, last = month_bounds(month)
+    units = {
+        u.code: u
+        for u in Unit.objects.filter(commune=commune).select_related("activity", "commune")
+    }
+    jules = Personne.objects.filter(famille=famille, kind=MemberKind.ENFANT).first()
+    if (
+        jules is None
+        or not {"REPAS", "GARD_AM"} <= units.keys()
+        or Reservation.objects.filter(famille=famille, day__range=(first, last)).exists()
+    ):
+        return
+    plan = [(units["REPAS"], {0, 1, 3, 4}), (units["GARD_AM"], {0, 1})]
+    Reservation.objects.bulk_create(
+        Reservation(commune=commune, famille=famille, child=jules, unit=unit, day=day,
+                    status=BookingStatus.RESERVEE)
+        for unit, weekdays in plan
+        for day in _open_days(unit, first, last)
+        if day.weekday() in weekdays
+    )  # fmt: skip
+
+
+def _load_carrieres_sur_seine(today: date) -> InvoicingRun | None:
+    commune = Commune.objects.get(slug=SLUG_CSS)
+    ProviderConfig.objects.get_or_create(
+        commune=commune, defaults={"provider": Provider.SIMULATEUR}
+    )
+    regie = Regie.objects.filter(commune=commune, code=REGIE_CSS_CODE).first()
+    if regie is None:
+        return None
+    month = previous_month(today)
+    _martin_last_month(commune, Famille.objects.get(commune=commune, number=1), month)
+    return services_runs.issue_run(regie=regie, month=month, actor=None)
+
+
 @transaction.atomic
 def load(today: date | None = None) -> dict:
     today = today or timezone.localdate()
@@ -152,4 +199,4 @@ def load(today: date | None = None) -> dict:
     month = previous_month(today)
     _last_month(commune, famille, children, month)
     run = services_runs.issue_run(regie=regie, month=month, actor=None)
-    return {"stay": stay, "run": run}
+    return {"stay": stay, "run": run, "run_css": _load_carrieres_sur_seine(today)}

@@ -177,6 +177,7 @@ COMMUNES = [
             "holiday_zone": "C",
             "login_with_email": False,
             "login_with_family_code": True,
+            "nom_portail": "Espace Citoyens Premium",  # the name of seed 003's guide
             "families_edit_authorised_people": True,
             "families_edit_health": False,
             "publication_director": "Le Maire de Carrières-sur-Seine",

@@ -16,6 +16,9 @@ from parvis.communes import hours
 from parvis.communes.qf_rules import DEFAULT_PARTS_RULES, validate_parts_rules
 from parvis.communes.theme import validate_theme_colour
 
+# The portal's name when the commune gives none (stored as typed: it is the commune's word).
+DEFAULT_NOM_PORTAIL = "Démarches numériques"
+
 
 def default_parts_rules() -> dict:
     return dict(DEFAULT_PARTS_RULES)
@@ -84,6 +87,27 @@ class Commune(models.Model):
     )
     login_with_family_code = models.BooleanField(
         _("connexion par « code famille » et mot de passe"), default=False
+    )
+    nom_portail = models.CharField(
+        _("nom du portail"),
+        max_length=80,
+        default=DEFAULT_NOM_PORTAIL,
+        help_text=_(
+            "Le nom que les familles connaissent, dans le bandeau, le titre des pages et les "
+            "courriels : par exemple « Espace Citoyens Premium »."
+        ),
+    )
+    changement_adresse_en_ligne = models.BooleanField(
+        _(
+            "Les familles signalent en ligne un changement de coordonnées (adresse, téléphone, "
+            "courriel)"
+        ),
+        default=True,
+        help_text=_(
+            "Par la demande « Signalement d'un changement de coordonnées », qu'un agent valide "
+            "avant la mise à jour du dossier. Sinon, les pages indiquent comment joindre le "
+            "service."
+        ),
     )
     families_edit_authorised_people = models.BooleanField(
         _("Les familles gèrent elles-mêmes les personnes autorisées à récupérer les enfants"),
@@ -174,6 +198,38 @@ class Commune(models.Model):
 
     def get_absolute_url(self):
         return reverse("portal:home", kwargs={"commune": self.slug})
+
+    # What the login identifier is called here: the one place the home box, the login page and
+    # the other forms that ask for it read (« Code famille » where the families got one).
+    @property
+    def identifiant_label(self) -> str:
+        if self.login_with_family_code and self.login_with_email:
+            return _("Courriel ou code famille")
+        if self.login_with_family_code:
+            return _("Code famille")
+        return _("Identifiant")
+
+    @property
+    def identifiant_aide(self) -> str:
+        if self.login_with_family_code and self.login_with_email:
+            return _(
+                "L'adresse électronique de votre espace, ou le code famille remis par la mairie."
+            )
+        if self.login_with_family_code:
+            return _("Le code famille remis par la mairie, par exemple F000123.")
+        return _("L'adresse électronique de votre espace.")
+
+    @property
+    def identifiant_incorrect(self) -> str:
+        if self.login_with_family_code and not self.login_with_email:
+            return _("Code famille ou mot de passe incorrect.")
+        return _("Identifiant ou mot de passe incorrect.")
+
+    @property
+    def identifiant_manquant(self) -> str:
+        if self.login_with_family_code and not self.login_with_email:
+            return _("Indiquez votre code famille.")
+        return _("Indiquez votre identifiant.")
 
 
 class CommuneOwned(models.Model):

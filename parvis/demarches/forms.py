@@ -314,7 +314,9 @@ class StepForm(forms.Form):
             widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
         )
         postal = PostalCodeField(
-            label=_("%(label)s : code postal") % {"label": label}, required=required
+            label=_("%(label)s : code postal") % {"label": label},
+            required=required,
+            example=self.procedure.commune.postal_code,
         )
         city = forms.CharField(
             label=_("%(label)s : ville") % {"label": label},

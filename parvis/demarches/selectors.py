@@ -14,8 +14,34 @@ from parvis.demarches.models import (
     Demande,
     DemandeAttachment,
     DemandeMessage,
+    Effect,
+    Procedure,
     Status,
 )
+
+
+def offered_procedures(commune) -> QuerySet:
+    """The procedures the commune offers: those switched on, less the change of coordinates
+    where the commune turned it off (Commune.changement_adresse_en_ligne)."""
+    procedures = Procedure.objects.filter(commune=commune, is_enabled=True)
+    if not commune.changement_adresse_en_ligne:
+        procedures = procedures.exclude(effect=Effect.COORDINATES)
+    return procedures
+
+
+def coordinates_request_url(*, commune) -> str | None:
+    """The page of the commune's « Signalement d'un changement de coordonnées » (registered
+    with families.selectors_citizen), or None when it offers none."""
+    procedure = (
+        offered_procedures(commune)
+        .filter(effect=Effect.COORDINATES)
+        .order_by("position", "pk")
+        .only("slug")
+        .first()
+    )
+    if procedure is None:
+        return None
+    return reverse("demarches:demarche", kwargs={"commune": commune.slug, "slug": procedure.slug})
 
 
 @dataclass(frozen=True)

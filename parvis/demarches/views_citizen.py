@@ -44,6 +44,7 @@ from parvis.demarches.forms import (
     display_answers,
 )
 from parvis.demarches.models import Audience, Demande, Procedure, Status
+from parvis.demarches.selectors import offered_procedures
 from parvis.demarches.services_dossier import DOSSIER_SLUG
 from parvis.families import selectors_citizen, selectors_documents
 from parvis.families.models import DocumentStatus, FamilyAccess
@@ -139,10 +140,7 @@ def _gate(request, procedure: Procedure):
 
 def _procedure(request, slug: str) -> Procedure:
     return get_object_or_404(
-        Procedure.objects.select_related("commune", "service"),
-        commune=request.commune,
-        slug=slug,
-        is_enabled=True,
+        offered_procedures(request.commune).select_related("commune", "service"), slug=slug
     )
 
 
@@ -293,7 +291,7 @@ def catalogue(request):
     citizen = _citizen(request)
     query = request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
     terms = _search_terms(query)
-    procedures = Procedure.objects.filter(commune=request.commune, is_enabled=True).only(
+    procedures = offered_procedures(request.commune).only(
         "slug",
         "title",
         "category",

@@ -157,9 +157,10 @@ def _load_carrieres_sous_poissy(commune: Commune) -> None:
 def _load_carrieres_sur_seine(commune: Commune) -> None:
     martin = _famille(commune, 1, "MARTIN", address="8, rue Gabriel-Péri", postal_code="78420",
                       city=commune.name)  # fmt: skip
-    _member(
-        martin, MemberKind.RESPONSABLE, "Sophie", civility="mme", email="sophie.martin@example.fr"
-    )
+    sophie = _member(
+        martin, MemberKind.RESPONSABLE, "Sophie", civility="mme", email="sophie.martin@example.fr",
+        phone="06 11 22 33 44",
+    )  # fmt: skip
     _member(
         martin, MemberKind.ENFANT, "Jules", birth_date=date(2017, 5, 30),
         school="École Les Alouettes", class_name="CM1", level=SchoolLevel.ELEMENTAIRE,
@@ -168,8 +169,18 @@ def _load_carrieres_sur_seine(commune: Commune) -> None:
         commune, "carrieres-sur-seine/F000001", family_code=FAMILY_CODE_READY, civility="mme",
         first_name="Sophie", last_name="MARTIN", email="sophie.martin@example.fr",
         email_confirmed_at=datetime(2025, 9, 2, 8, 0, tzinfo=PARIS), must_choose_password=False,
+        phone="06 11 22 33 44", address="8, rue Gabriel-Péri", postal_code="78420",
+        city=commune.name,
     )  # fmt: skip
-    FamilyAccess.objects.get_or_create(famille=martin, user=user, defaults={"commune": commune})
+    if user.previous_login is None:
+        # A family that already uses its space (it chose its password long ago): greeted with
+        # its last visit, « Dernière connexion le 17/11/2025 à 18:42 », not « Première connexion »
+        # (that is MOREAU's, below).
+        user.previous_login = user.last_login = datetime(2025, 11, 17, 18, 42, tzinfo=PARIS)
+        user.save(update_fields=["previous_login", "last_login"])
+    FamilyAccess.objects.update_or_create(
+        famille=martin, user=user, defaults={"commune": commune, "personne": sophie}
+    )
 
     moreau = _famille(commune, 2, "MOREAU", postal_code="78420", city=commune.name)
     _member(moreau, MemberKind.RESPONSABLE, "Karim", civility="m")

@@ -7,6 +7,7 @@ back office has its own selectors (families/selectors.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q
@@ -76,6 +77,26 @@ def household_services(*, commune: Commune) -> list[Service]:
     """Whom to contact to change the household file: the commune's enfance and scolaire
     services."""
     return list(Service.objects.filter(commune=commune, kind__in=HOUSEHOLD_SERVICE_KINDS))
+
+
+# « Signalement d'un changement de coordonnées » is a procedure of démarches, which families
+# does not import: démarches registers how its page is found (DemarchesConfig.ready()).
+_COORDINATES_REQUEST: list[Callable] = []  # at most one: the last registered
+
+
+def register_coordinates_request(finder: Callable) -> None:
+    """`finder(commune=)` returns the address of the commune's change-of-coordinates request,
+    or None when it offers none (ready() may run more than once: idempotent)."""
+    _COORDINATES_REQUEST[:] = [finder]
+
+
+def coordinates_request_url(*, commune: Commune) -> str | None:
+    """Where a family asks to change its address, phone or e-mail; None where the commune turned
+    it off (Commune.changement_adresse_en_ligne) or offers no such request: the page then says
+    whom to call instead."""
+    if not commune.changement_adresse_en_ligne or not _COORDINATES_REQUEST:
+        return None
+    return _COORDINATES_REQUEST[0](commune=commune)
 
 
 def key_services(*, commune: Commune) -> list[Service]:

@@ -33,6 +33,8 @@ PARIS = ZoneInfo("Europe/Paris")
 CSP = "carrieres-sous-poissy"
 CSS = "carrieres-sur-seine"
 GENERIC_ERROR = "Identifiant ou mot de passe incorrect."
+# Where families log in only with a code famille, the error names it.
+CODE_ERROR = "Code famille ou mot de passe incorrect."
 NEW_PASSWORD = "Un-nouveau-mot-de-passe-2026"
 
 
@@ -128,7 +130,7 @@ def test_a_code_famille_commune_refuses_login_by_email(client, code_commune):
     user = CitizenFactory(commune=code_commune, family_code="F000777", email="sophie@example.fr")
     response = login(client, code_commune, "sophie@example.fr")
     assert response.status_code == 200
-    assert GENERIC_ERROR in text_of(response)
+    assert CODE_ERROR in text_of(response)
     assert SESSION_KEY not in client.session
     assert login(client, code_commune, user.family_code).status_code == 302
 
@@ -434,7 +436,7 @@ def test_first_login_with_a_code_famille(client, demo, django_capture_on_commit_
 
     # The temporary password no longer works; the chosen one does, while the e-mail waits.
     other = Client()
-    assert GENERIC_ERROR in text_of(login(other, CSS, code, temporary))
+    assert CODE_ERROR in text_of(login(other, CSS, code, temporary))
     response = login(other, CSS, code, NEW_PASSWORD)
     assert response["Location"] == url("accueil", CSS)
 

@@ -654,7 +654,8 @@ def test_posts_need_the_csrf_token(francoise):
 # --- Query counts -----------------------------------------------------------------------------
 
 
-HOUSEHOLD_PAGE_MAX_QUERIES = 9  # commune, session, user, services, families, members, people
+# commune, session, user, services, the change-of-coordinates request, families, members, people
+HOUSEHOLD_PAGE_MAX_QUERIES = 10
 
 
 def household_page(children: int, families: int = 1, editable: bool = False) -> tuple[Client, str]:
@@ -703,7 +704,7 @@ def test_a_code_famille_account_in_a_commune_without_keys(client, demo):
     sophie = User.objects.get(commune__slug=CSS, family_code=families_demo.FAMILY_CODE_READY)
     log_in(client, sophie)
     page = text_of(client.get(url("modifier_espace", CSS)))
-    assert "Identifiant F000001" in page
+    assert "Code famille F000001" in page
     assert "Aucun service de la commune ne remet de clé personnelle." in page
     assert "Famille MARTIN Dossier F000001 Accès remis par le service" in page
     household = text_of(client.get(url("mes_informations", CSS)))

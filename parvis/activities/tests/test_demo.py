@@ -50,7 +50,9 @@ def test_activities_units_and_inscriptions(loaded):
     assert mercredi.units.get().weekdays == [2]
     registered = {
         (i.child.first_names, i.activity.slug)
-        for i in Inscription.objects.filter(famille__number=1).select_related("child", "activity")
+        for i in Inscription.objects.filter(
+            commune__slug=demo.SLUG, famille__number=1
+        ).select_related("child", "activity")
     }
     assert registered == {
         ("Léa", "peri-maternelle"),

@@ -65,7 +65,10 @@ def test_the_regie_bills_every_demo_activity(loaded):
 
 
 def test_every_demo_unit_has_its_tariff(loaded):
-    tariffs = {t.unit.code: t for t in Tariff.objects.select_related("unit__activity")}
+    tariffs = {
+        t.unit.code: t
+        for t in Tariff.objects.filter(commune__slug=demo.SLUG).select_related("unit__activity")
+    }
     assert {code: t.kind for code, t in tariffs.items()} == {
         "REPAS": TariffKind.QF_BRACKETS,
         "PERI_AM_M": TariffKind.FLAT,
@@ -120,7 +123,7 @@ def test_loading_again_duplicates_nothing(loaded):
 
 
 def test_loading_again_restores_the_demo_figures(loaded):
-    meal = Tariff.objects.get(unit__code="REPAS")
+    meal = Tariff.objects.get(commune__slug=demo.SLUG, unit__code="REPAS")
     meal.brackets.filter(qf_min=D(400)).update(price=D("9.99"))
     TariffBracket.objects.create(commune=meal.commune, tariff=meal, qf_min=D(50), price=D(1))
     demo.load(today=TODAY)

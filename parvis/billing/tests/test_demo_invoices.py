@@ -29,7 +29,7 @@ def test_the_durand_family_has_the_seeds_stay_settled_and_last_month_due(mailout
     assert (stay.number, stay.category, stay.kind) == (7916, "CLASSES TRANSPLANTÉES", "unique")
     assert (stay.total, stay.paid, stay.status) == (D("73.80"), D("73.80"), InvoiceStatus.REGLEE)
     assert stay.famille.name == "DURAND"
-    october = Invoice.objects.get(kind=InvoiceKind.MENSUELLE)
+    october = Invoice.objects.get(kind=InvoiceKind.MENSUELLE, famille=stay.famille)
     assert october.famille == stay.famille
     assert (october.month, october.number, october.status) == (
         date(2026, 10, 1),
