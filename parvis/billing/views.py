@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from parvis.accounts.decorators import citizen_required
-from parvis.billing import selectors
+from parvis.billing import selectors, selectors_compte
 
 SECTION = "billing:mon_compte"
 PER_PAGE = 24
@@ -64,7 +64,8 @@ def _families(request):
 @citizen_required
 def mon_compte(request):
     """The family's invoices (newest first in each category), their status in words, the
-    balance and a form to pay several due invoices at once."""
+    balance and a form to pay several due invoices at once; who pays them, and « Adhésion à la
+    facture en ligne »: the current choice and the procedure that changes it."""
     commune, today = request.commune, timezone.localdate()
     families = list(_families(request))
     paginator = Paginator(selectors.invoices_of(famille=families, commune=commune), PER_PAGE)
@@ -82,6 +83,8 @@ def mon_compte(request):
                 selectors.payable_invoices(famille=families, commune=commune), today
             ),
             "balance": selectors.balance_of(famille=families, commune=commune),
+            "choices": selectors_compte.billing_choices(families=families, commune=commune),
+            "adhesion_url": selectors_compte.paperless_procedure_url(commune),
             "current_section": SECTION,
         },
     )
