@@ -288,6 +288,18 @@ class FoyerWeek:
     def key(self) -> str:
         return self.monday.isoformat()
 
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+    @property
+    def changeable(self) -> bool:
+        """Whether a day of the week can still be booked or cancelled, for any child."""
+        return any(
+            cell.editable for day in self.days if day for group in day.groups
+            for cell in group.cells
+        )  # fmt: skip
+
 
 @dataclass
 class ToolResult:

@@ -35,6 +35,7 @@ from parvis.activities.forms_foyer import (
 )
 from parvis.activities.painter import Painter
 from parvis.activities.pricing_hooks import basket_prices, changes_of
+from parvis.activities.selectors import opening_week
 from parvis.activities.services_foyer import (
     ChildBasket,
     HouseholdBasketRefused,
@@ -90,6 +91,8 @@ def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
         (week, [painter.day(day) if day else "" for day in week.days])
         for week in (grid.weeks(*shown) if shown else [])
     ]
+    # As the one-child calendar: the weeks before the first that can still change are folded.
+    opening = opening_week([week for week, _days in rows], today=timezone.localdate())
     return render(
         request,
         "activities/foyer.html",
@@ -99,6 +102,8 @@ def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
             "period": shown_period,
             "vues": selectors_foyer.VUES,
             "rows": rows,
+            "folded": rows[:opening],
+            "open_rows": rows[opening:],
             "carried": carried,
             "copy_form": copy,
             "pattern_form": pattern,
