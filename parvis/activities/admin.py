@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from parvis.activities.models import Activity, ActivityClosure, Inscription, Unit
+from parvis.activities.services import offer_new_seats
 from parvis.communes.admin import CommuneScopedAdmin, ScopedInline, is_operator
 
 RULES_HELP = _(
@@ -81,6 +82,27 @@ class ActivityAdmin(CommuneScopedAdmin):
             },
         ),
     ]
+
+    def save_formset(self, request, form, formset, change):
+        # Seats a unit had before this save, for the units whose capacity changes.
+        before = {}
+        if formset.model is Unit:
+            for unit_form in formset.forms:
+                changed = {"capacity", "overbooking"} & set(unit_form.changed_data)
+                if unit_form.instance.pk and changed:
+                    capacity = unit_form.initial.get("capacity")
+                    overbooking = unit_form.initial.get("overbooking") or 0
+                    before[unit_form.instance.pk] = (
+                        None if capacity is None else capacity + overbooking
+                    )
+        super().save_formset(request, form, formset, change)
+        for unit_form in formset.forms:
+            unit = unit_form.instance
+            if unit.pk not in before or before[unit.pk] is None:
+                continue
+            if unit.seats is None or unit.seats > before[unit.pk]:
+                # The new seats go to the waiting list (same transaction as the save).
+                offer_new_seats(unit=unit, actor=request.user)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

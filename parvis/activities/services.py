@@ -194,6 +194,71 @@ def free_seat(unit: Unit, day: date, *, actor, now: datetime) -> None:
     transaction.on_commit(lambda: send_offer(reservation=first))
 
 
+@transaction.atomic
+def offer_new_seats(*, unit: Unit, actor: User | None, now: datetime | None = None) -> int:
+    """The unit got more seats (capacity or planned overbooking raised, or its limit removed):
+    on each day still to come with a waiting list, the seats now free go to the first waiting
+    families as offers, exactly as a seat given back does (free_seat). A family that joined the
+    list in time gets its offer whatever the booking deadline says now; a day whose unit has
+    started offers nothing. Constant queries whatever the number of days: the waiting list and
+    the counters are read and locked once, written in bulk. Returns the number of offers."""
+    now = now or timezone.now()
+    waiting = list(
+        Reservation.objects.select_for_update()
+        .filter(
+            unit=unit, day__gte=now.astimezone(PARIS).date(), status=BookingStatus.LISTE_ATTENTE
+        )
+        .order_by("day", "queued_at", "pk")
+    )
+    waiting = [r for r in waiting if now < datetime.combine(r.day, unit.starts_at, tzinfo=PARIS)]
+    if not waiting:
+        return 0
+    days = {r.day for r in waiting}
+    counters = {}
+    if unit.seats is not None:
+        ensure_seat_counters((unit.pk, day) for day in days)
+        counters = {
+            row.day: row
+            for row in UnitDay.objects.select_for_update().filter(unit=unit, day__in=days)
+        }
+    offers = []
+    for reservation in waiting:
+        counter = counters.get(reservation.day)
+        if counter is not None:
+            if counter.taken >= unit.seats:
+                continue
+            counter.taken += 1
+        reservation.status = BookingStatus.PROPOSEE
+        reservation.offer_expires_at = now + timedelta(hours=unit.activity.offer_hours)
+        offers.append(reservation)
+    if not offers:
+        return 0
+    Reservation.objects.bulk_update(offers, ["status", "offer_expires_at"])
+    UnitDay.objects.bulk_update(counters.values(), ["taken"])
+    BookingEvent.objects.bulk_create(
+        BookingEvent(
+            famille_id=r.famille_id,
+            child_id=r.child_id,
+            unit_id=r.unit_id,
+            day=r.day,
+            action="offered",
+            status=r.status,
+            actor=actor if actor is not None and actor.pk else None,
+        )
+        for r in offers
+    )
+    audit(
+        actor=actor,
+        action="activite.places_proposees",
+        commune=unit.commune,
+        target=unit,
+        changes={"offres": [None, len(offers)], "seats": [None, unit.seats]},
+    )
+    for reservation in offers:
+        transaction.on_commit(lambda r=reservation: send_offer(reservation=r))
+    return len(offers)
+
+
 def _event(reservation: Reservation, action: str, *, actor) -> None:
     BookingEvent.objects.create(
         famille_id=reservation.famille_id,

@@ -1,0 +1,160 @@
+"""Seats added to a unit (capacity or overbooking raised in the admin, or the limit removed) go to
+the waiting list at once: « 2 / 3 — 1 en liste d'attente » can no longer stay without an offer.
+A family that joined the list in time gets its offer whatever the booking deadline says now."""
+
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from parvis.accounts.models import AuditEntry
+from parvis.activities.models import BookingEvent, BookingStatus, Unit, UnitDay
+from parvis.activities.rules import PARIS
+from parvis.activities.services import offer_new_seats
+from parvis.activities.tests.factories import make_activity, register
+from parvis.activities.tests.test_offres import MONDAY, NOW, Family
+from parvis.communes.tests.factories import CommuneAdminFactory, CommuneFactory
+from parvis.communes.tests.test_admin import form_data
+
+pytestmark = pytest.mark.django_db
+
+SATURDAY = datetime(2026, 11, 28, 10, 0, tzinfo=PARIS)  # Monday's booking deadline has passed
+
+
+@pytest.fixture
+def queue():
+    """One seat, held by HOLDER; ALICE, BRUNO and CLARA wait in that order (booked Thursday)."""
+    commune = CommuneFactory()
+    activity = make_activity(commune, capacity=1, offer_hours=24)
+    people = {name: Family(commune, name) for name in ("HOLDER", "ALICE", "BRUNO", "CLARA")}
+    for person in people.values():
+        register(person.child, activity)
+        person.book(activity, add=[MONDAY])
+    mail.outbox.clear()
+    return activity, people
+
+
+def statuses(people):
+    return [people[n].reservation().status for n in ("ALICE", "BRUNO", "CLARA")]
+
+
+def raise_capacity(activity, capacity, *, now):
+    unit = activity.units.get()
+    Unit.objects.filter(pk=unit.pk).update(capacity=capacity)
+    unit.refresh_from_db()
+    return offer_new_seats(unit=unit, actor=None, now=now)
+
+
+def test_two_more_seats_go_to_the_first_two_waiting_families(
+    queue, django_capture_on_commit_callbacks
+):
+    activity, people = queue
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert raise_capacity(activity, 3, now=NOW) == 2
+
+    assert statuses(people) == [
+        BookingStatus.PROPOSEE,
+        BookingStatus.PROPOSEE,
+        BookingStatus.LISTE_ATTENTE,
+    ]
+    assert people["ALICE"].reservation().offer_expires_at == NOW + timedelta(hours=24)
+    assert UnitDay.objects.get().taken == 3
+    assert BookingEvent.objects.filter(action="offered").count() == 2
+    assert len(mail.outbox) == 2
+    assert AuditEntry.objects.filter(action="activite.places_proposees").count() == 1
+
+
+def test_the_offer_comes_even_after_the_booking_deadline(queue):
+    activity, people = queue
+
+    with time_machine.travel(SATURDAY, tick=False):
+        assert raise_capacity(activity, 2, now=SATURDAY) == 1
+
+    assert statuses(people)[0] == BookingStatus.PROPOSEE
+
+
+@pytest.mark.parametrize(
+    ("minute", "offered"), [(datetime(2026, 11, 30, 7, 29, tzinfo=PARIS), 1), (None, 0)]
+)
+def test_a_day_whose_unit_has_started_offers_nothing(queue, minute, offered):
+    activity, _people = queue
+    now = minute or datetime(2026, 11, 30, 7, 30, tzinfo=PARIS)
+
+    assert raise_capacity(activity, 2, now=now) == offered
+
+    assert UnitDay.objects.get().taken == 1 + offered
+
+
+def test_removing_the_limit_offers_a_seat_to_everyone_waiting(queue):
+    activity, people = queue
+
+    assert raise_capacity(activity, None, now=NOW) == 3
+
+    assert statuses(people) == [BookingStatus.PROPOSEE] * 3
+
+
+def test_a_full_day_offers_nothing_and_a_second_call_offers_nothing_more(
+    queue, django_capture_on_commit_callbacks
+):
+    activity, _people = queue
+    with django_capture_on_commit_callbacks(execute=True):
+        assert raise_capacity(activity, 1, now=NOW) == 0
+        assert raise_capacity(activity, 2, now=NOW) == 1
+        assert raise_capacity(activity, 2, now=NOW) == 0
+    assert UnitDay.objects.get().taken == 2
+    assert len(mail.outbox) == 1
+
+
+def _queries_to_raise(days) -> int:
+    commune = CommuneFactory()
+    activity = make_activity(commune, capacity=1)
+    holder, waiting = Family(commune, "HOLDER"), Family(commune, "WAITING")
+    for person in (holder, waiting):
+        register(person.child, activity)
+        person.book(activity, add=days)
+    with CaptureQueriesContext(connection) as queries:
+        assert raise_capacity(activity, 2, now=NOW) == len(days)
+    return len(queries)
+
+
+def test_the_queries_do_not_grow_with_the_number_of_days():
+    # Mondays with school (no Christmas or winter holidays of zone C).
+    mondays = [MONDAY + timedelta(weeks=w) for w in (0, 1, 2, 5, 6, 7, 8, 9, 13, 14, 15, 16)]
+
+    assert _queries_to_raise(mondays[:2]) == _queries_to_raise(mondays)
+
+
+def test_raising_the_capacity_in_the_admin_offers_the_new_seat(
+    client, queue, django_capture_on_commit_callbacks
+):
+    activity, people = queue
+    client.force_login(CommuneAdminFactory(commune=activity.commune))
+    url = reverse("admin:activities_activity_change", args=[activity.pk])
+    data = form_data(client.get(url))
+    data["units-0-capacity"] = "2"
+
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert statuses(people)[0] == BookingStatus.PROPOSEE
+    assert [m.to for m in mail.outbox] == [[people["ALICE"].user.email]]
+
+
+def test_lowering_the_capacity_in_the_admin_offers_nothing(client, queue):
+    activity, people = queue
+    Unit.objects.update(capacity=3)
+    client.force_login(CommuneAdminFactory(commune=activity.commune))
+    url = reverse("admin:activities_activity_change", args=[activity.pk])
+    data = form_data(client.get(url))
+    data["units-0-capacity"] = "2"
+
+    with time_machine.travel(NOW, tick=False):
+        assert client.post(url, data).status_code == 302
+    assert statuses(people) == [BookingStatus.LISTE_ATTENTE] * 3
+    assert mail.outbox == []
