@@ -11,11 +11,11 @@ from datetime import timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from parvis.activities.models import AbsenceReason
 from parvis.activities.services_absences import CERTIFICATE, COMMENT_MAX_LENGTH, check_dates
+from parvis.communes.dates import long_date
 from parvis.uploads import check_upload
 
 TODAY, TOMORROW, SEVERAL = "aujourdhui", "demain", "plusieurs"
@@ -116,8 +116,8 @@ class AbsenceForm(forms.Form):
             self.fields["child"].initial = choices[0][0]
         tomorrow = today + timedelta(days=1)
         self.fields["quand"].choices = [
-            (TODAY, _("Aujourd'hui (%(day)s)") % {"day": date_format(today, "l j F")}),
-            (TOMORROW, _("Demain (%(day)s)") % {"day": date_format(tomorrow, "l j F")}),
+            (TODAY, _("Aujourd'hui (%(day)s)") % {"day": long_date(today, "l j F")}),
+            (TOMORROW, _("Demain (%(day)s)") % {"day": long_date(tomorrow, "l j F")}),
             (SEVERAL, _("Plusieurs jours")),
         ]
         self.fields["quand"].initial = TODAY

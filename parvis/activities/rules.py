@@ -28,9 +28,10 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+
+from parvis.communes.dates import long_date
 
 PARIS = ZoneInfo("Europe/Paris")
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -195,6 +196,6 @@ def format_moment(value: datetime) -> str:
     """« vendredi 4 septembre 2026 à 09:00 », in the local time."""
     local = value.astimezone(PARIS)
     return _("%(day)s à %(time)s") % {
-        "day": date_format(local.date(), "l j F Y"),
+        "day": long_date(local.date(), "l j F Y"),
         "time": local.strftime("%H:%M"),
     }

@@ -19,7 +19,6 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
@@ -32,6 +31,7 @@ from parvis.activities.models import (
 )
 from parvis.activities.rules import format_moment, moment
 from parvis.activities.services import closures_of
+from parvis.communes.dates import long_date
 from parvis.communes.models import Commune
 from parvis.families.models import FamilyAccess, Personne
 from parvis.mail import absolute_url
@@ -218,7 +218,7 @@ def send_reminder(
         )
         for child in children
     ]
-    week = date_format(monday, "l j F Y")
+    week = long_date(monday, "l j F Y")
     send_mail(
         subject=_("%(commune)s — réservez la semaine du %(week)s avant le %(deadline)s")
         % {"commune": commune.name, "week": week, "deadline": format_moment(due.deadline)},
@@ -229,7 +229,7 @@ def send_reminder(
                 "activity": activity,
                 "week": week,
                 "deadline": format_moment(due.deadline),
-                "first_day": date_format(due.day, "l j F Y"),
+                "first_day": long_date(due.day, "l j F Y"),
                 "lines": lines,
                 "agenda_url": absolute_url(reverse("activities:agenda", args=[commune.slug])),
             },

@@ -26,6 +26,7 @@ from parvis.accounts.services import audit
 from parvis.billing import invoicing
 from parvis.billing.models import PenaltyKind, PenaltyWarning, Regie
 from parvis.billing.pricing import money
+from parvis.communes.dates import long_date
 from parvis.demarches.models import Procedure
 from parvis.families.models import Famille
 from parvis.mail import absolute_url
@@ -141,7 +142,7 @@ def send_warning(
     lines = []
     for event in events:
         values = {
-            "day": date_format(event.day, "l j F Y"),
+            "day": long_date(event.day, "l j F Y"),
             "child": event.child_name,
             "unit": event.unit_title,
             "situation": situation(event.kind),

@@ -14,9 +14,10 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+
+from parvis.communes.dates import long_date
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -168,7 +169,7 @@ def status_label(status: OpeningStatus, now: datetime) -> str:
             "heure": heure,
         }
     return _("Fermé — ouvre le %(date)s à %(heure)s") % {
-        "date": date_format(opens.date(), "l j F"),
+        "date": long_date(opens.date(), "l j F"),
         "heure": heure,
     }
 

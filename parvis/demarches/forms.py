@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from parvis.accounts.fields import PhoneField, PostalCodeField
+from parvis.communes.dates import long_date
 from parvis.demarches.definitions import all_fields, condition_met, is_required, resolve_date
 from parvis.forms_renderer import ParvisBoundField
 from parvis.uploads import check_upload
@@ -88,11 +89,11 @@ class DateBound:
         bound = resolve_date(self.spec)
         if self.lower and value < bound:
             raise forms.ValidationError(
-                _("La date doit être le %(date)s ou après.") % {"date": date_format(bound, "j F Y")}
+                _("La date doit être le %(date)s ou après.") % {"date": long_date(bound, "j F Y")}
             )
         if not self.lower and value > bound:
             raise forms.ValidationError(
-                _("La date doit être le %(date)s ou avant.") % {"date": date_format(bound, "j F Y")}
+                _("La date doit être le %(date)s ou avant.") % {"date": long_date(bound, "j F Y")}
             )
 
 
