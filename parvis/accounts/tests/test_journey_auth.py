@@ -59,7 +59,7 @@ def test_first_login_with_a_code_famille_on_a_phone(demo_site, phone_page):
     page.get_by_label("Code famille", exact=True).fill(families_demo.FAMILY_CODE_FIRST_LOGIN)
     page.get_by_label("Mot de passe", exact=True).fill("pas-le-bon")
     page.get_by_role("button", name="Connexion").click()
-    expect(page.get_by_role("alert")).to_have_text("Identifiant ou mot de passe incorrect.")
+    expect(page.get_by_role("alert")).to_have_text("Code famille ou mot de passe incorrect.")
     expect(page.get_by_label("Code famille", exact=True)).to_have_value(
         families_demo.FAMILY_CODE_FIRST_LOGIN
     )

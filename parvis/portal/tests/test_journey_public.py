@@ -34,7 +34,7 @@ def day_hours(page, table_name: str, day: str):
 def open_infos_pratiques(page):
     page.goto(HOME)
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Bienvenue sur les démarches numériques de Carrières-sous-Poissy"
+        "Bienvenue sur le portail « Démarches numériques » de Carrières-sous-Poissy"
     )
     assert_accessible(page)
     nav = page.get_by_role("navigation", name="Navigation principale")
