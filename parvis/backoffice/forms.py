@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from parvis.families.models import AuthorisedPerson, Famille, Personne
+from parvis.families.selectors import full_name
 
 
 class AgentLoginForm(forms.Form):
@@ -123,3 +124,39 @@ class ServiceKeyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = services
         self.fields["service"].label_from_instance = lambda s: s.key_label
+
+
+PAYEUR_PAR_DEFAUT = "defaut"
+
+
+class PayeurForm(forms.Form):
+    """« Payeur des factures »: one of the family's responsables, or the default one (the
+    responsable whose account acts for the family, else the first entered).
+    `cleaned_data["payeur"]` is the Personne, or None for the default."""
+
+    payeur = forms.ChoiceField(
+        label=_("Payeur des factures"),
+        widget=forms.RadioSelect,
+        help_text=_("Ses nom et prénom figurent sur les factures de la famille."),
+        error_messages={
+            "required": _("Choisissez le payeur des factures."),
+            "invalid_choice": _("Choisissez le payeur des factures parmi les responsables."),
+        },
+    )
+
+    def __init__(self, *args, responsables: list[Personne], default_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.responsables = {str(personne.pk): personne for personne in responsables}
+        default = (
+            _("Par défaut : %(name)s") % {"name": default_name}
+            if default_name
+            else _("Par défaut (aucun responsable enregistré)")
+        )
+        self.fields["payeur"].choices = [
+            (PAYEUR_PAR_DEFAUT, default),
+            *((pk, full_name(personne)) for pk, personne in self.responsables.items()),
+        ]
+
+    def clean_payeur(self) -> Personne | None:
+        value = self.cleaned_data["payeur"]
+        return None if value == PAYEUR_PAR_DEFAUT else self.responsables[value]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from parvis.backoffice import views, views_demandes, views_documents
+from parvis.backoffice import views, views_demandes, views_documents, views_payeur
 
 app_name = "backoffice"
 
@@ -37,6 +37,7 @@ urlpatterns = [
         views.personne_autorisee_retirer,
         name="personne_autorisee_retirer",
     ),
+    path("familles/<int:number>/payeur/", views_payeur.payeur, name="payeur"),
     path("familles/<int:number>/cles/generer/", views.cle_generer, name="cle_generer"),
     path("familles/<int:number>/cles/<int:pk>/revoquer/", views.cle_revoquer, name="cle_revoquer"),
     path("familles/<int:number>/code-famille/", views.code_famille, name="code_famille"),

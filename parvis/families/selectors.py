@@ -149,8 +149,9 @@ def search_familles(commune: Commune, query: str = "") -> QuerySet[Famille]:
 
 def famille_file(commune: Commune, number: int) -> Famille:
     """A family of `commune` with everything its file shows (404 for another commune's):
-    `responsables`, `children`, `authorised_people`, `accesses` (with their accounts and keys)
-    and `keys` (with their services and agents), in a fixed number of queries."""
+    `responsables`, `children`, `authorised_people`, `accesses` (with their accounts and keys),
+    `keys` (with their services and agents) and `payeur_effectif` (who the invoices name), in a
+    fixed number of queries."""
     families = Famille.objects.filter(commune=commune).prefetch_related(
         Prefetch("members", queryset=responsables(), to_attr="responsables"),
         Prefetch(
@@ -177,7 +178,10 @@ def famille_file(commune: Commune, number: int) -> Famille:
             ),
         ),
     )
-    return get_object_or_404(families, number=number)
+    famille = get_object_or_404(families, number=number)
+    # « Payeur des factures », as the invoices name it.
+    famille.payeur_effectif = payeur(famille, famille.responsables)
+    return famille
 
 
 def famille_by_number(commune: Commune, number: int) -> Famille:
@@ -257,8 +261,14 @@ def payeur(famille: Famille, members: list[Personne] | None = None) -> Personne 
     if not members:
         return None
     chosen = next((p for p in members if p.pk == famille.payeur_id), None)
-    if chosen is not None:
-        return chosen
+    return chosen if chosen is not None else default_payeur(members)
+
+
+def default_payeur(members: list[Personne]) -> Personne | None:
+    """The payer while none is chosen: among `members` (`responsables()` rows), the first one
+    entered in the file whose account acts for the family, else the first one entered."""
+    if not members:
+        return None
     holders = [p for p in members if getattr(p, "has_account", False)]
     return min(holders or members, key=lambda p: p.pk)
 
