@@ -130,7 +130,10 @@ class Attempt(models.Model):
     and rate-limit rules count these rows, which also serve as their log."""
 
     class Kind(models.TextChoices):
+        # The two login doors are kinds of their own: an address's failures at the families'
+        # door never throttle the agents' door (guichet), nor the reverse.
         LOGIN = "login", _("connexion")
+        AGENT_LOGIN = "agent_login", _("connexion au guichet")
         SERVICE_KEY = "service_key", _("clé de service")
         SIGNUP = "signup", _("création d'espace")
         PASSWORD_RESET = "password_reset", _("mot de passe oublié")
@@ -159,6 +162,8 @@ class Attempt(models.Model):
                 fields=["commune", "kind", "identifier", "-at"], name="attempt_identifier_idx"
             ),
             models.Index(fields=["kind", "ip", "-at"], name="attempt_ip_idx"),
+            # The per-address limits of the login doors and keys, counted per commune.
+            models.Index(fields=["commune", "kind", "ip", "-at"], name="attempt_commune_ip_idx"),
         ]
 
     def __str__(self):

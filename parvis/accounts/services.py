@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.contrib import auth
@@ -14,6 +15,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -21,17 +23,23 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from parvis.accounts.models import Attempt, AuditEntry, User
+from parvis.accounts.models import AgentRole, Attempt, AuditEntry, User
 from parvis.communes.models import Commune
 from parvis.mail import absolute_url
 
 security_log = logging.getLogger("parvis.security")
 
 # Lockout and rate limits (issue: 5 failures on an account within 15 minutes → wait 15 minutes).
+# The login doors follow the finer rules of login_throttle (below): those counts lock a pair of
+# identifier and address, never an identifier for everyone.
 ACCOUNT_MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCK_DURATION = timedelta(minutes=15)
-IP_MAX_FAILURES = 30  # per address and kind, within the same window
+IP_MAX_FAILURES = 30  # per address, commune and kind, within the same window
+PAIR_MAX_FAILURES = 5  # per identifier and address (login doors), within the same window
+SLOWDOWN_AFTER = 5  # failures of an identifier from elsewhere than its usual address…
+SLOWDOWN_CAP = timedelta(minutes=5)  # …then 2 s, 4 s, 8 s… between attempts, at most this
+ALERT_AFTER = 5  # such failures on an agent's account: an e-mail, and a notice at the next login
 KEY_MAX_FAILURES = 5  # wrong service keys per account within the window
 SIGNUP_MAX_PER_IP = 10  # accounts created per address within an hour
 SIGNUP_WINDOW = timedelta(hours=1)
@@ -124,7 +132,7 @@ def locked_until(
 
     An identifier is locked for LOCK_DURATION after its max_failures-th failure within
     FAILURE_WINDOW (failures before its last success don't count); an address likewise after
-    IP_MAX_FAILURES failures of this kind, whatever the identifiers."""
+    IP_MAX_FAILURES failures of this kind in this commune, whatever the identifiers."""
     last_success = (
         Attempt.objects.filter(commune=commune, kind=kind, identifier=identifier, succeeded=True)
         .order_by("-at")
@@ -144,7 +152,9 @@ def locked_until(
         candidates.append(failures[0] + LOCK_DURATION)
     if ip:
         ip_failures = list(
-            _recent_failures(kind=kind, since=now - FAILURE_WINDOW - LOCK_DURATION, ip=ip)
+            _recent_failures(
+                kind=kind, since=now - FAILURE_WINDOW - LOCK_DURATION, commune=commune, ip=ip
+            )
             .order_by("-at")
             .values_list("at", flat=True)[:IP_MAX_FAILURES]
         )
@@ -164,6 +174,145 @@ def retry_time(until: datetime) -> str:
     if local.second or local.microsecond:
         local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
     return local.strftime("%H:%M")
+
+
+def seconds_to_wait(until: datetime, *, now: datetime | None = None) -> int:
+    """Whole seconds until `until`, rounded up (« Réessayez dans 3 secondes » is then true)."""
+    remaining = (until - (now or timezone.now())).total_seconds()
+    return max(1, math.ceil(remaining))
+
+
+# --- Login throttling ----------------------------------------------------------------------------
+# Issue « login throttling that cannot be turned against users ». At each login door (the
+# families' and the guichet's, each its own Attempt kind, in each commune):
+# - an identifier and an address together: PAIR_MAX_FAILURES failures within FAILURE_WINDOW lock
+#   that pair for LOCK_DURATION after the last one (a success from that address resets it); the
+#   same identifier from another address is not locked;
+# - an identifier from everywhere: from its SLOWDOWN_AFTER-th failure since its last success,
+#   each further attempt waits 2, 4, 8… seconds after the last failure, at most SLOWDOWN_CAP;
+# - an address: IP_MAX_FAILURES failures within FAILURE_WINDOW lock it for LOCK_DURATION, for
+#   this door of this commune only.
+# The address of an identifier's last success is its usual address: failures from elsewhere
+# neither slow it down there nor count against it (only its own pair limit applies), so nobody
+# can keep the rightful user out of their office or home by failing from elsewhere. An unknown
+# identifier goes through the same rules (it simply never has a usual address).
+# Everything is counted from Attempt rows (several app servers), in four bounded queries.
+
+_SLOWDOWN_ROWS = SLOWDOWN_AFTER + 12  # beyond this many failures the wait is SLOWDOWN_CAP anyway
+
+
+def slowdown(failures: int) -> timedelta:
+    """The wait after an identifier's `failures`-th failure: none before SLOWDOWN_AFTER, then
+    2 s, doubling, at most SLOWDOWN_CAP."""
+    if failures < SLOWDOWN_AFTER:
+        return timedelta(0)
+    exponent = min(failures - SLOWDOWN_AFTER + 1, 20)
+    return min(timedelta(seconds=2**exponent), SLOWDOWN_CAP)
+
+
+@dataclass(frozen=True)
+class LoginThrottle:
+    """What the log says of one login attempt's identifier and address, newest first."""
+
+    now: datetime
+    ip: str | None
+    last_success: tuple[datetime, str | None] | None  # (when, from which address)
+    pair_failures: tuple[datetime, ...]  # this identifier from this address
+    failures_elsewhere: tuple[datetime, ...]  # this identifier, not from its usual address
+    ip_failures: tuple[datetime, ...]  # this address, any identifier
+
+    @property
+    def from_usual_address(self) -> bool:
+        return self.last_success is not None and self.last_success[1] == self.ip
+
+    def until(self) -> datetime | None:
+        """When the next attempt may be made, None when it may be made now."""
+        candidates = []
+        pair = self.pair_failures
+        if len(pair) >= PAIR_MAX_FAILURES and pair[0] - pair[-1] <= FAILURE_WINDOW:
+            candidates.append(pair[0] + LOCK_DURATION)
+        if not self.from_usual_address:
+            elsewhere = self.failures_elsewhere
+            if len(elsewhere) >= SLOWDOWN_AFTER:
+                candidates.append(elsewhere[0] + slowdown(len(elsewhere)))
+            by_ip = self.ip_failures
+            if self.ip and len(by_ip) >= IP_MAX_FAILURES and by_ip[0] - by_ip[-1] <= FAILURE_WINDOW:
+                candidates.append(by_ip[0] + LOCK_DURATION)
+        until = max(candidates, default=None)
+        return until if until is not None and until > self.now else None
+
+    def after_failure(self) -> LoginThrottle:
+        """The same counts once this attempt is recorded as a failure (no query)."""
+        now = self.now
+        elsewhere = self.failures_elsewhere
+        if not self.from_usual_address:
+            elsewhere = (now, *elsewhere[: _SLOWDOWN_ROWS - 1])
+        return replace(
+            self,
+            pair_failures=(now, *self.pair_failures[: PAIR_MAX_FAILURES - 1]),
+            failures_elsewhere=elsewhere,
+            ip_failures=(now, *self.ip_failures[: IP_MAX_FAILURES - 1]) if self.ip else (),
+        )
+
+
+def _failures_elsewhere(*, commune, kind, identifier, last_success):
+    """The identifier's failures since its last success, from elsewhere than that success's
+    address (from everywhere when it never succeeded)."""
+    qs = Attempt.objects.filter(
+        commune=commune, kind=kind, identifier=identifier, succeeded=False, blocked=False
+    )
+    if last_success is not None:
+        at, usual_ip = last_success
+        qs = qs.filter(at__gt=at)
+        qs = qs.exclude(ip__isnull=True) if usual_ip is None else qs.exclude(ip=usual_ip)
+    return qs
+
+
+def login_throttle(
+    *, commune: Commune, kind: str, identifier: str, ip: str | None, now: datetime
+) -> LoginThrottle:
+    """The counts of the login rules for this identifier and address at `now` (four queries)."""
+    of_identifier = Attempt.objects.filter(commune=commune, kind=kind, identifier=identifier)
+    last_success = (
+        of_identifier.filter(succeeded=True).order_by("-at", "-id").values_list("at", "ip").first()
+    )
+    since = now - FAILURE_WINDOW - LOCK_DURATION
+    # The pair's latest outcomes: its failures count back to its latest success.
+    pair_failures = []
+    for at, succeeded in (
+        of_identifier.filter(blocked=False, at__gte=since, **_same_ip(ip))
+        .order_by("-at", "-id")
+        .values_list("at", "succeeded")[:PAIR_MAX_FAILURES]
+    ):
+        if succeeded:
+            break
+        pair_failures.append(at)
+    failures_elsewhere = (
+        _failures_elsewhere(
+            commune=commune, kind=kind, identifier=identifier, last_success=last_success
+        )
+        .order_by("-at", "-id")
+        .values_list("at", flat=True)[:_SLOWDOWN_ROWS]
+    )
+    ip_failures = (
+        _recent_failures(kind=kind, since=since, commune=commune, ip=ip)
+        .order_by("-at", "-id")
+        .values_list("at", flat=True)[:IP_MAX_FAILURES]
+        if ip
+        else []
+    )
+    return LoginThrottle(
+        now=now,
+        ip=ip,
+        last_success=tuple(last_success) if last_success is not None else None,
+        pair_failures=tuple(pair_failures),
+        failures_elsewhere=tuple(failures_elsewhere),
+        ip_failures=tuple(ip_failures),
+    )
+
+
+def _same_ip(ip: str | None) -> dict:
+    return {"ip": ip} if ip else {"ip__isnull": True}
 
 
 # --- Login ---------------------------------------------------------------------------------------
@@ -193,41 +342,40 @@ def find_citizen(*, commune: Commune, identifier: str) -> User | None:
 
 
 def attempt_login(*, request, commune: Commune, identifier: str, password: str) -> LoginResult:
-    """Check the credentials under the lockout rules; log every attempt. Does not log in."""
+    """Check the credentials under the login rules (login_throttle); log every attempt. Does not
+    log in. Known and unknown identifiers get the same answers."""
     now = timezone.now()
     ip = client_ip(request)
     key = normalise_identifier(identifier)
-    until = locked_until(
-        commune=commune,
-        kind=Attempt.Kind.LOGIN,
-        identifier=key,
-        ip=ip,
-        now=now,
-        max_failures=ACCOUNT_MAX_FAILURES,
+    throttle = login_throttle(
+        commune=commune, kind=Attempt.Kind.LOGIN, identifier=key, ip=ip, now=now
     )
+    until = throttle.until()
     if until is not None:
         _record_attempt(
-            commune=commune, kind=Attempt.Kind.LOGIN, identifier=key, ip=ip, blocked=True
+            commune=commune, kind=Attempt.Kind.LOGIN, identifier=key, ip=ip, blocked=True, now=now
         )
         security_log.warning("login blocked commune=%s identifier=%s ip=%s", commune.slug, key, ip)
         return LoginResult(locked_until=until)
     user = auth.authenticate(request, commune=commune, identifier=identifier, password=password)
     _record_attempt(
-        commune=commune, kind=Attempt.Kind.LOGIN, identifier=key, ip=ip, succeeded=user is not None
+        commune=commune,
+        kind=Attempt.Kind.LOGIN,
+        identifier=key,
+        ip=ip,
+        succeeded=user is not None,
+        now=now,
     )
     if user is None:
         security_log.info("login failed commune=%s identifier=%s ip=%s", commune.slug, key, ip)
-        until = locked_until(
-            commune=commune,
-            kind=Attempt.Kind.LOGIN,
-            identifier=key,
-            ip=ip,
-            now=now,
-            max_failures=ACCOUNT_MAX_FAILURES,
-        )
+        until = throttle.after_failure().until()
         if until is not None:
             security_log.warning(
-                "account locked commune=%s identifier=%s ip=%s", commune.slug, key, ip
+                "login throttled commune=%s identifier=%s ip=%s until=%s",
+                commune.slug,
+                key,
+                ip,
+                until.isoformat(),
             )
         return LoginResult(locked_until=until)
     # Only an account opened by e-mail waits for its confirmation. A code famille was handed
@@ -251,6 +399,150 @@ def client_ip(request) -> str | None:
     # Behind the reverse proxy, REMOTE_ADDR is the proxy: deployments set the real address there
     # (e.g. gunicorn --forwarded-allow-ips with the proxy's X-Forwarded-For).
     return request.META.get("REMOTE_ADDR") or None
+
+
+# --- The agents' login at the guichet ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentLoginResult:
+    user: User | None = None
+    locked_until: datetime | None = None
+    # On success: the failures on the account since its previous login, from elsewhere than
+    # that login's address, when there were ALERT_AFTER or more (the guichet says so once).
+    failed_attempts: int = 0
+    last_failed_at: datetime | None = None
+
+
+def agent_login_identifier(username: str) -> str:
+    return f"agent:{normalise_identifier(username)}"
+
+
+def _agents_of(commune: Commune):
+    """The accounts that may log in at `commune`'s guichet (as backoffice.permissions.agent_of
+    says; accounts comes before backoffice and does not import it)."""
+    return User.objects.filter(
+        commune=commune,
+        is_active=True,
+        is_staff=True,
+        pk__in=AgentRole.objects.filter(commune=commune).values("user"),
+    )
+
+
+def attempt_agent_login(
+    *, request, commune: Commune, username: str, password: str
+) -> AgentLoginResult:
+    """Check an agent's credentials under the login rules of login_throttle, at the guichet's
+    own door. A right password of an account that is not an agent of `commune` is a failure like
+    any other. Every attempt is recorded; nobody is logged in here. An agent whose account fails
+    ALERT_AFTER times from elsewhere than their usual address is e-mailed once per wave."""
+    now = timezone.now()
+    ip = client_ip(request)
+    identifier = agent_login_identifier(username)
+    kind = Attempt.Kind.AGENT_LOGIN
+    throttle = login_throttle(commune=commune, kind=kind, identifier=identifier, ip=ip, now=now)
+    until = throttle.until()
+    if until is not None:
+        _record_attempt(
+            commune=commune, kind=kind, identifier=identifier, ip=ip, blocked=True, now=now
+        )
+        security_log.warning(
+            "agent login blocked commune=%s identifier=%s ip=%s", commune.slug, identifier, ip
+        )
+        return AgentLoginResult(locked_until=until)
+    user = auth.authenticate(request, username=(username or "").strip(), password=password)
+    if user is not None and not _agents_of(commune).filter(pk=user.pk).exists():
+        user = None
+    _record_attempt(
+        commune=commune, kind=kind, identifier=identifier, ip=ip, succeeded=user is not None,
+        now=now,
+    )  # fmt: skip
+    if user is None:
+        security_log.info(
+            "agent login failed commune=%s identifier=%s ip=%s", commune.slug, identifier, ip
+        )
+        throttle = throttle.after_failure()
+        if len(throttle.failures_elsewhere) >= ALERT_AFTER and not throttle.from_usual_address:
+            _alert_agent(commune=commune, username=username, throttle=throttle)
+        return AgentLoginResult(locked_until=throttle.until())
+    failed = _failures_elsewhere(
+        commune=commune, kind=kind, identifier=identifier, last_success=throttle.last_success
+    ).aggregate(count=Count("id"), last=Max("at"))
+    if failed["count"] >= ALERT_AFTER:
+        return AgentLoginResult(
+            user=user, failed_attempts=failed["count"], last_failed_at=failed["last"]
+        )
+    return AgentLoginResult(user=user)
+
+
+LOGIN_ALERT_ACTION = "account.login_alert"
+
+
+@transaction.atomic
+def _alert_agent(*, commune: Commune, username: str, throttle: LoginThrottle) -> None:
+    """E-mail the agent `username` names, if any, that logins fail on their account: once per
+    wave (an audit row marks it; the next successful login starts a new wave). The account row
+    is locked first, so two app servers never both send it."""
+    agent = (
+        _agents_of(commune)
+        .select_for_update()
+        .filter(username__iexact=(username or "").strip())
+        .order_by("pk")
+        .first()
+    )
+    if agent is None:
+        return
+    alerts = AuditEntry.objects.filter(
+        action=LOGIN_ALERT_ACTION, target_type="user", target_id=str(agent.pk)
+    )
+    if throttle.last_success is not None:
+        alerts = alerts.filter(at__gt=throttle.last_success[0])
+    if alerts.exists():
+        return
+    failures = len(throttle.failures_elsewhere)
+    audit(
+        actor=None,
+        action=LOGIN_ALERT_ACTION,
+        commune=commune,
+        target=agent,
+        changes={"failed_attempts": [None, failures]},
+    )
+    security_log.warning(
+        "agent alerted of failed logins commune=%s user=%s failures=%s",
+        commune.slug,
+        agent.pk,
+        failures,
+    )
+    if agent.email:
+        last = throttle.failures_elsewhere[0]
+        transaction.on_commit(
+            lambda: send_login_alert(user=agent, failures=failures, last_failed_at=last)
+        )
+
+
+def send_login_alert(*, user: User, failures: int, last_failed_at: datetime) -> None:
+    commune = user.commune
+    context = {
+        "user": user,
+        "commune": commune,
+        "failures": failures,
+        "last_failed_at": last_failed_at,
+        "login_url": absolute_url(
+            reverse("backoffice:connexion", kwargs={"commune": commune.slug})
+        ),
+    }
+    send_mail(
+        subject=_("%(commune)s — des connexions ont échoué sur votre compte du guichet")
+        % {"commune": commune.name},
+        message=render_to_string("accounts/emails/login_alert.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+def log_in_agent(request, user: User) -> None:
+    """Open the agent's session: a new session key (no fixation), the backend that checked it."""
+    auth.login(request, user)
 
 
 # --- Sign-up and e-mail confirmation -------------------------------------------------------------

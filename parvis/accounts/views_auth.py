@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -93,11 +93,7 @@ def connexion(request):
                 return redirect("accounts:premiere_connexion", commune=commune.slug)
             return redirect(next_url or _home_of_space(commune))
         if result.locked_until is not None:
-            form.add_error(
-                None,
-                _("Trop d'essais infructueux. Réessayez après %(time)s.")
-                % {"time": services.retry_time(result.locked_until)},
-            )
+            form.add_error(None, _retry_message(result.locked_until))
         elif result.unconfirmed is not None:
             unconfirmed = result.unconfirmed
             form.add_error(
@@ -122,6 +118,21 @@ def connexion(request):
             "signup_url": url_if_exists("accounts:creer_mon_espace", commune.slug),
         },
     )
+
+
+def _retry_message(until) -> str:
+    """The same words whatever holds the attempt back (this address, this identifier, both):
+    they never tell whether the identifier has an account."""
+    seconds = services.seconds_to_wait(until)
+    if seconds < 60:
+        return ngettext(
+            "Trop d'essais infructueux. Réessayez dans %(seconds)d seconde.",
+            "Trop d'essais infructueux. Réessayez dans %(seconds)d secondes.",
+            seconds,
+        ) % {"seconds": seconds}
+    return _("Trop d'essais infructueux. Réessayez après %(time)s.") % {
+        "time": services.retry_time(until)
+    }
 
 
 @sensitive_post_parameters("new_password1", "new_password2")

@@ -14,10 +14,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from parvis.backoffice import selectors_documents, services
+from parvis.accounts import services as account_services
+from parvis.backoffice import selectors_documents
 from parvis.backoffice.forms import (
     AgentLoginForm,
     AuthorisedPersonForm,
@@ -127,24 +129,21 @@ def connexion(request):
         return redirect(_safe_next(request) or reverse("backoffice:accueil", args=[commune.slug]))
     form = AgentLoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        result = services.attempt_agent_login(
+        result = account_services.attempt_agent_login(
             request=request,
             commune=commune,
             username=form.cleaned_data["username"],
             password=form.cleaned_data["password"],
         )
         if result.user is not None:
-            services.log_in_agent(request, result.user)
+            account_services.log_in_agent(request, result.user)
+            if result.failed_attempts:
+                messages.warning(request, _failed_attempts_notice(result))
             return redirect(
                 _safe_next(request) or reverse("backoffice:accueil", args=[commune.slug])
             )
         if result.locked_until is not None:
-            until = formats.time_format(timezone.localtime(result.locked_until), "H:i")
-            form.add_error(
-                None,
-                _("Trop de tentatives de connexion. Par sécurité, réessayez après %(time)s.")
-                % {"time": until},
-            )
+            form.add_error(None, _retry_message(result.locked_until))
         else:
             form.add_error(None, _("Identifiant ou mot de passe incorrect."))
     return render(
@@ -152,6 +151,35 @@ def connexion(request):
         "backoffice/connexion.html",
         {"form": form, "next": _safe_next(request) or "", "nav_entries": []},
     )
+
+
+def _retry_message(until) -> str:
+    """The same words whatever holds the attempt back (this address, this name, both): they
+    never tell whether the name is an agent's."""
+    seconds = account_services.seconds_to_wait(until)
+    if seconds < 60:
+        return ngettext(
+            "Trop de tentatives de connexion. Par sécurité, réessayez dans %(seconds)d seconde.",
+            "Trop de tentatives de connexion. Par sécurité, réessayez dans %(seconds)d secondes.",
+            seconds,
+        ) % {"seconds": seconds}
+    return _("Trop de tentatives de connexion. Par sécurité, réessayez après %(time)s.") % {
+        "time": account_services.retry_time(until)
+    }
+
+
+def _failed_attempts_notice(result) -> str:
+    last = timezone.localtime(result.last_failed_at)
+    return _(
+        "Des tentatives de connexion ont échoué sur votre compte depuis votre dernière "
+        "connexion : %(count)d essais d'une autre adresse que celle de cette connexion, le "
+        "dernier le %(date)s à %(time)s. Si ce n'était pas vous, prévenez l'administrateur "
+        "de la commune."
+    ) % {
+        "count": result.failed_attempts,
+        "date": formats.date_format(last, "d/m/Y"),
+        "time": formats.time_format(last, "H:i"),
+    }
 
 
 @require_POST

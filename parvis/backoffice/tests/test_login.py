@@ -1,4 +1,5 @@
-"""The agents' login at /<commune>/guichet/connexion/: who gets in, who does not, the lockout."""
+"""The agents' login at /<commune>/guichet/connexion/: who gets in, who does not, the lockout
+(the rules between addresses, doors and communes: accounts/tests/test_login_throttle.py)."""
 
 from datetime import timedelta
 
@@ -46,7 +47,7 @@ def test_an_agent_logs_in_with_a_new_session(client, commune, enfance_agent):
     assert client.get(HOME).status_code == 200
     attempt = Attempt.objects.get()
     assert (attempt.kind, attempt.identifier, attempt.succeeded, attempt.commune) == (
-        Attempt.Kind.LOGIN,
+        Attempt.Kind.AGENT_LOGIN,
         f"agent:{enfance_agent.username}",
         True,
         commune,
@@ -137,7 +138,7 @@ def test_an_empty_form_says_which_fields_are_missing(client, commune):
     assert not Attempt.objects.exists()
 
 
-def test_five_failures_lock_the_name_for_fifteen_minutes(client, enfance_agent):
+def test_five_failures_lock_the_name_from_that_address_for_fifteen_minutes(client, enfance_agent):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         for _ in range(4):
@@ -149,8 +150,18 @@ def test_five_failures_lock_the_name_for_fifteen_minutes(client, enfance_agent):
         sixth = log_in(client, enfance_agent.username)
         assert LOCKED in text_of(sixth)
         assert logged_in_user_id(client) is None
-    assert Attempt.objects.filter(blocked=True).count() == 1
-    assert Attempt.objects.filter(identifier=f"agent:{enfance_agent.username}").count() == 6
+    # The same name from another address (the agent at another desk) is only slowed down: 2
+    # seconds after the 5th failure, it gets in.
+    elsewhere = Client(REMOTE_ADDR="198.51.100.20")
+    with time_machine.travel(start + timedelta(seconds=1), tick=False):
+        slowed = log_in(elsewhere, enfance_agent.username)
+    assert f"{LOCKED}. Par sécurité, réessayez dans 1 seconde." in text_of(slowed)
+    with time_machine.travel(start + timedelta(seconds=2), tick=False):
+        assert log_in(elsewhere, enfance_agent.username).status_code == 302
+        # …while the address of the failures stays locked.
+        assert LOCKED in text_of(log_in(client, enfance_agent.username))
+    assert Attempt.objects.filter(blocked=True).count() == 3
+    assert Attempt.objects.filter(identifier=f"agent:{enfance_agent.username}").count() == 9
 
     with time_machine.travel(start + timedelta(minutes=16), tick=False):
         response = log_in(client, enfance_agent.username)
