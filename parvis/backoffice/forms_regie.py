@@ -1,7 +1,7 @@
 """The régie's forms: filters of its lists, a payment at the counter (one invoice, or several
-of a family with the amount spread oldest first), the cancellation of a payment, the reminders
-and the Treasury's export. Every error is French and stands next to its field; nothing here
-writes (parvis.billing.services does)."""
+of a family with the amount spread oldest first), the cancellation of a payment, the reminders,
+the Treasury's export and the refund of a trop-perçu. Every error is French and stands next to
+its field; nothing here writes (parvis.billing.services and parvis.payments.services do)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from parvis.billing.models import (
     Regie,
 )
 from parvis.billing.pricing import money
+from parvis.payments.models import RefundMethod, TropPercuStatus
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -372,6 +373,65 @@ class CancelPaymentForm(forms.Form):
             "max_length": gettext_lazy("300 caractères au plus."),
         },
     )
+
+
+# --- Trop-perçus ---------------------------------------------------------------------------------
+
+
+class TropPercusFilterForm(forms.Form):
+    etat = forms.ChoiceField(
+        label=gettext_lazy("État"),
+        required=False,
+        choices=[("", gettext_lazy("Tous")), *TropPercuStatus.choices],
+        error_messages={"invalid_choice": gettext_lazy("Choisissez un état de la liste.")},
+    )
+
+    def __init__(self, *args, commune, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields = {"regie": _regie_field(commune), **self.fields}
+
+    def filters(self) -> dict:
+        if not self.is_bound or not self.is_valid():
+            return {}
+        return {"status": self.cleaned_data.get("etat") or "", "regie": self.cleaned_data["regie"]}
+
+
+class RefundForm(forms.Form):
+    """« Rembourser »: how, when and with which reference the régie gave the money back. The
+    rules (a reference but for cash, a day between the trop-perçu and today) are the service's,
+    which puts its refusals on these fields."""
+
+    method = forms.ChoiceField(
+        label=gettext_lazy("Moyen du remboursement"),
+        choices=RefundMethod.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": gettext_lazy("Choisissez le moyen du remboursement."),
+            "invalid_choice": gettext_lazy("Choisissez le moyen du remboursement."),
+        },
+    )
+    refunded_on = _date_field(
+        gettext_lazy("Remboursé le"),
+        required=True,
+        help_text=gettext_lazy(
+            "Le jour où la somme a été rendue ou envoyée, pas après aujourd'hui."
+        ),
+    )
+    reference = forms.CharField(
+        label=gettext_lazy("Référence du remboursement"),
+        required=False,
+        max_length=120,
+        help_text=gettext_lazy(
+            "Obligatoire sauf en espèces : référence du virement, numéro du chèque ou de "
+            "l'opération de remboursement sur la carte."
+        ),
+        error_messages={"max_length": gettext_lazy("120 caractères au plus.")},
+    )
+
+    def __init__(self, *args, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["refunded_on"] = today
 
 
 # --- Reminders and export ------------------------------------------------------------------------

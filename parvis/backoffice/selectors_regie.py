@@ -1,6 +1,7 @@
 """Reads of the régie's pages, scoped to the commune in the URL: its unpaid and overdue
 invoices, one invoice with its lines, payments, history and reminders, a family's invoices still
-due, the payments of a period and the rows of the Treasury's exports. Another commune's invoice,
+due, the payments of a period, the trop-perçus of online payments and the rows of the Treasury's
+exports. Another commune's invoice,
 payment or family is a 404."""
 
 from __future__ import annotations
@@ -10,7 +11,19 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, Max, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    Max,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -28,6 +41,13 @@ from parvis.billing.models import (
 from parvis.billing.selectors import DUE_STATUSES
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
+from parvis.payments.models import (
+    Transaction,
+    TransactionInvoice,
+    TropPercu,
+    TropPercuChange,
+    TropPercuStatus,
+)
 
 ZERO = Decimal("0.00")
 CODE_FAMILLE = re.compile(r"^F?0*(\d{1,9})$", re.IGNORECASE)
@@ -276,6 +296,74 @@ def payment_for(commune: Commune, pk: int) -> Payment:
     if payment is None:
         raise Http404
     return payment
+
+
+# --- Trop-perçus ---------------------------------------------------------------------------------
+
+
+def trop_percus(
+    commune: Commune, *, status: str = "", regie: Regie | None = None
+) -> QuerySet[TropPercu]:
+    """The commune's trop-perçus, those to refund first, the latest first."""
+    rows = TropPercu.objects.filter(commune=commune, famille__commune=commune)
+    if status:
+        rows = rows.filter(status=status)
+    if regie is not None:
+        rows = rows.filter(regie=regie)
+    to_refund_first = Case(When(status=TropPercuStatus.A_REMBOURSER, then=0), default=1)
+    return rows.select_related("famille", "regie", "transaction").order_by(
+        to_refund_first, "-created_at", "-pk"
+    )
+
+
+@dataclass(frozen=True)
+class TropPercuTotals:
+    count: int
+    amount: Decimal
+
+
+def trop_percus_to_refund(rows: QuerySet[TropPercu]) -> TropPercuTotals:
+    """How many of `rows` are still to refund, and their sum: one query."""
+    figures = (
+        rows.filter(status=TropPercuStatus.A_REMBOURSER)
+        .order_by()
+        .aggregate(n=Count("pk"), sum_amount=_sum("amount"))
+    )
+    return TropPercuTotals(count=figures["n"], amount=figures["sum_amount"])
+
+
+def trop_percu_for(commune: Commune, pk: int) -> TropPercu:
+    """A trop-perçu of the commune with its history, its transaction's invoices and what the
+    transaction paid; else 404."""
+    trop_percu = (
+        TropPercu.objects.filter(commune=commune, famille__commune=commune, pk=pk)
+        .select_related("famille", "regie", "transaction", "transaction__user", "refunded_by")
+        .prefetch_related(
+            Prefetch(
+                "history",
+                queryset=TropPercuChange.objects.select_related("actor").order_by("at", "pk"),
+            ),
+            Prefetch(
+                "transaction__shares",
+                queryset=TransactionInvoice.objects.select_related("invoice").order_by(
+                    "invoice__number"
+                ),
+            ),
+        )
+        .first()
+    )
+    if trop_percu is None:
+        raise Http404
+    return trop_percu
+
+
+def payments_of_transaction(commune: Commune, transaction: Transaction) -> QuerySet[Payment]:
+    """The receipts an online transaction gave (one per régie)."""
+    return (
+        Payment.objects.filter(commune=commune, transaction_reference=transaction.reference)
+        .select_related("regie")
+        .order_by("regie__code", "number")
+    )
 
 
 # --- Reminders -----------------------------------------------------------------------------------

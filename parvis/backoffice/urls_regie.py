@@ -1,5 +1,6 @@
 """The régie's pages, under /<commune>/guichet/regie/: the monthly invoicing run, single
-invoices for stays, unpaid invoices, payments at the counter, reminders and exports."""
+invoices for stays, unpaid invoices, payments at the counter, trop-perçus, reminders and
+exports."""
 
 from django.urls import path
 
@@ -18,6 +19,9 @@ urlpatterns = [
     path("paiements/<int:pk>/", views_regie.paiement, name="paiement"),
     path("paiements/<int:pk>/recu.pdf", views_regie.recu_pdf, name="recu_pdf"),
     path("paiements/<int:pk>/annuler/", views_regie.annuler_paiement, name="annuler_paiement"),
+    path("trop-percus/", views_regie.trop_percus, name="trop_percus"),
+    path("trop-percus/<int:pk>/", views_regie.trop_percu, name="trop_percu"),
+    path("trop-percus/<int:pk>/rembourser/", views_regie.rembourser, name="rembourser"),
     path("relances/", views_regie.relances, name="relances"),
     path("export/", views_regie.export, name="export"),
     # Invoicing (views_facturation)

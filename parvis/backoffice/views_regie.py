@@ -1,12 +1,14 @@
 """The régie's daily work, under /<commune>/guichet/regie/: the unpaid invoices (its home page),
 one invoice as the agent sees it, payments at the counter (one invoice, or several of a family),
 the payments of a period with their totals per mode, one payment with its receipt and its
-cancellation, the reminders of overdue invoices and the Treasury's CSV exports.
+cancellation, the trop-perçus of online payments and their refund (« Rembourser »), the
+reminders of overdue invoices and the Treasury's CSV exports.
 
 Régie agents and the administrator only (`regie_required`: other agents get a 403, anyone else a
 404). Thin views: reads from `selectors_regie`, scoped to the commune in the URL (another
 commune's invoice, payment or family is a 404); every write through parvis.billing.services
-(record_payment, cancel_payment) or parvis.billing.services_relances, which audit. No amount is
+(record_payment, cancel_payment), parvis.billing.services_relances or
+parvis.payments.services (refund_trop_percu), which audit. No amount is
 taken from the browser but the agent's own entry, checked against what remains due."""
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from parvis.backoffice.forms_regie import (
     CounterPaymentForm,
     ExportForm,
     PaymentsFilterForm,
+    RefundForm,
     RegieFilterForm,
     RemindersForm,
+    TropPercusFilterForm,
     UnpaidFilterForm,
 )
 from parvis.backoffice.permissions import regie_required
@@ -43,6 +47,8 @@ from parvis.billing.models import Delivery, Invoice, InvoiceStatus, PaymentStatu
 from parvis.billing.pricing import money
 from parvis.billing.selectors import DUE_STATUSES, invoice_state
 from parvis.billing.services_relances import send_reminders
+from parvis.payments import services as services_paiement
+from parvis.payments.models import TropPercuStatus
 
 PER_PAGE = 50
 SECTION = "guichet_regie:impayes"
@@ -129,13 +135,7 @@ def _record(request, form: CounterPaymentForm, famille):
             reference=data.get("reference", ""),
         )
     except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            for field, errors in error.message_dict.items():
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
-        else:
-            for message in error.messages:
-                form.add_error(None, message)
+        _errors_on(form, error)
         return None
 
 
@@ -310,6 +310,102 @@ def facture_pdf(request, pk: int):
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'{disposition}; filename="facture-{invoice.number}.pdf"'
     return response
+
+
+# --- Trop-perçus ---------------------------------------------------------------------------------
+
+
+@regie_required
+@require_GET
+def trop_percus(request):
+    """« Trop-perçus »: what online payments brought beyond what was due, those to refund
+    first, with the sum still to refund."""
+    form = TropPercusFilterForm(request.GET or None, commune=request.commune)
+    filters = form.filters()
+    rows = selectors.trop_percus(request.commune, **filters)
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return _page(
+        request,
+        "backoffice/regie/trop_percus.html",
+        {
+            "form": form,
+            "filters_active": any(filters.values()),
+            "to_refund": selectors.trop_percus_to_refund(rows),
+            "page": page,
+            "rows": list(page.object_list),
+        },
+    )
+
+
+def _trop_percu_page(request, trop_percu, form, *, status=200):
+    return _page(
+        request,
+        "backoffice/regie/trop_percu.html",
+        {
+            "trop_percu": trop_percu,
+            "history": [
+                (change, _status_label(change.from_status), _status_label(change.to_status))
+                for change in trop_percu.history.all()
+            ],
+            "shares": list(trop_percu.transaction.shares.all()),
+            "payments": list(
+                selectors.payments_of_transaction(request.commune, trop_percu.transaction)
+            ),
+            "form": form,
+            "to_refund": trop_percu.status == TropPercuStatus.A_REMBOURSER,
+        },
+        status=status,
+    )
+
+
+def _status_label(value: str) -> str:
+    return str(dict(TropPercuStatus.choices).get(value, ""))
+
+
+@regie_required
+@require_GET
+def trop_percu(request, pk: int):
+    trop_percu = selectors.trop_percu_for(request.commune, pk)
+    return _trop_percu_page(request, trop_percu, RefundForm(today=timezone.localdate()))
+
+
+@regie_required
+@require_POST
+def rembourser(request, pk: int):
+    """« Rembourser »: records the refund through payments.services (audited, once)."""
+    trop_percu = selectors.trop_percu_for(request.commune, pk)
+    form = RefundForm(request.POST, today=timezone.localdate())
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services_paiement.refund_trop_percu(
+                trop_percu=trop_percu,
+                actor=request.user,
+                method=data["method"],
+                refunded_on=data["refunded_on"],
+                reference=data["reference"],
+            )
+        except ValidationError as error:
+            _errors_on(form, error)
+        else:
+            messages.success(
+                request,
+                _("Remboursement de %(amount)s enregistré.") % {"amount": money(trop_percu.amount)},
+            )
+            return redirect("guichet_regie:trop_percu", request.commune.slug, trop_percu.pk)
+    trop_percu = selectors.trop_percu_for(request.commune, pk)
+    return _trop_percu_page(request, trop_percu, form, status=400)
+
+
+def _errors_on(form, error: ValidationError) -> None:
+    """A service's refusal on the form: per field when it says which, else above the form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            for message in errors:
+                form.add_error(field if field in form.fields else None, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
 
 
 # --- Reminders ------------------------------------------------------------------------------------

@@ -24,7 +24,13 @@ from parvis.billing.models import (
     Regie,
 )
 from parvis.families.tests.factories import AgentFactory, ChildFactory, FamilyAccessFactory
-from parvis.payments.models import Transaction, TransactionInvoice, TransactionStatus
+from parvis.payments.models import (
+    Transaction,
+    TransactionInvoice,
+    TransactionStatus,
+    TropPercu,
+    TropPercuStatus,
+)
 from parvis.portal.tests.test_tenancy_walk import commune_patterns
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +74,9 @@ def world(commune=None, *, code="ENF"):
         reference=f"PVSWALK{famille.pk:06d}", provider="simulateur", amount=D("45.10"),
     )  # fmt: skip
     TransactionInvoice.objects.create(transaction=transaction, invoice=due, amount=D("45.10"))
+    trop_percu = TropPercu.objects.create(
+        commune=commune, regie=regie, famille=famille, transaction=transaction, amount=D("3.10")
+    )
     agent = AgentFactory(commune=commune, roles=[AgentRole.Role.ADMINISTRATEUR])
     return {
         "commune": commune,
@@ -81,6 +90,7 @@ def world(commune=None, *, code="ENF"):
         "paid": paid,
         "payment": payment,
         "transaction": transaction,
+        "trop_percu": trop_percu,
     }
 
 
@@ -97,6 +107,8 @@ def fill(pattern, objects: dict) -> str:
             values["<int:pk>"] = str(objects["famille"].pk)
         elif route.startswith("facturation/"):
             values["<int:pk>"] = str(objects["run"].pk)
+        elif route.startswith("trop-percus/"):
+            values["<int:pk>"] = str(objects["trop_percu"].pk)
         else:
             values["<int:pk>"] = str(objects["due"].pk)
     for placeholder, value in values.items():
@@ -116,6 +128,8 @@ def pirate_post(objects) -> dict:
         "method": PaymentMethod.ESPECES,
         "mode": PaymentMethod.ESPECES,
         "received_on": "2026-10-06",
+        "refunded_on": date.today().isoformat(),  # a valid refund day, were it let through
+        "reference": "PIRATE",
         "reason": "PIRATE",
         "motif": "PIRATE",
         "action": "payer",
@@ -136,6 +150,8 @@ def _unchanged(b):
     assert Payment.objects.filter(famille=b["famille"]).count() == 1
     assert Transaction.objects.filter(famille=b["famille"]).count() == 1
     assert not b["due"].reminders.exists()
+    b["trop_percu"].refresh_from_db()
+    assert b["trop_percu"].status == TropPercuStatus.A_REMBOURSER
 
 
 NAMED = ("<int:pk>", "<str:reference>")
