@@ -1,8 +1,11 @@
 """« Mon compte » on a 360 px phone, with axe on each page: Françoise DURAND opens « Mon compte »
 from the navigation, reads « Facture réglée : 73,80 € » for the « Séjour CT 3 (Ecole du PARC) »
 and her November invoice to pay, opens it, checks its lines, then « Paiements » with the
-« Payer » button. (The payment itself is the online payment's journey.)"""
+« Payer » button. (The payment itself is the online payment's journey.) From « Mon accueil »,
+« Ma famille » › « Modifier les réservations »; from « Mon compte », « Adhésion à la facture en
+ligne » with her current choice, and the procedure that changes it."""
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -79,5 +82,60 @@ def test_mon_compte_the_invoice_and_its_payments_on_a_phone(invoices_site, phone
     expect(page.get_by_role("heading", level=1)).to_have_text("Paiements")
     expect(page.get_by_text("Aucun paiement reçu pour cette facture.")).to_be_visible()
     expect(page.get_by_role("button", name="Payer")).to_be_visible()
+    assert_accessible(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_mon_accueil_then_adhesion_a_la_facture_en_ligne_from_mon_compte(invoices_site, phone_page):
+    """Seed 000: « Dans la rubrique « Ma famille », cliquez sur « Modifier les réservations » »;
+    « Pour recevoir les factures en ligne : 1. Cliquer sur « Mon compte » 2. Cliquer sur
+    « Adhésion à la facture en ligne » », « Oui », « ALLER À L'ÉTAPE 2 »: one e-mail, and
+    « Mon compte » says « Facture en ligne depuis le 10/12/2026 »."""
+    from django.core import mail
+
+    from parvis.demarches import demo as demarches_demo
+
+    demarches_demo.load()
+    page = phone_page
+    log_in_francoise(page)
+    famille = page.get_by_role("region", name="Ma famille")
+    expect(famille.get_by_role("link", name="Modifier les réservations")).to_be_visible()
+    assert_accessible(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    famille.get_by_role("link", name="Modifier les réservations").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Modifier les réservations")
+
+    page.get_by_role("navigation", name="Navigation principale").get_by_role(
+        "link", name="Mon compte"
+    ).click()
+    expect(page.get_by_text("Payeur des factures : Madame Françoise DURAND")).to_be_visible()
+    adhesion = page.get_by_role("region", name="Adhésion à la facture en ligne")
+    expect(adhesion).to_contain_text(
+        re.compile(r"Votre choix : Facture papier depuis le \d\d/\d\d/\d{4}")
+    )
+    assert_accessible(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+    adhesion.get_by_role("link", name="Adhésion à la facture en ligne").click()
+    page.get_by_role("button", name="Commencer").click()
+    expect(
+        page.get_by_text("souhaitez-vous adhérer à la facture/compte en ligne ?")
+    ).to_be_visible()
+    page.get_by_label("Oui").check()
+    page.get_by_role("button", name="Aller à l'étape 2").click()
+    mail.outbox.clear()
+    page.get_by_role("button", name="Valider").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Votre demande est envoyée")
+    number = page.locator(".demarche-number").inner_text()
+    assert [m.subject for m in mail.outbox if number in m.subject] == [
+        f"Carrières-sous-Poissy — Adhésion à la facture en ligne ({number}) : Acceptée"
+    ]
+
+    page.get_by_role("navigation", name="Navigation principale").get_by_role(
+        "link", name="Mon compte"
+    ).click()
+    adhesion = page.get_by_role("region", name="Adhésion à la facture en ligne")
+    expect(adhesion).to_contain_text("Votre choix : Facture en ligne depuis le 10/12/2026")
+    expect(adhesion).to_contain_text("Vos factures vous sont envoyées par courriel")
     assert_accessible(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
