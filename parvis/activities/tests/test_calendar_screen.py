@@ -191,3 +191,19 @@ def test_aller_au_mois_links_each_month_from_the_opening_week_to_where_it_starts
         row = re.search(rf'<tr id="semaine-{monday}">(.*?)</tr>', html, re.S).group(1)
         assert f'id="mois-{month}"' in row
     assert html.count('id="mois-') == len(links)
+
+
+def test_a_weeks_tout_cocher_brings_the_page_back_on_that_week(logged, family):
+    html = logged.get(url("calendrier", family)).content.decode()
+    assert f'action="{url("calendrier", family)}#agenda"' in html
+    assert f'formaction="{url("calendrier", family)}#semaine-2026-12-07"' in html
+
+
+def test_folding_and_the_months_cost_no_query(logged, family, django_assert_max_num_queries):
+    with time_machine.travel(datetime(2026, 8, 20, 10, 0, tzinfo=PARIS), tick=False):
+        logged.force_login(family["user"], backend=base.BACKEND)
+        before = base.calendar_queries(logged, family)  # nothing folded yet
+    logged.force_login(family["user"], backend=base.BACKEND)
+    with django_assert_max_num_queries(before):
+        response = logged.get(url("calendrier", family))  # twelve weeks folded
+    assert len(folded_and_shown(response)[0]) == 12

@@ -126,6 +126,7 @@ def test_a_parent_books_two_days_from_activites_to_the_confirmation(
 
     expect(page.get_by_role("heading", name="Panier")).to_be_visible()
     assert "2 - PANIER" in page.locator("main").inner_text()
+    in_first_screen(page, page.get_by_role("button", name="Valider"))
     expect(page.get_by_text("jeudi 03/12/2026 — Acc Matin (PERI_AM_M)")).to_be_visible()
     expect(page.get_by_text("vendredi 04/12/2026 — Acc Matin (PERI_AM_M)")).to_be_visible()
     assert_accessible(page)
