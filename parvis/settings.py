@@ -261,6 +261,10 @@ PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", VAR_DIR / "privat
 # Each family's secure storage (« porte-documents »): 100 MB, ten times the largest file.
 FAMILY_DOCUMENTS_QUOTA = int(os.environ.get("PARVIS_FAMILY_DOCUMENTS_QUOTA", 100 * 1024 * 1024))
 
+# The largest image accepted (width × height): 40 megapixels, more than any phone's photo, far
+# below what exhausts an agent's browser (a 60,000 × 60,000 px PNG is 14 GB decoded).
+UPLOAD_MAX_IMAGE_PIXELS = int(os.environ.get("PARVIS_UPLOAD_MAX_IMAGE_PIXELS", 40_000_000))
+
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

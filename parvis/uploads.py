@@ -1,12 +1,27 @@
-"""Files sent by the public (requests' attachments, the families' documents): typed from their
-content (never their name or the browser's word), PDF, JPEG or PNG only, 10 MB at most, each
-refusal said plainly. At the project level: every app that takes uploads uses this one check."""
+"""Files sent by the public (requests' attachments, the families' documents, absence
+certificates): typed from their content (never their name or the browser's word), PDF, JPEG or PNG
+only, 10 MB at most, then judged by more than their first bytes: an image by its header (too many
+pixels, or truncated), a PDF parsed (JavaScript, a launch action, embedded files, encrypted or
+unreadable). Each refusal is said plainly, in French, as a ValidationError with its own code. At
+the project level: every app that takes uploads uses this one check, and the guichet shows a
+stored file inline only when it passes the same check again (`safe_to_show`)."""
+
+from __future__ import annotations
+
+import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.template.defaultfilters import filesizeformat
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from PIL import JpegImagePlugin, PngImagePlugin
+from pypdf import PasswordType, PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 SIGNATURES = [
@@ -15,6 +30,18 @@ SIGNATURES = [
     (b"\x89PNG\r\n\x1a\n", "image/png"),
 ]
 HEIC_BRANDS = (b"ftypheic", b"ftypheix", b"ftyphevc", b"ftypmif1", b"ftypmsf1")
+# Pillow's own classes, called directly: they parse the header only (no pixel is decoded) and,
+# unlike Image.open, do not refuse a big image before we can say its size.
+IMAGE_PARSERS = {
+    "image/jpeg": JpegImagePlugin.JpegImageFile,
+    "image/png": PngImagePlugin.PngImageFile,
+}
+# A PDF of more objects than this is refused unread: its walk would hold the request too long.
+MAX_PDF_OBJECTS = 100_000
+RESAVE = gettext_noop(
+    "Enregistrez-le de nouveau en PDF simple (« Imprimer » › « Enregistrer au format PDF ») "
+    "puis déposez-le."
+)
 
 
 def private_storage():
@@ -30,24 +57,55 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+def max_image_pixels() -> int:
+    return settings.UPLOAD_MAX_IMAGE_PIXELS
+
+
 def check_upload(uploaded) -> str:
     """The content type of an accepted upload; ValidationError with a French reason otherwise."""
-    if uploaded.size > MAX_UPLOAD_SIZE:
+    return _check(uploaded, size=uploaded.size, name=uploaded.name)
+
+
+def safe_to_show(stored, content_type: str) -> bool:
+    """Whether a stored file (a FieldFile) may be shown inline at the guichet: it passes today's
+    check_upload again, and is of the type it was stored as. Files stored before a check existed
+    are judged by it too; a missing or unreadable file is never shown."""
+    try:
+        with stored.open("rb") as handle:
+            return _check(handle, size=stored.size, name=stored.name) == content_type
+    except ValidationError:
+        return False
+    except OSError:
+        logger.warning("stored file %s could not be read", stored.name)
+        return False
+
+
+def _check(stream, *, size: int, name: str) -> str:
+    if size > MAX_UPLOAD_SIZE:
         raise ValidationError(
             _("Le fichier « %(name)s » pèse %(size)s : 10 Mo au plus.")
-            % {"name": uploaded.name, "size": filesizeformat(uploaded.size)},
+            % {"name": name, "size": filesizeformat(size)},
             code="too_big",
         )
-    if uploaded.size == 0:
-        raise ValidationError(
-            _("Le fichier « %(name)s » est vide.") % {"name": uploaded.name}, code="empty"
-        )
-    uploaded.seek(0)
-    head = uploaded.read(16)
-    uploaded.seek(0)
+    if size == 0:
+        raise ValidationError(_("Le fichier « %(name)s » est vide.") % {"name": name}, code="empty")
+    stream.seek(0)
+    head = stream.read(16)
+    stream.seek(0)
     content_type = sniff(head)
-    if content_type is not None:
-        return content_type
+    if content_type is None:
+        _refuse_unknown(head, name)
+    try:
+        if content_type == "application/pdf":
+            _check_pdf(stream, name)
+        else:
+            _check_image(stream, content_type, name)
+    finally:
+        stream.seek(0)  # the caller saves the file from its start
+    return content_type
+
+
+def _refuse_unknown(head: bytes, name: str):
     if head[4:12] in HEIC_BRANDS:
         raise ValidationError(
             _(
@@ -55,11 +113,156 @@ def check_upload(uploaded) -> str:
                 "Envoyez-la en JPEG : sur l'iPhone, Réglages › Appareil photo › Formats › "
                 "« Le plus compatible », ou faites une capture d'écran de la photo."
             )
-            % {"name": uploaded.name},
+            % {"name": name},
             code="heic",
         )
     raise ValidationError(
         _("« %(name)s » n'est ni un PDF, ni une image JPEG ou PNG : ce format n'est pas accepté.")
-        % {"name": uploaded.name},
+        % {"name": name},
         code="type",
     )
+
+
+# --- Images --------------------------------------------------------------------------------------
+
+
+def _check_image(stream, content_type: str, name: str) -> None:
+    """The size from the header alone, then the file read through without a full decode: a PNG's
+    chunks to IEND with their checksums, a JPEG's data decoded at 1/8 scale (at most 1/64 of the
+    pixels, so a few MB of memory under the pixel limit)."""
+    try:
+        image = IMAGE_PARSERS[content_type](stream)
+    except Exception:  # Pillow says « unreadable » with many exception types
+        _refuse_damaged_image(name)
+    width, height = image.size
+    limit = max_image_pixels()
+    if width * height > limit:
+        raise ValidationError(
+            _(
+                "L'image « %(name)s » mesure %(width)s × %(height)s pixels : la mairie accepte "
+                "%(limit)s millions de pixels au plus, pour que les agents puissent l'ouvrir. "
+                "Réduisez-la (ou faites-en une capture d'écran) puis déposez-la."
+            )
+            % {
+                "name": name,
+                "width": number_format(width, force_grouping=True),
+                "height": number_format(height, force_grouping=True),
+                "limit": number_format(limit / 1_000_000, decimal_pos=0),
+            },
+            code="too_many_pixels",
+        )
+    try:
+        if content_type == "image/png":
+            image.verify()
+        else:
+            image.draft("RGB", (1, 1))
+            image.load()
+    except Exception:
+        _refuse_damaged_image(name)
+
+
+def _refuse_damaged_image(name: str):
+    raise ValidationError(
+        _(
+            "L'image « %(name)s » est incomplète ou abîmée : la mairie ne peut pas l'ouvrir. "
+            "Déposez-la de nouveau, ou prenez une nouvelle photo."
+        )
+        % {"name": name},
+        code="image_damaged",
+    )
+
+
+# --- PDF -----------------------------------------------------------------------------------------
+
+# What a PDF may hold that runs or carries something other than pages, by refusal code.
+_PDF_PRIORITY = ("pdf_javascript", "pdf_launch", "pdf_embedded")
+
+
+def _check_pdf(stream, name: str) -> None:
+    encrypted = False
+    try:
+        reader = PdfReader(stream, strict=False)
+        encrypted = reader.is_encrypted
+        # Only an empty user password is tried (a PDF with printing restrictions opens with
+        # it); AES needs a crypto library that is not installed, so such a PDF is refused.
+        if encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+            raise ValueError("a password is needed")
+    except Exception:  # pypdf says « unreadable » with many exception types
+        _refuse_pdf(name, "pdf_encrypted" if encrypted else "pdf_unreadable")
+    try:
+        found = _pdf_dangers(reader)
+    except Exception:
+        _refuse_pdf(name, "pdf_unreadable")
+    for code in _PDF_PRIORITY:
+        if code in found:
+            _refuse_pdf(name, code)
+
+
+def _pdf_dangers(reader: PdfReader) -> set[str]:
+    """Every object of the file, reachable from the trailer or listed in its cross-reference
+    tables (so a hidden one is seen too), looked at for what runs or carries files."""
+    found: set[str] = set()
+    pending: list = [reader.trailer]
+    for generation, numbers in reader.xref.items():
+        pending += [IndirectObject(number, generation, reader) for number in numbers]
+    pending += [IndirectObject(number, 0, reader) for number in reader.xref_objStm]
+    seen: set[tuple[int, int]] = set()
+    visited = 0
+    while pending:
+        item = pending.pop()
+        if isinstance(item, IndirectObject):
+            key = (item.idnum, item.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            visited += 1
+            if visited > MAX_PDF_OBJECTS:
+                raise ValueError("too many objects")
+            item = item.get_object()
+        if isinstance(item, DictionaryObject):
+            found |= _dangers_of(item)
+            pending += item.values()
+        elif isinstance(item, ArrayObject):
+            pending += item
+    return found
+
+
+def _dangers_of(entry: DictionaryObject) -> set[str]:
+    found = set()
+    if "/JS" in entry or "/JavaScript" in entry or entry.get("/S") == "/JavaScript":
+        found.add("pdf_javascript")
+    if entry.get("/S") == "/Launch":
+        found.add("pdf_launch")
+    if (
+        "/EmbeddedFiles" in entry
+        or "/EF" in entry
+        or entry.get("/Type") == "/EmbeddedFile"
+        or entry.get("/Subtype") == "/FileAttachment"
+    ):
+        found.add("pdf_embedded")
+    return found
+
+
+def _refuse_pdf(name: str, code: str):
+    reasons = {
+        "pdf_javascript": _(
+            "Ce PDF (« %(name)s ») contient du JavaScript : il est refusé pour la sécurité des "
+            "agents."
+        ),
+        "pdf_launch": _(
+            "Ce PDF (« %(name)s ») contient une commande qui lance un programme : il est refusé "
+            "pour la sécurité des agents."
+        ),
+        "pdf_embedded": _(
+            "Ce PDF (« %(name)s ») contient des fichiers joints : il est refusé pour la sécurité "
+            "des agents."
+        ),
+        "pdf_encrypted": _(
+            "Ce PDF (« %(name)s ») est protégé (chiffré ou par un mot de passe) : la mairie ne "
+            "peut pas le vérifier."
+        ),
+        "pdf_unreadable": _(
+            "Ce PDF (« %(name)s ») est abîmé ou illisible : la mairie ne peut pas l'ouvrir."
+        ),
+    }
+    raise ValidationError(f"{reasons[code] % {'name': name}} {_(RESAVE)}", code=code)

@@ -28,6 +28,7 @@ from parvis.families.tests.factories import (
     FamilleFactory,
     FamilyAccessFactory,
 )
+from parvis.testing.files import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ NOW = datetime(2026, 11, 19, 8, 0, tzinfo=PARIS)
 TODAY = date(2026, 11, 19)
 TOMORROW = date(2026, 11, 20)
 DEADLINE = datetime(2026, 11, 22, 0, 0, tzinfo=PARIS)
-PDF = b"%PDF-1.4\n% certificat\n"
+PDF = pdf_bytes("certificat")
 
 
 def text_of(response) -> str:

@@ -16,12 +16,13 @@ from parvis.activities.rules import PARIS
 from parvis.activities.tests.factories import make_activity, register
 from parvis.demarches.tests.test_journey_account_requests import log_in_francoise
 from parvis.testing.browser import assert_accessible
+from parvis.testing.files import jpeg_bytes
 
 pytestmark = pytest.mark.browser
 
 # Thursday 3 December 2026, 07:45 in Paris: a school day, Léa is booked this morning.
 NOW = datetime(2026, 12, 3, 7, 45, tzinfo=PARIS)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64
+JPEG = jpeg_bytes()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from parvis.activities.tests.factories import make_activity, register
 from parvis.backoffice.tests.conftest import make_agent, text_of
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.families.tests.factories import ChildFactory, FamilleFactory, FamilyAccessFactory
+from parvis.testing.files import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def absence(commune, activity):
 
 
 def certificate():
-    return SimpleUploadedFile("c.pdf", b"%PDF-1.4\n", content_type="application/pdf")
+    return SimpleUploadedFile("c.pdf", pdf_bytes(), content_type="application/pdf")
 
 
 def url(name, commune, *args):

@@ -22,11 +22,12 @@ from parvis.demarches import services
 from parvis.demarches.models import TRANSITIONS, Demande, DemandeEvent, DemandeMessage, Status
 from parvis.demarches.tests.factories import ProcedureFactory
 from parvis.families.tests.factories import CitizenFactory, FamilleFactory, FamilyAccessFactory
+from parvis.testing.files import pdf_bytes, png_bytes
 
 pytestmark = pytest.mark.django_db
 
 BASE = "/villebois/guichet/demandes/"
-PDF = b"%PDF-1.4\n% test\n"
+PDF = pdf_bytes()
 
 
 def make_demande(procedure, *, name="Jean DUPONT", email="jean.dupont@example.fr", **answers):
@@ -249,7 +250,7 @@ def test_the_request_page_shows_answers_escaped_files_history_and_messages(
         demande=demande,
         body="Voici <b>le livret</b>",
         from_requester=True,
-        files=[SimpleUploadedFile("livret.png", b"\x89PNG\r\n\x1a\nrest")],
+        files=[SimpleUploadedFile("livret.png", png_bytes())],
     )
 
     response = client_ec.get(f"{BASE}{demande.number}/")

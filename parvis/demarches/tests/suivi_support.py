@@ -15,6 +15,7 @@ from parvis.demarches import services
 from parvis.demarches.models import Audience, Effect
 from parvis.demarches.tests.factories import ProcedureFactory
 from parvis.families.tests.factories import AgentFactory
+from parvis.testing.files import pdf_bytes
 
 COORDINATES_DEFINITION = {
     "steps": [
@@ -95,12 +96,7 @@ def png_upload(name="justificatif.png") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 
-PDF_BYTES = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
+PDF_BYTES = pdf_bytes()  # a real PDF: parvis.uploads parses what it accepts
 
 
 def pdf_upload(name="attestation.pdf") -> SimpleUploadedFile:

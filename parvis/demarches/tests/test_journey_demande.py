@@ -18,12 +18,13 @@ from parvis.demarches.definitions import resolve_date
 from parvis.demarches.models import Demande, Procedure, Status
 from parvis.families import demo as families_demo
 from parvis.testing.browser import assert_accessible
+from parvis.testing.files import pdf_bytes
 
 pytestmark = pytest.mark.browser
 
 HOME = "/carrieres-sous-poissy/"
 TITLE = "Demande d'acte de naissance"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = pdf_bytes()
 # Answers chosen where the procedure asks them (else the first choice): a parent asks for the
 # full copy of their child's birth certificate, sent by post, with a supporting document.
 PREFERRED = {"type_acte": "integrale", "lien_demandeur": "parent", "livraison": "courrier"}

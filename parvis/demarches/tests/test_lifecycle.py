@@ -14,12 +14,13 @@ from parvis.demarches import services
 from parvis.demarches.models import TRANSITIONS, Demande, DemandeCounter, Status
 from parvis.demarches.tests.factories import ProcedureFactory
 from parvis.families.tests.factories import AgentFactory
+from parvis.testing.files import jpeg_bytes, pdf_bytes, png_bytes
 from parvis.uploads import MAX_UPLOAD_SIZE, check_upload
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PDF = pdf_bytes()
+PNG = png_bytes()
 
 
 def filed(procedure, **answers):
@@ -185,7 +186,7 @@ def test_anonymous_follow_up_needs_number_and_code_and_is_throttled():
     ("name", "content", "content_type"),
     [
         ("a.pdf", PDF, "application/pdf"),
-        ("photo.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 20, "image/jpeg"),
+        ("photo.jpg", jpeg_bytes(), "image/jpeg"),
         ("scan.PNG", PNG, "image/png"),
         ("sans-extension", PDF, "application/pdf"),
     ],
@@ -212,11 +213,11 @@ def test_uploads_refused_say_why(name, content, code):
 
 def test_the_size_limit_is_10_mb_exactly():
     assert (
-        check_upload(SimpleUploadedFile("ok.pdf", PDF + b"0" * (MAX_UPLOAD_SIZE - len(PDF))))
+        check_upload(SimpleUploadedFile("ok.pdf", pdf_bytes(size=MAX_UPLOAD_SIZE)))
         == "application/pdf"
     )
     with pytest.raises(ValidationError) as refused:
-        check_upload(SimpleUploadedFile("gros.pdf", PDF + b"0" * (MAX_UPLOAD_SIZE - len(PDF) + 1)))
+        check_upload(SimpleUploadedFile("gros.pdf", pdf_bytes(size=MAX_UPLOAD_SIZE + 1)))
     assert refused.value.code == "too_big"
 
 

@@ -35,10 +35,11 @@ from parvis.families.tests.factories import (
     make_document,
 )
 from parvis.families.tests.factories import pdf_upload as document_pdf
+from parvis.testing.files import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
-STORED_BYTES = b"%PDF-1.4\n% avis d'imposition de la famille\n"
+STORED_BYTES = pdf_bytes("avis d'imposition de la famille")
 CHOICE = "ou choisissez un document de votre espace de stockage sécurisé"
 DEFINITION = {
     "steps": [

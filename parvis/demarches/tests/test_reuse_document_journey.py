@@ -16,13 +16,14 @@ from parvis.families import demo as families_demo
 from parvis.families.models import Famille
 from parvis.families.tests.factories import make_document, pdf_upload
 from parvis.testing.browser import assert_accessible
+from parvis.testing.files import pdf_bytes
 
 pytestmark = pytest.mark.browser
 
 CSP = "/carrieres-sous-poissy"
 TITLE = "Signalement d'un changement de coordonnées"
 CHOICE = "ou choisissez un document de votre espace de stockage sécurisé"
-NOTICE = b"%PDF-1.4\n% avis d'imposition DURAND, parcours\n"
+NOTICE = pdf_bytes("avis d'imposition DURAND, parcours")
 
 
 def test_a_parent_joins_her_stored_tax_notice_to_a_demarche(demo_site, browser_page):

@@ -13,10 +13,11 @@ from parvis.demarches.definitions import condition_met, is_required, resolve_dat
 from parvis.demarches.forms import ADDRESS_PARTS, StepForm
 from parvis.demarches.models import Procedure, Status
 from parvis.families import demo as families_demo
+from parvis.testing.files import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n%%EOF\n"
+PDF = pdf_bytes()
 SLUGS = [entry["slug"] for entry in catalogue_entries()]
 PATTERN_EXAMPLES = {
     "^[0-9]{5}$": "78955",

@@ -28,12 +28,13 @@ from parvis.families.tests.factories import (
     FamilyAccessFactory,
     PersonneFactory,
 )
+from parvis.testing.files import pdf_bytes
 from parvis.uploads import MAX_UPLOAD_SIZE
 
 pytestmark = pytest.mark.django_db
 
 YEAR = timezone.localdate().year
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = pdf_bytes()
 HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
 CONTACT = {"contact_name": "Jean Martin", "contact_email": "Jean.Martin@example.fr"}
 
@@ -593,7 +594,7 @@ def test_a_pdf_or_png_is_accepted(client, all_types, name, content, content_type
     ("name", "content", "reason"),
     [
         ("faux.pdf", b"Ceci est un texte, pas un PDF.\n" * 4, "n'est ni un PDF, ni une image"),
-        ("gros.pdf", b"%PDF-1.4\n" + b"0" * (MAX_UPLOAD_SIZE - 8), "10 Mo au plus"),
+        ("gros.pdf", pdf_bytes(size=MAX_UPLOAD_SIZE + 1), "10 Mo au plus"),
         ("IMG_0001.pdf", HEIC, "est une photo HEIC (iPhone)"),
     ],
     ids=["text-named-pdf", "10-mb-and-1-byte", "heic"],

@@ -116,9 +116,13 @@ __all__ = [
 ]
 
 
-def pdf_upload(name: str = "document.pdf", content: bytes = b"%PDF-1.4\n% Parvis test\n"):
+def pdf_upload(name: str = "document.pdf", content: bytes | None = None):
+    """A real PDF (parvis.uploads parses what it accepts)."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from parvis.testing.files import pdf_bytes
+
+    content = pdf_bytes() if content is None else content
     return SimpleUploadedFile(name, content, content_type="application/pdf")
 
 

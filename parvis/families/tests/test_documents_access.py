@@ -22,6 +22,7 @@ from parvis.families.tests.factories import (
     FamilyAccessFactory,
     make_document,
 )
+from parvis.testing.files import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +67,7 @@ def world(commune=None):
         personne=child,
         label="Secret",
         actor=citizen,
-        upload=SimpleUploadedFile("secret.pdf", b"%PDF-1.4 SECRET-CONTENT"),
+        upload=SimpleUploadedFile("secret.pdf", pdf_bytes("SECRET-CONTENT")),
     )
     validated = make_document(famille=famille, doc_type="autre", label="Secret validé",
                               status="valide", actor=citizen)  # fmt: skip

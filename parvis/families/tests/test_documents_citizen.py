@@ -30,12 +30,13 @@ from parvis.families.tests.factories import (
     make_document,
 )
 from parvis.families.views_documents import download_filename
+from parvis.testing.files import pdf_bytes, png_bytes
 
 pytestmark = pytest.mark.django_db
 
 BACKEND = "parvis.accounts.backends.CommuneBackend"
-PDF = b"%PDF-1.4\n% Parvis test\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+PDF = pdf_bytes()
+PNG = png_bytes()
 
 
 def url(name: str, commune, query: str = "", **kwargs) -> str:
@@ -113,7 +114,8 @@ def test_the_list_says_everything_about_each_document(logged, family):
     assert "Mes documents" in text and "espace de stockage sécurisé" in text
     assert re.search(
         r"Carnet de Léa État : Validé Type Carnet de vaccination Personne concernée "
-        r"Léa DURAND Déposé le \d\d/\d\d/\d{4} Validité sans date de fin Taille 23\xa0octets",
+        r"Léa DURAND Déposé le \d\d/\d\d/\d{4} Validité sans date de fin "
+        rf"Taille {len(PDF)}\xa0octets",
         text,
     ), text
     assert "Scan flou État : Refusé Motif du refus : Illisible Type Autre" in text
@@ -123,7 +125,7 @@ def test_the_list_says_everything_about_each_document(logged, family):
     assert "Certificat sport État : Déposé" in text
     assert f"valable jusqu'au {add_months(today, 12):%d/%m/%Y}" in text
     # The space used against the quota.
-    assert "Espace utilisé : 92\xa0octets sur 100,0\xa0Mio (0 %)." in text
+    assert "Espace utilisé : 2,5\xa0Kio sur 100,0\xa0Mio (0 %)." in text  # 4 × pdf_bytes()
     # Each document's actions name it (for screen readers).
     for action in ("Télécharger", "Renommer", "Supprimer"):
         assert f"{action} Carnet de Léa" in text
@@ -313,7 +315,7 @@ def test_bad_content_is_refused_with_its_own_message(logged, family, name, conte
 
 def test_an_oversize_file_is_refused(logged, family):
     before = stored_files()
-    big = SimpleUploadedFile("gros.pdf", b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024))
+    big = SimpleUploadedFile("gros.pdf", pdf_bytes(size=10 * 1024 * 1024 + 1))
     response = logged.post(
         url("document_ajouter", family["commune"]), upload_post(family, fichier=big)
     )
@@ -322,7 +324,7 @@ def test_an_oversize_file_is_refused(logged, family):
 
 
 def test_a_file_of_exactly_10_mb_is_accepted(logged, family):
-    content = b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024 - 9)
+    content = pdf_bytes(size=10 * 1024 * 1024)
     response = logged.post(
         url("document_ajouter", family["commune"]),
         upload_post(family, fichier=SimpleUploadedFile("juste.pdf", content)),
@@ -348,13 +350,14 @@ def test_a_pdf_named_jpg_is_stored_as_the_pdf_it_is(logged, family):
 
 
 def test_a_full_store_refuses_with_its_own_message(logged, family, settings):
-    settings.FAMILY_DOCUMENTS_QUOTA = 40
-    make_document(famille=family["famille"], doc_type="autre")  # 23 bytes
+    settings.FAMILY_DOCUMENTS_QUOTA = len(PDF) + 100
+    make_document(famille=family["famille"], doc_type="autre")  # len(PDF) bytes
     before = stored_files()
     response = logged.post(url("document_ajouter", family["commune"]), upload_post(family))
-    assert "Votre espace de stockage est plein : 23\xa0octets utilisés sur 40\xa0octets." in (
-        field_errors(response, "fichier")
-    )
+    assert (
+        f"Votre espace de stockage est plein : {len(PDF)}\xa0octets utilisés sur "
+        f"{len(PDF) + 100}\xa0octets."
+    ) in (field_errors(response, "fichier"))
     assert Document.objects.count() == 1 and stored_files() == before
 
 

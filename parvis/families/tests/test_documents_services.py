@@ -40,6 +40,7 @@ from parvis.families.tests.factories import (
     make_document,
     pdf_upload,
 )
+from parvis.testing.files import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +89,7 @@ def test_store_keeps_the_file_under_a_random_name_with_its_checked_type(family):
     assert document.original_name == "Carnet de Léa.jpg"
     assert document.label == f"Carnet de vaccination — {family['child']}"
     assert document.status == DocumentStatus.DEPOSE and document.valid_until is None
-    assert document.size == len(b"%PDF-1.4\n% Parvis test\n")
+    assert document.size == len(pdf_bytes())
     assert stored_files() - before == {storage_path(document)}
     assert storage_path(document).is_relative_to(settings.PRIVATE_MEDIA_ROOT)
     entry = AuditEntry.objects.get(action="document.create")
@@ -185,22 +186,22 @@ def test_store_refuses_what_is_not_a_pdf_jpeg_or_png(family, content, code):
 
 
 def test_store_refuses_beyond_the_family_quota_and_counts_per_family(family, settings):
-    settings.FAMILY_DOCUMENTS_QUOTA = 60
-    content = b"%PDF-1.4 " + b"x" * 21  # 30 bytes
+    content = pdf_bytes(size=700)
+    settings.FAMILY_DOCUMENTS_QUOTA = 1400
     make_document(famille=family["famille"], doc_type="autre", upload=pdf_upload(content=content))
     make_document(famille=family["famille"], doc_type="autre", upload=pdf_upload(content=content))
-    assert used_space(family["famille"]) == 60  # exactly the quota: allowed
+    assert used_space(family["famille"]) == 1400  # exactly the quota: allowed
     before = stored_files()
     with pytest.raises(ValidationError) as error:
         store_document(
             famille=family["famille"],
             actor=family["citizen"],
-            upload=pdf_upload(content=b"%PDF-"),
+            upload=pdf_upload(),
             doc_type=DocumentType.AUTRE,
         )
     assert error.value.code == "quota"
     assert (
-        "Votre espace de stockage est plein : 60\xa0octets utilisés sur 60\xa0octets"
+        "Votre espace de stockage est plein : 1,4\xa0Kio utilisés sur 1,4\xa0Kio"
         in (error.value.messages[0])
     )
     assert Document.objects.count() == 2 and stored_files() == before

@@ -19,11 +19,12 @@ from parvis.families import demo as families_demo
 from parvis.families.models import Document, Famille
 from parvis.families.tests.factories import make_document, pdf_upload
 from parvis.testing.browser import assert_accessible
+from parvis.testing.files import pdf_bytes
 
 pytestmark = pytest.mark.browser
 
 CSP = "/carrieres-sous-poissy"
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+PDF = pdf_bytes()
 
 
 def open_session(page, server_url: str) -> User:

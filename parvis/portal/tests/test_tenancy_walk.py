@@ -21,6 +21,7 @@ from parvis.families.tests.factories import (
     FamilleFactory,
     FamilyAccessFactory,
 )
+from parvis.testing.files import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,7 @@ def submitted_demande(commune):
         demande=demande,
         step=2,
         answers={},
-        files={"piece": SimpleUploadedFile("piece.pdf", b"%PDF-1.4 test")},
+        files={"piece": SimpleUploadedFile("piece.pdf", pdf_bytes())},
     )
     demarches.submit(demande=demande, contact_name="Jean DEMANDEUR", contact_email="")
     demande.refresh_from_db()
