@@ -47,10 +47,12 @@ from parvis.families import services as family_services
 from parvis.families.models import DOCUMENT_TRANSITIONS, Document, DocumentStatus, QfSource
 from parvis.families.quotient import compute_qf, number_of_parts
 from parvis.families.services_documents import NotAllowed
+from parvis.uploads import safe_to_show
 
 PER_PAGE = 25
 SECTION = "backoffice:documents"  # the navigation entry marked on every page of the queue
-# What a browser may show inline; anything else (there is none today) is only downloaded.
+# What a browser may show inline, once the file passes today's upload check again (`_inline`);
+# anything else is only downloaded.
 INLINE_TYPES = {"application/pdf": "pdf", "image/jpeg": "image", "image/png": "image"}
 
 
@@ -146,17 +148,30 @@ def documents_lot(request):
 # --- One document --------------------------------------------------------------------------------
 
 
+def _inline(document: Document) -> str | None:
+    """How the file may be shown inline (« pdf », « image »), or None: never a file that fails
+    the upload check of today (too many pixels, a PDF with JavaScript…), even one stored before
+    that check existed. Judged again at each view: nothing stored can go stale."""
+    kind = INLINE_TYPES.get(document.content_type)
+    if kind is None or not safe_to_show(document.file, document.content_type):
+        return None
+    return kind
+
+
 def _document_page(request, pk: int, *, refuse_form=None, status: int = 200):
     document = selectors.document_file(request.commune, request.agent, pk)
     selectors.with_state([document], timezone.localdate())
     allowed = DOCUMENT_TRANSITIONS.get(document.status, set())
+    preview = _inline(document)
     return _render(
         request,
         "backoffice/documents/detail.html",
         {
             "document": document,
             "events": list(document.events.all()),
-            "preview": INLINE_TYPES.get(document.content_type),
+            "preview": preview,
+            # A type a browser shows, refused by the check: said, and only downloaded.
+            "unsafe": preview is None and document.content_type in INLINE_TYPES,
             "can_validate": DocumentStatus.VALIDE in allowed,
             "refuse_form": (refuse_form or RefuseDocumentForm(prefix="refus"))
             if DocumentStatus.REFUSE in allowed
@@ -243,6 +258,7 @@ def _file_response(request, pk: int, *, inline: bool):
     document = selectors.document_for(request.commune, request.agent, pk)
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
+    shown = inline and _inline(document) is not None  # before the open: the check closes it
     try:
         handle = document.file.open("rb")
     except FileNotFoundError as missing:
@@ -250,7 +266,7 @@ def _file_response(request, pk: int, *, inline: bool):
     name = _UNSAFE_IN_NAME.sub("_", document.original_name).strip() or "document"
     response = FileResponse(
         handle,
-        as_attachment=not (inline and document.content_type in INLINE_TYPES),
+        as_attachment=not shown,
         filename=name,
         content_type=document.content_type,
     )
