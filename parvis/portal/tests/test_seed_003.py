@@ -196,6 +196,8 @@ def test_a_change_of_address_filed_and_accepted_updates_the_martin_file(demo, cl
     demande = Demande.objects.get(procedure__slug="changement-de-coordonnees")
     assert demande.status == Status.EN_ATTENTE
     agent = User.objects.get(username="css-sej")
+    client.force_login(agent)
+    assert client.get(f"{CSS}/guichet/demandes/{demande.number}/").status_code == 200
     demarches_services.transition(demande=demande, to=Status.ACCEPTEE, actor=agent)
     famille = Famille.objects.get(commune__slug="carrieres-sur-seine", number=1)
     assert (famille.address, famille.postal_code) == ("12, quai Charles-de-Gaulle", "78420")
