@@ -16,12 +16,15 @@ run bills only families without an invoice for the month."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from parvis.activities import services_absences
 from parvis.activities.calendar import closed_reason
 from parvis.activities.models import (
     Absence,
@@ -44,8 +47,11 @@ from parvis.billing.models import (
 )
 from parvis.billing.services import record_payment
 from parvis.communes.models import Commune
-from parvis.families.models import Famille, MemberKind, Personne
+from parvis.families.demo_documents import pdf_bytes
+from parvis.families.models import Document, Famille, FamilyAccess, MemberKind, Personne
 from parvis.payments.models import Provider, ProviderConfig
+
+PARIS = ZoneInfo("Europe/Paris")
 
 STAY = {
     "category": "CLASSES TRANSPLANTÉES",
@@ -132,11 +138,12 @@ def _last_month(commune: Commune, famille: Famille, children: dict, month: date)
     if len(meals) < 2:
         return
     lea, hugo, repas = children["Léa"], children["Hugo"], units["REPAS"]
-    Absence.objects.create(
+    absence = Absence.objects.create(
         commune=commune, famille=famille, child=lea, first_day=meals[0], last_day=meals[0],
         reason=AbsenceReason.MALADIE, justified=True,
         justification="certificat médical reçu dans les 72 heures",
     )  # fmt: skip
+    _certificate(absence)
     for child, day in ((lea, meals[0]), (hugo, meals[1])):
         Attendance.objects.create(
             commune=commune, famille=famille, child=child, unit=repas, day=day,
@@ -180,6 +187,31 @@ def _load_carrieres_sur_seine(today: date) -> InvoicingRun | None:
     month = previous_month(today)
     _martin_last_month(commune, Famille.objects.get(commune=commune, number=1), month)
     return services_runs.issue_run(regie=regie, month=month, actor=None)
+
+
+def _certificate(absence: Absence) -> None:
+    """The certificate its justification speaks of: a real file, sent from the phone the next
+    morning through the family's own service (stored, linked, audited)."""
+    access = FamilyAccess.objects.filter(famille=absence.famille).select_related("user").first()
+    if access is None:
+        return
+    day = absence.first_day
+    upload = SimpleUploadedFile(
+        "certificat-medical.pdf",
+        pdf_bytes("Certificat medical", f"{absence.child} - absence du {day:%d/%m/%Y}"),
+        content_type="application/pdf",
+    )
+    received = datetime.combine(day + timedelta(days=1), time(8, 30), tzinfo=PARIS)
+    services_absences.add_certificate(
+        absence=absence, upload=upload, actor=access.user, now=received
+    )
+    # Declared that morning, the file deposited when it was received — not on the day of the
+    # load, which would come after both.
+    Absence.objects.filter(pk=absence.pk).update(
+        declared_at=datetime.combine(day, time(7, 45), tzinfo=PARIS)
+    )
+    absence.refresh_from_db(fields=["certificate"])
+    Document.objects.filter(pk=absence.certificate_id).update(uploaded_at=received)
 
 
 @transaction.atomic

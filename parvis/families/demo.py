@@ -122,6 +122,7 @@ def _load_carrieres_sous_poissy(commune: Commune) -> None:
         postal_code="78955",
         city=commune.name,
         email_confirmed_at=datetime(2022, 1, 3, 18, 2, tzinfo=PARIS),
+        date_joined=datetime(2022, 1, 3, 18, 1, tzinfo=PARIS),
     )
     if user.previous_login is None:
         # As in the seed's screenshot: her next login greets her with « Dernière connexion le
@@ -129,15 +130,18 @@ def _load_carrieres_sous_poissy(commune: Commune) -> None:
         user.previous_login = user.last_login = datetime(2022, 1, 12, 14, 33, tzinfo=PARIS)
         user.save(update_fields=["previous_login", "last_login"])
     durand_key = _key(durand, enfance, "DEM0-DURA-ND20-22K1")
-    if durand_key.used_at is None:
-        ServiceKey.objects.filter(pk=durand_key.pk).update(
-            used_at=datetime(2022, 1, 3, 18, 5, tzinfo=PARIS), used_by=user
-        )
-    FamilyAccess.objects.update_or_create(
+    # Made at the desk before she created her space with it, the account linked that evening:
+    # « Créée le » comes before « Utilisée le », and the link is not dated the day of the load.
+    used = datetime(2022, 1, 3, 18, 5, tzinfo=PARIS)
+    ServiceKey.objects.filter(pk=durand_key.pk).update(
+        created_at=datetime(2021, 12, 20, 10, 30, tzinfo=PARIS), used_at=used, used_by=user
+    )
+    access, _created = FamilyAccess.objects.update_or_create(
         famille=durand,
         user=user,
         defaults={"commune": commune, "personne": francoise, "key": durand_key},
     )
+    FamilyAccess.objects.filter(pk=access.pk).update(created_at=used)
 
     leroy = _famille(commune, 2, "LEROY", address="5, allée des Tilleuls", postal_code="78955",
                      city=commune.name)  # fmt: skip
@@ -170,7 +174,7 @@ def _load_carrieres_sur_seine(commune: Commune) -> None:
         first_name="Sophie", last_name="MARTIN", email="sophie.martin@example.fr",
         email_confirmed_at=datetime(2025, 9, 2, 8, 0, tzinfo=PARIS), must_choose_password=False,
         phone="06 11 22 33 44", address="8, rue Gabriel-Péri", postal_code="78420",
-        city=commune.name,
+        city=commune.name, date_joined=datetime(2025, 9, 1, 17, 30, tzinfo=PARIS),
     )  # fmt: skip
     if user.previous_login is None:
         # A family that already uses its space (it chose its password long ago): greeted with
