@@ -94,7 +94,9 @@ def test_no_procedure_offered_no_link_but_the_choice_is_still_shown(client, dura
 
 
 def test_the_family_sees_who_pays_its_invoices(client, durand):
-    assert "Payeur des factures : Madame Françoise DURAND" in text_of(mon_compte(client, durand))
+    text = text_of(mon_compte(client, durand))
+    assert "Payeur des factures : Madame Françoise DURAND" in text
+    assert "adressez-vous à elle pour changer de payeur" in text
     choose_payeur(
         famille=durand["famille"],
         actor=AgentFactory(commune=durand["commune"]),
