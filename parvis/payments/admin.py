@@ -38,7 +38,7 @@ class ReadOnlyMixin:
 
 class ShareInline(ReadOnlyMixin, admin.TabularInline):
     model = TransactionInvoice
-    fields = ["invoice", "amount"]
+    fields = ["invoice", "amount", "pending"]
     readonly_fields = fields
     extra = 0
     verbose_name = _("facture payée")
@@ -75,6 +75,7 @@ class TransactionAdmin(ReadOnlyMixin, CommuneScopedAdmin):
         "provider",
         "amount",
         "status",
+        "replaced_by",
         "provider_reference",
         "created_at",
         "notified_at",

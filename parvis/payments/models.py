@@ -131,7 +131,7 @@ class TransactionInvoice(models.Model):
     transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="shares")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(**MONEY)
-    pending = models.BooleanField(default=True)
+    pending = models.BooleanField(_("en attente de la banque"), default=True)
 
     class Meta:
         constraints = [

@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='transactioninvoice',
             name='pending',
-            field=models.BooleanField(default=True),
+            field=models.BooleanField(default=True, verbose_name='en attente de la banque'),
         ),
         migrations.AlterField(
             model_name='transaction',

@@ -150,6 +150,19 @@ def test_transactions_and_exchanges_are_read_only(as_admin_alpha, alpha):
         assert as_admin_alpha.post(url(model, "delete", pk), {"post": "yes"}).status_code == 403
 
 
+def test_a_replaced_transaction_names_the_one_that_replaced_it(as_admin_alpha, alpha):
+    first, second = (
+        services.start_payment(
+            famille=alpha.famille, user=alpha.user, commune=alpha.commune,
+            invoice_ids=[alpha.sejour.pk],
+        )[0]
+        for _click in range(2)
+    )  # fmt: skip
+    text = page(as_admin_alpha.get(url("transaction", "change", first.pk)))
+    assert "Remplacée par un nouveau paiement" in text
+    assert "remplacée par" in text.lower() and second.reference in text
+
+
 def test_the_operator_chooses_the_commune(client, alpha):
     client.force_login(OperatorFactory())
     assert 'name="commune"' in page(client.get(url("providerconfig", "add")))
