@@ -65,6 +65,7 @@ ACTIONS = {
     "reservation.offer_declined": gettext_lazy("Place proposée déclinée"),
     "reservation.offer_expired": gettext_lazy("Place proposée expirée"),
     "activite.fermeture": gettext_lazy("Fermeture d'une activité"),
+    "activite.places_proposees": gettext_lazy("Places proposées à la liste d'attente"),
     "presence.pointage": gettext_lazy("Présences pointées"),
     "presence.sans_reservation": gettext_lazy("Présence sans réservation"),
     "absence.declare": gettext_lazy("Absence déclarée"),
@@ -128,6 +129,7 @@ FIELD_LABELS = {
     "month": gettext_lazy("mois"),
     "must_choose_password": gettext_lazy("mot de passe à choisir à la première connexion"),
     "numbers": gettext_lazy("numéros"),
+    "offres": gettext_lazy("places proposées"),
     "payeur": gettext_lazy("payeur des factures"),
     "pending_email": gettext_lazy("nouvelle adresse électronique (à confirmer)"),
     "personne": gettext_lazy("membre du foyer"),
@@ -142,6 +144,7 @@ FIELD_LABELS = {
     "removed": gettext_lazy("réservations retirées"),
     "replaced_by": gettext_lazy("remplacé par"),
     "revoked_at": gettext_lazy("révoquée le"),
+    "seats": gettext_lazy("places"),
     "sent": gettext_lazy("avertissements envoyés"),
     "sent_to": gettext_lazy("envoyée à"),
     "size": gettext_lazy("taille"),
@@ -385,7 +388,10 @@ def _change(model, name, pair, children: dict[int, str]) -> Change | None:
         if not new:
             return None  # « 0 demandes en liste d'attente » says nothing
         return Change(field=label, summary=_summary(name, new))
-    return Change(field=label, old=_value(model, name, old), new=_value(model, name, new))
+    old, new = _value(model, name, old), _value(model, name, new)
+    if old == new:
+        return None  # written alongside a change (« justifiée : oui → oui »): nothing to read
+    return Change(field=label, old=old, new=new)
 
 
 def _list(value):

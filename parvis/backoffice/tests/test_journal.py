@@ -110,6 +110,7 @@ SAMPLES = {
             "families": [None, 2],
         },
     ),
+    "activite.places_proposees": ("unit", {"offres": [None, 2], "seats": [None, 12]}),
     "presence.pointage": (
         "unit",
         {
@@ -333,6 +334,9 @@ def test_values_read_in_french_lists_amounts_dates_and_codes():
         changes("facturation.terminee")[2] == "montant total : 0,00 € → 5012,40 €"
     )
     assert changes("agenda.reminders") == ["rappels avant la date limite : oui → non"]
+    # What did not change is not said (« certificat médical : — → — »).
+    assert "certificat médical : — → —" not in changes("absence.declare")
+    assert changes("absence.declare")[-1] == "justifiée : — → non"
 
 
 @pytest.mark.django_db
