@@ -191,6 +191,10 @@ class AuditEntry(models.Model):
         verbose_name = _("entrée du journal")
         verbose_name_plural = _("journal des modifications")
         ordering = ["-at", "-id"]
+        indexes = [
+            # What happened to one object, e.g. whether an agent was told of failed logins.
+            models.Index(fields=["target_type", "target_id", "action"], name="audit_target_idx"),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_label}"

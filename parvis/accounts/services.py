@@ -478,46 +478,48 @@ def attempt_agent_login(
 LOGIN_ALERT_ACTION = "account.login_alert"
 
 
-@transaction.atomic
 def _alert_agent(*, commune: Commune, username: str, throttle: LoginThrottle) -> None:
     """E-mail the agent `username` names, if any, that logins fail on their account: once per
-    wave (an audit row marks it; the next successful login starts a new wave). The account row
-    is locked first, so two app servers never both send it."""
-    agent = (
-        _agents_of(commune)
-        .select_for_update()
-        .filter(username__iexact=(username or "").strip())
-        .order_by("pk")
-        .first()
-    )
-    if agent is None:
+    wave (an audit row marks it; the next successful login starts a new wave). Two queries
+    once the wave's alert is sent; the account row is locked before sending, so two app
+    servers never both send it."""
+    agents = _agents_of(commune).filter(username__iexact=(username or "").strip())
+    agent = agents.order_by("pk").first()
+    if agent is None or _alerted(agent, throttle):
         return
+    with transaction.atomic():
+        agent = agents.select_for_update().filter(pk=agent.pk).first()
+        if agent is None or _alerted(agent, throttle):
+            return
+        failures = len(throttle.failures_elsewhere)
+        audit(
+            actor=None,
+            action=LOGIN_ALERT_ACTION,
+            commune=commune,
+            target=agent,
+            changes={"failed_attempts": [None, failures]},
+        )
+        security_log.warning(
+            "agent alerted of failed logins commune=%s user=%s failures=%s",
+            commune.slug,
+            agent.pk,
+            failures,
+        )
+        if agent.email:
+            last = throttle.failures_elsewhere[0]
+            transaction.on_commit(
+                lambda: send_login_alert(user=agent, failures=failures, last_failed_at=last)
+            )
+
+
+def _alerted(agent: User, throttle: LoginThrottle) -> bool:
+    """Whether the agent was already told of this wave (since their last successful login)."""
     alerts = AuditEntry.objects.filter(
         action=LOGIN_ALERT_ACTION, target_type="user", target_id=str(agent.pk)
     )
     if throttle.last_success is not None:
         alerts = alerts.filter(at__gt=throttle.last_success[0])
-    if alerts.exists():
-        return
-    failures = len(throttle.failures_elsewhere)
-    audit(
-        actor=None,
-        action=LOGIN_ALERT_ACTION,
-        commune=commune,
-        target=agent,
-        changes={"failed_attempts": [None, failures]},
-    )
-    security_log.warning(
-        "agent alerted of failed logins commune=%s user=%s failures=%s",
-        commune.slug,
-        agent.pk,
-        failures,
-    )
-    if agent.email:
-        last = throttle.failures_elsewhere[0]
-        transaction.on_commit(
-            lambda: send_login_alert(user=agent, failures=failures, last_failed_at=last)
-        )
+    return alerts.exists()
 
 
 def send_login_alert(*, user: User, failures: int, last_failed_at: datetime) -> None:
