@@ -138,6 +138,17 @@ def test_the_postal_code_hint_is_the_communes_code(demo, client):
     assert 'value="7842"' in refused.content.decode()  # the entry stays
 
 
+def test_the_sign_up_address_step_gives_the_communes_code(client):
+    from parvis.accounts.tests.test_signup import ADDRESS, fill_steps, post_step, step_url
+    from parvis.communes.tests.factories import CommuneFactory
+
+    commune = CommuneFactory(postal_code="78420")
+    fill_steps(client, commune.slug, until=1)
+    assert "5 chiffres, par exemple : 78420." in text_of(client.get(step_url(commune.slug, 2)))
+    refused = post_step(client, commune.slug, 2, {**ADDRESS, "postal_code": "7842"})
+    assert "Le code postal comporte 5 chiffres, par exemple : 78420." in text_of(refused)
+
+
 # --- (4) and (7) « Coordonnées » leads to the change request ------------------------------------
 
 
