@@ -57,3 +57,23 @@ def test_news_published_on_the_first_says_1er(client, settings):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     english = text_of(client.get(item.get_absolute_url()))
     assert "1 September 2026" in english and "1er" not in english
+
+
+def test_every_long_date_goes_through_long_date():
+    """Scans templates and code: a « j F » date written with Django's `date` filter or
+    `date_format` would say « 1 septembre »."""
+    import re
+    from pathlib import Path
+
+    import parvis
+
+    root = Path(parvis.__file__).parent
+    plain = re.compile(r"""(\|date:|date_format\(.*?,\s*)["'][^"']*\bj F""")
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in root.rglob("*")
+        if path.suffix in {".html", ".txt", ".py"} and "tests" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if plain.search(line)
+    ]
+    assert found == []
