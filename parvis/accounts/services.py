@@ -554,8 +554,13 @@ def signup_rate_limited(*, commune: Commune, ip: str | None, now: datetime | Non
     if not ip:
         return False
     now = now or timezone.now()
+    # Per commune, like the login doors: one address's sign-ups in a town never refuse another's.
     created = Attempt.objects.filter(
-        kind=Attempt.Kind.SIGNUP, ip=ip, succeeded=True, at__gte=now - SIGNUP_WINDOW
+        commune=commune,
+        kind=Attempt.Kind.SIGNUP,
+        ip=ip,
+        succeeded=True,
+        at__gte=now - SIGNUP_WINDOW,
     ).count()
     return created >= SIGNUP_MAX_PER_IP
 

@@ -313,6 +313,50 @@ def test_an_address_over_its_limit_at_the_families_door_leaves_the_guichet_open(
     assert citizen_login(twin_commune, twin.email, PASSWORD, at=after, ip=nat).logged_in == twin.pk
 
 
+def test_the_key_and_sign_up_limits_of_an_address_are_per_commune(commune):
+    other = CommuneFactory(slug="autreville")
+    nat = "192.0.2.77"
+    now = T
+    Attempt.objects.bulk_create(
+        [
+            Attempt(
+                commune=commune,
+                kind=Attempt.Kind.SERVICE_KEY,
+                identifier=f"user:{n}",
+                ip=nat,
+                at=now - timedelta(minutes=1),
+            )
+            for n in range(services.IP_MAX_FAILURES)
+        ]
+        + [
+            Attempt(
+                commune=commune,
+                kind=Attempt.Kind.SIGNUP,
+                identifier=f"nouveau{n}@example.fr",
+                ip=nat,
+                succeeded=True,
+                at=now - timedelta(minutes=1),
+            )
+            for n in range(services.SIGNUP_MAX_PER_IP)
+        ]
+    )
+
+    def key_locked(town):
+        return services.locked_until(
+            commune=town,
+            kind=Attempt.Kind.SERVICE_KEY,
+            identifier="user:999",
+            ip=nat,
+            now=now,
+            max_failures=services.KEY_MAX_FAILURES,
+        )
+
+    assert key_locked(commune) == now - timedelta(minutes=1) + services.LOCK_DURATION
+    assert key_locked(other) is None
+    assert services.signup_rate_limited(commune=commune, ip=nat, now=now)
+    assert not services.signup_rate_limited(commune=other, ip=nat, now=now)
+
+
 # --- Queries per attempt --------------------------------------------------------------------------
 
 

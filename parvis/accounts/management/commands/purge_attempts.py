@@ -18,7 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=DEFAULT_RETENTION_DAYS)
 
     def handle(self, *args, days, **options):
-        # Never shorter than the longest window a rule looks back over (one hour).
+        # Never shorter than the longest window a rule looks back over (one hour). The login
+        # rules also look back to an identifier's last success, its usual address: a success
+        # purged with the rest only makes that address an ordinary one (slowed down if attacked).
         cutoff = timezone.now() - timedelta(days=max(days, 1))
         deleted, _detail = Attempt.objects.filter(at__lt=cutoff).delete()
         self.stdout.write(f"{deleted} tentative(s) supprimée(s), antérieures au {cutoff:%d/%m/%Y}.")
