@@ -246,8 +246,8 @@ class JournalLine:
 
 @cache
 def _models() -> dict[str, type[models.Model]]:
-    # By model name, as `audit` writes `target_type`; looked up rather than imported, so the
-    # audit log's reader depends on no app above accounts.
+    # By model name, as `audit` writes `target_type`: every app's targets without a list to
+    # keep up to date here.
     return {
         model._meta.model_name: model
         for model in apps.get_models()
