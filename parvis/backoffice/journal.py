@@ -191,6 +191,7 @@ LIST_IN_FULL = 3  # up to this many items, each is named
 # Who acted when no person did (actor None): the machine, named by what it was doing.
 AUTOMATIC = {
     "paiement.enregistre": gettext_lazy("paiement en ligne"),
+    "trop_percu.constate": gettext_lazy("paiement en ligne"),
     "facture.emise": gettext_lazy("émission automatique"),
     "facturation.lot": gettext_lazy("facturation mensuelle"),
     "facturation.terminee": gettext_lazy("facturation mensuelle"),

@@ -159,6 +159,25 @@ def test_the_list_has_constant_queries(regie_client, commune, regie, django_asse
     assert "À rembourser : 8 trop-perçus 33,20 €" in text_of(response)
 
 
+def test_the_family_journal_reads_the_trop_percu_in_french(commune, regie, famille, regie_agent):
+    from parvis.backoffice.journal import present
+
+    trop_percu = paid_twice(regie, famille)
+    services.refund_trop_percu(
+        trop_percu=trop_percu, actor=regie_agent, method="cheque",
+        refunded_on=date(2026, 10, 20), reference="0001234",
+    )  # fmt: skip
+    noticed = present(AuditEntry.objects.get(action="trop_percu.constate", famille_id=famille.pk))
+    assert (noticed.what, noticed.who) == ("Trop-perçu constaté", "paiement en ligne")
+    said = {(change.field, change.new) for change in noticed.changes}
+    assert ("montant", "73,80 €") in said
+    assert ("régie", "Régie enfance") in said
+    assert trop_percu.transaction.reference in {new for _field, new in said}
+    refunded = present(AuditEntry.objects.get(action="trop_percu.rembourse"))
+    # Codes and dates read in French (the labels of the keys are the journal's).
+    assert {"Remboursé", "Chèque", "20/10/2026", "0001234"} <= {c.new for c in refunded.changes}
+
+
 # --- One trop-perçu and « Rembourser » ----------------------------------------------------------
 
 
