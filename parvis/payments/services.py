@@ -5,8 +5,14 @@ The amount of a transaction and each invoice's share are computed here from what
 never read from the browser. A notification changes something only when the provider
 implementation could verify it (`Verified.signed`), names a transaction of this commune started
 with this provider, and carries that transaction's amount; it is applied in one database
-transaction that locks the Transaction row, and a second notification for a transaction that
-is no longer « en attente » changes nothing. Every exchange is logged (`Exchange`)."""
+transaction that locks the transaction's invoices then its row, and a second notification for a
+transaction that is no longer « en attente » changes nothing. Every exchange is logged
+(`Exchange`).
+
+An invoice is in one pending transaction at most: « Payer » again replaces the transaction it
+was pending in (« remplacée »). A bank may still confirm the old one, or an invoice may have been
+settled at the counter meanwhile: what is due is recorded, the rest is a trop-perçu of the
+régie (`TropPercu`), which an agent refunds (`refund_trop_percu`)."""
 
 from __future__ import annotations
 
@@ -158,8 +164,9 @@ def start_payment(
 ) -> tuple[Transaction, Redirect]:
     """Starts paying the family's invoices among `invoice_ids` that still have something due
     (others, and ids that are not the family's, are ignored): one Transaction for the sum of
-    what they have due, with each invoice's share, and the provider's request, logged. Raises
-    ValidationError when nothing is left to pay or the provider cannot start."""
+    what they have due, with each invoice's share, and the provider's request, logged. The
+    pending transactions any of them was in are replaced by this one. Raises ValidationError
+    when nothing is left to pay or the provider cannot start."""
     if famille.commune_id != commune.pk:
         raise ValidationError(_("Aucune facture à régler parmi celles choisies."))
     invoices = billing_selectors.due_invoices(
