@@ -3,6 +3,7 @@ may act for it (« responsables »), and the service keys that link an account t
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from parvis.accounts.models import Civility
@@ -132,6 +133,17 @@ class ServiceKey(CommuneOwned):
         verbose_name = _("clé de service")
         verbose_name_plural = _("clés de service")
         ordering = ["-created_at"]
+        constraints = [
+            # A key is used or revoked after it was made (the demo once said otherwise).
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True) | Q(used_at__gte=F("created_at")),
+                name="service_key_used_after_created",
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | Q(revoked_at__gte=F("created_at")),
+                name="service_key_revoked_after_created",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.service.key_label or self.service.name} …{self.hint}"
