@@ -3,6 +3,7 @@ e-mail changes, the audit log, and the throttling every guessable form shares.""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from django.contrib import auth
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
@@ -21,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.ipv6 import clean_ipv6_address
 from django.utils.translation import gettext as _
 
 from parvis.accounts.models import AgentRole, Attempt, AuditEntry, User
@@ -272,6 +275,10 @@ def login_throttle(
     *, commune: Commune, kind: str, identifier: str, ip: str | None, now: datetime
 ) -> LoginThrottle:
     """The counts of the login rules for this identifier and address at `now` (four queries)."""
+    if ip and ":" in ip:
+        # As GenericIPAddressField stores it, so that the usual address compares equal.
+        with contextlib.suppress(ValidationError):
+            ip = clean_ipv6_address(ip)
     of_identifier = Attempt.objects.filter(commune=commune, kind=kind, identifier=identifier)
     last_success = (
         of_identifier.filter(succeeded=True).order_by("-at", "-id").values_list("at", "ip").first()

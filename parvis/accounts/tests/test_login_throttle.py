@@ -230,6 +230,17 @@ def test_the_slowdown_never_exceeds_five_minutes_and_spares_the_usual_address(co
     assert home.logged_in == fresh.pk
 
 
+def test_the_usual_address_is_recognised_however_an_ipv6_address_is_written(commune, citizen):
+    home = citizen_login(
+        commune, citizen.email, PASSWORD, at=T - timedelta(days=1), ip="2001:db8::1"
+    )
+    assert home.logged_in == citizen.pk
+    for n in range(8):
+        citizen_login(commune, citizen.email, WRONG, at=T, ip=botnet(n))
+    spelled_out = citizen_login(commune, citizen.email, PASSWORD, at=T, ip="2001:0db8:0000::0001")
+    assert spelled_out.logged_in == citizen.pk
+
+
 def test_an_unknown_identifier_gets_the_very_same_answers(commune, citizen):
     """Nothing tells whether an identifier has an account: same words, same waits."""
 
