@@ -65,7 +65,9 @@ def the_calendar_screen_opens_on_the_first_changeable_week(page) -> None:
     week of Monday 23 November (Tuesday 24 can still be booked) under the folded weeks, and
     the basket's count and « ALLER À L'ÉTAPE 2 » in sight, all without scrolling: « Commencer »
     opens the page on the agenda."""
-    assert page.url.endswith("/#agenda")
+    expect(page).to_have_url(re.compile(r"/#agenda$"))
+    expect(page.get_by_role("button", name="Aller à l'étape 2")).to_be_visible()
+    page.wait_for_load_state()
     main = page.locator("main")
     text = main.inner_text()
     for words in ("Accueil Périscolaire Maternelle", "Durée approximative de cette démarche : 5 mn",
