@@ -21,6 +21,7 @@ from parvis.billing.models import (
     Regie,
 )
 from parvis.billing.pricing import money
+from parvis.families import selectors as family_selectors
 from parvis.payments.models import RefundMethod, TropPercuStatus
 
 ZERO = Decimal("0.00")
@@ -240,6 +241,16 @@ class CounterPaymentForm(forms.Form):
         ),
         error_messages={"max_length": gettext_lazy("120 caractères au plus.")},
     )
+    payer_name = forms.CharField(
+        label=gettext_lazy("Payé par"),
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy(
+            "La personne qui paie, nommée sur le reçu. Par défaut, le payeur des factures de la "
+            "famille."
+        ),
+        error_messages={"max_length": gettext_lazy("200 caractères au plus.")},
+    )
 
     def __init__(self, *args, famille, invoices: list[Invoice], today: date, choose=False, **kw):
         super().__init__(*args, **kw)
@@ -270,6 +281,9 @@ class CounterPaymentForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("received_on", today)
             self.initial.setdefault("amount", due)
+            payeur = family_selectors.payeur(famille)
+            if payeur is not None:
+                self.initial.setdefault("payer_name", family_selectors.full_name(payeur))
             if choose:
                 self.initial.setdefault("invoices", [str(i.pk) for i in self.invoices])
 

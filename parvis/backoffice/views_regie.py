@@ -133,6 +133,7 @@ def _record(request, form: CounterPaymentForm, famille):
             received_on=data["received_on"],
             actor=request.user,
             reference=data.get("reference", ""),
+            payer_name=data.get("payer_name", ""),
         )
     except ValidationError as error:
         _errors_on(form, error)

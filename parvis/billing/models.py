@@ -797,6 +797,13 @@ class Payment(CommuneOwned):
         help_text=_("Numéro du chèque, des titres CESU, référence du virement…"),
     )
     transaction_reference = models.CharField(_("transaction en ligne"), max_length=64, blank=True)
+    payer_name = models.CharField(
+        _("payé par"),
+        max_length=200,
+        blank=True,
+        help_text=_("Qui a payé, comme le reçu le nomme : le compte du paiement en ligne, ou la "
+                    "personne venue au guichet."),
+    )  # fmt: skip
     status = models.CharField(
         _("état"), max_length=8, choices=PaymentStatus.choices, default=PaymentStatus.VALIDE
     )

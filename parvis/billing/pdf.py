@@ -24,7 +24,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from parvis.accounts.models import Civility
 from parvis.billing import selectors_documents as selectors
 from parvis.billing.models import (
     COUNTER_METHODS,
@@ -100,33 +99,10 @@ def _addressee(famille: Famille) -> str:
     return _("Famille %(name)s") % {"name": famille.name}
 
 
-def _online_payer(payment: Payment) -> str:
-    """« Madame Françoise DURAND »: the account that paid online (the payments' transaction,
-    as delivery._payer_email finds its e-mail), or "" when it is gone."""
-    from parvis.payments.models import Transaction
-
-    user = (
-        Transaction.objects.filter(
-            commune_id=payment.commune_id, reference=payment.transaction_reference
-        )
-        .values_list("user__civility", "user__first_name", "user__last_name")
-        .first()
-    )
-    if user is None:
-        return ""
-    civility, first_name, last_name = user
-    civility = str(Civility(civility).label) if civility in Civility.values else ""
-    return " ".join(p for p in (civility, first_name or "", (last_name or "").upper()) if p)
-
-
 def _payer_of(payment: Payment, famille: Famille) -> str:
-    """The name a receipt gives to who paid: the account of an online payment; at the counter,
-    the family's « Payeur des factures »."""
-    if payment.transaction_reference:
-        name = _online_payer(payment)
-        if name:
-            return name
-    return _addressee(famille)
+    """The name a receipt gives to who paid: as recorded with the payment (the account of an
+    online payment, the person at the counter), else the family's « Payeur des factures »."""
+    return payment.payer_name or _addressee(famille)
 
 
 def _famille(famille: Famille, *, addressee: str | None = None) -> dict:

@@ -247,11 +247,13 @@ def record_payment(
     reference: str = "",
     transaction_reference: str | None = None,
     send_receipt: bool = True,
+    payer_name: str = "",
 ) -> Payment:
     """Records money received for one or more of the family's invoices of this régie. Each
     share must be more than 0 and at most what the invoice still has due, checked on the locked
     rows. With a `transaction_reference` (online payment) a second call for the same transaction
-    returns the first payment and changes nothing."""
+    returns the first payment and changes nothing. `payer_name` is who paid, as the receipt
+    names them (empty: the family's « Payeur des factures »)."""
     if method not in PaymentMethod.values:
         raise ValidationError({"method": _("Choisissez un mode de paiement.")})
     if transaction_reference:
@@ -297,6 +299,7 @@ def record_payment(
         received_on=received_on,
         reference=reference,
         transaction_reference=transaction_reference or "",
+        payer_name=" ".join(payer_name.split())[:200],
         recorded_by=actor if actor is not None and actor.pk else None,
     )
     for pk, amount in wanted.items():

@@ -367,6 +367,15 @@ def _shares_capped(transaction: Transaction) -> tuple[dict, dict[Regie, Decimal]
     return by_regie, dict(excess)
 
 
+def _payer_name(transaction: Transaction) -> str:
+    """« Madame Françoise DURAND »: the account that paid online names the receipt."""
+    user = transaction.user
+    if user is None:
+        return ""
+    parts = (user.get_civility_display(), user.first_name, user.last_name.upper())
+    return " ".join(part for part in parts if part)
+
+
 def _apply(transaction: Transaction, verified: Verified) -> str:
     """Applies a verified, final notification to the locked transaction: pending, or refused
     or abandoned earlier and now paid."""
@@ -398,6 +407,7 @@ def _apply(transaction: Transaction, verified: Verified) -> str:
             actor=None,
             reference=transaction.provider_reference,
             transaction_reference=transaction.reference,
+            payer_name=_payer_name(transaction),
         )
         numbers.append(str(payment.number))
     for regie, amount in excess.items():

@@ -722,3 +722,22 @@ def test_the_receipt_pdf(regie_client, commune, invoice, monkeypatch):
     assert response["Content-Disposition"] == f'inline; filename="recu-{payment.number}.pdf"'
     assert response.content.startswith(b"%PDF") and seen == [payment.pk]
     assert regie_client.get(url("recu_pdf", commune, pk=payment.pk + 999)).status_code == 404
+
+
+# --- Who paid at the counter --------------------------------------------------------------------
+
+
+def test_who_pays_at_the_counter_defaults_to_the_payer_and_names_the_receipt(
+    regie_client, commune, famille, invoice
+):
+    from parvis.families.tests.factories import PersonneFactory
+
+    PersonneFactory(famille=famille, civility="mme", first_names="Françoise", last_name="DURAND")
+    page = regie_client.get(url("encaisser", commune, pk=invoice.pk))
+    assert page.context["form"]["payer_name"].value() == "Madame Françoise DURAND"
+    assert "Payé par" in text_of(page)
+
+    response = pay(regie_client, commune, invoice, payer_name="Monsieur Paul LEBLANC")
+
+    assert response.status_code == 302
+    assert Payment.objects.get().payer_name == "Monsieur Paul LEBLANC"

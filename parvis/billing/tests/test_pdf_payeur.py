@@ -14,6 +14,7 @@ from parvis.billing.services import record_payment
 from parvis.billing.tests.test_pdf_support import make_invoice, make_world, pdf_text
 from parvis.families.services import choose_payeur
 from parvis.families.tests.factories import AgentFactory, PersonneFactory
+from parvis.payments import services as payments_services
 from parvis.payments.models import Transaction
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +78,7 @@ def test_francoises_online_payment_receipt_names_her_even_when_marc_is_the_payer
         provider="simulateur",
         amount=D("151.65"),
     )
+    transaction = Transaction.objects.get(reference="PARVIS-T-1")
     payment = record_payment(
         regie=world.regie,
         famille=world.famille,
@@ -86,6 +88,8 @@ def test_francoises_online_payment_receipt_names_her_even_when_marc_is_the_payer
         actor=None,
         transaction_reference="PARVIS-T-1",
         send_receipt=False,
+        # What the payment's notification records (payments.services._apply).
+        payer_name=payments_services._payer_name(transaction),
     )
     text = pdf_text(pdf.receipt_pdf(payment))
     assert addressee_of(pdf.receipt_pdf(payment)) == "Madame Françoise DURAND"
@@ -116,3 +120,25 @@ def test_a_counter_payments_receipt_names_the_familys_payer(world):
     second = counter_receipt("51.65")
     assert "Monsieur Marc DURAND" in second and "Françoise" not in second
     assert "Montant reçu : 51,65 €" in second
+
+
+def test_the_person_who_paid_at_the_counter_names_the_receipt(world):
+    agent = AgentFactory(commune=world.commune)
+    invoice = make_invoice(world)
+    payment = record_payment(
+        regie=world.regie,
+        famille=world.famille,
+        allocations=[(invoice, D("20.00"))],
+        method=PaymentMethod.ESPECES,
+        received_on=date(2026, 4, 2),
+        actor=agent,
+        payer_name="  Madame   Odile MARTIN ",
+        send_receipt=False,
+    )
+    assert payment.payer_name == "Madame Odile MARTIN"
+    assert addressee_of_any(pdf.receipt_pdf(payment), "Madame Odile MARTIN")
+
+
+def addressee_of_any(content: bytes, name: str) -> bool:
+    text = pdf_text(content)
+    return name in text and "Françoise" not in text and "Marc" not in text

@@ -171,6 +171,12 @@ def test_a_signed_paid_notification_pays_the_invoices_once(
     assert payment.amount == D("144.35")
     assert payment.transaction_reference == transaction.reference
     assert payment.reference == "SIM42"
+    # The receipt names the account that paid.
+    user = world.user
+    expected = " ".join(
+        p for p in (user.get_civility_display(), user.first_name, user.last_name.upper()) if p
+    )
+    assert expected and payment.payer_name == expected
     assert receipts == [payment.pk]
     exchange = last_exchange()
     assert exchange.kind == ExchangeKind.NOTIFICATION
