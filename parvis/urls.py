@@ -4,11 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from parvis.accounts.forms_auth import AdminLoginForm
 from parvis.communes.admin_shortcut import scoped_shortcut
 
 admin.site.site_header = _("Parvis — administration")
 admin.site.site_title = _("Parvis")
 admin.site.index_title = _("Administration")
+admin.site.login_form = AdminLoginForm  # throttled like the guichet's door
 
 urlpatterns = [
     path("admin/r/<int:content_type_id>/<path:object_id>/", scoped_shortcut),

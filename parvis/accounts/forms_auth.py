@@ -1,7 +1,9 @@
 """Forms of logging in, first login with a code famille and forgotten password."""
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from parvis.accounts import services
@@ -144,3 +146,24 @@ class PasswordResetRequestForm(AuthForm):
         field.widget.attrs.update(
             {"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
         )
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The administration's login (/admin/) under the staff doors' throttling rules
+    (services.attempt_admin_login), counted apart from every commune's doors."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is None or not password:
+            return self.cleaned_data
+        result = services.attempt_admin_login(
+            request=self.request, username=username, password=password
+        )
+        if result.locked_until is not None:
+            raise ValidationError(services.staff_retry_message(result.locked_until))
+        if result.user is None:
+            raise self.get_invalid_login_error()
+        self.user_cache = result.user
+        self.confirm_login_allowed(result.user)
+        return self.cleaned_data

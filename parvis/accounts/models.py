@@ -134,6 +134,9 @@ class Attempt(models.Model):
         # door never throttle the agents' door (guichet), nor the reverse.
         LOGIN = "login", _("connexion")
         AGENT_LOGIN = "agent_login", _("connexion au guichet")
+        # The administration (/admin/): the operator and the communes' administrators; its
+        # attempts belong to no commune.
+        ADMIN_LOGIN = "admin_login", _("connexion à l'administration")
         SERVICE_KEY = "service_key", _("clé de service")
         SIGNUP = "signup", _("création d'espace")
         PASSWORD_RESET = "password_reset", _("mot de passe oublié")
@@ -144,7 +147,9 @@ class Attempt(models.Model):
         DEMANDE = "demande", _("démarche sans compte")
         TRACKING = "tracking", _("suivi d'une démarche sans compte")
 
-    commune = models.ForeignKey("communes.Commune", on_delete=models.CASCADE)
+    commune = models.ForeignKey(
+        "communes.Commune", on_delete=models.CASCADE, null=True, blank=True
+    )  # none at the administration's door
     kind = models.CharField(max_length=16, choices=Kind.choices)
     identifier = models.CharField(max_length=254, blank=True)  # normalised e-mail, code, user id
     ip = models.GenericIPAddressField(null=True, blank=True)

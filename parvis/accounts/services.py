@@ -25,6 +25,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.ipv6 import clean_ipv6_address
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from parvis.accounts.models import AgentRole, Attempt, AuditEntry, User
 from parvis.communes.models import Commune
@@ -436,6 +437,46 @@ def _agents_of(commune: Commune):
     )
 
 
+def _attempt_staff_login(
+    *,
+    request,
+    commune: Commune | None,
+    kind: str,
+    identifier: str,
+    username: str,
+    password,
+    staff,
+) -> tuple[User | None, LoginThrottle, datetime | None]:
+    """A staff door's attempt under the rules of login_throttle: the account if the password is
+    right and the account is one of `staff` (else a failure like any other), the throttle
+    (after this attempt) and when the next attempt may be made. Every attempt is recorded."""
+    now = timezone.now()
+    ip = client_ip(request)
+    throttle = login_throttle(commune=commune, kind=kind, identifier=identifier, ip=ip, now=now)
+    until = throttle.until()
+    where = commune.slug if commune is not None else "admin"
+    if until is not None:
+        _record_attempt(
+            commune=commune, kind=kind, identifier=identifier, ip=ip, blocked=True, now=now
+        )
+        security_log.warning(
+            "staff login blocked door=%s identifier=%s ip=%s", where, identifier, ip
+        )
+        return None, throttle, until
+    user = auth.authenticate(request, username=(username or "").strip(), password=password)
+    if user is not None and not staff.filter(pk=user.pk).exists():
+        user = None
+    _record_attempt(
+        commune=commune, kind=kind, identifier=identifier, ip=ip, succeeded=user is not None,
+        now=now,
+    )  # fmt: skip
+    if user is None:
+        security_log.info("staff login failed door=%s identifier=%s ip=%s", where, identifier, ip)
+        throttle = throttle.after_failure()
+        return None, throttle, throttle.until()
+    return user, throttle, None
+
+
 def attempt_agent_login(
     *, request, commune: Commune, username: str, password: str
 ) -> AgentLoginResult:
@@ -443,35 +484,16 @@ def attempt_agent_login(
     own door. A right password of an account that is not an agent of `commune` is a failure like
     any other. Every attempt is recorded; nobody is logged in here. An agent whose account fails
     ALERT_AFTER times from elsewhere than their usual address is e-mailed once per wave."""
-    now = timezone.now()
-    ip = client_ip(request)
     identifier = agent_login_identifier(username)
     kind = Attempt.Kind.AGENT_LOGIN
-    throttle = login_throttle(commune=commune, kind=kind, identifier=identifier, ip=ip, now=now)
-    until = throttle.until()
-    if until is not None:
-        _record_attempt(
-            commune=commune, kind=kind, identifier=identifier, ip=ip, blocked=True, now=now
-        )
-        security_log.warning(
-            "agent login blocked commune=%s identifier=%s ip=%s", commune.slug, identifier, ip
-        )
-        return AgentLoginResult(locked_until=until)
-    user = auth.authenticate(request, username=(username or "").strip(), password=password)
-    if user is not None and not _agents_of(commune).filter(pk=user.pk).exists():
-        user = None
-    _record_attempt(
-        commune=commune, kind=kind, identifier=identifier, ip=ip, succeeded=user is not None,
-        now=now,
+    user, throttle, until = _attempt_staff_login(
+        request=request, commune=commune, kind=kind, identifier=identifier, username=username,
+        password=password, staff=_agents_of(commune),
     )  # fmt: skip
     if user is None:
-        security_log.info(
-            "agent login failed commune=%s identifier=%s ip=%s", commune.slug, identifier, ip
-        )
-        throttle = throttle.after_failure()
         if len(throttle.failures_elsewhere) >= ALERT_AFTER and not throttle.from_usual_address:
             _alert_agent(commune=commune, username=username, throttle=throttle)
-        return AgentLoginResult(locked_until=throttle.until())
+        return AgentLoginResult(locked_until=until)
     failed = _failures_elsewhere(
         commune=commune, kind=kind, identifier=identifier, last_success=throttle.last_success
     ).aggregate(count=Count("id"), last=Max("at"))
@@ -480,6 +502,37 @@ def attempt_agent_login(
             user=user, failed_attempts=failed["count"], last_failed_at=failed["last"]
         )
     return AgentLoginResult(user=user)
+
+
+def attempt_admin_login(*, request, username: str, password: str) -> AgentLoginResult:
+    """The administration's door (/admin/): the operator and the communes' administrators, under
+    the same rules as the guichet's, counted apart from every commune's doors. Nobody is logged
+    in here (Django's admin does it with the account returned)."""
+    user, _throttle, until = _attempt_staff_login(
+        request=request,
+        commune=None,
+        kind=Attempt.Kind.ADMIN_LOGIN,
+        identifier=normalise_identifier(username),
+        username=username,
+        password=password,
+        staff=User.objects.filter(is_active=True, is_staff=True),
+    )
+    return AgentLoginResult(user=user, locked_until=until)
+
+
+def staff_retry_message(until: datetime) -> str:
+    """The staff doors' words when an attempt is held back: the same whatever holds it (this
+    address, this name, both), so they never tell whether the name is an account's."""
+    seconds = seconds_to_wait(until)
+    if seconds < 60:
+        return ngettext(
+            "Trop de tentatives de connexion. Par sécurité, réessayez dans %(seconds)d seconde.",
+            "Trop de tentatives de connexion. Par sécurité, réessayez dans %(seconds)d secondes.",
+            seconds,
+        ) % {"seconds": seconds}
+    return _("Trop de tentatives de connexion. Par sécurité, réessayez après %(time)s.") % {
+        "time": retry_time(until)
+    }
 
 
 LOGIN_ALERT_ACTION = "account.login_alert"

@@ -14,7 +14,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -143,7 +142,7 @@ def connexion(request):
                 _safe_next(request) or reverse("backoffice:accueil", args=[commune.slug])
             )
         if result.locked_until is not None:
-            form.add_error(None, _retry_message(result.locked_until))
+            form.add_error(None, account_services.staff_retry_message(result.locked_until))
         else:
             form.add_error(None, _("Identifiant ou mot de passe incorrect."))
     return render(
@@ -151,21 +150,6 @@ def connexion(request):
         "backoffice/connexion.html",
         {"form": form, "next": _safe_next(request) or "", "nav_entries": []},
     )
-
-
-def _retry_message(until) -> str:
-    """The same words whatever holds the attempt back (this address, this name, both): they
-    never tell whether the name is an agent's."""
-    seconds = account_services.seconds_to_wait(until)
-    if seconds < 60:
-        return ngettext(
-            "Trop de tentatives de connexion. Par sécurité, réessayez dans %(seconds)d seconde.",
-            "Trop de tentatives de connexion. Par sécurité, réessayez dans %(seconds)d secondes.",
-            seconds,
-        ) % {"seconds": seconds}
-    return _("Trop de tentatives de connexion. Par sécurité, réessayez après %(time)s.") % {
-        "time": account_services.retry_time(until)
-    }
 
 
 def _failed_attempts_notice(result) -> str:

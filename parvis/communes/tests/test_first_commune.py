@@ -79,6 +79,60 @@ def test_the_operator_and_a_commune_administrator_log_in_at_the_admin(client, co
         assert list(listing.context["cl"].result_list) == [commune]
 
 
+def _admin_login(client, password, *, ip):
+    return client.post(LOGIN, {"username": "op", "password": password}, REMOTE_ADDR=ip)
+
+
+def test_the_admin_door_is_throttled_per_name_and_address_not_for_everyone(client):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from parvis.accounts.models import Attempt
+
+    OperatorFactory(username="op")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        for _attempt in range(4):
+            refused = _admin_login(client, "pas-le-bon", ip="203.0.113.9")
+            assert refused.status_code == 200
+            assert "Veuillez compléter correctement" in page(refused)
+        # The fifth failure says the address must wait.
+        fifth = _admin_login(client, "pas-le-bon", ip="203.0.113.9")
+        assert "Trop de tentatives de connexion" in page(fifth)
+        # The attacker's address is locked, even with the right password.
+        locked = _admin_login(client, OPERATOR_PASSWORD, ip="203.0.113.9")
+        assert "Trop de tentatives de connexion" in page(locked)
+        assert "_auth_user_id" not in client.session
+        # The operator elsewhere is only slowed down: 2 s after the last failure.
+        clock.shift(timedelta(seconds=1))
+        slowed = _admin_login(client, OPERATOR_PASSWORD, ip="198.51.100.7")
+        assert "réessayez dans 1 seconde" in page(slowed)
+        clock.shift(timedelta(seconds=2))
+        assert _admin_login(client, OPERATOR_PASSWORD, ip="198.51.100.7").status_code == 302
+
+    rows = Attempt.objects.filter(kind=Attempt.Kind.ADMIN_LOGIN)
+    assert rows.count() == 8
+    assert not rows.exclude(commune=None).exists()
+
+
+def test_a_communes_guichet_failures_do_not_throttle_the_admin_door(client):
+    from django.utils import timezone
+
+    from parvis.accounts.models import Attempt
+
+    commune = CommuneFactory()
+    OperatorFactory(username="op")
+    Attempt.objects.bulk_create(
+        Attempt(commune=commune, kind=Attempt.Kind.AGENT_LOGIN, identifier="agent:op",
+                ip="203.0.113.9", at=timezone.now())
+        for _ in range(40)
+    )  # fmt: skip
+
+    assert _admin_login(client, OPERATOR_PASSWORD, ip="203.0.113.9").status_code == 302
+
+
 @pytest.fixture(autouse=True)
 def _admin_password(monkeypatch):
     monkeypatch.setenv("PARVIS_ADMIN_PASSWORD", STRONG)
