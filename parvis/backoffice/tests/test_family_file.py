@@ -1,6 +1,6 @@
 """The family file: what it shows, the changes agents make to it, and its journal."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
@@ -48,7 +48,7 @@ def test_the_file_shows_the_household(agent_client, famille, enfance_service, en
     ServiceKey.objects.filter(pk=used.pk).update(used_at=timezone.now(), used_by=citizen)
     ServiceKey.objects.create(
         commune=famille.commune, famille=famille, service=enfance_service, digest="b" * 64,
-        hint="9XYZ", revoked_at=timezone.now(),
+        hint="9XYZ", revoked_at=timezone.now() + timedelta(minutes=1),  # after its creation
     )  # fmt: skip
 
     response = agent_client.get(FILE)
@@ -275,7 +275,7 @@ def _fill(famille, agent, service, n):
         key = ServiceKey.objects.create(
             commune=famille.commune, famille=famille, service=service,
             digest=f"{famille.number}-{i}", hint=f"{i:04d}", created_by=agent, used_by=agent,
-            used_at=timezone.now(),
+            used_at=timezone.now() + timedelta(minutes=1),  # after its creation
         )  # fmt: skip
         FamilyAccessFactory(famille=famille, personne=responsable, key=key)
         audit(
