@@ -83,6 +83,10 @@ def audit(
 def _jsonable(value):
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, list | tuple | set | frozenset):
+        # Kept a JSON list, so that the journal reads it (it used to be stored as its repr).
+        items = [_jsonable(item) for item in value]
+        return items if isinstance(value, list | tuple) else sorted(items, key=str)
     return str(value)
 
 
