@@ -38,6 +38,7 @@ from parvis.billing.models import DUE_STATUSES, Invoice, InvoiceStatus, PaymentM
 from parvis.billing.pricing import money
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
+from parvis.ids import parse_ids
 from parvis.mail import absolute_url
 from parvis.payments import selectors
 from parvis.payments.models import (
@@ -170,7 +171,7 @@ def start_payment(
     if famille.commune_id != commune.pk:
         raise ValidationError(_("Aucune facture à régler parmi celles choisies."))
     invoices = billing_selectors.due_invoices(
-        famille=famille, commune=commune, ids=selectors.as_ids(invoice_ids)
+        famille=famille, commune=commune, ids=parse_ids(invoice_ids)
     )
     if not invoices:
         raise ValidationError(_("Aucune facture à régler parmi celles choisies."))
@@ -622,8 +623,8 @@ def refund_trop_percu(
         errors["method"] = _("Choisissez le moyen du remboursement.")
     elif method != RefundMethod.ESPECES and not reference:
         errors["reference"] = _(
-            "Indiquez la référence du remboursement : du virement, numéro du chèque ou de "
-            "l'opération de la banque."
+            "Indiquez la référence du remboursement : référence du virement, numéro du chèque "
+            "ou de l'opération de la banque."
         )
     today = timezone.localdate()
     noticed = timezone.localdate(trop_percu.created_at)
