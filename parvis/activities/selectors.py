@@ -28,7 +28,8 @@ from parvis.activities.models import (
 from parvis.activities.services import closures_of, why_not_bookable, why_not_cancellable
 from parvis.communes.models import Commune
 from parvis.families.models import MemberKind, Personne
-from parvis.families.selectors_citizen import _as_int, _linked_families
+from parvis.families.selectors_citizen import _linked_families
+from parvis.ids import parse_id
 
 WEEKDAY_LABELS = [
     gettext_lazy("lundi"),
@@ -95,7 +96,7 @@ class Target:
 def booking_target(*, user: User, commune: Commune, activity_slug: str, child_pk) -> Target | None:
     """The activity (of this commune) and the child (of one of the account's families) a
     calendar is about; None for anything else. Three queries."""
-    child_pk = _as_int(child_pk)
+    child_pk = parse_id(child_pk)
     if child_pk is None:
         return None
     child = (

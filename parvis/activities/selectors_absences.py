@@ -13,6 +13,7 @@ from parvis.accounts.models import User
 from parvis.activities.models import Absence, Reservation
 from parvis.communes.models import Commune
 from parvis.families.selectors_citizen import _linked_families
+from parvis.ids import parse_id
 
 
 def with_bookings(absences: list[Absence], *, activities=None) -> list[Absence]:
@@ -62,9 +63,8 @@ def family_absences(*, user: User, commune: Commune):
 def family_absence(*, user: User, commune: Commune, pk) -> Absence | None:
     """One absence of the account's households (with its bookings), None for anything else:
     another family's, another commune's, a malformed id."""
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
+    pk = parse_id(pk)
+    if pk is None:
         return None
     absence = family_absences(user=user, commune=commune).filter(pk=pk).first()
     if absence is None:

@@ -21,7 +21,8 @@ from parvis.accounts.services import audit
 from parvis.activities import services
 from parvis.activities.models import BookingStatus, Reservation
 from parvis.communes.models import Commune
-from parvis.families.selectors_citizen import _as_int, _linked_families
+from parvis.families.selectors_citizen import _linked_families
+from parvis.ids import parse_id
 
 
 class OfferUnavailable(Exception):
@@ -164,7 +165,7 @@ def offers_of(*, user: User, commune: Commune):
 def offer_of(*, user: User, commune: Commune, pk) -> Reservation | None:
     """One offered seat of the account's families in this commune; None for anything else
     (another family's, another commune's, not an offer): the views answer 404."""
-    pk = _as_int(pk)
+    pk = parse_id(pk)
     if pk is None:
         return None
     return offers_of(user=user, commune=commune).filter(pk=pk).first()

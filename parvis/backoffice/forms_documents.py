@@ -16,6 +16,7 @@ from parvis.backoffice.forms import DateInput
 from parvis.backoffice.forms_demandes import FilterBoundField, TextForm
 from parvis.backoffice.selectors_documents import NO_SERVICE, DocumentFilters
 from parvis.families.models import QfSource
+from parvis.ids import parse_ids
 
 MAX_BATCH = 100  # documents validated by one batch action
 MAX_AMOUNT = Decimal("9999999.99")
@@ -70,13 +71,12 @@ class DocumentBatchForm(forms.Form):
             raise forms.ValidationError(
                 _("Pas plus de %(max)d documents à la fois.") % {"max": MAX_BATCH}
             )
-        pks = []
-        for value in values:
-            try:
-                pks.append(int(value))
-            except ValueError:
-                continue  # not a document: ignored like one the agent may not see
-        return list(dict.fromkeys(pks))
+        # Not a document's id (« ² », « -99999999999999999999 », letters): dropped; none left
+        # is nothing ticked.
+        pks = parse_ids(values)
+        if not pks:
+            raise forms.ValidationError(self.fields["documents"].error_messages["required"])
+        return pks
 
 
 class RefuseDocumentForm(TextForm):

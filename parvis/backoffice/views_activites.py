@@ -27,6 +27,7 @@ from parvis.backoffice import selectors_activites as selectors
 from parvis.backoffice import services_activites as services
 from parvis.backoffice.permissions import agent_required
 from parvis.backoffice.views import _render
+from parvis.ids import parse_ids
 
 
 class CloseDayForm(forms.Form):
@@ -190,13 +191,8 @@ def a_valider(request):
 
 
 def _ids(request) -> list[int]:
-    """The ticked ids; anything else (« ² », 30 digits, letters) is dropped, never a 500
-    (18 digits at most: every id a database column can hold)."""
-    return [
-        int(value)
-        for value in request.POST.getlist("ids")
-        if value.isascii() and value.isdigit() and len(value) <= 18
-    ]
+    """The ticked ids; anything else (« ² », 30 digits, letters) is dropped, never a 500."""
+    return parse_ids(request.POST.getlist("ids"))
 
 
 def _query(request) -> str:

@@ -38,12 +38,12 @@ from parvis.billing.models import DUE_STATUSES, Invoice, InvoiceStatus, PaymentA
 from parvis.billing.pricing import money
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
-from parvis.families.selectors_citizen import _as_int, _linked_families
+from parvis.families.selectors_citizen import _linked_families
+from parvis.ids import parse_id
 
 ZERO = Decimal("0.00")
 # An upper bound on the ids read from one request (a page of checkboxes is far below it).
 MAX_IDS = 500
-MAX_PK = 2**63 - 1  # the largest id a database column holds; a bigger one is garbage
 
 
 def citizen_families(*, user: User, commune: Commune) -> QuerySet[Famille]:
@@ -100,7 +100,7 @@ def invoices_of(*, famille, commune: Commune) -> QuerySet[Invoice]:
 def invoice_of(*, famille, commune: Commune, pk) -> Invoice | None:
     """One of the family's invoices with its lines and régie, or None (another family's or
     commune's invoice, an unknown or malformed id)."""
-    pk = _as_int(pk)
+    pk = parse_id(pk)
     if pk is None:
         return None
     return (
@@ -164,8 +164,8 @@ def due_invoices(*, famille, commune: Commune, ids: Iterable) -> list[Invoice]:
     is left out. A plain read without locks: the payment service locks and checks again."""
     wanted = set()
     for value in ids:
-        pk = _as_int(value)
-        if pk is not None and 0 < pk <= MAX_PK:
+        pk = parse_id(value)
+        if pk is not None:
             wanted.add(pk)
         if len(wanted) >= MAX_IDS:
             break

@@ -42,19 +42,13 @@ from parvis.communes.models import Commune
 from parvis.families import selectors as family_selectors
 from parvis.families.models import Famille, MemberKind, Personne
 from parvis.families.selectors_citizen import _linked_families
+from parvis.ids import parse_id
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # The lines that count as childcare in the tax certificate: the care itself and its credits.
 CHILDCARE_LINE_KINDS = (LineKind.PRESTATION, LineKind.DEDUCTION)
 TAX_CREDIT_MAX_AGE = 6
-
-
-def _as_int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def responsables_prefetch(prefix: str = "famille__") -> Prefetch:
@@ -74,7 +68,7 @@ def linked_familles(*, user: User, commune: Commune) -> list[Famille]:
 
 def family_invoice(*, user: User, commune: Commune, pk) -> Invoice | None:
     """One invoice of the account's families in `commune` (any state), else None."""
-    pk = _as_int(pk)
+    pk = parse_id(pk)
     if pk is None:
         return None
     return Invoice.objects.filter(
@@ -84,7 +78,7 @@ def family_invoice(*, user: User, commune: Commune, pk) -> Invoice | None:
 
 def family_payment(*, user: User, commune: Commune, pk) -> Payment | None:
     """One payment (valid or cancelled) of the account's families in `commune`, else None."""
-    pk = _as_int(pk)
+    pk = parse_id(pk)
     if pk is None:
         return None
     return Payment.objects.filter(

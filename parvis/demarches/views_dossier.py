@@ -48,9 +48,10 @@ from parvis.families.documents import (
     school_year_label,
 )
 from parvis.families.models import Document, DocumentStatus, DocumentType, RequiredDocument
-from parvis.families.selectors_citizen import _as_int, _linked_families, households
+from parvis.families.selectors_citizen import _linked_families, households
 from parvis.families.selectors_documents import dossier, dossier_years
 from parvis.families.services_documents import store_document
+from parvis.ids import parse_id
 
 # How a slot's state reads: a symbol (hidden from screen readers) and always the words.
 SLOT_DISPLAY = {
@@ -217,14 +218,14 @@ def _where(request) -> Where | None:
         return None
     famille = families[0]
     if "famille" in request.GET:
-        number = _as_int(request.GET["famille"])
+        number = parse_id(request.GET["famille"])
         famille = next((f for f in families if f.number == number), None)
         if famille is None:
             raise Http404(_("Aucune de vos familles ne porte ce numéro."))
     years = dossier_years(commune=commune)
     year = years[0] if years else None
     if "annee" in request.GET:
-        year = _as_int(request.GET["annee"])
+        year = parse_id(request.GET["annee"])
         if year not in years:
             raise Http404(_("La commune n'a pas de dossier administratif pour cette année."))
     return Where(famille=famille, families=families, years=years, year=year)

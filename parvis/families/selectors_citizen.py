@@ -23,6 +23,7 @@ from parvis.families.models import (
     Personne,
     ServiceKey,
 )
+from parvis.ids import parse_id
 
 EXPORT_FORMAT = "parvis.donnees-personnelles/1"
 # The services a family asks to change the household file (children, address) until the
@@ -137,16 +138,9 @@ def family_link(*, user: User, commune: Commune, access_id) -> FamilyAccess | No
 # the family: an id of another family or another commune reaches nothing.
 
 
-def _as_int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def linked_famille(*, user: User, commune: Commune, number) -> Famille | None:
     """One of the families the account is linked to in `commune`, by its number."""
-    number = _as_int(number)
+    number = parse_id(number)
     if number is None:
         return None
     return _linked_families(user=user, commune=commune).filter(number=number).first()
@@ -154,7 +148,7 @@ def linked_famille(*, user: User, commune: Commune, number) -> Famille | None:
 
 def authorised_person(*, user: User, commune: Commune, number, pk) -> AuthorisedPerson | None:
     """A person authorised to pick up the children of one of the account's families."""
-    number, pk = _as_int(number), _as_int(pk)
+    number, pk = parse_id(number), parse_id(pk)
     if number is None or pk is None:
         return None
     return (
@@ -171,7 +165,7 @@ def authorised_person(*, user: User, commune: Commune, number, pk) -> Authorised
 
 def child(*, user: User, commune: Commune, number, pk) -> Personne | None:
     """A child (never a responsable) of one of the account's families."""
-    number, pk = _as_int(number), _as_int(pk)
+    number, pk = parse_id(number), parse_id(pk)
     if number is None or pk is None:
         return None
     return (

@@ -20,7 +20,8 @@ from parvis.families.models import (
     QuotientFamilial,
     RequiredDocument,
 )
-from parvis.families.selectors_citizen import _as_int, _linked_families
+from parvis.families.selectors_citizen import _linked_families
+from parvis.ids import parse_id
 
 
 @dataclass
@@ -58,7 +59,7 @@ def citizen_documents(*, user: User, commune: Commune) -> list[FamilyDocuments]:
 
 def citizen_document(*, user: User, commune: Commune, pk) -> Document | None:
     """One document of a family the account is linked to; None for anything else."""
-    pk = _as_int(pk)
+    pk = parse_id(pk)
     if pk is None:
         return None
     linked = _linked_families(user=user, commune=commune).values("pk")

@@ -4,7 +4,6 @@ found."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from django.db.models import F, Prefetch
@@ -13,6 +12,7 @@ from parvis.accounts.models import User
 from parvis.billing.models import Invoice, InvoiceStatus
 from parvis.communes.models import Commune
 from parvis.families.models import Famille, FamilyAccess
+from parvis.ids import parse_ids
 from parvis.payments.models import (
     Provider,
     ProviderConfig,
@@ -20,20 +20,6 @@ from parvis.payments.models import (
     TransactionInvoice,
     TransactionStatus,
 )
-
-ID_TEXT = re.compile(r"[0-9]{1,11}")  # at most 11 digits: what a page of ids can hold
-
-
-def as_ids(values: Iterable) -> list[int]:
-    """The positive integers among `values` (form data) that can be ids: anything else (text,
-    a number too large for the database) is ignored. ASCII digits only: `str.isdigit` also says
-    yes to « ² » (which `int` refuses: it was a 500) and to other scripts' digits."""
-    ids = []
-    for value in values:
-        text = str(value).strip()
-        if ID_TEXT.fullmatch(text) and int(text) > 0:
-            ids.append(int(text))
-    return ids
 
 
 def _linked_famille_ids(*, user: User, commune: Commune):
@@ -44,7 +30,7 @@ def _linked_famille_ids(*, user: User, commune: Commune):
 
 def families_paying(*, user: User, commune: Commune, ids: Iterable) -> list[Famille]:
     """The account's families that own a due invoice among `ids` (usually one)."""
-    ids = as_ids(ids)
+    ids = parse_ids(ids)
     if not ids:
         return []
     owners = (

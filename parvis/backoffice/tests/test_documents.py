@@ -518,6 +518,27 @@ def test_a_batch_without_selection(agent_client, enfance_doc):
     assert flash(response) == ["Cochez au moins un document."]
 
 
+@pytest.mark.parametrize(
+    "garbage", ["-99999999999999999999", "99999999999999999999", "9" * 30, "²", "١٢٣", "４２"]
+)
+def test_a_batch_with_an_id_no_database_holds_is_no_500(agent_client, enfance_doc, garbage):
+    """`documents=-99999999999999999999` was an OverflowError (a 500), « ² » a ValueError, and
+    other scripts' digits became ids: none is a document. Beside a real one, it is dropped."""
+    response = agent_client.post(BATCH, {"documents": [garbage, enfance_doc.pk]})
+    assert response.status_code == 302 and response["Location"] == QUEUE
+    assert flash(response) == ["1 document validé."]
+    enfance_doc.refresh_from_db()
+    assert enfance_doc.status == "valide"
+
+
+def test_a_batch_of_garbage_alone_is_nothing_ticked(agent_client, enfance_doc):
+    response = agent_client.post(BATCH, {"documents": ["-99999999999999999999", "²"]})
+    assert response.status_code == 302 and response["Location"] == QUEUE
+    assert flash(response) == ["Cochez au moins un document."]
+    enfance_doc.refresh_from_db()
+    assert enfance_doc.status == "depose"
+
+
 def test_the_queue_page_has_the_batch_form(agent_client, enfance_doc):
     html = agent_client.get(QUEUE).content.decode()
     assert f'action="{BATCH}"' in html
