@@ -25,6 +25,7 @@ from parvis.billing import pdf
 from parvis.billing import selectors_documents as selectors
 from parvis.billing.forms_documents import AttendanceCertificateForm, TaxCertificateForm
 from parvis.billing.pricing import money
+from parvis.ids import parse_id
 
 SECTION = "billing:documents"
 PER_PAGE = 20
@@ -127,8 +128,8 @@ def attestation_fiscale(request):
     if data is None:
         return redirect("billing:documents", commune=request.commune.slug)
     familles, tax_form, presence_form = _forms(request, data, which="tax")
-    famille_id = data.get("famille", "")
-    if famille_id.isdigit() and int(famille_id) not in tax_form.familles:
+    famille_id = parse_id(data.get("famille", ""))
+    if famille_id is not None and famille_id not in tax_form.familles:
         raise Http404(_("Ce foyer n'existe pas."))
     if tax_form.is_valid():
         year = tax_form.cleaned_data["year"]
@@ -146,8 +147,8 @@ def attestation_presence(request):
     if data is None:
         return redirect("billing:documents", commune=request.commune.slug)
     familles, tax_form, presence_form = _forms(request, data, which="presence")
-    child_id = data.get("child", "")
-    if child_id.isdigit() and int(child_id) not in presence_form.children:
+    child_id = parse_id(data.get("child", ""))
+    if child_id is not None and child_id not in presence_form.children:
         # Only a hand-made address names a child the account does not see: another family's.
         raise Http404(_("Cet enfant n'existe pas."))
     if presence_form.is_valid():

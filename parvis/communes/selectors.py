@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from parvis.communes import hours
 from parvis.communes.models import Actualite, Closure, Commune, OpeningRange, Service
+from parvis.ids import parse_id
 
 
 def active_communes() -> QuerySet[Commune]:
@@ -34,7 +35,8 @@ def news_item(commune: Commune, reference: str, *, now: datetime | None = None) 
     """A published news item of `commune` by id or slug; 404 for anything else, including
     another commune's item."""
     news = published_news(commune, now=now)
-    lookup = {"pk": int(reference)} if reference.isdigit() else {"slug": reference}
+    pk = parse_id(reference)
+    lookup = {"pk": pk} if pk is not None else {"slug": reference}
     return get_object_or_404(news, **lookup)
 
 

@@ -265,3 +265,20 @@ def test_another_familys_child_is_404_and_garbage_an_error(logged, world):
     response = logged.get(url(world, "attestation_presence"), data)
     assert response.status_code == 200
     assert "Choisissez un enfant de la liste." in text_of(response)
+
+
+@pytest.mark.parametrize("garbage", ["²", "١٢٣", "-1", "9" * 30])
+def test_a_child_or_family_that_is_no_id_is_a_form_error_not_a_500(logged, world, garbage):
+    """`child=²` passed `str.isdigit` and `int()` refused it: a 500. Any value that is no id is
+    the field's French error, the entries kept."""
+    other = FamilleFactory(commune=world.commune, name="LEGRAND")
+    FamilyAccessFactory(famille=other, user=world.user)  # two families: the tax form asks which
+    pay(world, make_invoice(world), "10.00", date(2026, 3, 30))
+    data = {"child": garbage, "start": "2026-01-01", "end": "2026-01-31"}
+    response = logged.get(url(world, "attestation_presence"), data)
+    assert response.status_code == 200
+    assert "Choisissez un enfant de la liste." in text_of(response)
+    assert 'value="2026-01-31"' in response.content.decode()
+    response = logged.get(url(world, "attestation_fiscale"), {"year": "2026", "famille": garbage})
+    assert response.status_code == 200
+    assert "Foyer : Sélectionnez un choix valide." in text_of(response)

@@ -226,6 +226,18 @@ def test_news_item_by_id_or_slug(client):
         assert "<p>Sur la place.</p>" in response.content.decode()
 
 
+@pytest.mark.parametrize("reference", ["²", "9" * 30, "-1", "0", "{arabic}", "{fullwidth}"])
+def test_a_news_reference_that_is_neither_id_nor_slug_is_404(client, reference):
+    """« ² » passed `str.isdigit` and `int()` refused it: a 500; 30 nines overflow the id
+    column; the item's id in Arabic-Indic or full-width digits was read as the id."""
+    item = ActualiteFactory(title="Fête de la musique")
+    reference = reference.format(
+        arabic=str(item.pk).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+        fullwidth=str(item.pk).translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    )
+    assert client.get(f"/{item.commune.slug}/actualites/{reference}/").status_code == 404
+
+
 def test_news_slugs_are_made_unique_and_never_only_digits(db):
     commune = CommuneFactory()
     first = ActualiteFactory(commune=commune, title="Conseil municipal")
