@@ -114,7 +114,11 @@ class NotAResponsable(ValueError):
 def choose_payeur(*, famille: Famille, actor: User, payeur: Personne | None) -> Famille:
     """« Payeur des factures »: the responsable whose name the family's invoices carry; None
     goes back to the default (selectors.payeur). Audited as a change of the file, by name."""
-    famille = Famille.objects.select_for_update().select_related("payeur").get(pk=famille.pk)
+    # Only the family's row is locked: PostgreSQL refuses FOR UPDATE on the nullable side of
+    # the outer join to a payeur not chosen yet (a 500 on every choice).
+    famille = (
+        Famille.objects.select_for_update(of=("self",)).select_related("payeur").get(pk=famille.pk)
+    )
     if payeur is not None and (
         payeur.famille_id != famille.pk or payeur.kind != MemberKind.RESPONSABLE
     ):

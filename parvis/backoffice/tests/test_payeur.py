@@ -59,6 +59,16 @@ def test_the_agent_chooses_marc_and_the_file_says_so(
     assert famille.payeur is None
 
 
+def test_the_default_chosen_while_no_payer_is_set_is_no_500(agent_client, famille, household):
+    """`payeur=defaut` locked the family's row joined to its (absent) payeur: PostgreSQL refuses
+    FOR UPDATE on the nullable side of an outer join (a 500 on every choice; SQLite takes no row
+    locks, so this fails on PostgreSQL only)."""
+    response = agent_client.post(PAGE, {"payeur": "defaut"})
+    assert response.status_code == 302 and response["Location"] == FILE
+    famille.refresh_from_db()
+    assert famille.payeur is None
+
+
 @pytest.mark.parametrize("value", ["", "abc", "999999", "other_family"])
 def test_a_bad_choice_is_an_error_next_to_the_field_and_changes_nothing(
     agent_client, famille, household, value
