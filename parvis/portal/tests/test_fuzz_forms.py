@@ -25,14 +25,14 @@ import time
 import traceback
 import zlib
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import lxml.html
 import pytest
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from hypothesis import HealthCheck, example, given, seed, settings
 from hypothesis import strategies as st
 
@@ -245,6 +245,16 @@ def parse_forms(role: str, page: str, html: str) -> list[Form]:
     return forms
 
 
+def query_form(role: str, link: str) -> Form:
+    """The query of a link followed, as a GET form of its fields."""
+    target = urlsplit(link)
+    fields: dict[str, list[str]] = {}
+    for name, value in parse_qsl(target.query, keep_blank_values=True):
+        fields.setdefault(name, []).append(value)
+    key = ("GET", url_name(target.path), tuple(sorted(fields)), (), ())
+    return Form(role, link, "GET", target.path, key, fields)
+
+
 def blurred(path: str) -> str:
     """A path with its ids blurred: the family file of two families is one page, one form."""
     return re.sub(r"\d+", "N", path)
@@ -275,6 +285,8 @@ class Crawl:
                 self.pages.append(path)
                 html = response.content.decode()
                 self.forms.extend(parse_forms(self.role.name, path, html))
+                if "?" in path:  # a link's query (?jour=, ?annee=, ?foyer=) is a form too
+                    self.forms.append(query_form(self.role.name, path))
                 self.follow(path, lxml.html.fromstring(html).xpath("//a/@href"))
 
     def follow(self, page: str, hrefs) -> None:
@@ -532,6 +544,41 @@ def login(client, role: Role) -> None:
         client.force_login(role.user(), backend=role.backend)
 
 
+# --- Addresses -----------------------------------------------------------------------------------
+
+# Put in an address's text parts (a request's number, a register's unit and day, a news item's
+# reference): `<str:…>` takes anything but « / ».
+IN_ADDRESSES = ["²", "9" * 30, "-1", "2026-13-45", "31-02-2026", "x" * 300, "é"]
+
+
+def spoiled_addresses(client, role: Role, pages: list[str]) -> list[str]:
+    """Each page whose address has text parts, fetched again with each part spoiled; the
+    failures' reports."""
+    failures, done = [], set()
+    for page in pages:
+        path = urlsplit(page).path
+        match = resolve(path)
+        texts = [
+            name
+            for name, value in match.kwargs.items()
+            if name != "commune" and isinstance(value, str) and f"<str:{name}>" in match.route
+        ]
+        if not texts or blurred(path) in done:
+            continue
+        done.add(blurred(path))
+        for name, value in ((n, v) for n in texts for v in IN_ADDRESSES):
+            url = reverse(match.view_name, kwargs={**match.kwargs, name: value})
+            try:
+                with transaction.atomic():
+                    response = client.get(url)
+            except Exception:
+                failures.append(f"500 on GET {url} (as {role.name})\n{traceback.format_exc()}")
+                continue
+            if response.status_code >= 500:
+                failures.append(f"{response.status_code} on GET {url} (as {role.name})")
+    return failures
+
+
 # --- The walk -------------------------------------------------------------------------------------
 
 TRIED: set[tuple] = set()  # forms already tried by an earlier role of this process
@@ -560,6 +607,7 @@ def test_no_form_answers_500_to_malformed_values(demo, db, client, role):
         failure = fuzz(client, role, form, demo[role.commune])
         if failure:
             failures.append(failure)
+    failures.extend(spoiled_addresses(client, role, pages))
     print(
         f"{role.name}: {len(pages)} pages ({crawled:.1f} s), {tried} forms tried "
         f"({time.perf_counter() - started - crawled:.1f} s)"
