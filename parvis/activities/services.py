@@ -200,27 +200,33 @@ def offer_new_seats(*, unit: Unit, actor: User | None, now: datetime | None = No
     on each day still to come with a waiting list, the seats now free go to the first waiting
     families as offers, exactly as a seat given back does (free_seat). A family that joined the
     list in time gets its offer whatever the booking deadline says now; a day whose unit has
-    started offers nothing. Constant queries whatever the number of days: the waiting list and
-    the counters are read and locked once, written in bulk. Returns the number of offers."""
+    started offers nothing. Constant queries whatever the number of days: the counters, then the
+    waiting list, read and locked once, written in bulk. Returns the number of offers."""
     now = now or timezone.now()
-    waiting = list(
-        Reservation.objects.select_for_update()
-        .filter(
-            unit=unit, day__gte=now.astimezone(PARIS).date(), status=BookingStatus.LISTE_ATTENTE
-        )
-        .order_by("day", "queued_at", "pk")
+    queued = Reservation.objects.filter(
+        unit=unit, day__gte=now.astimezone(PARIS).date(), status=BookingStatus.LISTE_ATTENTE
     )
-    waiting = [r for r in waiting if now < datetime.combine(r.day, unit.starts_at, tzinfo=PARIS)]
-    if not waiting:
+    days = {
+        day
+        for day in queued.values_list("day", flat=True).distinct()
+        if now < datetime.combine(day, unit.starts_at, tzinfo=PARIS)
+    }
+    if not days:
         return 0
-    days = {r.day for r in waiting}
+    # The seat counters are locked before the waiting list, as the baskets and free_seat do:
+    # the other way round, a seat given back at the same instant deadlocks (PostgreSQL).
     counters = {}
     if unit.seats is not None:
         ensure_seat_counters((unit.pk, day) for day in days)
         counters = {
             row.day: row
-            for row in UnitDay.objects.select_for_update().filter(unit=unit, day__in=days)
+            for row in UnitDay.objects.select_for_update()
+            .filter(unit=unit, day__in=days)
+            .order_by("day")
         }
+    waiting = list(
+        queued.select_for_update().filter(day__in=days).order_by("day", "queued_at", "pk")
+    )
     offers = []
     for reservation in waiting:
         counter = counters.get(reservation.day)

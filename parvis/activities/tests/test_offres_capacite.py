@@ -2,19 +2,21 @@
 the waiting list at once: « 2 / 3 — 1 en liste d'attente » can no longer stay without an offer.
 A family that joined the list in time gets its offer whatever the booking deadline says now."""
 
+import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from parvis.accounts.models import AuditEntry
 from parvis.activities.models import BookingEvent, BookingStatus, Unit, UnitDay
 from parvis.activities.rules import PARIS
-from parvis.activities.services import offer_new_seats
+from parvis.activities.services import offer_new_seats, validate_basket
 from parvis.activities.tests.factories import make_activity, register
 from parvis.activities.tests.test_offres import MONDAY, NOW, Family
 from parvis.communes.tests.factories import CommuneAdminFactory, CommuneFactory
@@ -108,6 +110,62 @@ def test_a_full_day_offers_nothing_and_a_second_call_offers_nothing_more(
         assert raise_capacity(activity, 2, now=NOW) == 0
     assert UnitDay.objects.get().taken == 2
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_new_seats_and_a_seat_given_back_at_the_same_instant_do_not_deadlock():
+    """A household gives a seat back while the admin raises the capacity: the basket locks the
+    seat counter (services_foyer._lock_seats), then free_seat the waiting list. offer_new_seats
+    takes them in the same order, else each holds what the other waits for (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers: concurrency is only meaningful on PostgreSQL")
+    commune = CommuneFactory()
+    activity = make_activity(commune, capacity=1, offer_hours=24)
+    people = {name: Family(commune, name) for name in ("HOLDER", "ALICE", "BRUNO")}
+    for person in people.values():
+        register(person.child, activity)
+        person.book(activity, add=[MONDAY])
+    unit = activity.units.get()
+    Unit.objects.filter(pk=unit.pk).update(capacity=2)
+    unit.refresh_from_db()
+    counter_locked, errors = threading.Event(), []
+
+    def give_back():
+        try:
+            with transaction.atomic():
+                UnitDay.objects.select_for_update().get(unit=unit, day=MONDAY)
+                counter_locked.set()
+                time.sleep(0.5)  # offer_new_seats starts meanwhile
+                holder = people["HOLDER"]
+                validate_basket(
+                    famille=holder.famille, child=holder.child, activity=activity,
+                    add=[], remove=[(unit, MONDAY)], actor=holder.user, now=NOW,
+                )  # fmt: skip
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def raise_seats():
+        try:
+            assert counter_locked.wait(timeout=5)
+            offer_new_seats(unit=unit, actor=None, now=NOW)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=give_back), threading.Thread(target=raise_seats)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [people[n].reservation().status for n in ("ALICE", "BRUNO")] == [
+        BookingStatus.PROPOSEE
+    ] * 2
+    assert people["HOLDER"].reservation() is None
+    assert UnitDay.objects.get().taken == 2
 
 
 def _queries_to_raise(days) -> int:
