@@ -186,23 +186,36 @@ class CommuneCreationForm(CommuneForm):
     administrator (checked here, so that a refused password comes back next to its field)."""
 
     admin_username = forms.CharField(
-        label=_("identifiant de l'administrateur"), max_length=150, required=False
+        label=_("identifiant de l'administrateur"),
+        max_length=150,
+        required=False,
+        # The account's own rule, checked here: refused at the save, it was a server error.
+        validators=[User.username_validator],
     )
     admin_email = forms.EmailField(label=_("courriel de l'administrateur"), required=False)
     admin_password1 = forms.CharField(
-        label=_("mot de passe"), required=False, strip=False, widget=forms.PasswordInput
+        label=_("mot de passe"),
+        required=False,
+        strip=False,
+        # Not the operator's own password filled in by the browser.
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     admin_password2 = forms.CharField(
         label=_("mot de passe (confirmation)"),
         required=False,
         strip=False,
-        widget=forms.PasswordInput,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
     def clean(self):
         cleaned = super().clean()
         username = cleaned.get("admin_username")
         if not username:
+            if "admin_username" not in self.errors and any(
+                cleaned.get(name) for name in ("admin_email", "admin_password1", "admin_password2")
+            ):
+                # An administrator half described is not silently dropped with the commune saved.
+                self.add_error("admin_username", _("Indiquez l'identifiant de l'administrateur."))
             return cleaned
         password = cleaned.get("admin_password1")
         if not password:

@@ -270,3 +270,34 @@ def test_a_commune_added_without_an_administrator_still_gets_its_services(client
     gamma = Commune.objects.get(slug="gamma")
     assert Service.objects.filter(commune=gamma).count() == len(DEFAULT_SERVICES)
     assert not User.objects.filter(commune=gamma).exists()
+
+
+def test_an_administrator_name_the_accounts_refuse_is_an_error_next_to_it_not_a_500(client):
+    client.force_login(OperatorFactory())
+    data = _add_form(
+        client, admin_username="jean dupont!", admin_password1=STRONG, admin_password2=STRONG
+    )
+
+    response = client.post(add_url("commune"), data)
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "Saisissez un nom d’utilisateur valide" in form.errors["admin_username"][0]
+    assert form["name"].value() == "Gamma"
+    assert not Commune.objects.filter(slug="gamma").exists()
+
+
+def test_an_administrator_without_a_name_is_not_dropped_silently(client):
+    client.force_login(OperatorFactory())
+    data = _add_form(
+        client, admin_email="admin@gamma.fr", admin_password1=STRONG, admin_password2=STRONG
+    )
+
+    response = client.post(add_url("commune"), data)
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["admin_username"] == ["Indiquez l'identifiant de l'administrateur."]
+    assert form["admin_email"].value() == "admin@gamma.fr"
+    assert not Commune.objects.filter(slug="gamma").exists()
+    assert 'autocomplete="new-password"' in page(response)
