@@ -165,6 +165,10 @@ def create_commune_administrator(
     """An account that administers `commune` in the admin and is « administrateur » at its
     guichet."""
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+    # Whatever its case: the login doors count attempts on the name in lower case, so « Admin »
+    # and « admin » would share their locks.
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("Cet identifiant est déjà pris.")})
     try:
         validate_password(password, user)
     except ValidationError as error:

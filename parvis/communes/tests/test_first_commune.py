@@ -301,3 +301,13 @@ def test_an_administrator_without_a_name_is_not_dropped_silently(client):
     assert form["admin_email"].value() == "admin@gamma.fr"
     assert not Commune.objects.filter(slug="gamma").exists()
     assert 'autocomplete="new-password"' in page(response)
+
+
+def test_create_commune_refuses_an_administrator_name_taken_in_another_case():
+    User.objects.create_user(username="Admin-Gamma", password=STRONG)
+
+    with pytest.raises(CommandError, match="username : Cet identifiant est déjà pris"):
+        call_command("create_commune", *_args(**{"--admin": "admin-gamma"}))
+
+    assert not Commune.objects.filter(slug="gamma-sur-oise").exists()
+    assert User.objects.filter(username__iexact="admin-gamma").count() == 1
