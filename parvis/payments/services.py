@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction as db
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
@@ -369,11 +369,15 @@ def _shares_capped(transaction: Transaction) -> tuple[dict, dict[Regie, Decimal]
 
 
 def _payer_name(transaction: Transaction) -> str:
-    """« Madame Françoise DURAND »: the account that paid online names the receipt."""
+    """« Madame Françoise DURAND »: the account that paid online names the receipt. Stored, so
+    in the portal's language, not the one of the request that carried the notification (the
+    simulator's is the citizen's)."""
     user = transaction.user
     if user is None:
         return ""
-    parts = (user.get_civility_display(), user.first_name, user.last_name.upper())
+    with translation.override(settings.LANGUAGE_CODE):
+        civility = user.get_civility_display()
+    parts = (civility, user.first_name, user.last_name.upper())
     return " ".join(part for part in parts if part)
 
 
