@@ -511,8 +511,9 @@ def attempt_agent_login(
 def attempt_admin_login(*, request, username: str, password: str) -> AgentLoginResult:
     """The administration's door (/admin/): the operator and the communes' administrators, under
     the same rules as the guichet's, counted apart from every commune's doors. Nobody is logged
-    in here (Django's admin does it with the account returned)."""
-    user, _throttle, until = _attempt_staff_login(
+    in here (Django's admin does it with the account returned). A commune's administrator is
+    one of its agents: attacked at this door, they are e-mailed as at the guichet's."""
+    user, throttle, until = _attempt_staff_login(
         request=request,
         commune=None,
         kind=Attempt.Kind.ADMIN_LOGIN,
@@ -521,6 +522,17 @@ def attempt_admin_login(*, request, username: str, password: str) -> AgentLoginR
         password=password,
         staff=User.objects.filter(is_active=True, is_staff=True),
     )
+    attacked = len(throttle.failures_elsewhere) >= ALERT_AFTER and not throttle.from_usual_address
+    if user is None and attacked:
+        commune = (
+            Commune.objects.filter(
+                users__username__iexact=(username or "").strip(), users__is_staff=True
+            )
+            .order_by("pk")
+            .first()
+        )
+        if commune is not None:
+            _alert_agent(commune=commune, username=username, throttle=throttle)
     return AgentLoginResult(user=user, locked_until=until)
 
 

@@ -537,3 +537,41 @@ def test_no_alert_for_a_name_that_is_no_agent_of_the_commune(
     assert mail.outbox == []
     assert not AuditEntry.objects.filter(action="account.login_alert").exists()
     assert AgentRole.objects.filter(user=elsewhere).exists()
+
+
+def admin_login(username, password, *, at, ip):
+    client = Client(REMOTE_ADDR=ip)
+    with time_machine.travel(at, tick=False):
+        return client.post(reverse("admin:login"), {"username": username, "password": password})
+
+
+def test_an_agent_attacked_at_the_administrations_door_is_told_too(
+    commune, agent, django_capture_on_commit_callbacks
+):
+    # The same account opens the guichet and, for an administrator, /admin/: an attacker who
+    # picks the administration's door is not hidden from the agent.
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(4):
+            admin_login(agent.username, WRONG, at=T + timedelta(seconds=n), ip=ATTACKER)
+    assert mail.outbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):  # the rest of the wave, from other addresses: one e-mail
+            admin_login(agent.username, WRONG, at=T + timedelta(minutes=n + 1), ip=botnet(n))
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [agent.email]
+    assert NOTICE in mail.outbox[0].body
+    alert = AuditEntry.objects.get(action="account.login_alert")
+    assert (alert.commune, alert.target_id) == (commune, str(agent.pk))
+
+
+def test_the_operator_attacked_at_the_administrations_door_alerts_no_commune(
+    django_capture_on_commit_callbacks,
+):
+    from parvis.communes.tests.factories import OperatorFactory
+
+    OperatorFactory(username="op")
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(6):
+            response = admin_login("op", WRONG, at=T + timedelta(seconds=3 * n), ip=botnet(n))
+            assert response.status_code == 200
+    assert not AuditEntry.objects.filter(action="account.login_alert").exists()
