@@ -166,7 +166,8 @@ def _take_seat(unit: Unit, day: date) -> bool:
 
 def free_seat(unit: Unit, day: date, *, actor, now: datetime) -> None:
     """A seat was given back: offered to the first of the waiting list, else freed. Once the
-    unit has started that day, nobody is offered a seat any more: it is just freed."""
+    unit has started that day, nobody is offered a seat any more: it is just freed; so is a seat
+    above a capacity lowered since it was taken (it is no seat any more)."""
     if unit.seats is None:
         return
     # No counter yet when the capacity was set after the bookings: the bookings left (the
@@ -177,7 +178,7 @@ def free_seat(unit: Unit, day: date, *, actor, now: datetime) -> None:
     started = now >= datetime.combine(day, unit.starts_at, tzinfo=PARIS)
     first = (
         None
-        if started
+        if started or row.taken > unit.seats
         else Reservation.objects.select_for_update()
         .filter(unit=unit, day=day, status=BookingStatus.LISTE_ATTENTE)
         .order_by("queued_at", "pk")

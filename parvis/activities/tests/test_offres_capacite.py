@@ -17,6 +17,7 @@ from parvis.accounts.models import AuditEntry
 from parvis.activities.models import BookingEvent, BookingStatus, Unit, UnitDay
 from parvis.activities.rules import PARIS
 from parvis.activities.services import offer_new_seats, validate_basket
+from parvis.activities.services_offres import decline_offer
 from parvis.activities.tests.factories import make_activity, register
 from parvis.activities.tests.test_offres import MONDAY, NOW, Family
 from parvis.communes.tests.factories import CommuneAdminFactory, CommuneFactory
@@ -165,6 +166,23 @@ def test_new_seats_and_a_seat_given_back_at_the_same_instant_do_not_deadlock():
         BookingStatus.PROPOSEE
     ] * 2
     assert people["HOLDER"].reservation() is None
+    assert UnitDay.objects.get().taken == 2
+
+
+def test_a_seat_given_back_above_a_lowered_capacity_is_not_offered(queue):
+    """Three seats held (HOLDER, ALICE's and BRUNO's offers), then the capacity lowered to 2:
+    the seat HOLDER gives back is one too many, freed and not offered to CLARA; the next one
+    given back is a real seat, offered to her."""
+    activity, people = queue
+    assert raise_capacity(activity, 3, now=NOW) == 2
+    Unit.objects.update(capacity=2)
+
+    people["HOLDER"].book(activity, remove=[MONDAY])
+
+    assert people["CLARA"].reservation().status == BookingStatus.LISTE_ATTENTE
+    assert UnitDay.objects.get().taken == 2
+    decline_offer(reservation=people["ALICE"].reservation(), actor=people["ALICE"].user, now=NOW)
+    assert people["CLARA"].reservation().status == BookingStatus.PROPOSEE
     assert UnitDay.objects.get().taken == 2
 
 
