@@ -21,7 +21,10 @@ class ActionFilter(admin.SimpleListFilter):
     parameter_name = "action"
 
     def lookups(self, request, model_admin):
-        written = set(model_admin.get_queryset(request).values_list("action", flat=True).distinct())
+        # Without the log's ordering: DISTINCT over (action, at, id) would read every row.
+        written = set(
+            model_admin.get_queryset(request).order_by().values_list("action", flat=True).distinct()
+        )
         return sorted(
             ((code, str(ACTIONS.get(code, code))) for code in written),
             key=lambda item: item[1].casefold(),

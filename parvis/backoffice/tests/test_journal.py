@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -439,3 +441,28 @@ def test_the_admin_audit_log_reads_in_french(client, django_assert_max_num_queri
     entry = AuditEntry.objects.filter(action="paiement.enregistre").first()
     detail = text_of(client.get(reverse("admin:accounts_auditentry_change", args=[entry.pk])))
     assert "Paiement enregistré" in detail and "montant : — → 114,87 €" in detail
+
+
+@pytest.mark.django_db
+def test_the_admin_action_filter_reads_one_row_per_action(client):
+    """The filter's choices come from a DISTINCT over the actions alone: the log's ordering
+    (« -at », « -id ») in that query made it read back every entry of the commune."""
+    admin = CommuneAdminFactory()
+    client.force_login(admin)
+    for _n in range(30):
+        audit(actor=admin, action="famille.create", commune=admin.commune)
+    audit(actor=None, action="paiement.enregistre", commune=admin.commune)
+
+    with CaptureQueriesContext(connection) as captured:
+        page = text_of(client.get(reverse("admin:accounts_auditentry_changelist")))
+    distinct = [
+        q["sql"]
+        for q in captured.captured_queries
+        if 'DISTINCT "accounts_auditentry"."action"' in q["sql"]
+    ]
+    assert len(distinct) == 1
+    with connection.cursor() as cursor:
+        cursor.execute(distinct[0])
+        rows = cursor.fetchall()
+    assert sorted(row[0] for row in rows) == ["famille.create", "paiement.enregistre"]
+    assert "Création du dossier" in page and "Paiement enregistré" in page
