@@ -2,10 +2,12 @@
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -110,16 +112,19 @@ def setup_commune(*, commune: Commune, actor: User | None) -> Commune:
     """Give a commune just created what it needs to serve its first family: its default
     services (when it has none), then what the other apps register (procedures). Idempotent."""
     if not Service.objects.filter(commune=commune).exists():
-        Service.objects.bulk_create(
-            Service(
-                commune=commune,
-                kind=kind,
-                name=_(name),
-                key_label=_(key_label) if key_label else "",
-                position=position,
-            )
-            for position, (kind, name, key_label) in enumerate(DEFAULT_SERVICES, start=1)
-        )
+        # Stored words: in the portal's language, not the one the operator reads the admin in.
+        with translation.override(settings.LANGUAGE_CODE):
+            services = [
+                Service(
+                    commune=commune,
+                    kind=kind,
+                    name=_(name),
+                    key_label=_(key_label) if key_label else "",
+                    position=position,
+                )
+                for position, (kind, name, key_label) in enumerate(DEFAULT_SERVICES, start=1)
+            ]
+        Service.objects.bulk_create(services)
     for hook in _SETUP_HOOKS:
         hook(commune)
     audit(

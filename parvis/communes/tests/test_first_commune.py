@@ -311,3 +311,24 @@ def test_create_commune_refuses_an_administrator_name_taken_in_another_case():
 
     assert not Commune.objects.filter(slug="gamma-sur-oise").exists()
     assert User.objects.filter(username__iexact="admin-gamma").count() == 1
+
+
+def test_a_commune_added_by_an_operator_reading_english_gets_its_services_in_french(client):
+    from django.conf import settings
+
+    client.force_login(OperatorFactory())
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    response = client.post(add_url("commune"), _add_form(client))
+
+    assert response.status_code == 302
+    names = set(Service.objects.filter(commune__slug="gamma").values_list("name", flat=True))
+    assert names == {
+        "Accueils périscolaires et de loisirs",
+        "Affaires scolaires",
+        "État civil",
+        "Régie centrale",
+    }
+    assert Service.objects.get(commune__slug="gamma", kind="enfance").key_label == (
+        "Clé Espace Citoyens Enfance"
+    )
