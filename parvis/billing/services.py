@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
@@ -37,6 +38,7 @@ from parvis.billing.models import (
     SequenceKind,
 )
 from parvis.billing.pricing import money
+from parvis.families import selectors as family_selectors
 from parvis.families.models import Famille
 from parvis.tasks import enqueue_on_commit
 
@@ -253,7 +255,7 @@ def record_payment(
     share must be more than 0 and at most what the invoice still has due, checked on the locked
     rows. With a `transaction_reference` (online payment) a second call for the same transaction
     returns the first payment and changes nothing. `payer_name` is who paid, as the receipt
-    names them (empty: the family's « Payeur des factures »)."""
+    names them (empty: the family's « Payeur des factures » of today, kept with the payment)."""
     if method not in PaymentMethod.values:
         raise ValidationError({"method": _("Choisissez un mode de paiement.")})
     if transaction_reference:
@@ -299,7 +301,7 @@ def record_payment(
         received_on=received_on,
         reference=reference,
         transaction_reference=transaction_reference or "",
-        payer_name=" ".join(payer_name.split())[:200],
+        payer_name=" ".join(payer_name.split())[:200] or _payeur_name(famille),
         recorded_by=actor if actor is not None and actor.pk else None,
     )
     for pk, amount in wanted.items():
@@ -325,6 +327,16 @@ def record_payment(
 
         enqueue_on_commit(tasks.send_receipt, payment_id=payment.pk)
     return payment
+
+
+def _payeur_name(famille: Famille) -> str:
+    """The family's « Payeur des factures » as a receipt names them, written with the payment:
+    choosing another payer later does not rename who paid an old receipt."""
+    payeur = family_selectors.payeur(famille)
+    if payeur is None:
+        return ""
+    with translation.override(settings.LANGUAGE_CODE):
+        return family_selectors.full_name(payeur)[:200]
 
 
 @transaction.atomic
