@@ -458,13 +458,17 @@ def apply_effect(*, demande: Demande, actor) -> None:
             )
         if answers.get("telephone"):
             fields["phone"] = answers["telephone"]
+        # The form is prefilled from the account: a value left as the account has it is no
+        # news, and must not overwrite what the services typed in the family file.
+        account = {"phone": requester.phone, "email": requester.email}
         if fields:
             update_coordinates(user=requester, actor=actor or requester, **fields)
         member = _member_of_requester(demande, famille)
         member_fields = {
-            name: answers[answer].strip()
+            name: value
             for name, answer in (("phone", "telephone"), ("email", "courriel"))
-            if (answers.get(answer) or "").strip()
+            if (value := (answers.get(answer) or "").strip())
+            and (value != (account[name] or "").strip() or not getattr(member, name, ""))
         }
         if member is not None and member_fields:
             # What the services hold of the requester in the family file, too.

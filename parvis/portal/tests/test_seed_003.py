@@ -216,6 +216,41 @@ def test_a_change_of_address_filed_and_accepted_updates_the_martin_file(demo, cl
     assert (sophie.phone, sophie.email) == ("06 55 44 33 22", "sophie.martin@example.org")
 
 
+def test_a_move_that_keeps_the_prefilled_phone_and_email_leaves_the_family_file_s_own(demo, client):
+    """The form is prefilled from the account: left as they are, the phone and e-mail are no
+    news and must not overwrite what the services typed in the family file."""
+    famille = Famille.objects.get(commune__slug="carrieres-sur-seine", number=1)
+    sophie = famille.members.get(kind=MemberKind.RESPONSABLE)
+    sophie.phone, sophie.email = "01 30 15 00 00", "s.martin@mairie-travail.example"
+    sophie.save(update_fields=["phone", "email"])
+    log_in(client, CSS, families_demo.FAMILY_CODE_READY)
+    account = User.objects.get(family_code=families_demo.FAMILY_CODE_READY)
+    account.phone, account.email = "06 11 22 33 44", "sophie@example.org"
+    account.save(update_fields=["phone", "email"])
+    step = client.post(f"{CSS}/demarches/changement-de-coordonnees/")["Location"]
+    sent = client.post(
+        step,
+        {
+            "adresse__street": "3, rue Victor-Hugo",
+            "adresse__postal_code": "78420",
+            "adresse__city": "Carrières-sur-Seine",
+            "telephone": account.phone,
+            "courriel": account.email,
+            "tout_le_foyer": "oui",
+        },
+    )
+    assert sent.status_code == 302, text_of(sent)
+    client.post(sent["Location"])
+    demande = Demande.objects.get(procedure__slug="changement-de-coordonnees")
+    agent = User.objects.get(username="css-sej")
+    demarches_services.transition(demande=demande, to=Status.ACCEPTEE, actor=agent)
+
+    sophie.refresh_from_db()
+    assert (sophie.phone, sophie.email) == ("01 30 15 00 00", "s.martin@mairie-travail.example")
+    famille.refresh_from_db()
+    assert famille.address == "3, rue Victor-Hugo"
+
+
 # --- (5) Who is greeted « Première connexion » ----------------------------------------------------
 
 
