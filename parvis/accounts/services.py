@@ -589,12 +589,15 @@ def _alert_agent(*, commune: Commune, username: str, throttle: LoginThrottle) ->
 
 
 def _alerted(agent: User, throttle: LoginThrottle) -> bool:
-    """Whether the agent was already told of this wave (since their last successful login)."""
+    """Whether the agent was already told of this wave (since their last successful login, at
+    this door or any other: an administrator who never uses /admin/ still hears of a new wave
+    there once they logged in at the guichet)."""
     alerts = AuditEntry.objects.filter(
         action=LOGIN_ALERT_ACTION, target_type="user", target_id=str(agent.pk)
     )
-    if throttle.last_success is not None:
-        alerts = alerts.filter(at__gt=throttle.last_success[0])
+    logins = [agent.last_login, throttle.last_success[0] if throttle.last_success else None]
+    if since := max((at for at in logins if at is not None), default=None):
+        alerts = alerts.filter(at__gt=since)
     return alerts.exists()
 
 

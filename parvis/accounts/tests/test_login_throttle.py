@@ -575,3 +575,23 @@ def test_the_operator_attacked_at_the_administrations_door_alerts_no_commune(
             response = admin_login("op", WRONG, at=T + timedelta(seconds=3 * n), ip=botnet(n))
             assert response.status_code == 200
     assert not AuditEntry.objects.filter(action="account.login_alert").exists()
+
+
+def test_a_new_wave_at_the_administrations_door_is_told_after_a_login_at_the_guichet(
+    commune, agent, django_capture_on_commit_callbacks
+):
+    office = "192.0.2.30"
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(5):  # a first wave, at the guichet
+            agent_login(commune, agent.username, WRONG, at=T + timedelta(seconds=n), ip=ATTACKER)
+    assert len(mail.outbox) == 1
+    # The agent logs in at the guichet the next day (never at /admin/)…
+    assert agent_login(
+        commune, agent.username, PASSWORD, at=T + timedelta(days=1), ip=office
+    ).logged_in
+    # …then a new wave comes through the administration's door: a new e-mail.
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(5):
+            admin_login(agent.username, WRONG, at=T + timedelta(days=2, seconds=n), ip=botnet(n))
+    assert len(mail.outbox) == 2
+    assert AuditEntry.objects.filter(action="account.login_alert").count() == 2
