@@ -24,6 +24,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from parvis.accounts.models import AuditEntry
 from parvis.activities import services_absences
 from parvis.activities.calendar import closed_reason
 from parvis.activities.models import (
@@ -212,6 +213,10 @@ def _certificate(absence: Absence) -> None:
     )
     absence.refresh_from_db(fields=["certificate"])
     Document.objects.filter(pk=absence.certificate_id).update(uploaded_at=received)
+    # The family journal says it then too (the log dates its rows when written).
+    AuditEntry.objects.filter(
+        action="absence.certificate", target_type="absence", target_id=str(absence.pk)
+    ).update(at=received)
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from parvis.accounts.models import User
+from parvis.accounts.models import AuditEntry, User
 from parvis.activities.models import Absence
 from parvis.families.models import Famille, FamilyAccess, ServiceKey
 from parvis.portal.management.commands.load_demo import LOADERS
@@ -83,3 +83,13 @@ def test_the_agents_read_it_without_contradiction(client, demo):
     # The journal tells the certificate in French.
     assert "Justificatif d'absence déposé" in page
     assert "certificat médical : — → joint" in page
+
+
+def test_the_journal_dates_the_certificate_when_it_was_received(demo):
+    """The family journal's « Justificatif d'absence déposé » is dated the morning the file was
+    received, like the absence's « Certificat reçu le »: not the day the demo was loaded."""
+    absence = Absence.objects.get(famille__commune__slug=CSP, certificate__isnull=False)
+    entries = AuditEntry.objects.filter(action="absence.certificate", target_id=str(absence.pk))
+    assert entries.count() == 1
+    assert entries.get().at == absence.certificate_at
+    assert absence.certificate.uploaded_at == absence.certificate_at
