@@ -4,6 +4,13 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def admin_rows_away(apps, schema_editor):
+    # Back to a schema where every attempt has a commune and no kind is the administration's:
+    # its rows (a throttling log, no one's data) go.
+    Attempt = apps.get_model("accounts", "Attempt")
+    Attempt.objects.filter(commune__isnull=True).delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -22,4 +29,5 @@ class Migration(migrations.Migration):
             name='kind',
             field=models.CharField(choices=[('login', 'connexion'), ('agent_login', 'connexion au guichet'), ('admin_login', "connexion à l'administration"), ('service_key', 'clé de service'), ('signup', "création d'espace"), ('password_reset', 'mot de passe oublié'), ('current_password', 'mot de passe actuel (espace personnel)'), ('demande', 'démarche sans compte'), ('tracking', "suivi d'une démarche sans compte")], max_length=16),
         ),
+        migrations.RunPython(migrations.RunPython.noop, admin_rows_away),
     ]
