@@ -281,9 +281,7 @@ class CounterPaymentForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("received_on", today)
             self.initial.setdefault("amount", due)
-            payeur = family_selectors.payeur(famille)
-            if payeur is not None:
-                self.initial.setdefault("payer_name", family_selectors.full_name(payeur))
+            self.initial.setdefault("payer_name", family_selectors.payeur_name(famille))
             if choose:
                 self.initial.setdefault("invoices", [str(i.pk) for i in self.invoices])
 

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
@@ -301,7 +300,8 @@ def record_payment(
         received_on=received_on,
         reference=reference,
         transaction_reference=transaction_reference or "",
-        payer_name=" ".join(payer_name.split())[:200] or _payeur_name(famille),
+        # Kept with the payment: choosing another payer later does not rename an old receipt.
+        payer_name=" ".join(payer_name.split())[:200] or family_selectors.payeur_name(famille),
         recorded_by=actor if actor is not None and actor.pk else None,
     )
     for pk, amount in wanted.items():
@@ -327,16 +327,6 @@ def record_payment(
 
         enqueue_on_commit(tasks.send_receipt, payment_id=payment.pk)
     return payment
-
-
-def _payeur_name(famille: Famille) -> str:
-    """The family's « Payeur des factures » as a receipt names them, written with the payment:
-    choosing another payer later does not rename who paid an old receipt."""
-    payeur = family_selectors.payeur(famille)
-    if payeur is None:
-        return ""
-    with translation.override(settings.LANGUAGE_CODE):
-        return family_selectors.full_name(payeur)[:200]
 
 
 @transaction.atomic

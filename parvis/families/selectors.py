@@ -13,8 +13,10 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from django.conf import settings
 from django.db.models import CharField, Exists, Func, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import translation
 
 from parvis.accounts.models import AuditEntry
 from parvis.communes.models import Commune, Service
@@ -277,3 +279,15 @@ def full_name(personne: Personne) -> str:
     """« Madame Françoise DURAND »: civility, first names, name."""
     civility = personne.get_civility_display() if personne.civility else ""
     return " ".join(part for part in (civility, str(personne)) if part)
+
+
+def payeur_name(famille: Famille) -> str:
+    """The family's « Payeur des factures » as a payment records who paid (« Payé par »):
+    written in the portal's language whatever the one of the page, since it is kept; "" for a
+    family without responsable."""
+    # Read again: the caller's row may predate a payer chosen since.
+    chosen = payeur(Famille.objects.only("pk", "payeur_id").get(pk=famille.pk))
+    if chosen is None:
+        return ""
+    with translation.override(settings.LANGUAGE_CODE):
+        return full_name(chosen)[:200]

@@ -31,7 +31,6 @@ def test_an_old_receipt_still_names_the_payer_of_its_day(world):  # noqa: F811
     assert payment.payer_name == "Madame Françoise DURAND"
 
     choose_payeur(famille=world.famille, actor=agent, payeur=world.marc)
-    world.famille.refresh_from_db()
 
     payment.refresh_from_db()
     assert addressee_of(pdf.receipt_pdf(payment)) == "Madame Françoise DURAND"
