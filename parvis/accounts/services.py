@@ -498,9 +498,15 @@ def attempt_agent_login(
         if len(throttle.failures_elsewhere) >= ALERT_AFTER and not throttle.from_usual_address:
             _alert_agent(commune=commune, username=username, throttle=throttle)
         return AgentLoginResult(locked_until=until)
-    failed = _failures_elsewhere(
-        commune=commune, kind=kind, identifier=identifier, last_success=throttle.last_success
-    ).aggregate(count=Count("id"), last=Max("at"))
+    # The notice says « d'une autre adresse que celle de cette connexion »: the agent's own
+    # mistakes from where they log in now are not told back to them as an attack.
+    failed = (
+        _failures_elsewhere(
+            commune=commune, kind=kind, identifier=identifier, last_success=throttle.last_success
+        )
+        .exclude(**_same_ip(throttle.ip))
+        .aggregate(count=Count("id"), last=Max("at"))
+    )
     if failed["count"] >= ALERT_AFTER:
         return AgentLoginResult(
             user=user, failed_attempts=failed["count"], last_failed_at=failed["last"]

@@ -595,3 +595,17 @@ def test_a_new_wave_at_the_administrations_door_is_told_after_a_login_at_the_gui
             admin_login(agent.username, WRONG, at=T + timedelta(days=2, seconds=n), ip=botnet(n))
     assert len(mail.outbox) == 2
     assert AuditEntry.objects.filter(action="account.login_alert").count() == 2
+
+
+def test_an_agents_own_mistakes_where_they_log_in_are_not_told_as_an_attack(commune, agent):
+    office, home = "192.0.2.30", "192.0.2.44"
+    assert agent_login(
+        commune, agent.username, PASSWORD, at=T - timedelta(days=1), ip=office
+    ).logged_in
+    for n in range(5):  # from home, new to the account: mistyped five times…
+        agent_login(commune, agent.username, WRONG, at=T + timedelta(seconds=n), ip=home)
+    agent_login(commune, agent.username, WRONG, at=T + timedelta(seconds=5), ip=ATTACKER)
+    # …then the right password there, once the pair's lock is over.
+    response = agent_login(commune, agent.username, PASSWORD, at=T + timedelta(minutes=16), ip=home)
+    assert response.logged_in == agent.pk
+    assert NOTICE not in text_of(guichet_home(response, at=T + timedelta(minutes=16)))
