@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from PIL import JpegImagePlugin, PngImagePlugin
 from pypdf import PasswordType, PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +231,8 @@ def _dangers_of(entry: DictionaryObject) -> set[str]:
     found = set()
     if "/JS" in entry or "/JavaScript" in entry or entry.get("/S") == "/JavaScript":
         found.add("pdf_javascript")
+    if "/XFA" in entry and _xfa_has_script(entry["/XFA"]):
+        found.add("pdf_javascript")
     if entry.get("/S") == "/Launch":
         found.add("pdf_launch")
     if (
@@ -241,6 +243,18 @@ def _dangers_of(entry: DictionaryObject) -> set[str]:
     ):
         found.add("pdf_embedded")
     return found
+
+
+def _xfa_has_script(xfa) -> bool:
+    """An XFA form's scripts live in its XML (one stream, or an array of names and streams),
+    not in /JS entries."""
+    xfa = xfa.get_object()
+    packets = xfa if isinstance(xfa, ArrayObject) else [xfa]
+    for packet in packets:
+        packet = packet.get_object()
+        if isinstance(packet, StreamObject) and b"<script" in packet.get_data().lower():
+            return True
+    return False
 
 
 def _refuse_pdf(name: str, code: str):

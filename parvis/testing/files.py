@@ -27,6 +27,18 @@ FILE_ATTACHMENT = (
     b"/FS << /Type /Filespec /F (a.exe) /EF << /F 6 0 R >> >> >>]"
 )
 
+# An XFA form (the catalog's /AcroForm pointing to object 7, its XML: `xfa_packet(...)` given as
+# the first `extra` object); XFA_SCRIPT is a field's script, run by readers that do XFA.
+XFA_FORM = b"/AcroForm << /Fields [] /XFA 7 0 R >>"
+XFA_SCRIPT = b"<field name='nom'><event activity='initialize'><script contentType=" \
+    b"'application/x-javascript'>app.alert(1)</script></event></field>"  # fmt: skip
+
+
+def xfa_packet(body: bytes) -> bytes:
+    xml = b"<xdp:xdp xmlns:xdp='http://ns.adobe.com/xdp/'><template>" + body + b"</template>"
+    xml += b"</xdp:xdp>"
+    return b"<< /Length %d >>\nstream\n" % len(xml) + xml + b"\nendstream"
+
 
 def pdf_bytes(
     text: str = "Parvis test",

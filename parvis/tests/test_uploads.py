@@ -24,12 +24,15 @@ from parvis.testing.files import (
     NAMES_JS,
     OPEN_ACTION_JS,
     OPEN_ACTION_LAUNCH,
+    XFA_FORM,
+    XFA_SCRIPT,
     encrypted_pdf,
     jpeg_bytes,
     jpeg_claiming,
     pdf_bytes,
     png_bytes,
     png_claiming,
+    xfa_packet,
 )
 from parvis.uploads import check_upload, safe_to_show
 
@@ -86,6 +89,13 @@ PDF_REFUSALS = [
     ),
     ("paperclip.pdf", pdf_bytes(page=FILE_ATTACHMENT), "pdf_embedded", "des fichiers joints"),
     (
+        # An XFA form's scripts are JavaScript too, written in its XML (no /JS anywhere).
+        "xfa-script.pdf",
+        pdf_bytes(catalog=XFA_FORM, extra=(xfa_packet(XFA_SCRIPT),)),
+        "pdf_javascript",
+        "du JavaScript",
+    ),
+    (
         "locked.pdf",
         encrypted_pdf("secret"),
         "pdf_encrypted",
@@ -132,8 +142,10 @@ def test_the_gravest_reason_is_said_first():
         ),
         # Printing restrictions only (an empty user password): it opens, and is checked.
         encrypted_pdf(""),
+        # An XFA form without a script: fields to fill, nothing that runs.
+        pdf_bytes(catalog=XFA_FORM, extra=(xfa_packet(b"<field name='nom'/>"),)),
     ],
-    ids=["plain", "with-a-link", "restricted-without-password"],
+    ids=["plain", "with-a-link", "restricted-without-password", "xfa-without-script"],
 )
 def test_a_plain_pdf_passes_and_the_stream_is_rewound(content):
     upload = SimpleUploadedFile("ok.pdf", content)
