@@ -87,6 +87,8 @@ def _jsonable(value):
         # Kept a JSON list, so that the journal reads it (it used to be stored as its repr).
         items = [_jsonable(item) for item in value]
         return items if isinstance(value, list | tuple) else sorted(items, key=str)
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
     return str(value)
 
 
