@@ -1,7 +1,7 @@
 """No 500 on anything a user can send: every form of both sides, sent malformed values.
 
-For each role (an anonymous visitor of each commune, a family of each commune, each agent of
-Carrières-sous-Poissy at the guichet) the commune's pages are crawled from the role's entry pages
+For each role (an anonymous visitor of each commune, a family of each commune, a family at its
+first login, each agent of Carrières-sous-Poissy at the guichet) the commune's pages are crawled from the role's entry pages
 by following same-commune links (GET only, a bounded number of pages, at most two addresses per
 URL pattern, no downloads, no logout, not the payment provider's pages); each procedure is
 started once so that its first step is crawled too. Every form found (its action, fields, hidden
@@ -182,6 +182,14 @@ ROLES = [
         ("mon-espace/", ""),
         family_code=families_demo.FAMILY_CODE_READY,
         reaches=("payments:payer", "activities:calendrier"),
+    ),
+    # A family given its code famille at the desk: its first login asks for its own password.
+    Role(
+        "moreau",
+        CSS,
+        ("mon-espace/",),
+        family_code=families_demo.FAMILY_CODE_FIRST_LOGIN,
+        reaches=("accounts:premiere_connexion",),
     ),
     agent(
         "csp-enfance",
