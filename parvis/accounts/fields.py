@@ -7,9 +7,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-POSTAL_CODE_RE = re.compile(r"^\d{5}$")
+POSTAL_CODE_RE = re.compile(r"^\d{5}$", re.ASCII)  # « ١٢٣٤٥ » is no postal code
 # 0X XX XX XX XX, or the same with +33 / 0033 instead of the first 0.
-PHONE_RE = re.compile(r"^(?:\+33|0033|0)([1-9]\d{8})$")
+PHONE_RE = re.compile(r"^(?:\+33|0033|0)([1-9]\d{8})$", re.ASCII)
 
 
 def postal_code_hint(example: str = "") -> str:
