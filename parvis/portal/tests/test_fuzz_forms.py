@@ -1,9 +1,10 @@
 """No 500 on anything a user can send: every form of both sides, sent malformed values.
 
 For each role (an anonymous visitor of each commune, a family of each commune, a family at its
-first login, each agent of Carrières-sous-Poissy at the guichet) the commune's pages are crawled from the role's entry pages
-by following same-commune links (GET only, a bounded number of pages, at most two addresses per
-URL pattern, no downloads, no logout, not the payment provider's pages); each procedure is
+first login, each agent of Carrières-sous-Poissy at the guichet) the commune's pages are crawled
+from the role's entry pages by following same-commune links (GET only, a bounded number of
+pages, at most two addresses per URL pattern, no downloads, no logout, not the payment provider's
+pages); each procedure is
 started once so that its first step is crawled too. Every form found (its action, fields, hidden
 values, select options, buttons, file inputs) is then sent by hypothesis: first each malformed
 value of EVERY_FIELD in all its fields at once, all fields missing, all sent twice, all another
