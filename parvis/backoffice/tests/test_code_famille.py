@@ -127,3 +127,15 @@ def test_csrf_is_enforced(css, sej_agent, bernard):
     assert client.post(url(bernard)).status_code == 403
     assert not User.objects.filter(family_code=bernard.reference).exists()
     assert Famille.objects.filter(commune=css).count() == 3
+
+
+def test_the_letter_names_the_communes_own_portal(client, css, sej_agent, bernard):
+    css.nom_portail = "Portail Famille"
+    css.save(update_fields=["nom_portail"])
+    client.force_login(sej_agent)
+
+    text = text_of(client.post(url(bernard)))
+
+    assert "Portail Famille — vos identifiants" in text
+    assert "votre espace sur le portail « Portail Famille »" in text
+    assert "Espace Citoyens Premium" not in text
