@@ -69,10 +69,10 @@ def the_calendar_screen_opens_on_the_first_changeable_week(page) -> None:
     expect(page.get_by_role("button", name="Aller à l'étape 2")).to_be_visible()
     page.wait_for_load_state()
     main = page.locator("main")
-    text = main.inner_text()
+    # Retried until the stylesheet has put the capitals (a single read could come before it).
     for words in ("Accueil Périscolaire Maternelle", "Durée approximative de cette démarche : 5 mn",
                   "1 - MA DEMANDE", "ANNULER LA DÉMARCHE", "ALLER À L'ÉTAPE 2"):  # fmt: skip
-        assert words in text, words
+        expect(main).to_contain_text(words, use_inner_text=True)
     expect(page.get_by_text("Semaines passées ou non modifiables (12)")).to_be_visible()
     expect(page.locator("#semaine-2026-11-16")).to_be_hidden()  # folded
     in_first_screen(page, page.locator("#semaine-2026-11-23 .resa-week"))
@@ -127,7 +127,7 @@ def test_a_parent_books_two_days_from_activites_to_the_confirmation(
     page.get_by_role("button", name="Aller à l'étape 2").click()
 
     expect(page.get_by_role("heading", name="Panier")).to_be_visible()
-    assert "2 - PANIER" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("2 - PANIER", use_inner_text=True)
     in_first_screen(page, page.get_by_role("button", name="Valider"))
     expect(page.get_by_text("jeudi 03/12/2026 — Acc Matin (PERI_AM_M)")).to_be_visible()
     expect(page.get_by_text("vendredi 04/12/2026 — Acc Matin (PERI_AM_M)")).to_be_visible()
