@@ -4,9 +4,10 @@ so the views answer 404 whether the request is someone else's or does not exist.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 
 from parvis.demarches.models import (
@@ -18,6 +19,7 @@ from parvis.demarches.models import (
     Procedure,
     Status,
 )
+from parvis.families.selectors import fold
 
 
 def offered_procedures(commune) -> QuerySet:
@@ -42,6 +44,128 @@ def coordinates_request_url(*, commune) -> str | None:
     if procedure is None:
         return None
     return reverse("demarches:demarche", kwargs={"commune": commune.slug, "slug": procedure.slug})
+
+
+# --- The citizen's catalogue and wizard ---------------------------------------------------------
+
+
+def _search_terms(query: str) -> list[str]:
+    # A final « s » is dropped so that « actes » finds « acte » (each term is a substring).
+    return [
+        word[:-1] if len(word) > 3 and word.endswith("s") else word
+        for word in re.findall(r"\w+", fold(query))
+    ]
+
+
+def matches(procedure: Procedure, terms: list[str]) -> bool:
+    """Every term of the search appears in the procedure's title or keywords."""
+    haystack = fold(f"{procedure.title} {procedure.keywords}")
+    return all(term in haystack for term in terms)
+
+
+def searched_procedures(*, commune, query: str = "") -> list[Procedure]:
+    """The procedures the commune offers whose title or keywords hold every word of `query`,
+    without regard to accents or case (all of them for an empty query): one query, whatever
+    their number."""
+    terms = _search_terms(query)
+    procedures = offered_procedures(commune).only(
+        "slug",
+        "title",
+        "category",
+        "keywords",
+        "description",
+        "duration_minutes",
+        "audience",
+        "position",
+        "commune",
+    )
+    found = []
+    for procedure in procedures:
+        if terms and not matches(procedure, terms):
+            continue
+        procedure.commune = commune
+        found.append(procedure)
+    return found
+
+
+def offered_procedure(*, commune, slug: str) -> Procedure | None:
+    """A procedure the commune offers, with its service, or None."""
+    return (
+        offered_procedures(commune).select_related("commune", "service").filter(slug=slug).first()
+    )
+
+
+def _owned(*, user, draft_key: str) -> Q:
+    """The requests of whoever asks: the account's own, and the anonymous drafts of the
+    session's key."""
+    owner = Q(requester=user) if user is not None else Q(pk__in=[])
+    if draft_key:
+        owner |= Q(requester=None, draft_key=draft_key)
+    return owner
+
+
+def draft_of(*, commune, procedure: Procedure, pk, user, draft_key: str) -> Demande | None:
+    """The visitor's own draft of `procedure` (`user`: the citizen, or None; `draft_key`: the
+    session's key of anonymous drafts); None for anyone else's, a submitted request or another
+    commune's."""
+    return (
+        Demande.objects.filter(_owned(user=user, draft_key=draft_key))
+        .filter(pk=pk, commune=commune, procedure=procedure, status=Status.BROUILLON)
+        .first()
+    )
+
+
+def drafts_in_progress(
+    *, commune, procedure: Procedure, user, draft_key: str, limit: int = 3
+) -> list[Demande]:
+    """The visitor's latest drafts of `procedure`, newest first."""
+    if user is None and not draft_key:
+        return []
+    return list(
+        Demande.objects.filter(_owned(user=user, draft_key=draft_key))
+        .filter(commune=commune, procedure=procedure, status=Status.BROUILLON)
+        .order_by("-updated_at")[:limit]
+    )
+
+
+def is_draft(*, commune, pk) -> bool:
+    """The request `pk` of this commune is still a draft."""
+    return Demande.objects.filter(pk=pk, commune=commune, status=Status.BROUILLON).exists()
+
+
+def answer_files(demande: Demande) -> list[DemandeAttachment]:
+    """The files joined to the answers of `demande` (not to a message)."""
+    return list(demande.attachments.filter(message=None))
+
+
+def answer_file_names(demande: Demande) -> dict[str, list[str]]:
+    """{file field: names of the files joined to it}."""
+    attached: dict[str, list[str]] = {}
+    for field_name, name in (
+        demande.attachments.filter(message=None)
+        .exclude(field_name="")
+        .values_list("field_name", "original_name")
+    ):
+        attached.setdefault(field_name, []).append(name)
+    return attached
+
+
+def filed_request(*, commune, slug: str, pk, user, filed_in_session: bool) -> Demande | None:
+    """A filed request to confirm: the account's own, or an anonymous one this session filed
+    (`filed_in_session`); None otherwise."""
+    owner = Q(requester=user) if user is not None else Q(pk__in=[])
+    if filed_in_session:
+        owner |= Q(requester=None)
+    return (
+        Demande.objects.select_related("procedure")
+        .filter(owner)
+        .exclude(number="")
+        .filter(pk=pk, commune=commune, procedure__slug=slug)
+        .first()
+    )
+
+
+# --- The account's requests ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

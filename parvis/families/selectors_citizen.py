@@ -105,6 +105,13 @@ def key_services(*, commune: Commune) -> list[Service]:
     return list(Service.objects.filter(commune=commune).exclude(key_label=""))
 
 
+def has_family(*, user: User, commune: Commune) -> bool:
+    """The account is linked to at least one family of `commune`."""
+    return _belongs(user, commune) and (
+        FamilyAccess.objects.filter(user=user, commune=commune).exists()
+    )
+
+
 def family_links(*, user: User, commune: Commune) -> list[FamilyAccess]:
     """The account's links to families, with the key (and its service) that made each."""
     if not _belongs(user, commune):

@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
 
 from parvis.communes.tests.factories import CommuneFactory
+from parvis.demarches.decorators import DRAFT_KEY_SESSION
 from parvis.demarches.models import Audience, Demande, Status
 from parvis.demarches.tests.factories import ProcedureFactory
-from parvis.demarches.views_citizen import DRAFT_KEY_SESSION
 from parvis.families.tests.factories import (
     CitizenFactory,
     FamilleFactory,

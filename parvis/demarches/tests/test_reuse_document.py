@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.demarches import services
+from parvis.demarches.links import step_url
 from parvis.demarches.models import Audience, Demande, DemandeAttachment, Status
 from parvis.demarches.tests.factories import SIMPLE_DEFINITION, ProcedureFactory
 from parvis.demarches.tests.suivi_support import (
@@ -25,7 +26,6 @@ from parvis.demarches.tests.suivi_support import (
     pdf_upload,
     text_of,
 )
-from parvis.demarches.views_citizen import step_url
 from parvis.families.services_documents import delete_document
 from parvis.families.tests.factories import (
     ChildFactory,

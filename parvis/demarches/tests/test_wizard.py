@@ -18,9 +18,9 @@ from django.utils import timezone
 from parvis.accounts.models import Attempt
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.demarches import services
+from parvis.demarches.links import step_url
 from parvis.demarches.models import Audience, Demande, DemandeAttachment, Status
 from parvis.demarches.tests.factories import ProcedureFactory
-from parvis.demarches.views_citizen import step_url
 from parvis.families.tests.factories import (
     ChildFactory,
     CitizenFactory,

@@ -10,6 +10,7 @@ from django.core import mail
 
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.demarches import demo as demarches_demo
+from parvis.demarches.links import step_url
 from parvis.demarches.models import Demande, Procedure, Status
 from parvis.demarches.tests.factories import ProcedureFactory
 from parvis.demarches.tests.test_shipped_procedures import valid_value
@@ -23,7 +24,6 @@ from parvis.demarches.tests.test_wizard import (
     text_of,
     valider,
 )
-from parvis.demarches.views_citizen import step_url
 from parvis.families.tests.factories import CitizenFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.demarches import forms as demarches_forms
+from parvis.demarches.links import step_url
 from parvis.demarches.models import DemandeAttachment
 from parvis.demarches.tests.factories import ProcedureFactory
 from parvis.demarches.tests.test_wizard import (
@@ -22,7 +23,6 @@ from parvis.demarches.tests.test_wizard import (
     text_of,
     value_of,
 )
-from parvis.demarches.views_citizen import step_url
 
 pytestmark = pytest.mark.django_db
 
