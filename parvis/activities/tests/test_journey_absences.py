@@ -51,9 +51,9 @@ def test_a_parent_says_lea_is_absent_today_with_a_photo_of_the_certificate(
     page = phone_page
     log_in_francoise(page)
 
-    page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Activités"
-    ).click()
+    menu = page.get_by_role("navigation", name="Navigation principale")
+    menu.get_by_role("button", name="Menu").click()  # folded on a phone
+    menu.get_by_role("link", name="Activités").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Activités")
     page.get_by_role("link", name="Signaler une absence").click()
 

@@ -56,9 +56,9 @@ def test_mon_compte_the_invoice_and_its_payments_on_a_phone(invoices_site, phone
     november = invoices_site
     page = phone_page
     log_in_francoise(page)
-    page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Mon compte"
-    ).click()
+    menu = page.get_by_role("navigation", name="Navigation principale")
+    menu.get_by_role("button", name="Menu").click()  # folded on a phone
+    menu.get_by_role("link", name="Mon compte").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mon compte")
     expect(page.get_by_role("heading", name="FACTURATION UNIQUE")).to_be_visible()
     expect(page.get_by_text("Facture réglée : 73,80 €")).to_be_visible()
@@ -105,9 +105,9 @@ def test_mon_accueil_then_adhesion_a_la_facture_en_ligne_from_mon_compte(invoice
     famille.get_by_role("link", name="Modifier les réservations").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Modifier les réservations")
 
-    page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Mon compte"
-    ).click()
+    menu = page.get_by_role("navigation", name="Navigation principale")
+    menu.get_by_role("button", name="Menu").click()  # folded on a phone
+    menu.get_by_role("link", name="Mon compte").click()
     expect(page.get_by_text("Payeur des factures : Madame Françoise DURAND")).to_be_visible()
     adhesion = page.get_by_role("region", name="Adhésion à la facture en ligne")
     expect(adhesion).to_contain_text(
@@ -131,9 +131,9 @@ def test_mon_accueil_then_adhesion_a_la_facture_en_ligne_from_mon_compte(invoice
         f"Carrières-sous-Poissy — Adhésion à la facture en ligne ({number}) : Acceptée"
     ]
 
-    page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Mon compte"
-    ).click()
+    menu = page.get_by_role("navigation", name="Navigation principale")
+    menu.get_by_role("button", name="Menu").click()  # folded on a phone
+    menu.get_by_role("link", name="Mon compte").click()
     adhesion = page.get_by_role("region", name="Adhésion à la facture en ligne")
     expect(adhesion).to_contain_text("Votre choix : Facture en ligne depuis le 10/12/2026")
     expect(adhesion).to_contain_text("Vos factures vous sont envoyées par courriel")
