@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from parvis.accounts import services
+from parvis.accounts import selectors, services
 from parvis.accounts.decorators import citizen_required, is_citizen_of
 from parvis.accounts.forms_auth import (
     FirstLoginForm,
@@ -24,7 +24,6 @@ from parvis.accounts.forms_auth import (
 )
 from parvis.accounts.models import User
 from parvis.communes.links import safe_next, url_if_exists
-from parvis.communes.models import Service
 
 # The reset token goes from the e-mailed URL into the session, and the page is served at a URL
 # with this placeholder instead (as Django's PasswordResetConfirmView does), so the token never
@@ -195,7 +194,7 @@ def _reset_user(commune, uidb64: str) -> User | None:
         pk = int(urlsafe_base64_decode(uidb64).decode())
     except (TypeError, ValueError, OverflowError, UnicodeDecodeError, ValidationError):
         return None
-    return User.objects.filter(pk=pk, commune=commune, is_active=True, is_staff=False).first()
+    return selectors.resettable_account(commune=commune, pk=pk)
 
 
 @sensitive_post_parameters("new_password1", "new_password2")
@@ -247,12 +246,7 @@ def accueil(request):
     """« Mon accueil »: the greeting, the previous login, the families the account acts for,
     and a tile per feature of the personal space that exists. Constant number of queries."""
     commune = request.commune
-    accesses = (
-        request.user.family_accesses.filter(commune=commune)
-        .select_related("famille")
-        .prefetch_related("famille__members")
-        .order_by("famille__name", "famille__number")
-    )
+    accesses = selectors.family_accesses(user=request.user, commune=commune)
     families = [
         {
             "famille": access.famille,
@@ -260,9 +254,7 @@ def accueil(request):
         }
         for access in accesses
     ]
-    key_services = (
-        [] if families else list(Service.objects.filter(commune=commune).exclude(key_label=""))
-    )
+    key_services = [] if families else selectors.key_services(commune=commune)
     later_tiles = []
     for url_name, title, description in LATER_TILES:
         url = url_if_exists(url_name, commune.slug)
