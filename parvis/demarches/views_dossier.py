@@ -36,19 +36,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from parvis.accounts.decorators import citizen_required
 from parvis.communes.links import url_if_exists
-from parvis.communes.models import Service
-from parvis.demarches import selectors
+from parvis.demarches import selectors, selectors_dossier
 from parvis.demarches import services as demarches_services
 from parvis.demarches.forms_dossier import InsertDocumentForm
-from parvis.demarches.models import CLOSED, Demande, Procedure, Status
+from parvis.demarches.models import CLOSED, Status
 from parvis.demarches.services_dossier import DOSSIER_SLUG, DossierNotReady, file_dossier
 from parvis.families.documents import (
     SlotState,
     dossier_state,
     school_year_label,
 )
-from parvis.families.models import Document, DocumentStatus, DocumentType, RequiredDocument
-from parvis.families.selectors_citizen import _linked_families, households
+from parvis.families.models import DocumentStatus, DocumentType
+from parvis.families.selectors_citizen import _linked_families, households, key_services
 from parvis.families.selectors_documents import dossier, dossier_years
 from parvis.families.services_documents import store_document
 from parvis.ids import parse_id
@@ -117,15 +116,9 @@ def dossier_offer(request, household_list, today) -> Offer | None:
     )
     if not years:
         return offer
-    requirements = list(
-        RequiredDocument.objects.filter(commune=commune, school_year__in=years)
-        .select_related("service")
-        .order_by("position", "pk")
-    )
+    requirements = selectors_dossier.requirements(commune=commune, years=years)
     ids = [h.famille.pk for h in household_list]
-    documents = list(
-        Document.objects.filter(commune=commune, famille_id__in=ids).select_related("personne")
-    )
+    documents = selectors_dossier.documents_of_families(commune=commune, famille_ids=ids)
     for household in household_list:
         famille = household.famille
         members = [*household.responsables, *household.children]
@@ -161,7 +154,7 @@ OFFERS: list[Callable] = [dossier_offer]
 def _link_help_context(commune) -> dict:
     """For an account linked to no family: whom to ask for a key, and where to enter it."""
     return {
-        "key_services": list(Service.objects.filter(commune=commune).exclude(key_label="")),
+        "key_services": key_services(commune=commune),
         "modifier_espace_url": url_if_exists("accounts:modifier_espace", commune.slug),
     }
 
@@ -231,21 +224,6 @@ def _where(request) -> Where | None:
     return Where(famille=famille, families=families, years=years, year=year)
 
 
-def _latest_request(*, famille, school_year: int) -> Demande | None:
-    """The family's latest filed request for this year's file (open or closed)."""
-    return (
-        Demande.objects.filter(
-            commune_id=famille.commune_id,
-            famille=famille,
-            procedure__slug=DOSSIER_SLUG,
-            answers__school_year=school_year,
-        )
-        .exclude(status=Status.BROUILLON)
-        .order_by("-submitted_at", "-pk")
-        .first()
-    )
-
-
 def _why_not_counted(document, *, school_year: int, today) -> str:
     """Why a stored document of the slot's type does not fill it, in words."""
     state = document.state(today)
@@ -278,11 +256,7 @@ def _explanations(*, famille, state, today) -> dict[str, str]:
     if not missing:
         return {}
     types = {slot.requirement.doc_type for slot in missing}
-    stored = list(
-        Document.objects.filter(
-            commune_id=famille.commune_id, famille=famille, doc_type__in=types
-        ).order_by("-uploaded_at", "-pk")
-    )
+    stored = selectors_dossier.latest_documents(famille=famille, doc_types=types)
     found = {}
     for slot in missing:
         latest = next(
@@ -360,7 +334,7 @@ def _render_dossier(request, where: Where, *, failed=None, valider_error="", sta
                 explanation=explanations.get(slot.key, ""),
             )
         )
-    latest = _latest_request(famille=famille, school_year=year)
+    latest = selectors_dossier.latest_request(famille=famille, school_year=year)
     open_request = latest if latest is not None and latest.status not in CLOSED else None
     accepted = (
         latest
@@ -375,9 +349,7 @@ def _render_dossier(request, where: Where, *, failed=None, valider_error="", sta
             "open_request": open_request,
             "accepted_request": accepted,
             "request_url": _request_url(commune, latest, request.user) if latest else None,
-            "receives_files": Procedure.objects.filter(
-                commune=commune, slug=DOSSIER_SLUG, is_enabled=True
-            ).exists(),
+            "receives_files": selectors_dossier.receives_files(commune=commune),
             "page_url": _dossier_url(
                 commune, year=year, famille=famille, several=len(where.families) > 1
             ),
