@@ -27,10 +27,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from parvis.accounts.decorators import citizen_required
+from parvis.activities import selectors_inscriptions
 from parvis.activities.forms_inscriptions import InscriptionForm
-from parvis.activities.models import Inscription, InscriptionStatus
+from parvis.activities.models import InscriptionStatus
 from parvis.activities.services_inscriptions import (
-    INSCRIPTION_SLUG,
     InscriptionRefused,
     household_children,
     open_activities,
@@ -39,10 +39,8 @@ from parvis.activities.services_inscriptions import (
     why_not_offered,
 )
 from parvis.communes.links import url_if_exists
-from parvis.communes.models import Service
-from parvis.demarches.models import Demande
 from parvis.demarches.views_dossier import Offer, OfferLine
-from parvis.families.selectors_citizen import _linked_families
+from parvis.families.selectors_citizen import has_family, key_services
 
 SECTION = "activities:index"
 MAX_NUMBERS = 20  # requests one confirmation may list
@@ -66,9 +64,7 @@ def activities_offer(request, household_list, today) -> Offer:
         url=_url(commune),
         empty_text=_("Aucune activité n'est ouverte aux inscriptions pour le moment."),
     )
-    for activity in open_activities(commune=commune, today=today).only(
-        "slug", "name", "start", "end"
-    ):
+    for activity in selectors_inscriptions.open_activities_listed(commune=commune, today=today):
         offer.lines.append(
             OfferLine(
                 label=_("%(name)s, %(period)s")
@@ -101,12 +97,7 @@ def _render_activities(request, *, unknown: bool = False):
 def _render_children(request, activity, children, *, form=None, status=200):
     """Step 2: the activity, the children it takes (a box each) and the others with why not.
     Two queries."""
-    existing = {
-        inscription.child_id: inscription
-        for inscription in Inscription.objects.filter(
-            activity=activity, child__in=children
-        ).select_related("demande")
-    }
+    existing = selectors_inscriptions.inscriptions_by_child(activity=activity, children=children)
     offered, others, refused = [], [], []
     for child in children:
         inscription = existing.get(child.pk)
@@ -142,15 +133,8 @@ def _confirmation(request):
     """The requests just filed, by their numbers: only those of the account's families."""
     commune = request.commune
     numbers = [n.strip().upper() for n in request.GET["demandes"].split(",") if n.strip()]
-    demandes = list(
-        Demande.objects.filter(
-            commune=commune,
-            number__in=numbers[:MAX_NUMBERS],
-            procedure__slug=INSCRIPTION_SLUG,
-            famille__in=_linked_families(user=request.user, commune=commune),
-        )
-        .select_related("inscription__child", "inscription__activity")
-        .order_by("number")
+    demandes = selectors_inscriptions.inscription_requests(
+        user=request.user, commune=commune, numbers=numbers[:MAX_NUMBERS]
     )
     if not demandes:
         raise Http404(_("Aucune de vos demandes d'inscription ne porte ce numéro."))
@@ -184,14 +168,14 @@ def inscrire(request):
     commune = request.commune
     if request.method == "GET" and "demandes" in request.GET:
         return _confirmation(request)
-    if not _linked_families(user=request.user, commune=commune).exists():
+    if not has_family(user=request.user, commune=commune):
         return render(
             request,
             "activities/inscrire.html",
             _context(
                 request,
                 no_family=True,
-                key_services=list(Service.objects.filter(commune=commune).exclude(key_label="")),
+                key_services=key_services(commune=commune),
                 modifier_espace_url=url_if_exists("accounts:modifier_espace", commune.slug),
             ),
         )
@@ -199,7 +183,9 @@ def inscrire(request):
     if "activite" not in data:
         return _render_activities(request)
     today = timezone.localdate()
-    activity = open_activities(commune=commune, today=today).filter(slug=data["activite"]).first()
+    activity = selectors_inscriptions.open_activity(
+        commune=commune, today=today, slug=data["activite"]
+    )
     if activity is None:
         if request.method == "POST":
             raise Http404(_("Cette activité n'est pas ouverte aux inscriptions."))
