@@ -30,6 +30,11 @@ def visible_activities(commune: Commune, agent) -> QuerySet[Activity]:
     return qs if kinds is None else qs.filter(service__kind__in=kinds)
 
 
+def visible_activities_with_units(commune: Commune, agent) -> list[Activity]:
+    """The activities the agent sees, with their units: two queries."""
+    return list(visible_activities(commune, agent).prefetch_related("units"))
+
+
 def activity_for(commune: Commune, agent, slug: str) -> Activity:
     activity = visible_activities(commune, agent).filter(slug=slug).first()
     if activity is None:

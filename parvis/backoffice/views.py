@@ -35,6 +35,7 @@ from parvis.backoffice.permissions import (
     family_editor_required,
     forbidden,
 )
+from parvis.backoffice.selectors import agent_key_services
 from parvis.communes.links import safe_next, url_if_exists
 from parvis.demarches.services_dossier import DOSSIER_SLUG
 from parvis.families import selectors
@@ -203,7 +204,7 @@ def _key_form(request, famille, services_qs, data=None):
 @require_GET
 def famille(request, number: int):
     famille = selectors.famille_file(request.commune, number)
-    key_services = selectors.key_services(request.commune, kinds=request.agent.service_kinds)
+    key_services = agent_key_services(request.commune, request.agent)
     family_code_user = next(
         (a.user for a in famille.accesses.all() if a.user.family_code == famille.reference), None
     )
@@ -213,7 +214,7 @@ def famille(request, number: int):
         {
             "famille": famille,
             "key_form": _key_form(request, famille, key_services)
-            if key_services.exists()
+            if key_services is not None
             else None,
             "covered_key_ids": {
                 key.pk for key in famille.keys.all() if request.agent.covers(key.service)
@@ -374,8 +375,8 @@ def cle_generer(request, number: int):
     """GET: the form alone (the family file shows it too). POST: a new key, shown once on the
     response itself — never in a URL, a session or a message — and e-mailed if asked."""
     famille = selectors.famille_by_number(request.commune, number)
-    key_services = selectors.key_services(request.commune, kinds=request.agent.service_kinds)
-    if not key_services.exists():
+    key_services = agent_key_services(request.commune, request.agent)
+    if key_services is None:
         return forbidden(request, _("Aucun service dont vous avez la charge ne remet de clé."))
     data = request.POST if request.method == "POST" else None
     form = _key_form(request, famille, key_services, data)

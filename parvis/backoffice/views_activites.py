@@ -64,11 +64,7 @@ def activites(request):
         request,
         "backoffice/activites/liste.html",
         {
-            "activities": list(
-                selectors.visible_activities(request.commune, request.agent).prefetch_related(
-                    "units"
-                )
-            ),
+            "activities": selectors.visible_activities_with_units(request.commune, request.agent),
             "today": today,
         },
     )
