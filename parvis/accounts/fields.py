@@ -7,9 +7,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from parvis.text import normalise_phone
+
 POSTAL_CODE_RE = re.compile(r"^\d{5}$", re.ASCII)  # « ١٢٣٤٥ » is no postal code
-# 0X XX XX XX XX, or the same with +33 / 0033 instead of the first 0.
-PHONE_RE = re.compile(r"^(?:\+33|0033|0)([1-9]\d{8})$", re.ASCII)
 
 
 def postal_code_hint(example: str = "") -> str:
@@ -80,8 +80,8 @@ class PhoneField(forms.CharField):
         raw = super().clean(value) or ""
         if not raw:
             return ""
-        match = PHONE_RE.match(re.sub(r"[\s.\-()]", "", raw))
-        if match is None:
+        phone = normalise_phone(raw)  # the one rule of parvis.text
+        if phone is None:
             raise ValidationError(
                 _(
                     "Indiquez un numéro de téléphone français à 10 chiffres, "
@@ -89,8 +89,7 @@ class PhoneField(forms.CharField):
                 ),
                 code="invalid",
             )
-        digits = "0" + match.group(1)
-        return " ".join(digits[i : i + 2] for i in range(0, 10, 2))
+        return phone
 
 
 def last_name_field() -> forms.CharField:

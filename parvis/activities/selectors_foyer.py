@@ -12,7 +12,6 @@ child. A constant number of queries, whatever the number of children, activities
 
 from __future__ import annotations
 
-import calendar as _calendar
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -42,6 +41,7 @@ from parvis.activities.selectors import (
     fill_cell,
     full_days,
 )
+from parvis.communes.dates import first_of_month, month_bounds
 from parvis.communes.models import Commune
 from parvis.families.models import Personne
 from parvis.families.selectors_citizen import _linked_families
@@ -58,16 +58,6 @@ Key = tuple[int, int, date]  # (child id, unit id, day)
 
 
 # --- The period shown ----------------------------------------------------------------------------
-
-
-def _month(day: date, months: int = 0) -> date:
-    """The first day of the month `months` after (or before) `day`'s."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _last_day(first: date) -> date:
-    return first.replace(day=_calendar.monthrange(first.year, first.month)[1])
 
 
 @dataclass(frozen=True)
@@ -120,12 +110,12 @@ def period(vue: str | None, debut: date | None, *, today: date) -> Period:
     if vue == ANNEE:
         year = day.year if day.month >= SCHOOL_YEAR_START_MONTH else day.year - 1
         start = date(year, SCHOOL_YEAR_START_MONTH, 1)
-        return Period(vue, start, _last_day(_month(start, 11)), _month(start, -12),
-                      _month(start, 12))  # fmt: skip
-    start = _month(day)
+        last = month_bounds(first_of_month(start, 11))[1]
+        return Period(vue, start, last, first_of_month(start, -12), first_of_month(start, 12))
+    start = first_of_month(day)
     months = 3 if vue == TRIMESTRE else 1
-    return Period(vue, start, _last_day(_month(start, months - 1)), _month(start, -months),
-                  _month(start, months))  # fmt: skip
+    last = month_bounds(first_of_month(start, months - 1))[1]
+    return Period(vue, start, last, first_of_month(start, -months), first_of_month(start, months))
 
 
 # --- The household: its children and their activities -------------------------------------------

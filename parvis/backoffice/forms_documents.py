@@ -17,6 +17,7 @@ from parvis.backoffice.forms_demandes import FilterBoundField, TextForm
 from parvis.backoffice.selectors_documents import NO_SERVICE, DocumentFilters
 from parvis.families.models import QfSource
 from parvis.ids import parse_ids
+from parvis.money import CENT, ZERO
 
 MAX_BATCH = 100  # documents validated by one batch action
 MAX_AMOUNT = Decimal("9999999.99")
@@ -112,13 +113,13 @@ class EuroField(forms.CharField):
             raise forms.ValidationError(_("Saisissez un montant en euros."), code="invalid") from (
                 error
             )
-        if amount != amount.quantize(Decimal("0.01")):
+        if amount != amount.quantize(CENT):
             raise forms.ValidationError(
                 _("Au plus deux chiffres après la virgule (les centimes)."), code="cents"
             )
         if amount > MAX_AMOUNT:
             raise forms.ValidationError(_("Ce montant est trop élevé."), code="max")
-        return amount.quantize(Decimal("0.01"))
+        return amount.quantize(CENT)
 
 
 def default_validity(today: date | None = None) -> tuple[date, date]:
@@ -198,7 +199,7 @@ class QfCalculatorForm(_ValidityForm):
 
     @property
     def benefits_amount(self) -> Decimal:
-        return self.cleaned_data.get("benefits") or Decimal("0.00")
+        return self.cleaned_data.get("benefits") or ZERO
 
 
 class QfDirectForm(_ValidityForm):

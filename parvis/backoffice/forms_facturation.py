@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from parvis.billing.invoicing import month_bounds, previous_month
 from parvis.billing.models import Regie
 from parvis.families.models import Famille, MemberKind, Personne
+from parvis.money import CENT
 
 MONTH_RE = re.compile(r"^\s*(?:(\d{4})-(\d{1,2})|(\d{1,2})/(\d{4}))\s*$")
 FAMILY_CODE_RE = re.compile(r"^\s*F?0*(\d{1,9})\s*$", re.IGNORECASE)
@@ -222,7 +223,7 @@ class StayInvoiceForm(forms.Form):
             raise forms.ValidationError(
                 _("Indiquez un prix en euros et centimes, par exemple 73,80.")
             )
-        return Decimal(text).quantize(Decimal("0.01"))
+        return Decimal(text).quantize(CENT)
 
     def clean(self):
         data = super().clean()

@@ -21,11 +21,11 @@ from parvis.billing.models import (
     Regie,
 )
 from parvis.billing.pricing import money
+from parvis.communes.dates import first_of_month, month_bounds
 from parvis.families import selectors as family_selectors
+from parvis.money import CENT, ZERO
 from parvis.payments.models import RefundMethod, TropPercuStatus
 
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 BAD_DATE = gettext_lazy("Indiquez une date valide, par exemple 15/09/2026.")
 BAD_REGIE = gettext_lazy("Choisissez une régie de la liste.")
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
@@ -143,7 +143,7 @@ class PaymentsFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["regie"] = _regie_field(commune)
         self.today = today
-        self.default_start = selectors.month_start(today)
+        self.default_start = first_of_month(today)
         if not self.is_bound:
             self.initial.update({"du": self.default_start, "au": today})
 
@@ -491,7 +491,7 @@ class ExportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["regie"] = _regie_field(commune)
         if not self.is_bound:
-            start, end = selectors.previous_month(today)
+            start, end = month_bounds(first_of_month(today, -1))
             self.initial.update({"type": EXPORT_INVOICES, "du": start, "au": end})
 
     def clean(self):

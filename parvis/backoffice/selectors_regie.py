@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import (
@@ -41,6 +41,7 @@ from parvis.billing.models import (
 from parvis.billing.selectors import DUE_STATUSES
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
+from parvis.money import ZERO
 from parvis.payments.models import (
     Transaction,
     TransactionInvoice,
@@ -49,7 +50,6 @@ from parvis.payments.models import (
     TropPercuStatus,
 )
 
-ZERO = Decimal("0.00")
 CODE_FAMILLE = re.compile(r"^F?0*(\d{1,9})$", re.IGNORECASE)
 MONEY_OUTPUT = DecimalField(max_digits=11, decimal_places=2)
 
@@ -425,12 +425,3 @@ def period_payments(
         )
         .order_by("regie__code", "number")
     )
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def previous_month(day: date) -> tuple[date, date]:
-    last = month_start(day) - timedelta(days=1)
-    return last.replace(day=1), last

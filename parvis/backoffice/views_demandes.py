@@ -39,6 +39,7 @@ from parvis.communes.links import safe_next
 from parvis.demarches import services
 from parvis.demarches.forms import display_answers
 from parvis.demarches.models import CLOSED, TRANSITIONS, Demande, Status
+from parvis.text import spreadsheet_cell
 
 PER_PAGE = 25
 SECTION = "backoffice:demandes"  # the navigation entry marked on every page of the queue
@@ -250,14 +251,6 @@ def demandes_lot(request):
 
 # --- The CSV export ------------------------------------------------------------------------------
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """A cell a spreadsheet will not run: text starting like a formula gets a leading quote."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
 
 def _when(moment) -> str:
     return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
@@ -301,7 +294,7 @@ def demandes_export(request):
     for demande in demandes_qs.iterator(chunk_size=500):
         assigned = demande.assigned_to
         writer.writerow(
-            _cell(value)
+            spreadsheet_cell(value)
             for value in (
                 demande.number,
                 demande.procedure.title,

@@ -47,12 +47,13 @@ from parvis.billing.models import Delivery, Invoice, InvoiceStatus, PaymentStatu
 from parvis.billing.pricing import money
 from parvis.billing.selectors import DUE_STATUSES, invoice_state
 from parvis.billing.services_relances import send_reminders
+from parvis.money import ZERO
 from parvis.payments import services as services_paiement
 from parvis.payments.models import TropPercuStatus
+from parvis.text import spreadsheet_cell
 
 PER_PAGE = 50
 SECTION = "guichet_regie:impayes"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _page(request, template, context, *, status=200):
@@ -199,7 +200,7 @@ def encaisser_famille(request, pk: int):
             "form": form,
             "famille": famille,
             "invoices": invoices,
-            "due": sum((invoice.due_amount for invoice in invoices), Decimal("0.00")),
+            "due": sum((invoice.due_amount for invoice in invoices), ZERO),
         },
         status=400 if form is not None and form.errors else 200,
     )
@@ -496,12 +497,6 @@ class _Echo:
         return value
 
 
-def _cell(value) -> str:
-    """A cell a spreadsheet will not run: text starting like a formula gets a leading quote."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 def _amount(value: Decimal) -> str:
     return f"{value:.2f}".replace(".", ",")
 
@@ -517,7 +512,7 @@ def _csv(filename: str, header: list[str], rows) -> StreamingHttpResponse:
     def lines():
         yield "\ufeff" + writer.writerow(header)
         for row in rows:
-            yield writer.writerow([_cell(value) for value in row])
+            yield writer.writerow([spreadsheet_cell(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -25,7 +25,7 @@ from parvis.backoffice import services_registres as services
 from parvis.backoffice.permissions import agent_required
 from parvis.backoffice.views import _render
 from parvis.backoffice.views_activites import _day
-from parvis.backoffice.views_demandes import _cell
+from parvis.text import spreadsheet_cell
 
 MARK_PREFIX = "p-"
 LATE_PREFIX = "r-"
@@ -329,7 +329,7 @@ def registre_csv(request, activite: str, unite: str, jour: str):
         else:
             absence = _("justifiée") if row.absence.justified else _("non justifiée")
         writer.writerow(
-            _cell(value)
+            spreadsheet_cell(value)
             for value in (
                 child.last_name,
                 child.first_names,

@@ -25,6 +25,7 @@ from parvis.activities.models import (
     BookingStatus,
     Reservation,
 )
+from parvis.billing.demo import MEAL_BRACKETS
 from parvis.billing.models import (
     Invoice,
     PenaltyKind,
@@ -35,27 +36,13 @@ from parvis.billing.models import (
     TariffBracket,
     TariffKind,
 )
+from parvis.communes.dates import first_of_month, month_bounds
 from parvis.families.models import Famille, Personne, QuotientFamilial
 
-# Roncq 2025's meal: 0,50 € under 400 € … 4,90 € above 1900 € (middle brackets made up).
-MEAL_BRACKETS = [
-    (D("0"), D("0.50")),
-    (D("400"), D("1.35")),
-    (D("700"), D("2.10")),
-    (D("900"), D("2.75")),
-    (D("1100"), D("3.30")),
-    (D("1300"), D("3.75")),
-    (D("1600"), D("4.15")),
-    (D("1900.01"), D("4.90")),
-]
+# The meal's brackets are the demo's (Roncq 2025's).
 CARE_PRICES = {"ACC_MATIN": D("1.20"), "ACC_SOIR": D("2.10")}
 QF_VALUES = [D(v) for v in ("250", "520", "780", "950", "1210", "1480", "1750", "2300")]
 PDF_INVOICES = 30
-
-
-def previous_month(today: date) -> tuple[date, date]:
-    last = today.replace(day=1) - timedelta(days=1)
-    return last.replace(day=1), last
 
 
 def build_invoicing_commune(families: int, *, slug: str, build_commune) -> dict:
@@ -63,7 +50,7 @@ def build_invoicing_commune(families: int, *, slug: str, build_commune) -> dict:
     the régie and the month to invoice. `build_commune` is the benchmark's reference commune
     builder (families of 2 or 3 children)."""
     today = timezone.localdate()
-    first, last = previous_month(today)
+    first, last = month_bounds(first_of_month(today, -1))
     world = build_commune(families, slug=slug)
     commune = world["commune"]
     world.update(

@@ -45,6 +45,8 @@ REGIE = {
 }
 REGIE_CODE = "ENF"
 
+# Roncq 2025's meal: 0,50 € under 400 € … 4,90 € above 1900 € (middle brackets made up); the
+# benchmark (billing/bench.py) prices with the same.
 MEAL_BRACKETS = [
     (D("0"), D("0.50")),
     (D("400"), D("1.35")),

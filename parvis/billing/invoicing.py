@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import Q
@@ -56,12 +56,13 @@ from parvis.activities.rules import moment
 from parvis.billing import pricing
 from parvis.billing.models import LineKind, PenaltyKind, PenaltyRule, Regie, Tariff
 from parvis.billing.services import LineData
+from parvis.communes.dates import first_of_month, month_bounds
 from parvis.families.models import Famille, Personne, QuotientFamilial
 from parvis.families.services import QF_LATEST_FIRST
+from parvis.money import ZERO
 
 DUE_DAYS = 30  # an invoice is due 30 days after it is issued
 CHUNK = 500  # families read together when computing a whole month
-ZERO = Decimal("0.00")
 
 # The order of the penalty and credit lines of a child and unit.
 PENALTY_ORDER = [
@@ -125,16 +126,9 @@ class PenaltyEvent:
 # --- Months ------------------------------------------------------------------------------------
 
 
-def month_bounds(month: date) -> tuple[date, date]:
-    """The first and last day of `month`'s month."""
-    first = month.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return first, following - timedelta(days=1)
-
-
 def previous_month(today: date) -> date:
     """The first day of the month before `today`'s: the month a run on `today` bills."""
-    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return first_of_month(today, -1)
 
 
 def month_name(month: date) -> str:

@@ -14,7 +14,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from parvis.activities.models import Activity, Unit
-from parvis.communes.models import CommuneOwned, phone_validator
+from parvis.communes.models import CommuneOwned
+from parvis.text import validate_phone
 
 MONEY = {"max_digits": 9, "decimal_places": 2}
 PERCENT = {"max_digits": 7, "decimal_places": 4}
@@ -56,9 +57,7 @@ class Regie(CommuneOwned):
         help_text=_("Imprimée sur les factures : où payer au guichet ou envoyer un chèque."),
     )
     email = models.EmailField(_("courriel"), blank=True)
-    phone = models.CharField(
-        _("téléphone"), max_length=30, blank=True, validators=[phone_validator]
-    )
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True, validators=[validate_phone])
     position = models.PositiveSmallIntegerField(_("ordre d'affichage"), default=0)
 
     class Meta:

@@ -20,11 +20,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parvis.billing import selectors_documents as selectors
+from parvis.billing.links import mon_compte_url
 from parvis.billing.models import (
     COUNTER_METHODS,
     Invoice,
@@ -39,7 +39,6 @@ from parvis.billing.models import (
 from parvis.billing.pricing import money
 from parvis.families import selectors as family_selectors
 from parvis.families.models import Famille, Personne
-from parvis.mail import absolute_url
 
 STYLESHEET = Path(__file__).parent / "static" / "billing" / "pdf.css"
 _WHITESPACE = re.compile(r"\s+")
@@ -116,10 +115,6 @@ def _famille(famille: Famille, *, addressee: str | None = None) -> dict:
     }
 
 
-def _portal_url(commune) -> str:
-    return absolute_url(reverse("billing:mon_compte", kwargs={"commune": commune.slug}))
-
-
 # --- Invoices -----------------------------------------------------------------------------------
 
 
@@ -160,7 +155,7 @@ def invoice_context(invoice: Invoice) -> dict:
         "is_paid": status == InvoiceStatus.REGLEE,
         "is_cancelled": status == InvoiceStatus.ANNULEE,
         "status": InvoiceStatus(status).label,
-        "portal_url": _portal_url(commune),
+        "portal_url": mon_compte_url(commune),
         "counter_means": [str(PaymentMethod(m).label) for m in COUNTER_METHODS],
     }
 

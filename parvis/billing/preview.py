@@ -31,7 +31,6 @@ never a second formula:
 
 from __future__ import annotations
 
-import calendar as _calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -57,10 +56,11 @@ from parvis.billing.pricing import (
     tariff_in_force,
     unit_price,
 )
+from parvis.communes.dates import first_of_month, month_bounds
 from parvis.families.models import MemberKind, Personne, QuotientFamilial
 from parvis.families.services import QF_LATEST_FIRST
+from parvis.money import ZERO
 
-ZERO = Decimal("0.00")
 # What the preview counts as billed: booked, or awaiting the service's decision (as if accepted).
 BILLED_STATUSES = (BookingStatus.RESERVEE, BookingStatus.EN_ATTENTE)
 
@@ -78,14 +78,6 @@ def signed(amount: Decimal) -> str:
     if amount < 0:
         return f"\u2212{money(-amount)}"
     return money(amount)
-
-
-def _first(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _last(first: date) -> date:
-    return first.replace(day=_calendar.monthrange(first.year, first.month)[1])
 
 
 @dataclass
@@ -234,7 +226,7 @@ class _Data:
 
 
 def _read(*, famille, commune, changes, months) -> _Data | None:
-    start, end = months[0], _last(months[-1])
+    start, end = months[0], month_bounds(months[-1])[1]
     booked = {
         (child_id, unit_id, day): status
         for child_id, unit_id, day, status in Reservation.objects.filter(
@@ -436,7 +428,7 @@ def basket_preview(*, famille, commune, changes, now: datetime) -> BasketPreview
     changes = [c for c in changes if c.child.famille_id == famille.pk]
     if not changes:
         return None
-    months = sorted({_first(c.day) for c in changes})
+    months = sorted({first_of_month(c.day) for c in changes})
     data = _read(famille=famille, commune=commune, changes=changes, months=months)
     if data is None:
         return None
@@ -444,11 +436,11 @@ def basket_preview(*, famille, commune, changes, now: datetime) -> BasketPreview
     pending = False
     for first in months:
         in_month = sorted(
-            (c for c in changes if _first(c.day) == first),
+            (c for c in changes if first_of_month(c.day) == first),
             key=lambda c: (data.birth.get(c.child.pk, (True, date.max, c.child.pk)),
                            c.unit.activity_id, c.unit.position, c.unit.pk, c.day),
         )  # fmt: skip
-        booked = {key for key in data.booked if _first(key[2]) == first}
+        booked = {key for key in data.booked if first_of_month(key[2]) == first}
         by_key = {(c.child.pk, c.unit.pk, c.day): c for c in in_month}
         added = [k for k, c in by_key.items() if c.added and not c.full and k not in booked]
         waiting = [k for k, c in by_key.items() if c.added and c.full and k not in booked]

@@ -28,9 +28,9 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from parvis.billing.models import CREDIT_KINDS, TariffKind
-from parvis.families.selectors import fold
+from parvis.money import CENT
+from parvis.text import fold
 
-CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 # The largest amount a money column holds (max_digits=9, decimal_places=2).
 MAX_AMOUNT = Decimal("9999999.99")

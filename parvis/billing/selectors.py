@@ -40,8 +40,8 @@ from parvis.communes.models import Commune
 from parvis.families.models import Famille
 from parvis.families.selectors_citizen import _linked_families
 from parvis.ids import parse_id
+from parvis.money import CENT, ZERO
 
-ZERO = Decimal("0.00")
 # An upper bound on the ids read from one request (a page of checkboxes is far below it).
 MAX_IDS = 500
 
@@ -129,7 +129,7 @@ def balance_of(*, famille, commune: Commune) -> Decimal:
             )
         )
     )
-    return Decimal(result["due"]).quantize(Decimal("0.01"))
+    return Decimal(result["due"]).quantize(CENT)
 
 
 def payments_of_invoice(*, famille, commune: Commune, invoice: Invoice) -> list[PaymentAllocation]:

@@ -43,9 +43,8 @@ from parvis.families import selectors as family_selectors
 from parvis.families.models import Famille, MemberKind, Personne
 from parvis.families.selectors_citizen import _linked_families
 from parvis.ids import parse_id
+from parvis.money import CENT, ZERO
 
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
 # The lines that count as childcare in the tax certificate: the care itself and its credits.
 CHILDCARE_LINE_KINDS = (LineKind.PRESTATION, LineKind.DEDUCTION)
 TAX_CREDIT_MAX_AGE = 6

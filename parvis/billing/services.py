@@ -39,10 +39,8 @@ from parvis.billing.models import (
 from parvis.billing.pricing import money
 from parvis.families import selectors as family_selectors
 from parvis.families.models import Famille
+from parvis.money import CENT, ZERO
 from parvis.tasks import enqueue_on_commit
-
-ZERO = Decimal("0.00")
-
 
 # --- Numbers -----------------------------------------------------------------------------------
 
@@ -267,7 +265,7 @@ def record_payment(
         raise ValidationError(_("Choisissez au moins une facture."))
     wanted: dict[int, Decimal] = {}
     for invoice, amount in allocations:
-        if not isinstance(amount, Decimal) or amount != amount.quantize(Decimal("0.01")):
+        if not isinstance(amount, Decimal) or amount != amount.quantize(CENT):
             raise ValidationError({"amount": _("Un montant en euros et centimes.")})
         wanted[invoice.pk] = wanted.get(invoice.pk, ZERO) + amount
     invoices = _lock_invoices(list(wanted))

@@ -15,18 +15,17 @@ from datetime import date, datetime, time
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
 from parvis.billing.delivery import family_emails, with_contacts
+from parvis.billing.links import mon_compte_url
 from parvis.billing.models import Invoice, InvoiceReminder
 from parvis.billing.pricing import money
 from parvis.billing.selectors import DUE_STATUSES
 from parvis.families.models import Famille
-from parvis.mail import absolute_url
 
 
 @dataclass
@@ -50,7 +49,7 @@ def _message(invoice: Invoice, famille: Famille, to: list[str]) -> EmailMessage:
         "famille": famille,
         "due": money(invoice.due_amount),
         "total": money(invoice.total),
-        "url": absolute_url(reverse("billing:mon_compte", kwargs={"commune": commune.slug})),
+        "url": mon_compte_url(commune),
     }
     return EmailMessage(
         subject=_("%(commune)s — rappel : facture n° %(number)s à régler")

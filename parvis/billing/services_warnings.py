@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from parvis.accounts.services import audit
 from parvis.billing import invoicing
+from parvis.billing.links import mon_compte_url
 from parvis.billing.models import PenaltyKind, PenaltyWarning, Regie
 from parvis.billing.pricing import money
 from parvis.communes.dates import long_date
@@ -173,9 +174,7 @@ def send_warning(
                 "lines": lines,
                 "total": money(sum((event.added for event in events), invoicing.ZERO)),
                 "contest_url": contest,
-                "invoices_url": absolute_url(
-                    reverse("billing:mon_compte", kwargs={"commune": commune.slug})
-                ),
+                "invoices_url": mon_compte_url(commune),
             },
         ),
         from_email=None,

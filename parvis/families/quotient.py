@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-CENT = Decimal("0.01")
+from parvis.money import CENT
 
 
 def number_of_parts(rules: dict, *, couple: bool, children: int) -> Decimal:

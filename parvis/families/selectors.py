@@ -10,7 +10,6 @@ databases find the same rows (no `unaccent` extension needed).
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 from django.conf import settings
@@ -28,18 +27,12 @@ from parvis.families.models import (
     Personne,
     ServiceKey,
 )
+from parvis.text import fold
 
 # --- Case- and accent-insensitive matching -------------------------------------------------------
 
-# Letters that Unicode does not decompose but that French names and addresses spell out.
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o"})
-
-
-def fold(text: str | None) -> str:
-    """« Léa DURAND » → « lea durand »: lower case, accents and ligatures dropped."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").lower())
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return bare.translate(_LIGATURES)
+# `fold` is parvis.text's (one rule for every app; imported here, where the demarches pages find
+# it too); `Fold` below does the same in SQL.
 
 
 def _fold_or_none(text):
