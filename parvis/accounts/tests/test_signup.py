@@ -196,7 +196,10 @@ def test_identity_step_says_what_is_missing_next_to_each_field(client, commune):
     first_name = tag(response, "first_name")
     assert 'aria-invalid="true"' in first_name
     assert 'aria-describedby="id_first_name_error"' in first_name
-    assert re.search(r'<fieldset[^>]*aria-describedby="id_civility_error"', response.text)
+    # The group's error is tied to each of its radio buttons (read with the first choice).
+    for radio in re.findall(r'<input type="radio" name="civility"[^>]*>', response.text):
+        assert 'aria-describedby="id_civility_error"' in radio
+        assert 'aria-invalid="true"' in radio
     # The summary at the top links to each field.
     assert re.search(r'<div class="form-summary"\s+role="alert"', response.text)
     assert 'href="#id_civility_0"' in response.text
@@ -587,7 +590,7 @@ def test_a_key_refused_after_creation_keeps_the_account(
 ):
     """A key taken by someone else between the check and the redemption: the account is still
     created, and the page says which key was refused and where to enter it later."""
-    from parvis.accounts import views_signup
+    from parvis.families import views_signup
 
     leroy = ServiceKey.objects.get(famille__name="LEROY")
     real_check = views_signup.check_service_key

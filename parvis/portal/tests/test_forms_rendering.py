@@ -128,20 +128,57 @@ def test_a_valid_field_is_not_marked_invalid():
 def test_radio_buttons_come_in_a_fieldset_whose_legend_is_the_label():
     html = squash(str(sent_with_errors()["civility"].as_field_group()))
     assert re.search(
-        r'<fieldset class="form__field form__fieldset form__field--error"\s+'
-        r'aria-describedby="id_civility_error">\s*'
+        r'<fieldset class="form__field form__fieldset form__field--error"\s*>\s*'
         r'<legend class="form__legend">Civilité</legend>',
         html,
     ), html
     assert '<div class="form__errors" id="id_civility_error">' in html
-    # Each radio button, then its label.
+    # Each radio button, then its label; the group's error is tied to each of them (not every
+    # screen reader reads a fieldset's description), so it is read with the first choice.
     for value, label, index in (("mme", "Madame", 0), ("m", "Monsieur", 1)):
-        assert re.search(
+        radio = re.search(
             rf'<input type="radio" name="civility" value="{value}"[^>]*'
             rf'id="id_civility_{index}"[^>]*> <label for="id_civility_{index}">{label}</label>',
             html,
-        ), html
-    assert 'aria-invalid="true"' in re.search(r'<input type="radio"[^>]*>', html).group(0)
+        )
+        assert radio, html
+        assert 'aria-invalid="true"' in radio.group(0)
+        assert 'aria-describedby="id_civility_error"' in radio.group(0)
+
+
+def test_a_group_with_help_is_described_by_it_and_each_input_by_the_error():
+    class Group(forms.Form):
+        days = forms.MultipleChoiceField(
+            label="Jours",
+            choices=[("lu", "Lundi"), ("ma", "Mardi")],
+            widget=forms.CheckboxSelectMultiple,
+            help_text="Au moins un jour.",
+        )
+
+    html = squash(str(Group({})["days"].as_field_group()))
+    assert re.search(r'<fieldset [^>]*aria-describedby="id_days_helptext">', html), html
+    boxes = re.findall(r'<input type="checkbox"[^>]*>', html)
+    assert len(boxes) == 2
+    for box in boxes:
+        assert 'aria-describedby="id_days_error"' in box
+        assert 'aria-invalid="true"' in box
+    # Without errors: the help on the fieldset, nothing on the boxes.
+    html = squash(str(Group()["days"].as_field_group()))
+    assert re.search(r'<fieldset [^>]*aria-describedby="id_days_helptext">', html), html
+    assert "aria-describedby" not in "".join(re.findall(r'<input type="checkbox"[^>]*>', html))
+
+
+def test_a_group_keeps_an_aria_describedby_set_on_its_widget():
+    class Group(forms.Form):
+        pick = forms.ChoiceField(
+            label="Choix",
+            choices=[("a", "A"), ("b", "B")],
+            widget=forms.RadioSelect(attrs={"aria-describedby": "consigne"}),
+        )
+
+    html = squash(str(Group({})["pick"].as_field_group()))
+    for radio in re.findall(r'<input type="radio"[^>]*>', html):
+        assert 'aria-describedby="consigne"' in radio
 
 
 def test_a_checkbox_has_its_label_after_the_box_and_is_not_marked_optional():
@@ -175,7 +212,9 @@ def summary(form, **extra) -> str:
 def test_the_error_summary_links_to_each_field_in_error():
     html = summary(sent_with_errors())
     assert re.search(
-        r'<div class="form-summary" role="alert" aria-labelledby="form-summary-title">', html
+        r'<div class="form-summary" role="alert" tabindex="-1" autofocus '
+        r'aria-labelledby="form-summary-title">',
+        html,
     ), html
     assert re.search(r'<h2 id="form-summary-title" class="form-summary__title">', html)
     assert "Le formulaire n'a pas pu être envoyé : corrigez les points suivants." in html
@@ -212,12 +251,42 @@ def test_a_sign_in_form_gives_its_refusal_alone():
     form = SampleForm({"name": "Robot", "civility": "mme"})
     assert not form.is_valid()
     html = summary(form, compact=True)
-    assert re.search(r'<div class="form-summary" role="alert"> <p>Envoi refusé.</p> </div>', html)
-    assert "<h2" not in html and "<a " not in html
-    # Field errors only: the alert says to correct the fields, their messages stay next to them.
+    assert re.search(
+        r'<div class="form-summary" role="alert" tabindex="-1" autofocus> '
+        r"<p>Envoi refusé.</p> </div>",
+        html,
+    ), html
+    assert "<h2" not in html and "<a " not in html and "<ul" not in html
+
+
+def test_a_sign_in_form_lists_its_fields_in_error_with_links():
     html = summary(sent_with_errors(), compact=True)
-    assert "corrigez les champs signalés" in html
-    assert "Ce champ est obligatoire." not in html
+    assert "<h2" not in html
+    assert re.search(
+        r'<div class="form-summary" role="alert" tabindex="-1" autofocus> '
+        r"<p>Le formulaire n'a pas pu être envoyé : corrigez les points suivants.</p> "
+        r'<ul class="form-summary__list"> <li> '
+        r'<a href="#id_name">Nom : Ce champ est obligatoire.</a>',
+        html,
+    ), html
+    assert '<a href="#id_phone">Téléphone : ' in html
+    assert '<a href="#id_civility_0">Civilité : Ce champ est obligatoire.</a>' in html
+
+
+def test_the_summary_links_to_a_widgets_own_id():
+    class Custom(forms.Form):
+        code = forms.CharField(label="Code", widget=forms.TextInput(attrs={"id": "mon-code"}))
+
+    assert '<a href="#mon-code">Code : Ce champ est obligatoire.</a>' in summary(Custom({}))
+
+
+def test_a_hidden_fields_error_is_listed_without_a_link():
+    class Hidden(forms.Form):
+        step = forms.CharField(widget=forms.HiddenInput)
+
+    html = summary(Hidden({}))
+    assert "Ce champ est obligatoire." in html
+    assert "<a " not in html
 
 
 @pytest.mark.django_db
