@@ -155,6 +155,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "parvis.communes.context_processors.commune",
                 "parvis.portal.context_processors.portal",
+                "parvis.portal.context_processors.display",
             ],
         },
     }

@@ -34,7 +34,7 @@ not_only_digits = RegexValidator(
 )
 # Top-level paths of the deployment that a commune's slug must not shadow.
 RESERVED_SLUGS = frozenset(
-    {"admin", "static", "media", "healthz", "i18n", "_dev", "api", "favicon.ico"}
+    {"admin", "static", "media", "healthz", "i18n", "_dev", "api", "favicon.ico", "affichage"}
 )
 
 

@@ -1,3 +1,4 @@
+from parvis.portal import display as display_settings
 from parvis.portal.navigation import navigation
 
 
@@ -8,4 +9,12 @@ def portal(request):
     return {
         "nav_entries": navigation(commune.slug) if commune else [],
         "current_url_name": current,
+    }
+
+
+def display(request):
+    """The classes of the visitor's display settings, put on <html> by base.html so that the
+    page is drawn with them from the first paint (validated values only: see portal.display)."""
+    return {
+        "display_classes": display_settings.html_classes(display_settings.from_request(request))
     }

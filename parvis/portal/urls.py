@@ -17,12 +17,15 @@ commune_patterns = [
     path("mentions-legales/", views.mentions_legales, name="mentions_legales"),
     path("conditions-generales/", views.conditions_generales, name="conditions_generales"),
     path("contacts/", views.contacts, name="contacts"),
+    path("affichage/", views.affichage, name="affichage"),
 ]
 
 urlpatterns = [
     path("", views.commune_list, name="communes"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", RedirectView.as_view(url=static("parvis/favicon.svg"), permanent=True)),
+    # The display settings outside any commune (the list of communes): « affichage » is reserved.
+    path("affichage/", views.affichage, name="affichage_plateforme"),
     path("_dev/outbox/", views.outbox, name="outbox"),
     path("_dev/outbox/<str:key>/", views.outbox_message, name="outbox_message"),
     path("<slug:commune>/", include(commune_patterns)),

@@ -3,17 +3,21 @@
 import hashlib
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from parvis import mail
 from parvis.communes import selectors
-from parvis.communes.links import url_if_exists
+from parvis.communes.links import safe_next, url_if_exists
 from parvis.communes.theme import contrast_with_white
+from parvis.portal import display
+from parvis.portal.forms import DisplaySettingsForm
 
 NEWS_PER_PAGE = 10
 LATEST_NEWS_ON_HOME = 3
@@ -102,6 +106,34 @@ def static_page(template_name):
 accessibilite = static_page("portal/accessibilite.html")
 mentions_legales = static_page("portal/mentions_legales.html")
 conditions_generales = static_page("portal/conditions_generales.html")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def affichage(request):
+    """« Paramètres d'affichage »: a plain form (no JavaScript needed) whose settings this
+    browser keeps in a cookie (parvis.portal.display); then back to the page it came from."""
+    commune = getattr(request, "commune", None)
+    within = f"/{commune.slug}/" if commune else "/"
+    data = request.POST if request.method == "POST" else request.GET
+    next_url = safe_next(request, data.get("next"), within=within)
+    if request.method == "POST" and request.POST.get("action") == "reinitialiser":
+        response = redirect(next_url or request.path)
+        display.delete_cookie(response)
+        messages.success(request, _("Les paramètres d'affichage par défaut sont rétablis."))
+        return response
+    if request.method == "POST":
+        form = DisplaySettingsForm(request.POST)
+        if form.is_valid():
+            response = redirect(next_url or request.path)
+            display.set_cookie(response, form.settings_values())
+            messages.success(
+                request, _("Vos paramètres d'affichage sont enregistrés pour ce navigateur.")
+            )
+            return response
+    else:
+        form = DisplaySettingsForm(initial=display.from_request(request))
+    return render(request, "portal/affichage.html", {"form": form, "next_url": next_url})
 
 
 @require_GET

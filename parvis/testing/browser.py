@@ -334,3 +334,28 @@ def assert_accessible(page, *, context: str | dict | None = None) -> None:
     violations = results.response["violations"]
     if violations:
         pytest.fail(_axe_report(page.url, violations), pytrace=False)
+
+
+# --- Display settings ----------------------------------------------------------------------------
+
+
+def set_display(page, **settings: str) -> None:
+    """Choose « Paramètres d'affichage » (parvis.portal.display) for the pages this page's context
+    opens next, as the settings form would, by setting its cookie: ``set_display(page,
+    taille="tres-grande", contraste="renforce")``; no argument goes back to the defaults. The
+    current page keeps its look until it is loaded again."""
+    from parvis.portal import display
+
+    unknown = {name: value for name, value in settings.items() if name not in display.BY_NAME}
+    if unknown:
+        raise ValueError(f"no such display setting: {unknown}")
+    values = {**display.DEFAULTS, **settings}
+    for name, value in values.items():
+        if value not in dict(display.BY_NAME[name].choices):
+            raise ValueError(f"no such value for the display setting {name}: {value!r}")
+    watch = _WATCHES.get(page)
+    server_url = watch.server_url if watch else page.url
+    page.context.clear_cookies(name=display.COOKIE_NAME)
+    value = display.serialize(values)
+    if value:
+        page.context.add_cookies([{"name": display.COOKIE_NAME, "value": value, "url": server_url}])
