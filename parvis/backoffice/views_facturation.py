@@ -193,7 +193,7 @@ def facturation(request, pk: int):
         if request.POST.get("action") != "envoyer":
             messages.error(request, _("Action inconnue : rien n'a été fait."))
             return redirect(_run_url(request, run))
-        from parvis.billing.delivery import deliver_run
+        from parvis.billing.services_delivery import deliver_run
 
         result = deliver_run(run=run, actor=request.user)
         _say_delivered(request, result)

@@ -6,16 +6,18 @@ E-mails go to the family's responsables' addresses (else to the accounts linked 
 for an online payment, also to the account that paid. They are sent after the transaction that
 recorded the invoice or the payment has committed (`send_receipt` is called on commit by
 billing.services.record_payment): a failed e-mail never undoes a payment — it is logged, and an
-invoice not sent keeps `emailed_at` empty so that the next `deliver_run` sends it.
+invoice not sent keeps `emailed_at` empty so that the next `deliver_run`
+(billing.services_delivery) sends it.
 
 Rendering a PDF costs about a tenth of a second, so the PDFs leave from background tasks
-(billing.tasks; `manage.py db_worker` in production), never from the request."""
+(billing.tasks, queued by billing.services_delivery; `manage.py db_worker` in production), never
+from the request. This module does the work; it never imports the tasks (which import it)."""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
@@ -28,6 +30,7 @@ from django.utils.translation import gettext as _
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
 from parvis.billing import pdf
+from parvis.billing.links import mon_compte_url
 from parvis.billing.models import (
     Delivery,
     Invoice,
@@ -78,14 +81,7 @@ def family_emails(famille: Famille) -> list[str]:
     return list(dict.fromkeys(email.strip() for email in emails if email and email.strip()))
 
 
-def _mon_compte_url(commune) -> str:
-    return absolute_url(reverse("billing:mon_compte", kwargs={"commune": commune.slug}))
-
-
 # --- Invoices -----------------------------------------------------------------------------------
-
-
-SEND_BATCH = 50  # invoices per background task: a few seconds of one worker's rendering
 
 
 def _invoices():
@@ -106,7 +102,7 @@ def _invoice_message(invoice: Invoice, recipients: list[str], *, connection=None
         "total": money(invoice.total),
         "due": money(invoice.due_amount),
         "is_paid": invoice.status == InvoiceStatus.REGLEE,
-        "url": _mon_compte_url(commune),
+        "url": mon_compte_url(commune),
     }
     message = EmailMessage(
         subject=_("%(commune)s — Votre facture n° %(number)s")
@@ -202,42 +198,6 @@ def send_invoices(*, invoice_ids: list[int]) -> dict:
     }
 
 
-def queue_invoices(*, invoice_ids: list[int]) -> int:
-    """Queues the e-mailing of `invoice_ids` (paperless ones not sent yet) for the background
-    workers, in tasks of SEND_BATCH invoices, once the current transaction commits. Returns how
-    many were queued."""
-    from parvis.billing import tasks
-    from parvis.tasks import enqueue_on_commit
-
-    ids = list(
-        _pending(Invoice.objects.filter(pk__in=invoice_ids))
-        .order_by("number")
-        .values_list("pk", flat=True)
-    )
-    for start in range(0, len(ids), SEND_BATCH):
-        enqueue_on_commit(tasks.send_invoices, invoice_ids=ids[start : start + SEND_BATCH])
-    return len(ids)
-
-
-@transaction.atomic
-def deliver_run(*, run: InvoicingRun, actor: User | None) -> dict:
-    """Sends the run's paperless invoices not sent yet, in the background (`queue_invoices`;
-    with the immediate backend, before this returns). Safe to ask again while it is under
-    way or after a failure: an invoice is never sent twice by it. Returns {"queued": n}. One
-    audit row, the agent's request; each task adds its own (« facturation.envoyee »)."""
-    queued = queue_invoices(
-        invoice_ids=list(_pending(Invoice.objects.filter(run=run)).values_list("pk", flat=True))
-    )
-    audit(
-        actor=actor,
-        action="facturation.envoi_demande",
-        commune=run.commune,
-        target=run,
-        changes={"queued": [None, queued]},
-    )
-    return {"queued": queued}
-
-
 @transaction.atomic
 def mark_printed(*, invoices: Iterable[Invoice], actor: User | None) -> int:
     """Marks as printed (`printed_at`) those of `invoices` sent on paper, not printed yet and
@@ -274,20 +234,26 @@ def mark_printed(*, invoices: Iterable[Invoice], actor: User | None) -> int:
 # --- Receipts -----------------------------------------------------------------------------------
 
 
+# The e-mail of the account that paid online is the payments app's (above billing): it registers
+# its lookup here from its AppConfig.ready() (docs/ARCHITECTURE.md: lower apps call higher ones
+# only through a registered hook).
+_PAYER_EMAIL_LOOKUPS: list[Callable[[Payment], str]] = []
+
+
+def register_payer_email(lookup: Callable[[Payment], str]) -> None:
+    if lookup not in _PAYER_EMAIL_LOOKUPS:
+        _PAYER_EMAIL_LOOKUPS.append(lookup)
+
+
 def _payer_email(payment: Payment) -> str:
     """The e-mail of the account that paid online (the payments' transaction), if any."""
     if not payment.transaction_reference:
         return ""
-    from parvis.payments.models import Transaction
-
-    return (
-        Transaction.objects.filter(
-            commune_id=payment.commune_id, reference=payment.transaction_reference
-        )
-        .values_list("user__email", flat=True)
-        .first()
-        or ""
-    )
+    for lookup in _PAYER_EMAIL_LOOKUPS:
+        email = lookup(payment)
+        if email:
+            return email
+    return ""
 
 
 def send_receipt(*, payment_id: int) -> bool:
@@ -321,7 +287,7 @@ def send_receipt(*, payment_id: int) -> bool:
                 allocation.invoice for allocation in payment.allocations.select_related("invoice")
             ],
             "url": absolute_url(reverse("billing:documents", kwargs={"commune": commune.slug})),
-            "mon_compte_url": _mon_compte_url(commune),
+            "mon_compte_url": mon_compte_url(commune),
         }
         message = EmailMessage(
             subject=_("%(commune)s — Votre reçu de paiement n° %(number)s")

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
-from parvis.billing import delivery, invoicing
+from parvis.billing import invoicing, services_delivery
 from parvis.billing.models import (
     Invoice,
     InvoiceKind,
@@ -42,8 +42,7 @@ from parvis.billing.models import (
 from parvis.billing.pricing import MAX_AMOUNT, line_amount, money
 from parvis.billing.services import LineData, create_invoice, delivery_for, line_rows, lock_sequence
 from parvis.families.models import Famille, Personne
-
-ZERO = Decimal("0.00")
+from parvis.money import CENT, ZERO
 
 
 def _actor(actor: User | None) -> User | None:
@@ -246,7 +245,7 @@ def create_stay_invoice(
         not isinstance(unit_price, Decimal)
         or not unit_price.is_finite()
         or unit_price < 0
-        or unit_price != unit_price.quantize(Decimal("0.01"))
+        or unit_price != unit_price.quantize(CENT)
     ):
         errors["unit_price"] = _("Un prix en euros et centimes, 0 ou plus.")
     elif "quantity" not in errors and quantity * unit_price > MAX_AMOUNT:
@@ -285,5 +284,5 @@ def create_stay_invoice(
         actor=actor,
     )
     # A stay is billed outside any run: a paperless family gets it by e-mail at once.
-    delivery.queue_invoices(invoice_ids=[invoice.pk])
+    services_delivery.queue_invoices(invoice_ids=[invoice.pk])
     return invoice

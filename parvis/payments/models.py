@@ -90,6 +90,8 @@ class Transaction(CommuneOwned):
     )
     reference = models.CharField(_("référence"), max_length=40, unique=True)
     provider = models.CharField(_("prestataire"), max_length=12, choices=Provider.choices)
+    # The commune's provider options when the payment started (not the secret): the provider
+    # that verifies its notification is built from them (services.provider_for_transaction).
     options = models.JSONField(default=dict)
     amount = models.DecimalField(_("montant"), **MONEY)
     status = models.CharField(

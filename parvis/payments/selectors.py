@@ -97,3 +97,16 @@ def pending_simulator_transaction(*, commune: Commune, reference: str) -> Transa
 
 def provider_config(*, commune: Commune) -> ProviderConfig | None:
     return ProviderConfig.objects.filter(commune=commune).first()
+
+
+def payer_email(payment) -> str:
+    """The e-mail of the account that paid `payment` (a billing Payment) online, if any: billing's
+    receipt goes to it too (registered with billing.delivery.register_payer_email)."""
+    return (
+        Transaction.objects.filter(
+            commune_id=payment.commune_id, reference=payment.transaction_reference
+        )
+        .values_list("user__email", flat=True)
+        .first()
+        or ""
+    )

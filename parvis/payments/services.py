@@ -40,6 +40,7 @@ from parvis.communes.models import Commune
 from parvis.families.models import Famille
 from parvis.ids import parse_ids
 from parvis.mail import absolute_url
+from parvis.money import ZERO
 from parvis.payments import selectors
 from parvis.payments.models import (
     TRANSACTION_TRANSITIONS,
@@ -66,7 +67,6 @@ from parvis.payments.providers import (
 )
 from parvis.payments.providers.simulateur import default_secret
 
-ZERO = Decimal("0.00")
 REFERENCE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # base32: no 0/O nor 1/I to misread
 PAYLOAD_LIMIT = 8000
 
@@ -79,23 +79,39 @@ def new_reference() -> str:
 # --- Providers --------------------------------------------------------------------------------
 
 
-def provider_for(commune: Commune, name: str | None = None) -> ProviderBase:
-    """The provider `name` (default: the commune's) built with the commune's options and secret.
-    The commune's settings apply only to the provider it is configured for; the simulator
-    without a key of its own signs with one derived from SECRET_KEY and the commune."""
-    config = selectors.provider_config(commune=commune)
-    if name is None:
-        name = config.provider if config is not None else Provider.SIMULATEUR
+def _build(commune: Commune, name: str, *, options: dict, secret: str) -> ProviderBase:
     cls = provider_class(name)
     if cls is None or (name == Provider.SIMULATEUR and not settings.PARVIS_PAYMENT_SIMULATOR):
         # The simulator pays without money: a deployment switches it on for tests and demos.
         raise LookupError(name)
-    options, secret = {}, ""
-    if config is not None and config.provider == name:
-        options, secret = dict(config.options or {}), config.secret
     if name == Provider.SIMULATEUR and not secret:
         secret = default_secret(commune)
-    return cls(options=options, secret=secret)
+    return cls(options=dict(options or {}), secret=secret)
+
+
+def provider_for(commune: Commune, name: str | None = None) -> ProviderBase:
+    """The provider `name` (default: the commune's) built with the commune's options and secret,
+    to start a payment. The commune's settings apply only to the provider it is configured for;
+    the simulator without a key of its own signs with one derived from SECRET_KEY and the
+    commune."""
+    config = selectors.provider_config(commune=commune)
+    if name is None:
+        name = config.provider if config is not None else Provider.SIMULATEUR
+    options, secret = {}, ""
+    if config is not None and config.provider == name:
+        options, secret = config.options, config.secret
+    return _build(commune, name, options=options, secret=secret)
+
+
+def provider_for_transaction(transaction: Transaction) -> ProviderBase:
+    """The provider of a payment under way, built with the options copied onto the transaction
+    when it started (`Transaction.options`): a commune that changes its settings, or its
+    provider, meanwhile does not break the payments in flight. The secret is not copied (a key
+    is kept in one place): the commune's, while it still uses that provider."""
+    commune = transaction.commune
+    config = selectors.provider_config(commune=commune)
+    secret = config.secret if config is not None and config.provider == transaction.provider else ""
+    return _build(commune, transaction.provider, options=transaction.options, secret=secret)
 
 
 def urls_for(commune: Commune, *, reference: str, provider: str) -> Urls:
@@ -334,6 +350,21 @@ class Outcome:
         return self.status == 200
 
 
+def _claimed(commune: Commune, provider: str, query_string: str, body) -> Transaction | None:
+    """The transaction a notification names before it is verified: its options build the
+    provider that verifies it (nothing of the notification is believed before)."""
+    cls = provider_class(provider)
+    if cls is None:
+        return None
+    claims = cls.claimed(query_string, body)
+    rows = Transaction.objects.filter(commune=commune, provider=provider).select_related("commune")
+    if claims.get("reference"):
+        return rows.filter(reference=claims["reference"][:40]).first()
+    if claims.get("request_id"):
+        return rows.filter(provider_reference=claims["request_id"][:120]).first()
+    return None
+
+
 def _find(commune: Commune, provider: str, verified: Verified) -> Transaction | None:
     rows = Transaction.objects.filter(commune=commune, provider=provider)
     if verified.reference:
@@ -453,7 +484,13 @@ def handle_notification(
         _log(**log, verified=False, outcome=_("refusée : aucun paiement par ce prestataire"))
         return Outcome(400, "prestataire inattendu")
     try:
-        verified = provider_for(commune, provider).handle_notification(query_string, body)
+        claimed = _claimed(commune, provider, query_string, body)
+        builder = (
+            provider_for_transaction(claimed)
+            if claimed is not None
+            else provider_for(commune, provider)
+        )
+        verified = builder.handle_notification(query_string, body)
     except (LookupError, NotificationError) as error:
         _log(**log, verified=False, outcome=_("refusée : illisible (%(error)s)") % {"error": error})
         return Outcome(400, "illisible")
@@ -520,7 +557,7 @@ def simulate_notification(
 
     commune = transaction.commune
     body = simulateur.notification(
-        provider_for(commune, Provider.SIMULATEUR).secret,
+        provider_for_transaction(transaction).secret,
         reference=transaction.reference,
         amount=transaction.amount,
         result=result,

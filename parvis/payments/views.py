@@ -67,7 +67,7 @@ def payer(request):
         return _mon_compte(commune)
     if not target.is_form:
         return redirect(target.url)
-    provider = services.provider_for(commune, transaction.provider)
+    provider = services.provider_for_transaction(transaction)
     response = render(
         request,
         "payments/formulaire.html",
@@ -101,9 +101,7 @@ def retour(request, reference):
     state = transaction.status
     if state == TransactionStatus.EN_ATTENTE:
         try:
-            claimed = services.provider_for(commune, transaction.provider).handle_return(
-                request.GET
-            )
+            claimed = services.provider_for_transaction(transaction).handle_return(request.GET)
         except LookupError:
             claimed = None
         # What the browser says is shown, not believed: only a refusal or an abandonment,

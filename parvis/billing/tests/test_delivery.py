@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 
 from parvis.accounts.models import AuditEntry
-from parvis.billing import delivery
+from parvis.billing import delivery, services_delivery
 from parvis.billing.models import Delivery, Invoice, InvoicingRun, PaymentMethod
 from parvis.billing.services import cancel_invoice, record_payment
 from parvis.billing.tests.test_pdf_support import make_invoice, make_world, pay, pdf_text
@@ -125,7 +125,7 @@ def test_a_run_emails_its_paperless_invoices_once_and_the_others_go_to_print(
     agent = AgentFactory(commune=world.commune)
     with django_capture_on_commit_callbacks(execute=True):
         # DURAND and LEROY are paperless and not sent; PETIT was sent, MARTIN is on paper.
-        assert delivery.deliver_run(run=run, actor=agent) == {"queued": 2}
+        assert services_delivery.deliver_run(run=run, actor=agent) == {"queued": 2}
         assert mail.outbox == []  # nothing leaves before the commit
     assert [m.to for m in mail.outbox] == [["francoise@example.fr"]]
     leroy = Invoice.objects.get(pk=invoices["LEROY"].pk)
@@ -140,7 +140,7 @@ def test_a_run_emails_its_paperless_invoices_once_and_the_others_go_to_print(
     )  # fmt: skip
     # Again: nothing is queued, nothing is sent twice.
     with django_capture_on_commit_callbacks(execute=True):
-        assert delivery.deliver_run(run=run, actor=agent) == {"queued": 0}
+        assert services_delivery.deliver_run(run=run, actor=agent) == {"queued": 0}
     assert len(mail.outbox) == 1
 
 
@@ -153,9 +153,9 @@ def test_a_run_is_queued_in_batches_for_the_workers(
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     run, invoices = run_with_families(world)
-    monkeypatch.setattr(delivery, "SEND_BATCH", 1)
+    monkeypatch.setattr(services_delivery, "SEND_BATCH", 1)
     with django_capture_on_commit_callbacks(execute=True):
-        delivery.deliver_run(run=run, actor=None)
+        services_delivery.deliver_run(run=run, actor=None)
         assert default_task_backend.results == []  # a rollback would leave no task behind
     queued = default_task_backend.results
     assert [r.kwargs for r in queued] == [
@@ -208,7 +208,7 @@ def test_a_mail_failure_keeps_the_invoice_to_send_next_time(
     assert AuditEntry.objects.get(action="facturation.envoyee").changes["failed"] == [None, 1]
     monkeypatch.setattr(delivery.EmailMessage, "send", real_send)
     with django_capture_on_commit_callbacks(execute=True):
-        assert delivery.deliver_run(run=run, actor=None) == {"queued": 1}
+        assert services_delivery.deliver_run(run=run, actor=None) == {"queued": 1}
     assert [m.to for m in mail.outbox] == [["francoise@example.fr"]]
 
 
@@ -232,7 +232,7 @@ def test_an_invoice_that_cannot_be_rendered_does_not_stop_the_others(world, monk
 def test_paper_invoices_are_marked_printed_once(world, django_capture_on_commit_callbacks):
     run, invoices = run_with_families(world)
     with django_capture_on_commit_callbacks(execute=True):
-        delivery.deliver_run(run=run, actor=None)
+        services_delivery.deliver_run(run=run, actor=None)
     agent = AgentFactory(commune=world.commune)
     everything = list(Invoice.objects.filter(run=run))
     assert delivery.mark_printed(invoices=everything, actor=agent) == 2  # MARTIN, LEROY

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django_tasks import default_task_backend
 from django_tasks_db.models import DBTaskResult
 
-from parvis.billing import delivery, services_runs
+from parvis.billing import services_delivery, services_runs
 from parvis.billing.models import Delivery, Invoice, InvoicingRun
 from parvis.billing.tests.test_pdf_support import make_invoice, make_world, pay
 
@@ -60,7 +60,7 @@ def test_a_receipt_is_queued_ahead_of_a_runs_invoices(settings, django_capture_o
     invoice = make_invoice(world)
     with django_capture_on_commit_callbacks(execute=True):
         payment = pay(world, invoice, "10.00", date(2026, 3, 30))
-        delivery.queue_invoices(invoice_ids=[invoice.pk])
+        services_delivery.queue_invoices(invoice_ids=[invoice.pk])
     assert mail.outbox == []
     receipt = next(
         r for r in default_task_backend.results if r.task.module_path.endswith("send_receipt")
@@ -84,7 +84,7 @@ def test_the_database_worker_sends_what_the_request_queued(settings):
         commune=world.commune, regie=world.regie, month=date(2026, 3, 1)
     )
     Invoice.objects.filter(pk=invoice.pk).update(run=run, delivery=Delivery.COURRIEL)
-    assert delivery.deliver_run(run=run, actor=None) == {"queued": 1}
+    assert services_delivery.deliver_run(run=run, actor=None) == {"queued": 1}
     pay(world, invoice, "10.00", date(2026, 3, 30))
     assert mail.outbox == []
     assert DBTaskResult.objects.count() == 2
@@ -104,5 +104,5 @@ def test_the_database_worker_sends_what_the_request_queued(settings):
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
     assert Invoice.objects.get(pk=invoice.pk).emailed_at is not None
     # Asking again queues nothing.
-    assert delivery.deliver_run(run=run, actor=None) == {"queued": 0}
+    assert services_delivery.deliver_run(run=run, actor=None) == {"queued": 0}
     assert DBTaskResult.objects.count() == 2

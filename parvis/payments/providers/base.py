@@ -22,6 +22,8 @@ from urllib.parse import parse_qs
 
 from django.utils.translation import gettext_lazy as _
 
+from parvis.money import CENT
+
 # What the browser's return claims (display only).
 RETURN_PAID = "payee"
 RETURN_REFUSED = "refusee"
@@ -87,7 +89,7 @@ def cents_to_euros(value) -> Decimal:
     if not text.isdigit() or len(text) > 12:
         raise NotificationError("montant illisible")
     try:
-        return (Decimal(text) / 100).quantize(Decimal("0.01"))
+        return (Decimal(text) / 100).quantize(CENT)
     except InvalidOperation as error:  # pragma: no cover - digits always convert
         raise NotificationError("montant illisible") from error
 
@@ -144,6 +146,13 @@ class ProviderBase:
 
     def handle_notification(self, query_string: str, body) -> Verified:
         raise NotImplementedError
+
+    @classmethod
+    def claimed(cls, query_string: str, body) -> dict[str, str]:
+        """Which transaction a notification names, read before anything is verified:
+        {"reference": …} (ours) or {"request_id": …} (the provider's, given at start). Only to
+        build the provider with that transaction's own options; believed once verified only."""
+        return {"reference": form_fields(query_string, body).get("reference", "")}
 
 
 REGISTRY: dict[str, type[ProviderBase]] = {}

@@ -118,6 +118,13 @@ class Paybox(ProviderBase):
             return RETURN_CANCELLED
         return RETURN_REFUSED
 
+    @classmethod
+    def claimed(cls, query_string: str, body) -> dict[str, str]:
+        fields = form_fields(query_string or "", "")  # as handle_notification reads it
+        if "erreur" not in fields:
+            fields = form_fields("", body)
+        return {"reference": fields.get("reference", "")}
+
     def handle_notification(self, query_string: str, body) -> Verified:
         eopayment = _eopayment()
         source = query_string or ""

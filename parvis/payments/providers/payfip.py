@@ -92,6 +92,11 @@ class Payfip(ProviderBase):
             raise ProviderError(f"{type(error).__name__}: {error}") from error
         return Redirect(url=url, method="GET", provider_reference=str(idop))
 
+    @classmethod
+    def claimed(cls, query_string: str, body) -> dict[str, str]:
+        fields = form_fields(query_string, body)
+        return {"request_id": fields.get("idOp") or fields.get("idop") or ""}
+
     def handle_notification(self, query_string: str, body) -> Verified:
         eopayment = _eopayment()
         fields = form_fields(query_string, body)

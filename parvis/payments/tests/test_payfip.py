@@ -214,3 +214,56 @@ def test_a_payment_still_under_way_changes_nothing(payfip, dgfip, monkeypatch):
     assert Exchange.objects.latest("pk").outcome.startswith("en attente")
     transaction.refresh_from_db()
     assert transaction.status == TransactionStatus.EN_ATTENTE
+
+
+@pytest.fixture
+def verifiers(monkeypatch):
+    """The options of each provider that verifies a notification."""
+    from parvis.payments.providers.payfip import Payfip
+
+    seen = []
+    original = Payfip.handle_notification
+
+    def spy(self, query_string, body):
+        seen.append(dict(self.options))
+        return original(self, query_string, body)
+
+    monkeypatch.setattr(Payfip, "handle_notification", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"options": {"numcli": "654321", "saisie": "X"}},  # new settings, same provider
+        {  # or the commune moves to Paybox while a family is on PayFiP's page
+            "provider": Provider.PAYBOX,
+            "options": {"site": "1999888", "rang": "32", "identifiant": "107904482"},
+            "secret": "0123456789ABCDEF" * 8,
+        },
+    ],
+)
+def test_a_payment_in_flight_is_verified_with_the_settings_it_started_with(
+    payfip, dgfip, verifiers, change
+):
+    """DGFiP's notification is verified by a provider built with the options copied onto the
+    transaction at start, whatever the commune changed meanwhile."""
+    transaction, _ = start(payfip, payfip.sejour)
+    assert transaction.options == {"numcli": "123456", "saisie": "T"}
+    ProviderConfig.objects.filter(commune=payfip.commune).update(**change)
+    dgfip["answers"][IDOP] = answer(transaction)
+    assert notify(payfip, f"idOp={IDOP}").status == 200
+    assert verifiers == [{"numcli": "123456", "saisie": "T"}]
+    transaction.refresh_from_db()
+    assert transaction.status == TransactionStatus.PAYEE
+
+
+def test_a_new_payment_takes_the_communes_settings_of_the_day(payfip, dgfip):
+    first, _ = start(payfip, payfip.sejour)
+    ProviderConfig.objects.filter(commune=payfip.commune).update(
+        options={"numcli": "654321", "saisie": "X"}
+    )
+    second, _ = start(payfip, payfip.cantine)
+    assert first.options["numcli"] == "123456"
+    assert second.options == {"numcli": "654321", "saisie": "X"}
+    assert [request["numcli"] for request in dgfip["requests"]] == ["123456", "654321"]

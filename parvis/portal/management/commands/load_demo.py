@@ -11,6 +11,7 @@ from parvis.communes import demo as communes_demo
 from parvis.demarches import demo as demarches_demo
 from parvis.families import demo as families_demo
 from parvis.families import demo_documents
+from parvis.payments import demo as payments_demo
 
 # Each app with demo data adds its loader here, in dependency order.
 LOADERS = [
@@ -21,6 +22,7 @@ LOADERS = [
     activities_demo.load,
     billing_demo.load,
     billing_demo_invoices.load,
+    payments_demo.load,
 ]
 
 
