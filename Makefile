@@ -43,6 +43,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/djlint parvis --lint
 	$(BIN)/djlint parvis --check
+	$(BIN)/lint-imports
 
 migrations-check: install
 	DJANGO_SETTINGS_MODULE=parvis.settings_test $(BIN)/python manage.py makemigrations --check --dry-run

@@ -4,13 +4,22 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from parvis.accounts import urls as accounts_urls
 from parvis.accounts.forms_auth import AdminLoginForm
 from parvis.communes.admin_shortcut import scoped_shortcut
+from parvis.families import views_espace, views_signup
 
 admin.site.site_header = _("Parvis — administration")
 admin.site.site_title = _("Parvis")
 admin.site.index_title = _("Administration")
 admin.site.login_form = AdminLoginForm  # throttled like the guichet's door
+
+# The citizen's account pages share one namespace, « accounts »: the sign-up and « Mon espace »
+# (parvis.families: they are built around the household) and the login doors (parvis.accounts).
+ACCOUNT_PAGES = (
+    [*views_signup.urlpatterns, *accounts_urls.urlpatterns, *views_espace.urlpatterns],
+    "accounts",
+)
 
 urlpatterns = [
     path("admin/r/<int:content_type_id>/<path:object_id>/", scoped_shortcut),
@@ -18,7 +27,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
     path("", include("parvis.portal.urls")),
-    path("<slug:commune>/", include("parvis.accounts.urls")),
+    path("<slug:commune>/", include(ACCOUNT_PAGES)),
     path("<slug:commune>/", include("parvis.families.urls")),
     path("<slug:commune>/mon-espace/inscriptions/", include("parvis.demarches.urls_inscriptions")),
     path("<slug:commune>/mon-espace/factures/", include("parvis.billing.urls")),

@@ -5,3 +5,19 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "parvis.accounts"
     verbose_name = _("Comptes")
+    # What a commune's administrator manages in the admin (communes.services).
+    commune_admin_permissions = {
+        "agent": ("view", "add", "change", "delete"),
+        "agentrole": ("view", "add", "change", "delete"),
+        "auditentry": ("view",),
+    }
+
+    def ready(self):
+        # Communes never import accounts (apps depend one way): accounts plugs in here.
+        from parvis.accounts.services import audit, give_administrator_role
+        from parvis.communes.services import register_administrator_hook, register_audit_writer
+
+        # A new commune and its first administrator are audited here.
+        register_audit_writer(audit)
+        # A commune's administrator is « administrateur » at its guichet.
+        register_administrator_hook(give_administrator_role)

@@ -80,6 +80,12 @@ def audit(
     )
 
 
+def give_administrator_role(*, user: User, commune: Commune) -> AgentRole:
+    """A commune's administrator (communes.services.create_commune_administrator) is
+    « administrateur » at its guichet."""
+    return AgentRole.objects.create(user=user, commune=commune, role=AgentRole.Role.ADMINISTRATEUR)
+
+
 def _jsonable(value):
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -1051,7 +1057,7 @@ def complete_first_login(*, user: User, password: str, email: str) -> User:
 
 
 # --- Sign-up: checking a confirmation link, sending it again -------------------------------------
-# (added with « Créer mon espace », parvis/accounts/views_signup.py)
+# (added with « Créer mon espace », parvis/families/views_signup.py)
 
 # « Renvoyer le courriel »: at most this many requests per address (IP) and e-mails per
 # identifier within SIGNUP_WINDOW; beyond, nothing is sent (the per-identifier limit answers the

@@ -1,7 +1,7 @@
-"""Citizens' account pages, under /<commune>/ (one module per flow)."""
+"""The citizen's login doors, under /<commune>/. The namespace « accounts » also holds the
+sign-up and « Mon espace » pages, which live in parvis.families (built around the household,
+above accounts in the app chain): parvis/urls.py puts the three lists together."""
 
-from parvis.accounts import views_auth, views_espace, views_signup
+from parvis.accounts import views_auth
 
-app_name = "accounts"
-
-urlpatterns = [*views_signup.urlpatterns, *views_auth.urlpatterns, *views_espace.urlpatterns]
+urlpatterns = [*views_auth.urlpatterns]

@@ -5,6 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class ActivitiesConfig(AppConfig):
     name = "parvis.activities"
     verbose_name = _("Activités")
+    # What a commune's administrator manages in the admin (communes.services).
+    commune_admin_permissions = {
+        "activity": ("view", "add", "change", "delete"),
+        "unit": ("view", "add", "change", "delete"),
+        "activityclosure": ("view", "add", "change", "delete"),
+        "inscription": ("view", "change"),
+    }
 
     def ready(self):
         # Démarches never imports activities (apps depend one way): activities plugs in here.

@@ -6,6 +6,14 @@ class BillingConfig(AppConfig):
     name = "parvis.billing"
     label = "billing"
     verbose_name = _("Facturation")
+    # What a commune's administrator manages in the admin (communes.services).
+    commune_admin_permissions = {
+        "regie": ("view", "add", "change", "delete"),
+        "regieactivity": ("view", "add", "change", "delete"),
+        "tariff": ("view", "add", "change", "delete"),
+        "tariffbracket": ("view", "add", "change", "delete"),
+        "penaltyrule": ("view", "add", "change", "delete"),
+    }
 
     def ready(self):
         # Activities never import billing: the reservation basket's price preview plugs in here.

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class CommunesConfig(AppConfig):
     name = "parvis.communes"
     verbose_name = _("Communes")
+    # What a commune's administrator manages in the admin (communes.services).
+    commune_admin_permissions = {
+        "commune": ("view", "change"),
+        "service": ("view", "add", "change", "delete"),
+        "openingrange": ("view", "add", "change", "delete"),
+        "closure": ("view", "add", "change", "delete"),
+        "actualite": ("view", "add", "change", "delete"),
+    }

@@ -6,11 +6,15 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from parvis.accounts.models import User
 from parvis.communes.models import Actualite, Closure, Commune, OpeningRange, Service
 from parvis.communes.services import make_commune_admin
+
+# The accounts app is above this one (docs/ARCHITECTURE.md): its user model through Django's
+# AUTH_USER_MODEL, never an import.
+User = get_user_model()
 
 PARIS = ZoneInfo("Europe/Paris")
 DEMO_PASSWORD = "parvis-demo-2026"  # noqa: S105 — documented in the README, demo only

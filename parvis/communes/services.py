@@ -2,77 +2,79 @@
 
 from collections.abc import Callable
 
+from django.apps import apps as django_apps
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser, Group, Permission
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from parvis.accounts.models import AgentRole, User
-from parvis.accounts.services import audit
 from parvis.communes.models import Commune, Service, ServiceKind
 
 COMMUNE_ADMIN_GROUP = "Administrateurs de commune"
 
+# The accounts (the user model, AUTH_USER_MODEL), the audit trail and the agents' roles live in
+# parvis.accounts, above this app: this app never imports it. Accounts registers here, from its
+# AppConfig.ready(), the writer of the audit trail and what a new administrator gets at the
+# guichet (docs/ARCHITECTURE.md: a lower app calls a higher one only through a registered hook).
+_AUDIT_WRITERS: list[Callable[..., object]] = []
+_ADMINISTRATOR_HOOKS: list[Callable[..., object]] = []
+
+
+def register_audit_writer(writer: Callable[..., object]) -> None:
+    """`writer(actor=, action=, commune=, target=, changes=)` records one audit row."""
+    if writer not in _AUDIT_WRITERS:
+        _AUDIT_WRITERS.append(writer)
+
+
+def register_administrator_hook(hook: Callable[..., object]) -> None:
+    """`hook(user=, commune=)` runs when a commune's administrator is created."""
+    if hook not in _ADMINISTRATOR_HOOKS:
+        _ADMINISTRATOR_HOOKS.append(hook)
+
+
+def _audit(**entry) -> None:
+    if not _AUDIT_WRITERS:
+        raise ImproperlyConfigured("No audit writer is registered (parvis.accounts installed?)")
+    for writer in _AUDIT_WRITERS:
+        writer(**entry)
+
+
 # What a commune's administrator manages in the admin (their own commune only: the admin
-# classes scope every query). Later issues add their models here.
-COMMUNE_ADMIN_PERMISSIONS = {
-    "communes": {
-        "commune": ("view", "change"),
-        "service": ("view", "add", "change", "delete"),
-        "openingrange": ("view", "add", "change", "delete"),
-        "closure": ("view", "add", "change", "delete"),
-        "actualite": ("view", "add", "change", "delete"),
-    },
-    "accounts": {
-        "agent": ("view", "add", "change", "delete"),
-        "agentrole": ("view", "add", "change", "delete"),
-        "auditentry": ("view",),
-    },
-    "demarches": {"procedure": ("view", "add", "change")},
-    "families": {"requireddocument": ("view", "add", "change", "delete")},
-    "activities": {
-        "activity": ("view", "add", "change", "delete"),
-        "unit": ("view", "add", "change", "delete"),
-        "activityclosure": ("view", "add", "change", "delete"),
-        "inscription": ("view", "change"),
-    },
-    "billing": {
-        "regie": ("view", "add", "change", "delete"),
-        "regieactivity": ("view", "add", "change", "delete"),
-        "tariff": ("view", "add", "change", "delete"),
-        "tariffbracket": ("view", "add", "change", "delete"),
-        "penaltyrule": ("view", "add", "change", "delete"),
-    },
-    "payments": {
-        "providerconfig": ("view", "add", "change"),
-        "transaction": ("view",),
-        "exchange": ("view",),
-    },
-}
+# classes scope every query). Each app declares its own models on its AppConfig, as
+# `commune_admin_permissions = {"model": ("view", "change"), …}`: this app never names the
+# models of the apps above it.
+def commune_admin_permissions() -> dict[str, dict[str, tuple[str, ...]]]:
+    return {
+        config.label: config.commune_admin_permissions
+        for config in django_apps.get_app_configs()
+        if getattr(config, "commune_admin_permissions", None)
+    }
 
 
 @transaction.atomic
 def ensure_commune_admin_group() -> Group:
     group, _created = Group.objects.get_or_create(name=COMMUNE_ADMIN_GROUP)
+    declared = commune_admin_permissions()
     codenames = [
         f"{action}_{model}"
-        for models in COMMUNE_ADMIN_PERMISSIONS.values()
+        for models in declared.values()
         for model, actions in models.items()
         for action in actions
     ]
     permissions = Permission.objects.filter(
-        content_type__app_label__in=COMMUNE_ADMIN_PERMISSIONS.keys(), codename__in=codenames
+        content_type__app_label__in=declared.keys(), codename__in=codenames
     )
     group.permissions.set(permissions)
     return group
 
 
 @transaction.atomic
-def make_commune_admin(*, user: User, commune: Commune) -> User:
+def make_commune_admin(*, user: AbstractUser, commune: Commune) -> AbstractUser:
     """Give `user` the administration of `commune`, and of nothing else."""
     user.commune = commune
     user.is_staff = True
@@ -108,7 +110,7 @@ def register_commune_setup(hook: Callable[[Commune], object]) -> None:
 
 
 @transaction.atomic
-def setup_commune(*, commune: Commune, actor: User | None) -> Commune:
+def setup_commune(*, commune: Commune, actor: AbstractUser | None) -> Commune:
     """Give a commune just created what it needs to serve its first family: its default
     services (when it has none), then what the other apps register (procedures). Idempotent."""
     if not Service.objects.filter(commune=commune).exists():
@@ -127,7 +129,7 @@ def setup_commune(*, commune: Commune, actor: User | None) -> Commune:
         Service.objects.bulk_create(services)
     for hook in _SETUP_HOOKS:
         hook(commune)
-    audit(
+    _audit(
         actor=actor,
         action="commune.creee",
         commune=commune,
@@ -140,7 +142,7 @@ def setup_commune(*, commune: Commune, actor: User | None) -> Commune:
 @transaction.atomic
 def create_commune(
     *,
-    actor: User | None,
+    actor: AbstractUser | None,
     administrator: dict | None = None,
     **fields,
 ) -> Commune:
@@ -160,15 +162,16 @@ def create_commune(
 def create_commune_administrator(
     *,
     commune: Commune,
-    actor: User | None,
+    actor: AbstractUser | None,
     username: str,
     email: str,
     password: str,
     first_name: str = "",
     last_name: str = "",
-) -> User:
+) -> AbstractUser:
     """An account that administers `commune` in the admin and is « administrateur » at its
     guichet."""
+    User = get_user_model()
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     # Whatever its case: the login doors count attempts on the name in lower case, so « Admin »
     # and « admin » would share their locks.
@@ -182,8 +185,9 @@ def create_commune_administrator(
     user.full_clean(exclude=["password"])
     user.save()
     make_commune_admin(user=user, commune=commune)
-    AgentRole.objects.create(user=user, commune=commune, role=AgentRole.Role.ADMINISTRATEUR)
-    audit(
+    for hook in _ADMINISTRATOR_HOOKS:
+        hook(user=user, commune=commune)
+    _audit(
         actor=actor,
         action="commune.administrateur_cree",
         commune=commune,

@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class DemarchesConfig(AppConfig):
     name = "parvis.demarches"
     verbose_name = _("Démarches")
+    # What a commune's administrator manages in the admin (communes.services).
+    commune_admin_permissions = {"procedure": ("view", "add", "change")}
 
     def ready(self):
         # Communes never import démarches: a new commune gets the shipped procedures here.

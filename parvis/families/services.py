@@ -451,7 +451,7 @@ def remove_authorised_person(*, person: AuthorisedPerson, actor: User) -> None:
 
 
 # --- Checking a key before the account exists ---------------------------------------------------
-# (added with « Créer mon espace », parvis/accounts/views_signup.py)
+# (added with « Créer mon espace », parvis/families/views_signup.py)
 
 
 def check_service_key(*, commune: Commune, raw_key: str, ip: str | None = None) -> ServiceKey:

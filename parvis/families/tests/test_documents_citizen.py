@@ -528,7 +528,7 @@ def test_compte_lists_the_pieces_about_a_person_with_their_state(logged, family)
 
 
 def test_compte_links_the_dossier_administratif_once_it_exists(logged, family, monkeypatch):
-    from parvis.accounts import views_espace
+    from parvis.families import views_espace
 
     monkeypatch.setattr(views_espace, "url_if_exists", lambda name, slug, **kw: None)
     html = logged.get(mes_informations(family["commune"])).content.decode()

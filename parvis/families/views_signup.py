@@ -5,6 +5,10 @@ each; the entries wait in the session (never the password: it is asked on the la
 the account is created on « Valider » only. The answer is the same whether the address already
 had an account or not (its owner gets an e-mail instead), and the confirmation link is used by a
 button (POST), so that a mail scanner opening the link does not use it up.
+
+The wizard lives in families (it links the new account to households through their service
+keys; accounts is below families in the app chain) but keeps its URL names in the « accounts »
+namespace (parvis/urls.py) and its templates under accounts/signup/.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from parvis.accounts import services
 from parvis.accounts.fields import use_commune_postal_code
-from parvis.accounts.forms_signup import (
+from parvis.accounts.models import User
+from parvis.families.forms_signup import (
     LAST_STEP,
     STEPS,
     CredentialsForm,
@@ -29,7 +34,6 @@ from parvis.accounts.forms_signup import (
     key_field_name,
     key_services,
 )
-from parvis.accounts.models import User
 from parvis.families.services import KeyRefused, check_service_key, redeem_service_key
 
 APPROXIMATE_MINUTES = 3

@@ -8,7 +8,11 @@ information. Where the commune does not allow it, those URLs answer 404, as for 
 family or another commune: the feature does not exist there.
 
 Thin views: reads through parvis.families.selectors_citizen, always scoped to the commune of the
-URL and to the logged-in citizen; writes through the services."""
+URL and to the logged-in citizen; writes through the services.
+
+These pages live in families (they show and edit the household; accounts is below families in
+the app chain) but keep their URL names in the « accounts » namespace (parvis/urls.py) and their
+templates under accounts/espace/."""
 
 from __future__ import annotations
 
@@ -30,7 +34,10 @@ from django.views.decorators.http import require_http_methods
 from parvis.accounts import services
 from parvis.accounts.decorators import citizen_required
 from parvis.accounts.fields import use_commune_postal_code
-from parvis.accounts.forms_espace import (
+from parvis.communes.links import url_if_exists
+from parvis.families import selectors_citizen, selectors_documents
+from parvis.families import services as family_services
+from parvis.families.forms_espace import (
     AuthorisedPersonForm,
     CoordinatesForm,
     EmailChangeForm,
@@ -39,9 +46,6 @@ from parvis.accounts.forms_espace import (
     PasswordConfirmForm,
     ServiceKeysForm,
 )
-from parvis.communes.links import url_if_exists
-from parvis.families import selectors_citizen, selectors_documents
-from parvis.families import services as family_services
 from parvis.families.models import DocumentType
 from parvis.families.services import KeyRefused, redeem_service_key, remove_family_access
 from parvis.families.views_documents import Row
