@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from parvis.communes import hours
+from parvis.communes import hours, rgaa
 from parvis.communes.models import Actualite, Closure, Commune, OpeningRange, Service
 from parvis.ids import parse_id
 
@@ -119,3 +119,42 @@ def town_hall_hours(commune: Commune, *, now: datetime | None = None) -> PlaceHo
         for c in Closure.objects.filter(commune=commune, service__isnull=True, end__gte=today)
     ]
     return _place_hours(ranges, closures, now)
+
+
+@dataclass(frozen=True)
+class AccessibilityStatement:
+    """What the accessibility statement of `commune` says (RGAA 4.1's model of a statement)."""
+
+    commune: Commune
+    status: str  # the label: « non conforme », « partiellement conforme »…
+    audited: bool
+    audit_rate: str | None  # « 82,5 % » when audited
+    self_assessment_rate: str  # the grid's rate, always given as information
+    self_assessment_counts: dict[str, int]  # {"C": …, "NC": …, "NA": …}
+    statement_date: date
+    assessed_on: date
+    sample: list[tuple[str, str]]  # [(label, path under the commune), …]
+    non_conformes: list[rgaa.Criterion]
+    plan_url: str
+
+
+def accessibility_statement(commune: Commune) -> AccessibilityStatement:
+    grid = rgaa.GRID
+    statuses = [criterion.status for criterion in grid]
+    audited = commune.has_accessibility_audit
+    statement_date = commune.accessibility_statement_date or (
+        commune.accessibility_audit_date if audited else rgaa.ASSESSED_ON
+    )
+    return AccessibilityStatement(
+        commune=commune,
+        status=commune.accessibility_status.label,
+        audited=audited,
+        audit_rate=rgaa.format_rate(commune.accessibility_audit_rate) if audited else None,
+        self_assessment_rate=rgaa.format_rate(rgaa.compliance_rate(grid)),
+        self_assessment_counts={key: statuses.count(key) for key in rgaa.STATUS_LABELS},
+        statement_date=statement_date,
+        assessed_on=rgaa.ASSESSED_ON,
+        sample=[(label, path) for label, path in rgaa.SAMPLE.values()],
+        non_conformes=[criterion for criterion in grid if criterion.status == rgaa.NON_CONFORME],
+        plan_url=commune.accessibility_plan_url,
+    )
