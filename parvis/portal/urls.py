@@ -14,6 +14,7 @@ commune_patterns = [
     path("actualites/", views.actualites, name="actualites"),
     path("actualites/<str:reference>/", views.actualite, name="actualite"),
     path("accessibilite/", views.accessibilite, name="accessibilite"),
+    path("accessibilite/grille/", views.accessibilite_grille, name="accessibilite_grille"),
     path("mentions-legales/", views.mentions_legales, name="mentions_legales"),
     path("conditions-generales/", views.conditions_generales, name="conditions_generales"),
     path("contacts/", views.contacts, name="contacts"),

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from parvis import mail
-from parvis.communes import selectors
+from parvis.communes import rgaa, selectors
 from parvis.communes.links import safe_next, url_if_exists
 from parvis.communes.theme import contrast_with_white
 from parvis.portal import display
@@ -103,7 +103,28 @@ def static_page(template_name):
     return view
 
 
-accessibilite = static_page("portal/accessibilite.html")
+@require_GET
+def accessibilite(request):
+    return render(
+        request,
+        "portal/accessibilite.html",
+        {"statement": selectors.accessibility_statement(request.commune)},
+    )
+
+
+@require_GET
+def accessibilite_grille(request):
+    """The self-assessment grid of the 106 RGAA criteria, theme by theme."""
+    return render(
+        request,
+        "portal/accessibilite_grille.html",
+        {
+            "statement": selectors.accessibility_statement(request.commune),
+            "themes": rgaa.by_theme(),
+        },
+    )
+
+
 mentions_legales = static_page("portal/mentions_legales.html")
 conditions_generales = static_page("portal/conditions_generales.html")
 
