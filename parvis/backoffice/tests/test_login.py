@@ -134,7 +134,9 @@ def test_a_wrong_password_or_an_unknown_name_get_the_same_answer(client, enfance
 def test_an_empty_form_says_which_fields_are_missing(client, commune):
     response = client.post(LOGIN, {"username": "", "password": ""})
     assert response.status_code == 200
-    assert text_of(response).count("Ce champ est obligatoire.") == 2
+    # Next to each field, and in the summary's link to it.
+    assert text_of(response).count("Ce champ est obligatoire.") == 4
+    assert 'href="#id_username"' in response.text and 'href="#id_password"' in response.text
     assert not Attempt.objects.exists()
 
 

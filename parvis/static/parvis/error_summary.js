@@ -1,8 +1,9 @@
 /* The summary of a form sent back with errors takes the focus (templates/forms/error_summary.html).
-   Its `autofocus` does it without a script, except on an address with a #fragment: the browser then
-   leaves the focus where it is (HTML's autofocus rules), and a form whose action ends in
-   #its-section comes back so. This script gives the summary the focus in that case too, unless the
-   visitor has already moved it. */
+   Its `autofocus` does it without a script, except on an address with a #fragment: the browser
+   then skips autofocus and, once the page has loaded, moves the focus to the fragment's target
+   (the document itself when that target is not focusable). A form whose action ends in
+   #its-section comes back so. This script gives the summary the focus in that case too, after the
+   browser's own move, unless the visitor has moved it elsewhere. */
 (() => {
   function focusSummary() {
     const summary = document.querySelector(".form-summary[autofocus]");
@@ -12,9 +13,9 @@
     }
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", focusSummary);
-  } else {
+  if (document.readyState === "complete") {
     focusSummary();
+  } else {
+    window.addEventListener("load", () => setTimeout(focusSummary, 0));
   }
 })();
