@@ -4,8 +4,9 @@
 the page sends back a form with errors, the title starts with « Erreur : », so that the first thing
 a screen reader says of the page is that the sending failed (RGAA 11.10, WCAG 3.3.1). Every form of
 the context is looked at (a page may hold several: « Modification de votre espace » has four), so no
-view nor page title has to say it; a title that already starts with « Erreur : » (a page whose error
-is not a form's, such as the administrative file's) is left as it is.
+view nor page title has to say it. A page whose errors are not a form's says so with `has_errors`
+in its context (the administrative file does); a title that already starts with « Erreur : » is
+left as it is.
 
 ``{{ form|fields_in_error }}``: the bound fields of a form that have errors, in the form's order
 (templates/forms/error_summary.html links each one to its field).
@@ -34,7 +35,10 @@ def has_errors(value) -> bool:
 
 
 def context_has_form_errors(context) -> bool:
-    return any(has_errors(value) for value in context.flatten().values())
+    values = context.flatten()
+    if values.get("has_errors") is True:
+        return True
+    return any(has_errors(value) for value in values.values())
 
 
 class ErrorTitleNode(template.Node):

@@ -203,6 +203,13 @@ def test_a_formset_with_errors_counts():
     assert title(formset=formset()).startswith("Connexion")
 
 
+def test_a_page_whose_errors_are_not_a_forms_says_so():
+    assert title(has_errors=True) == "Erreur : Connexion — Parvis"
+    assert title(has_errors=False) == "Connexion — Parvis"
+    # Only a true flag: a list named so, or a string, is not one.
+    assert title(has_errors="non") == "Connexion — Parvis"
+
+
 def test_the_title_prefix_is_translated():
     assert title(form=Sample({}), language="en") == "Error: Connexion — Parvis"
 
