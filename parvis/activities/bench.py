@@ -2,15 +2,15 @@
 the reference periscolaire activity with a school year of bookings, then the figures of the
 household calendar, the basket's « Valider » and booking throughput under concurrent clients.
 
-The bookings are bulk-created (the benchmark measures pages and validations, not the loading);
-the seat counters (UnitDay) are set from them, so the rules see what a real year would leave."""
+The bookings are bulk-created through reservations.load_booked (the benchmark measures pages and
+validations, not the loading), which sets the seat counters (UnitDay) from them, so the rules see
+what a real year would leave."""
 
 from __future__ import annotations
 
 import statistics
 import threading
 import time
-from collections import Counter
 from datetime import date, timedelta
 from datetime import time as clock
 
@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from parvis.activities.calendar import closed_reason
 from parvis.activities.models import (
+    SEAT_HOLDING,
     Activity,
-    BookingStatus,
     Inscription,
     InscriptionStatus,
     Reservation,
@@ -29,7 +29,8 @@ from parvis.activities.models import (
     Unit,
     UnitDay,
 )
-from parvis.activities.services import SEAT_HOLDING, validate_basket
+from parvis.activities.reservations import load_booked
+from parvis.activities.services import validate_basket
 
 DAY_BEFORE_9H = {"kind": "days_before", "days": 1, "time": "09:00", "working_days": True}
 # (code, label, from, to, weekdays, weekdays booked by every child)
@@ -124,7 +125,7 @@ def build_bookings(commune, service, today: date, *, only=None) -> dict:
         ),
         batch_size=2000,
     )
-    batch, taken = [], Counter()
+    batch = []
     for child in children:
         for unit in units:
             for day in booked_days[unit.pk]:
@@ -135,18 +136,12 @@ def build_bookings(commune, service, today: date, *, only=None) -> dict:
                         child=child,
                         unit=unit,
                         day=day,
-                        status=BookingStatus.RESERVEE,
                     )
                 )
-                if unit.capacity is not None:
-                    taken[(unit.pk, day)] += 1
         if len(batch) >= 20000:
-            Reservation.objects.bulk_create(batch, batch_size=5000)
+            load_booked(batch)  # « réservée », with their seat counters
             batch = []
-    Reservation.objects.bulk_create(batch, batch_size=5000)
-    UnitDay.objects.bulk_create(
-        (UnitDay(unit_id=u, day=d, taken=n) for (u, d), n in taken.items()), batch_size=5000
-    )
+    load_booked(batch)
     per_child = sum(len(days) for days in booked_days.values())
     return {"activity": activity, "units": units, "unit_days_per_child": per_child}
 

@@ -216,10 +216,28 @@ class BookingStatus(models.TextChoices):
     PROPOSEE = "proposee", _("Place proposée")
 
 
+# A booking holds a seat of its unit and day while it is one of these: UnitDay.taken counts them.
+SEAT_HOLDING = (BookingStatus.RESERVEE, BookingStatus.EN_ATTENTE, BookingStatus.PROPOSEE)
+
+# The only moves of a booking: activities.reservations.move refuses any other. None is « no
+# booking »: a booking is made from it, and a booking cancelled, refused, declined, expired or
+# removed by a closure goes back to it (the row is deleted, its history stays in BookingEvent).
+# A seat is offered from the waiting list (liste d'attente → proposée) by `move` itself only,
+# when a seat is given back or seats are added.
+BOOKING_TRANSITIONS: dict[str | None, set[str | None]] = {
+    None: {BookingStatus.RESERVEE, BookingStatus.EN_ATTENTE, BookingStatus.LISTE_ATTENTE},
+    BookingStatus.EN_ATTENTE: {BookingStatus.RESERVEE, None},
+    BookingStatus.RESERVEE: {None},
+    BookingStatus.LISTE_ATTENTE: {BookingStatus.PROPOSEE, None},
+    BookingStatus.PROPOSEE: {BookingStatus.RESERVEE, BookingStatus.EN_ATTENTE, None},
+}
+
+
 class Reservation(CommuneOwned):
     """A child booked (or waiting) on one unit and day. A cancelled booking is deleted (its
     history stays in BookingEvent); the waiting list is the rows « liste d'attente » of a unit
-    and day in order of `queued_at`."""
+    and day in order of `queued_at`. Its status moves along BOOKING_TRANSITIONS, written by
+    activities.reservations.move only (with the seat counter, the history and the audit)."""
 
     famille = models.ForeignKey(
         "families.Famille", on_delete=models.CASCADE, related_name="reservations"
@@ -253,7 +271,8 @@ class Reservation(CommuneOwned):
 
 class UnitDay(models.Model):
     """The seats taken on a unit and day: the row a booking locks, so two families validating
-    at the same instant cannot both take the last seat (on PostgreSQL and SQLite alike)."""
+    at the same instant cannot both take the last seat (on PostgreSQL and SQLite alike).
+    `taken` is the seats held (SEAT_HOLDING) and is written by activities.reservations only."""
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()

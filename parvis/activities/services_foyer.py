@@ -9,15 +9,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from parvis.accounts.models import User
-from parvis.activities.models import Activity, Unit, UnitDay
+from parvis.activities.models import Activity, Unit
+from parvis.activities.reservations import lock_counters
 from parvis.activities.services import (
     BasketRefused,
     BasketResult,
-    ensure_seat_counters,
     send_baskets_summary,
     validate_basket,
 )
@@ -46,25 +45,16 @@ class HouseholdBasketRefused(Exception):
 
 
 def _lock_seats(baskets: list[ChildBasket]) -> None:
-    """Lock, first and in one order (day, unit), every seat counter this validation may take or
-    give back. validate_basket locks each basket's own as it goes; with several baskets in one
-    transaction, two households validating at the same instant could otherwise lock the same
-    rows in opposite orders (a deadlock, on PostgreSQL). Two queries."""
-    pairs = sorted(
-        {(day, unit.position, unit.pk) for b in baskets for unit, day in b.add + b.remove
-         if unit.seats is not None}
-    )  # fmt: skip
-    if not pairs:
-        return
-    ensure_seat_counters((unit_id, day) for day, _position, unit_id in pairs)
-    wanted = Q()
-    for day, _position, unit_id in pairs:
-        wanted |= Q(unit_id=unit_id, day=day)
-    list(
-        UnitDay.objects.select_for_update(of=("self",))  # not the units: only these rows
-        .filter(wanted)
-        .order_by("day", "unit__position", "unit_id")
-        .values_list("pk", flat=True)
+    """Lock, first, every seat counter this validation may take or give back, in the one order
+    every writer uses (reservations.lock_counters: unit, then day). validate_basket locks each
+    basket's own as it goes; with several baskets in one transaction, two households validating
+    at the same instant could otherwise lock the same rows in opposite orders (a deadlock, on
+    PostgreSQL). Three queries at most."""
+    lock_counters(
+        (unit.pk, day)
+        for basket in baskets
+        for unit, day in basket.add + basket.remove
+        if unit.seats is not None
     )
 
 

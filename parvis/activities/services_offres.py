@@ -1,12 +1,13 @@
-"""The waiting list's offers (« places proposées »): when a seat frees, services.free_seat offers
+"""The waiting list's offers (« places proposées »): when a seat frees, reservations.move offers
 it to the first waiting family for `activity.offer_hours`; here the family accepts it (the seat
 is already held for them: it becomes theirs), declines it, or lets it expire, and then the seat
 goes to the next family on the list, or is freed when the list is empty.
 
-Each change locks the offered reservation's row first, then (through free_seat) the UnitDay row
-and the waiting list: an acceptance and an expiry running at the same instant are serialised
-on the reservation, and whichever comes second finds it no longer « proposée » and does
-nothing. Reads for the families' pages are at the end, scoped to the commune and the account."""
+Each change locks the offered reservation's row first, then (through reservations.move) the
+UnitDay row and the waiting list: an acceptance and an expiry running at the same instant are
+serialised on the reservation, and whichever comes second finds it no longer « proposée » and
+does nothing. Reads for the families' pages are at the end, scoped to the commune and the
+account."""
 
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from parvis.accounts.models import User
-from parvis.accounts.services import audit
-from parvis.activities import services
+from parvis.activities import reservations
 from parvis.activities.models import BookingStatus, Reservation
 from parvis.communes.models import Commune
 from parvis.families.selectors_citizen import _linked_families
@@ -71,44 +71,47 @@ def accept_offer(
     if offer.offer_expires_at is not None and now >= offer.offer_expires_at:
         raise OfferExpired
     activity = offer.unit.activity
-    offer.status = (
-        BookingStatus.EN_ATTENTE if activity.needs_instruction else BookingStatus.RESERVEE
-    )
-    offer.offer_expires_at = None
-    offer.save(update_fields=["status", "offer_expires_at"])
-    services._event(offer, "accepted", actor=actor)
-    audit(
+    to = BookingStatus.EN_ATTENTE if activity.needs_instruction else BookingStatus.RESERVEE
+    reservations.move(
+        [reservations.Move(offer, to, "accepted")],
         actor=actor,
-        action="reservation.offer_accepted",
-        commune=offer.commune,
-        target=offer.child,
-        famille_id=offer.famille_id,
-        changes={
-            "activity": [None, activity.name],
-            "accepted": [None, _label(offer)],
-            "status": [BookingStatus.PROPOSEE, offer.status],
-        },
+        now=now,
+        audit=lambda outcome: [
+            dict(
+                action="reservation.offer_accepted",
+                commune=offer.commune,
+                target=offer.child,
+                famille_id=offer.famille_id,
+                changes={
+                    "activity": [None, activity.name],
+                    "accepted": [None, _label(offer)],
+                    "status": [BookingStatus.PROPOSEE, offer.status],
+                },
+            )
+        ],
     )
     return offer
 
 
 def _give_up(offer: Reservation, *, action: str, actor: User | None, now: datetime) -> None:
     """The offer is deleted (its history stays in BookingEvent) and the seat passed on."""
-    services._event(offer, action, actor=actor)
-    audit(
+    reservations.move(
+        [reservations.Move(offer, None, action)],
         actor=actor,
-        action=f"reservation.offer_{action}",
-        commune=offer.commune,
-        target=offer.child,
-        famille_id=offer.famille_id,
-        changes={
-            "activity": [None, offer.unit.activity.name],
-            action: [None, _label(offer)],
-        },
+        now=now,
+        audit=lambda outcome: [
+            dict(
+                action=f"reservation.offer_{action}",
+                commune=offer.commune,
+                target=offer.child,
+                famille_id=offer.famille_id,
+                changes={
+                    "activity": [None, offer.unit.activity.name],
+                    action: [None, _label(offer)],
+                },
+            )
+        ],
     )
-    unit, day = offer.unit, offer.day
-    offer.delete()
-    services.free_seat(unit, day, actor=actor, now=now)
 
 
 @transaction.atomic

@@ -15,18 +15,16 @@ from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
+from parvis.activities import reservations
 from parvis.activities.models import (
     Activity,
     ActivityClosure,
-    BookingEvent,
     BookingStatus,
     Inscription,
     InscriptionStatus,
     Reservation,
-    UnitDay,
 )
 from parvis.activities.rules import PARIS
-from parvis.activities.services import free_seat
 from parvis.activities.services_inscriptions import REASON_MAX_LENGTH
 from parvis.communes.models import Commune
 from parvis.demarches import services as demarches_services
@@ -165,26 +163,21 @@ def accept_bookings(*, commune: Commune, actor: User | None, ids: list[int], act
             status=BookingStatus.EN_ATTENTE,
         )
     )
-    for reservation in rows:
-        reservation.status = BookingStatus.RESERVEE
-        reservation.save(update_fields=["status"])
-        BookingEvent.objects.create(
-            famille_id=reservation.famille_id,
-            child_id=reservation.child_id,
-            unit_id=reservation.unit_id,
-            day=reservation.day,
-            action="accepted",
-            status=reservation.status,
-            actor=actor if actor is not None and actor.pk else None,
-        )
-        audit(
-            actor=actor,
-            action="reservation.accept",
-            commune=commune,
-            target=reservation,
-            famille_id=reservation.famille_id,
-            changes={"status": [BookingStatus.EN_ATTENTE, BookingStatus.RESERVEE]},
-        )
+    reservations.move(
+        [reservations.Move(r, BookingStatus.RESERVEE, "accepted") for r in rows],
+        actor=actor,
+        now=timezone.now(),
+        audit=lambda outcome: [
+            dict(
+                action="reservation.accept",
+                commune=commune,
+                target=reservation,
+                famille_id=reservation.famille_id,
+                changes={"status": [before, reservation.status]},
+            )
+            for reservation, before in outcome.changed
+        ],
+    )
     return len(rows)
 
 
@@ -200,8 +193,8 @@ def refuse_bookings(
 ) -> int:
     """Refuse the bookings « en attente d'instruction » among `ids`, saying why (required): each
     is deleted (its history stays: BookingEvent « refused »), its seat given back through
-    free_seat (so offered to the first of the waiting list), an audit row; the families get the
-    reason by e-mail once committed. Returns how many were refused."""
+    reservations.move (so offered to the first of the waiting list), an audit row; the families
+    get the reason by e-mail once committed. Returns how many were refused."""
     reason = reason.strip()
     if not reason:
         raise ValueError("a refusal needs a reason")
@@ -219,34 +212,28 @@ def refuse_bookings(
     )
     notices = defaultdict(list)
     for reservation in rows:
-        unit, day = reservation.unit, reservation.day
-        BookingEvent.objects.create(
-            famille_id=reservation.famille_id,
-            child_id=reservation.child_id,
-            unit_id=unit.pk,
-            day=day,
-            action="refused",
-            status=reservation.status,
-            actor=actor if actor is not None and actor.pk else None,
-        )
-        audit(
-            actor=actor,
-            action="reservation.refuse",
-            commune=commune,
-            target=reservation,
-            famille_id=reservation.famille_id,
-            changes={"status": [BookingStatus.EN_ATTENTE, None], "reason": [None, reason]},
-        )
+        unit = reservation.unit
         notices[reservation.famille_id].append(
-            f"{day:%d/%m/%Y} — {reservation.child.first_names} {reservation.child.last_name} — "
-            f"{unit.activity.name}, {unit.label} ({unit.code})"
+            f"{reservation.day:%d/%m/%Y} — {reservation.child.first_names} "
+            f"{reservation.child.last_name} — {unit.activity.name}, {unit.label} ({unit.code})"
         )
-        reservation.delete()
-        free_seat(unit, day, actor=actor, now=now)
-    if notices:
-        lines = dict(notices)
-        transaction.on_commit(
-            lambda: _send_refusals(
+    lines = dict(notices)
+    reservations.move(
+        [reservations.Move(r, None, "refused") for r in rows],
+        actor=actor,
+        now=now,
+        audit=lambda outcome: [
+            dict(
+                action="reservation.refuse",
+                commune=commune,
+                target=reservation,
+                famille_id=reservation.famille_id,
+                changes={"status": [reservation.status, None], "reason": [None, reason]},
+            )
+            for reservation in outcome.removed
+        ],
+        notify=(
+            lambda outcome: _send_refusals(
                 commune=commune,
                 notices=lines,
                 reason=reason,
@@ -254,6 +241,9 @@ def refuse_bookings(
                 subject=_("%(commune)s — réservation refusée"),
             )
         )
+        if lines
+        else None,
+    )
     return len(rows)
 
 
@@ -275,6 +265,10 @@ def close_day(
         reason=reason,
         created_by=actor if actor is not None and actor.pk else None,
     )
+    # The seat counters first, then the bookings: the order reservations.move keeps.
+    reservations.lock_counters(
+        (unit.pk, day) for unit in activity.units.all() if unit.seats is not None
+    )
     bookings = list(
         Reservation.objects.select_for_update(of=("self",))
         .select_related("unit", "child")
@@ -283,35 +277,34 @@ def close_day(
     by_family: dict[int, list[Reservation]] = defaultdict(list)
     for reservation in bookings:
         by_family[reservation.famille_id].append(reservation)
-        BookingEvent.objects.create(
-            famille_id=reservation.famille_id,
-            child_id=reservation.child_id,
-            unit_id=reservation.unit_id,
-            day=day,
-            action="removed",
-            status=reservation.status,
-            actor=actor if actor is not None and actor.pk else None,
-        )
-    Reservation.objects.filter(pk__in=[r.pk for r in bookings]).delete()
-    # Nobody is booked any more that day: every seat is free (the waiting list went too).
-    UnitDay.objects.filter(unit__activity=activity, day=day).update(taken=0)
-    audit(
+    notices = {famille_id: list(rows) for famille_id, rows in by_family.items()}
+    # Nobody is booked any more that day: every seat is given back, and nobody is offered one
+    # (the waiting list goes with the others).
+    reservations.move(
+        [reservations.Move(r, None, "removed") for r in bookings],
         actor=actor,
-        action="activite.fermeture",
-        commune=commune,
-        target=activity,
-        changes={
-            "day": [None, day.isoformat()],
-            "reason": [None, reason],
-            "removed": [None, len(bookings)],
-            "families": [None, len(by_family)],
-        },
-    )
-    if by_family:
-        notices = {famille_id: list(rows) for famille_id, rows in by_family.items()}
-        transaction.on_commit(
-            lambda: _send_closure_notices(closure=closure, activity=activity, notices=notices)
+        now=timezone.now(),
+        audit=lambda outcome: [
+            dict(
+                action="activite.fermeture",
+                commune=commune,
+                target=activity,
+                changes={
+                    "day": [None, day.isoformat()],
+                    "reason": [None, reason],
+                    "removed": [None, len(bookings)],
+                    "families": [None, len(by_family)],
+                },
+            )
+        ],
+        notify=(
+            lambda outcome: _send_closure_notices(
+                closure=closure, activity=activity, notices=notices
+            )
         )
+        if notices
+        else None,
+    )
     return closure
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from parvis.activities import demo
 from parvis.activities.models import (
+    SEAT_HOLDING,
     BookingEvent,
     BookingStatus,
     Inscription,
@@ -15,7 +16,7 @@ from parvis.activities.models import (
     Reservation,
     UnitDay,
 )
-from parvis.activities.services import SEAT_HOLDING, waiting_rank
+from parvis.activities.services import waiting_rank
 
 pytestmark = pytest.mark.django_db
 

@@ -116,8 +116,9 @@ def test_a_full_day_offers_nothing_and_a_second_call_offers_nothing_more(
 @pytest.mark.django_db(transaction=True)
 def test_new_seats_and_a_seat_given_back_at_the_same_instant_do_not_deadlock():
     """A household gives a seat back while the admin raises the capacity: the basket locks the
-    seat counter (services_foyer._lock_seats), then free_seat the waiting list. offer_new_seats
-    takes them in the same order, else each holds what the other waits for (PostgreSQL)."""
+    seat counter (services_foyer._lock_seats), then reservations.move the waiting list.
+    offer_new_seats takes them in the same order, else each holds what the other waits for
+    (PostgreSQL)."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises writers: concurrency is only meaningful on PostgreSQL")
     commune = CommuneFactory()

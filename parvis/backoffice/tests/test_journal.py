@@ -237,16 +237,17 @@ def _balanced(text: str, start: int) -> str:
 
 
 def _written_keys() -> set[str]:
-    """The keys of every `changes` the code writes literally (audit(...) calls and the
-    `changes = {...}` / `changes["..."]` they pass)."""
+    """The keys of every `changes` the code writes literally (audit(...) calls, the
+    `changes = {...}` / `changes["..."]` they pass, and the `changes={...}` of the audit rows
+    given to activities.reservations.move as `audit=`)."""
     keys = set()
     for path in Path(parvis.__file__).parent.rglob("*.py"):
         if "tests" in path.parts or "migrations" in path.parts:
             continue
         text = path.read_text()
-        if "audit(" not in text:
+        if "audit(" not in text and "audit=" not in text:
             continue
-        for found in re.finditer(r"\baudit\(|\bchanges = \{", text):
+        for found in re.finditer(r"\baudit\(|\bchanges = \{|\bchanges=\{", text):
             block = _balanced(text, found.end() - 1)
             keys |= set(re.findall(r'"([a-z_]+)": \[', block))
         keys |= set(re.findall(r'changes\["([a-z_]+)"\]', text))

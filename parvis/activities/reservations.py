@@ -1,0 +1,360 @@
+"""The one owner of a booking's state: `Reservation.status` and the seat counters
+(`UnitDay.taken`) are written here and nowhere else (tests/test_reservation_writes.py scans the
+code for writes elsewhere).
+
+`move` takes a list of moves along BOOKING_TRANSITIONS (models.py) — a booking made, accepted,
+cancelled, refused, declined, expired, removed by a closure — and in one transaction keeps the
+seat counters in step, gives each seat given back to the first of its waiting list (an offer,
+« place proposée »), writes the BookingEvent rows, the audit rows and queues the e-mails on
+commit. Whatever the number of moves, a constant number of queries: the counters created when
+missing and locked, in one order (unit, day), so that two transactions never wait on each other
+the other way round; the waiting lists read and locked once; then one delete, one bulk update,
+one bulk insert of the bookings, of the counters and of the history.
+
+Why a module of its own, and not a section of services.py: services.py says whether a family may
+change a day (deadlines, closures, registration) and what it is told; this module is the state
+machine under it that the families' baskets, the offers' pages, the agents' decisions, the
+closures and the capacity changes all call — small, with no rule of its own, so that the scan can
+name it as the only writer.
+
+A seat is held by a booking « réservée », « en attente d'instruction » or « proposée »
+(SEAT_HOLDING); a unit without capacity has no counter (the canteen never refuses a pupil)."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from parvis.accounts.services import audit as write_audit
+from parvis.activities.models import (
+    BOOKING_TRANSITIONS,
+    SEAT_HOLDING,
+    BookingEvent,
+    BookingStatus,
+    Reservation,
+    Unit,
+    UnitDay,
+)
+from parvis.activities.rules import PARIS, format_moment
+from parvis.families.models import FamilyAccess
+from parvis.mail import absolute_url
+
+Pair = tuple[int, date]  # (unit id, day): the key of a seat counter
+
+
+class NotAllowed(Exception):
+    """A move BOOKING_TRANSITIONS does not allow: nothing was written."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """`reservation` (unsaved for a booking to make) goes to `to` (None: no booking any more,
+    the row deleted); `action` names it in the history (BookingEvent: added, removed, refused,
+    accepted, declined, expired). A booking asked « réservée » or « en attente d'instruction »
+    goes to the waiting list when its unit has no seat left that day."""
+
+    reservation: Reservation
+    to: str | None
+    action: str
+
+
+@dataclass
+class Outcome:
+    """What `move` wrote: the bookings made (with the status they got), changed (with the
+    status they had), removed (with their last status), and the offers it made."""
+
+    created: list[Reservation] = field(default_factory=list)
+    changed: list[tuple[Reservation, str]] = field(default_factory=list)
+    removed: list[Reservation] = field(default_factory=list)
+    offered: list[Reservation] = field(default_factory=list)
+
+
+def pairs_q(pairs: Iterable[Pair]) -> Q:
+    wanted = Q()
+    for unit_id, day in pairs:
+        wanted |= Q(unit_id=unit_id, day=day)
+    return wanted
+
+
+def ensure_seat_counters(pairs: Iterable[Pair]) -> None:
+    """Creates the missing seat counters of (unit id, day) `pairs`, each at the seats its
+    bookings already hold: bookings made before the unit had a capacity count, so a counter
+    never starts below the truth (nor oversells the last seat). A counter that exists is left
+    as it is. Two queries, three when some are missing."""
+    pairs = set(pairs)
+    if not pairs:
+        return
+    existing = set(UnitDay.objects.filter(pairs_q(pairs)).values_list("unit_id", "day"))
+    missing = pairs - existing
+    if not missing:
+        return
+    held = {
+        (unit_id, day): count
+        for unit_id, day, count in Reservation.objects.filter(
+            pairs_q(missing), status__in=SEAT_HOLDING
+        )
+        .values("unit_id", "day")
+        .annotate(count=Count("pk"))
+        .values_list("unit_id", "day", "count")
+    }
+    UnitDay.objects.bulk_create(
+        [UnitDay(unit_id=u, day=d, taken=held.get((u, d), 0)) for u, d in sorted(missing)],
+        ignore_conflicts=True,
+    )
+
+
+def lock_counters(pairs: Iterable[Pair]) -> dict[Pair, UnitDay]:
+    """The seat counters of `pairs`, created when missing and locked for the rest of the
+    transaction, always in the order (unit, day): every writer locks them so, which is what
+    keeps two transactions from each holding what the other waits for (PostgreSQL)."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    ensure_seat_counters(pairs)
+    return {
+        (row.unit_id, row.day): row
+        for row in UnitDay.objects.select_for_update(of=("self",))
+        .filter(pairs_q(pairs))
+        .order_by("unit_id", "day")
+    }
+
+
+def _started(unit: Unit, day: date, now: datetime) -> bool:
+    return now >= datetime.combine(day, unit.starts_at, tzinfo=PARIS)
+
+
+@transaction.atomic
+def move(
+    moves: Iterable[Move] = (),
+    *,
+    actor,
+    now: datetime,
+    fill: Iterable[tuple[Unit, date]] = (),
+    audit: Callable[[Outcome], Iterable[dict]] | None = None,
+    notify: Callable[[Outcome], None] | None = None,
+) -> Outcome:
+    """Applies `moves` in their order (the reservations to change locked by the caller), then
+    offers every free seat of `fill` (unit, day) to its waiting list (seats were added). A seat
+    given back goes to the first of the waiting list of its unit and day, unless the unit has
+    started that day or the seat is above a capacity lowered since (then it is just freed).
+    `audit(outcome)` gives the audit rows (keyword arguments of accounts.services.audit), written
+    here; `notify(outcome)` and each offer's e-mail run once committed. NotAllowed, with nothing
+    written, for a move the transitions table does not allow."""
+    moves = list(moves)
+    fill = list(fill)
+    # The table's moves between two states both hold a seat or neither does, but for the offer
+    # (liste d'attente → proposée), made below when a seat is free, never asked for.
+    for change in moves:
+        before = change.reservation.status if change.reservation.pk else None
+        if change.to == BookingStatus.PROPOSEE or change.to not in BOOKING_TRANSITIONS[before]:
+            raise NotAllowed(f"{before} → {change.to}")
+    units: dict[int, Unit] = {}
+    for change in moves:
+        units.setdefault(change.reservation.unit_id, change.reservation.unit)
+    for unit, _day in fill:
+        units.setdefault(unit.pk, unit)
+    wanted = {(c.reservation.unit_id, c.reservation.day) for c in moves} | {
+        (u.pk, d) for u, d in fill
+    }
+    counters = lock_counters(p for p in wanted if units[p[0]].seats is not None)
+    before_taken = {pair: row.taken for pair, row in counters.items()}
+
+    # The waiting lists where a seat may be given back or added, locked in one query; the
+    # bookings moved here are not offered anything (a closure removes the list with them).
+    moved = {c.reservation.pk for c in moves if c.reservation.pk}
+    giving_back = {
+        (c.reservation.unit_id, c.reservation.day)
+        for c in moves
+        if c.reservation.pk and c.to is None and c.reservation.status in SEAT_HOLDING
+    }
+    queues: dict[Pair, deque[Reservation]] = defaultdict(deque)
+    listed = (giving_back & counters.keys()) | {(u.pk, d) for u, d in fill}
+    if listed:
+        for waiting in (
+            Reservation.objects.select_for_update()
+            .filter(pairs_q(listed), status=BookingStatus.LISTE_ATTENTE)
+            .exclude(pk__in=moved)
+            .order_by("unit_id", "day", "queued_at", "pk")
+        ):
+            waiting.unit = units[waiting.unit_id]
+            queues[(waiting.unit_id, waiting.day)].append(waiting)
+
+    outcome = Outcome()
+    events: list[BookingEvent] = []
+    updated: dict[int, Reservation] = {}
+    by = actor if actor is not None and actor.pk else None
+
+    def event(reservation: Reservation, action: str) -> None:
+        events.append(
+            BookingEvent(
+                famille_id=reservation.famille_id,
+                child_id=reservation.child_id,
+                unit_id=reservation.unit_id,
+                day=reservation.day,
+                action=action,
+                status=reservation.status,
+                actor=by,
+            )
+        )
+
+    def offer(pair: Pair) -> None:
+        waiting = queues[pair].popleft()
+        assert BookingStatus.PROPOSEE in BOOKING_TRANSITIONS[waiting.status]
+        waiting.status = BookingStatus.PROPOSEE
+        waiting.offer_expires_at = now + timedelta(hours=units[pair[0]].activity.offer_hours)
+        if waiting.pk:
+            updated[waiting.pk] = waiting
+        outcome.offered.append(waiting)
+        event(waiting, "offered")
+
+    def give_back(pair: Pair) -> None:
+        counter = counters.get(pair)
+        if counter is None:  # no capacity: nothing counted, nobody waits
+            return
+        unit = units[pair[0]]
+        if counter.taken > unit.seats or _started(unit, pair[1], now) or not queues[pair]:
+            counter.taken = max(0, counter.taken - 1)
+        else:
+            offer(pair)  # the seat passes on: the count stays
+
+    for change in moves:
+        reservation = change.reservation
+        pair = (reservation.unit_id, reservation.day)
+        if not reservation.pk:
+            status = change.to
+            counter = counters.get(pair)
+            if status in SEAT_HOLDING and counter is not None:
+                if counter.taken >= units[pair[0]].seats:
+                    status = BookingStatus.LISTE_ATTENTE
+                else:
+                    counter.taken += 1
+            reservation.status = status
+            outcome.created.append(reservation)
+            event(reservation, change.action)
+            if status == BookingStatus.LISTE_ATTENTE:
+                queues[pair].append(reservation)
+        elif change.to is None:
+            event(reservation, change.action)  # with the status it had
+            outcome.removed.append(reservation)
+            if reservation.status in SEAT_HOLDING:
+                give_back(pair)
+        else:
+            outcome.changed.append((reservation, reservation.status))
+            reservation.status = change.to
+            reservation.offer_expires_at = None
+            updated[reservation.pk] = reservation
+            event(reservation, change.action)
+
+    for unit, day in fill:
+        pair = (unit.pk, day)
+        counter = counters.get(pair)
+        while queues[pair] and not _started(unit, day, now):
+            if counter is not None:
+                if counter.taken >= unit.seats:
+                    break
+                counter.taken += 1
+            offer(pair)
+
+    if outcome.removed:
+        Reservation.objects.filter(pk__in=[r.pk for r in outcome.removed]).delete()
+    if updated:
+        Reservation.objects.bulk_update(list(updated.values()), ["status", "offer_expires_at"])
+    if outcome.created:
+        Reservation.objects.bulk_create(outcome.created)
+    counted = [row for pair, row in counters.items() if row.taken != before_taken[pair]]
+    if counted:
+        UnitDay.objects.bulk_update(counted, ["taken"])
+    if events:
+        BookingEvent.objects.bulk_create(events)
+    for row in audit(outcome) if audit is not None else ():
+        write_audit(actor=actor, **row)
+    for offered in outcome.offered:
+        transaction.on_commit(lambda r=offered: send_offer(reservation=r))
+    if notify is not None:
+        transaction.on_commit(lambda: notify(outcome))
+    return outcome
+
+
+def forget_counters(unit: Unit) -> None:
+    """The unit has no capacity any more: its counters go (nothing is counted without a
+    capacity); when it gets one again, they start again from the bookings (ensure_seat_counters)."""
+    UnitDay.objects.filter(unit=unit).delete()
+
+
+def load_booked(reservations: list[Reservation], *, batch_size: int = 5000) -> None:
+    """The demo and bench data loaders' way in: confirmed bookings (« réservée ») bulk-created
+    as they are, without rules, history nor audit (data of the past or of a benchmark), and
+    the counters of their units with a capacity raised to match. A few queries per call."""
+    for reservation in reservations:
+        reservation.status = BookingStatus.RESERVEE
+    Reservation.objects.bulk_create(reservations, batch_size=batch_size)
+    added: dict[Pair, int] = defaultdict(int)
+    for r in reservations:
+        if r.unit.seats is not None:
+            added[(r.unit_id, r.day)] += 1
+    if not added:
+        return
+    days = [day for _unit, day in added]
+    existing = {
+        (row.unit_id, row.day): row
+        for row in UnitDay.objects.select_for_update().filter(
+            unit_id__in={unit_id for unit_id, _day in added}, day__range=(min(days), max(days))
+        )
+    }
+    raised = []
+    for pair, count in added.items():
+        if pair in existing:
+            existing[pair].taken += count
+            raised.append(existing[pair])
+    UnitDay.objects.bulk_update(raised, ["taken"], batch_size=batch_size)
+    UnitDay.objects.bulk_create(
+        (
+            UnitDay(unit_id=u, day=d, taken=n)
+            for (u, d), n in added.items()
+            if (u, d) not in existing
+        ),
+        batch_size=batch_size,
+    )
+
+
+def send_offer(*, reservation: Reservation) -> None:
+    """The e-mail telling the first waiting family that a seat is theirs until the offer ends."""
+    recipients = sorted(
+        {
+            email
+            for email in FamilyAccess.objects.filter(famille_id=reservation.famille_id).values_list(
+                "user__email", flat=True
+            )
+            if email
+        }
+    )
+    if not recipients:
+        return
+    unit, commune = reservation.unit, reservation.commune
+    send_mail(
+        subject=_("%(commune)s — une place s'est libérée") % {"commune": commune.name},
+        message=render_to_string(
+            "activities/emails/offer.txt",
+            {
+                "commune": commune,
+                "reservation": reservation,
+                "activity": unit.activity,
+                "unit": unit,
+                "expires": format_moment(reservation.offer_expires_at),
+                "url": absolute_url(
+                    reverse("activities:offre", args=[commune.slug, reservation.pk])
+                ),
+            },
+        ),
+        from_email=None,
+        recipient_list=recipients,
+    )
