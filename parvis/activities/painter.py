@@ -37,10 +37,14 @@ class Painter:
             f"{weekday} {day.day:%d/%m/%Y}",
         )
 
-    def child_day(self, day) -> str:
-        """A day of the one-child calendar: its date, then a cell per unit."""
+    def child_day(self, day, *, described: dict | None = None) -> str:
+        """A day of the one-child calendar: its date, then a cell per unit. `described` maps
+        a reason said elsewhere (the row header of a week that cannot change) to the id of
+        where it is said: a cell locked for that reason is described by it, not said again."""
         heading, when = self._date(day)
-        return mark_safe(heading + "".join(self.cell(cell, "", when) for cell in day.cells))
+        return mark_safe(
+            heading + "".join(self.cell(cell, "", when, described) for cell in day.cells)
+        )
 
     def day(self, day) -> str:
         """A day of the household grid: its date, then each child's cells (or, when nothing
@@ -79,7 +83,7 @@ class Painter:
             self._states[key] = f'<span class="resa-state">{state}</span>'
         return self._states[key]
 
-    def cell(self, cell, who: str, when: str) -> str:
+    def cell(self, cell, who: str, when: str, described: dict | None = None) -> str:
         key = cell.key
         ident = key.replace(":", "-")
         status, wanted, reason, unit = cell.status, cell.wanted, cell.reason, cell.unit
@@ -89,8 +93,11 @@ class Painter:
             classes += " resa-cell--changed"
         if status == "en_attente":
             classes += " resa-cell--pending"
+        said = described.get(reason) if described and reason else None
         if reason is None:
             box = f'name="c" value="{key}"'
+        elif said:
+            box = f'disabled aria-describedby="{said}"'
         else:
             box = f'disabled aria-describedby="r-{ident}"'
         if wanted:
@@ -109,7 +116,7 @@ class Painter:
         else:
             word = self.added if wanted else self.removed
             html += f'<span class="resa-change"><span aria-hidden="true">✎</span> {word}</span>'
-        if reason:
+        if reason and not said:
             html += (
                 f'<span class="resa-reason" id="r-{ident}"><span aria-hidden="true">⊘</span> '
                 f"{self._e(reason)}</span>"

@@ -19,7 +19,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -36,7 +36,7 @@ from parvis.activities.forms import (
 )
 from parvis.activities.painter import Painter
 from parvis.activities.pricing_hooks import basket_prices, changes_of
-from parvis.activities.selectors import Week
+from parvis.activities.selectors import WEEKDAY_LABELS, Week
 from parvis.activities.services import BasketRefused, validate_basket_and_notify
 from parvis.activities.services_offres import offers_of
 
@@ -124,23 +124,68 @@ def debut(request, target):
 
 
 @dataclass
+class Lock:
+    """Why days of a week that cannot change at all cannot (said once, in its row header)."""
+
+    reason: str
+    days: list[date]
+    ident: str  # the id its days' checkboxes are described by
+
+    @property
+    def weekdays(self) -> str:
+        """« lundi, mardi, jeudi »."""
+        return ", ".join(str(WEEKDAY_LABELS[day.weekday()]) for day in self.days)
+
+
+@dataclass
 class Row:
     week: Week
     days: list[str]  # the painted days
     months: list[date] = field(default_factory=list)  # the months that start here (their 1st)
+    locks: list[Lock] = field(default_factory=list)  # a week that cannot change: why (else [])
+
+
+@dataclass
+class Done:
+    """What « Tout cocher / Tout décocher » just did, said next to the button used (and read
+    out by calendrier.js, which puts the focus back on that button: `focus` is its id)."""
+
+    week: date | None  # the week's Monday (None: the whole period)
+    message: str
+    focus: str
+
+
+def week_locks(week: Week) -> list[Lock]:
+    """For a week none of whose days can change, each reason given with the days it locks,
+    in the order of the days; [] for a week that can change."""
+    if week.changeable:
+        return []
+    days: dict[str, list[date]] = {}
+    for cell in week.cells():
+        found = days.setdefault(cell.reason, [])
+        if cell.day not in found:
+            found.append(cell.day)
+    return [
+        Lock(reason, found, f"pourquoi-{week.key}-{number}")
+        for number, (reason, found) in enumerate(days.items(), start=1)
+    ]
 
 
 def _render_calendar(request, target, cal, **extra):
     """The calendar page: its days drawn by the Painter (a whole year in a few milliseconds).
-    It opens on the first week that can still change: the weeks before it are folded, and
-    « Aller au mois : » jumps to the week where each month starts from there on."""
+    It opens on the first week that can still change: the weeks before it are folded, « Aller
+    à la semaine du … » leads to that week and « Aller au mois : » to the week where each month
+    starts from there on. A week shown that cannot change says why once, in its row header
+    (its days' checkboxes are described by it), and has no « Tout cocher »."""
     painter = Painter(request.commune)
     activity = target.activity
-    rows = [
-        Row(week, [painter.child_day(day) if day else "" for day in week.days])
-        for week in cal.weeks
-    ]
     opening = cal.opening_week(today=timezone.localdate())
+    rows = []
+    for index, week in enumerate(cal.weeks):
+        locks = week_locks(week) if index >= opening else []
+        described = {lock.reason: lock.ident for lock in locks}
+        painted = [painter.child_day(day, described=described) if day else "" for day in week.days]
+        rows.append(Row(week, painted, locks=locks))
     folded, shown = rows[:opening], rows[opening:]
     months = []
     for row in shown:
@@ -150,9 +195,10 @@ def _render_calendar(request, target, cal, **extra):
             if month not in months:
                 months.append(month)
                 row.months.append(month)
+    first = next((row.week for row in shown if row.week.changeable), None)
     context = _context(
         target, cal=cal, folded=folded, rows=shown, months=months, step=1,
-        counts=_counts(cal), **extra,
+        counts=_counts(cal), first_changeable=first, **extra,
     )  # fmt: skip
     return render(request, "activities/calendrier.html", context)
 
@@ -204,11 +250,18 @@ def calendrier(request, target):
         weeks = cal.weeks
         if posted.week is not None:
             weeks = [week for week in cal.weeks if week.monday == posted.week]
-        for week in weeks:
-            for cell in week.cells():
-                if cell.editable:
-                    cell.wanted = check
-        return _render_calendar(request, target, cal, focus_week=posted.week)
+        if not weeks:  # a week outside the period: nothing to do, nothing to say
+            return _render_calendar(request, target, cal)
+        days, locked = _tick(weeks, check=check)
+        done = Done(
+            week=posted.week,
+            message=_done_message(week=posted.week, check=check, days=days, locked=locked),
+            focus="tout-{}-{}".format(
+                "cocher" if check else "decocher",
+                posted.week.isoformat() if posted.week else "periode",
+            ),
+        )
+        return _render_calendar(request, target, cal, done=done)
     if posted.action == MODIFY:
         return _render_calendar(request, target, cal)
     add, remove = _changes(cal)
@@ -220,6 +273,67 @@ def calendrier(request, target):
         "activities/panier.html",
         _context(target, add=add, remove=remove, price_previews=previews, step=2),
     )
+
+
+def _tick(weeks, *, check: bool) -> tuple[int, int]:
+    """« Tout cocher » (`check`) or « Tout décocher » on `weeks`: every changeable cell set;
+    returns how many days had a changeable cell, and how many none (left as they were)."""
+    days, locked = 0, 0
+    for week in weeks:
+        for day in week.days:
+            if day is None:
+                continue
+            editable = [cell for cell in day.cells if cell.editable]
+            for cell in editable:
+                cell.wanted = check
+            if editable:
+                days += 1
+            else:
+                locked += 1
+    return days, locked
+
+
+def _done_message(*, week: date | None, check: bool, days: int, locked: int) -> str:
+    """« Semaine du 30/11/2026 : 4 jours cochés. 1 jour non modifiable laissé tel quel. »"""
+    values = {"count": days, "monday": week.strftime("%d/%m/%Y") if week else ""}
+    if not days:
+        text = (
+            _("Semaine du %(monday)s : aucun jour modifiable.")
+            if week
+            else _("Toute la période : aucun jour modifiable.")
+        )
+    elif week and check:
+        text = ngettext(
+            "Semaine du %(monday)s : %(count)s jour coché.",
+            "Semaine du %(monday)s : %(count)s jours cochés.",
+            days,
+        )
+    elif week:
+        text = ngettext(
+            "Semaine du %(monday)s : %(count)s jour décoché.",
+            "Semaine du %(monday)s : %(count)s jours décochés.",
+            days,
+        )
+    elif check:
+        text = ngettext(
+            "Toute la période : %(count)s jour coché.",
+            "Toute la période : %(count)s jours cochés.",
+            days,
+        )
+    else:
+        text = ngettext(
+            "Toute la période : %(count)s jour décoché.",
+            "Toute la période : %(count)s jours décochés.",
+            days,
+        )
+    text %= values
+    if days and locked:
+        text += " " + ngettext(
+            "%(count)s jour non modifiable laissé tel quel.",
+            "%(count)s jours non modifiables laissés tels quels.",
+            locked,
+        ) % {"count": locked}
+    return text
 
 
 def _prices(request, target, add, remove) -> list:
