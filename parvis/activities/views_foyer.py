@@ -91,8 +91,10 @@ def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
         (week, [painter.day(day) if day else "" for day in week.days])
         for week in (grid.weeks(*shown) if shown else [])
     ]
-    # As the one-child calendar: the weeks before the first that can still change are folded.
+    # As the one-child calendar: the weeks before the first that can still change are folded,
+    # and « Aller à la semaine du … » leads to it.
     opening = opening_week([week for week, _days in rows], today=timezone.localdate())
+    first = next((week for week, _days in rows[opening:] if week.changeable), None)
     return render(
         request,
         "activities/foyer.html",
@@ -104,6 +106,7 @@ def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
             "rows": rows,
             "folded": rows[:opening],
             "open_rows": rows[opening:],
+            "first_changeable": first,
             "carried": carried,
             "copy_form": copy,
             "pattern_form": pattern,
@@ -163,6 +166,9 @@ def foyer(request):
     if posted.action == GO:
         return _render_grid(request, house, grid, posted.go)
     extra = {}
+    if posted.action in (COPY, PATTERN) and tool:
+        # Said next to the tool's button, which calendrier.js gives the focus back to.
+        extra["tool_used"] = posted.action
     if posted.action == COPY and tool:
         extra["tool_result"] = grid.copy_week(monday, targets)
         extra["tool_done"] = _("Semaine du %(monday)s copiée.") % {

@@ -5,6 +5,7 @@ over a range that crosses the Christmas holidays — sees what was changed and w
 goes to the basket, « Valider », reads the confirmation; the database then holds exactly the
 expected bookings. On a desktop for Léa, and on a 360 px phone for Hugo."""
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -81,6 +82,14 @@ def apply_the_pattern(page, first_names):
     expect(result).to_contain_text("8 jours modifiés")
     expect(result).to_contain_text("8 jours laissés tels quels, car non modifiables")
     expect(result).to_contain_text("pas d'accueil : Vacances de Noël (6)")
+    # The page comes back on the tool, the focus on its button, the result read out (issue 15).
+    expect(page).to_have_url(re.compile(r"#modele$"))
+    expect(tool.get_by_role("button", name="Appliquer le modèle")).to_be_focused()
+    expect(tool.get_by_role("status")).to_contain_text("Modèle de semaine appliqué.")
+    expect(page.locator("#resa-annonce")).to_contain_text(
+        "Modèle de semaine appliqué. 8 jours modifiés, 0 jours déjà ainsi. 8 jours laissés tels "
+        "quels, car non modifiables : pas d'accueil : Vacances de Noël (6) ; pas d'accueil"
+    )
     expect(
         page.get_by_text("8 modifications hors de cette période sont conservées dans le panier.")
     ).to_be_visible()

@@ -243,6 +243,18 @@
 
   // --- After « Tout cocher » or a tool: the focus back, the message read out ---------------
 
+  // The text of a message of several lines (a list of reasons), each line ended for a pause.
+  function spoken(element) {
+    return element.innerText
+      .split("\n")
+      .map(function (line) {
+        line = line.replace(/[⊘✓]/g, "").replace(/\s+/g, " ").trim();
+        return line && !/[.:;,!?]$/.test(line) ? line + " ;" : line;
+      })
+      .filter(Boolean)
+      .join(" ");
+  }
+
   function afterReload() {
     var focusId = form.getAttribute("data-focus");
     var used = focusId && document.getElementById(focusId);
@@ -258,8 +270,7 @@
     if (done && annonce) {
       // Written once the page has settled, so that screen readers hear the change.
       window.setTimeout(function () {
-        var said = done.getAttribute("data-resa-done") || done.textContent;
-        annonce.textContent = said.replace(/[⊘✓]/g, "").replace(/\s+/g, " ").trim();
+        annonce.textContent = done.getAttribute("data-resa-done") || spoken(done);
       }, 300);
     }
   }
