@@ -19,7 +19,7 @@ from parvis.demarches.models import (
     Procedure,
     Status,
 )
-from parvis.families.selectors import fold
+from parvis.text import fold
 
 
 def offered_procedures(commune) -> QuerySet:

@@ -14,7 +14,7 @@ from parvis.demarches import selectors
 from parvis.demarches.decorators import citizen
 from parvis.demarches.links import OWN_PAGES, login_url, page_url
 from parvis.demarches.models import Audience, Procedure
-from parvis.families.selectors import fold
+from parvis.text import fold
 
 # The seed's categories, in its order; the others follow in alphabetical order.
 CATEGORY_ORDER = [
