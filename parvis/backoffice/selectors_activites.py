@@ -24,8 +24,12 @@ from parvis.communes.models import Commune
 QUEUE_PAGE_SIZE = 50  # lines per page of each queue (inscriptions, bookings)
 
 
-def visible_activities(commune: Commune, agent) -> QuerySet[Activity]:
+def visible_activities(commune: Commune, agent, *, slug: str = "") -> QuerySet[Activity]:
+    """The activities of the services the agent covers (all for an administrator); only the
+    one of `slug` when given."""
     qs = Activity.objects.filter(commune=commune).select_related("service", "commune")
+    if slug:
+        qs = qs.filter(slug=slug)
     kinds = agent.service_kinds
     return qs if kinds is None else qs.filter(service__kind__in=kinds)
 

@@ -157,6 +157,15 @@ def invoice_for(commune: Commune, pk: int) -> Invoice:
     return invoice
 
 
+def plain_invoice_for(commune: Commune, pk: int) -> Invoice:
+    """An invoice of the commune, without what its page shows (its PDF needs only itself); else
+    404."""
+    invoice = Invoice.objects.filter(commune=commune, pk=pk).first()
+    if invoice is None:
+        raise Http404
+    return invoice
+
+
 def famille_for(commune: Commune, pk: int) -> Famille:
     famille = Famille.objects.filter(commune=commune, pk=pk).first()
     if famille is None:

@@ -12,14 +12,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
+from parvis.backoffice import selectors_facturation as selectors
 from parvis.backoffice.forms_facturation import (
     CancelInvoiceForm,
     FamilyLookupForm,
@@ -30,8 +30,6 @@ from parvis.backoffice.permissions import regie_required
 from parvis.backoffice.views import _render
 from parvis.billing import invoicing, services_runs
 from parvis.billing.models import (
-    Delivery,
-    Invoice,
     InvoiceStatus,
     InvoicingRun,
     InvoicingRunStatus,
@@ -59,12 +57,9 @@ def _run_url(request, run) -> str:
 @regie_required
 @require_GET
 def facturations(request):
-    runs = (
-        InvoicingRun.objects.filter(commune=request.commune)
-        .select_related("regie", "started_by")
-        .order_by("-month", "regie__position", "regie__name")
+    page = Paginator(selectors.runs(request.commune), RUNS_PER_PAGE).get_page(
+        request.GET.get("page")
     )
-    page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     return _page(
         request,
         "backoffice/facturation/liste.html",
@@ -95,12 +90,12 @@ def apercu(request):
         form = MonthForm(data, commune=commune)
     context = {"form": form, "done": None, "bills": None}
     valid = form.is_valid()
-    if not valid and "regie" in form.errors and not form.fields["regie"].queryset.exists():
+    if not valid and "regie" in form.errors and not selectors.has_regie(commune):
         context["no_regie"] = True  # nothing to choose: said, not an error
     elif valid:
         regie, month = form.cleaned_data["regie"], form.cleaned_data["mois"]
         context.update(regie=regie, month=month, month_name=invoicing.month_name(month))
-        run = InvoicingRun.objects.filter(regie=regie, month=month).first()
+        run = selectors.run_of_month(regie, month)
         if _complete(run, regie, month):
             context["done"] = run
         elif request.method == "POST":
@@ -162,33 +157,10 @@ def _issue(request, form, regie, month):
 # --- One run -------------------------------------------------------------------------------------
 
 
-def _run_for(request, pk: int) -> InvoicingRun:
-    return get_object_or_404(
-        InvoicingRun.objects.select_related("regie", "started_by"), pk=pk, commune=request.commune
-    )
-
-
-def _not_cancelled(run):
-    return Invoice.objects.filter(run=run).exclude(status=InvoiceStatus.ANNULEE)
-
-
-def _paper_to_print(run):
-    return _not_cancelled(run).filter(delivery=Delivery.PAPIER, printed_at__isnull=True)
-
-
-def _counts(run) -> dict:
-    return _not_cancelled(run).aggregate(
-        to_email=Count("pk", filter=Q(delivery=Delivery.COURRIEL, emailed_at__isnull=True)),
-        emailed=Count("pk", filter=Q(delivery=Delivery.COURRIEL, emailed_at__isnull=False)),
-        to_print=Count("pk", filter=Q(delivery=Delivery.PAPIER, printed_at__isnull=True)),
-        printed=Count("pk", filter=Q(delivery=Delivery.PAPIER, printed_at__isnull=False)),
-    )
-
-
 @regie_required
 @require_http_methods(["GET", "POST"])
 def facturation(request, pk: int):
-    run = _run_for(request, pk)
+    run = selectors.run_for(request.commune, pk)
     if request.method == "POST":
         if request.POST.get("action") != "envoyer":
             messages.error(request, _("Action inconnue : rien n'a été fait."))
@@ -198,8 +170,7 @@ def facturation(request, pk: int):
         result = deliver_run(run=run, actor=request.user)
         _say_delivered(request, result)
         return redirect(_run_url(request, run))
-    invoices = Invoice.objects.filter(run=run).select_related("famille").order_by("number")
-    page = Paginator(invoices, PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.run_invoices(run), PER_PAGE).get_page(request.GET.get("page"))
     return _page(
         request,
         "backoffice/facturation/facturation.html",
@@ -208,7 +179,7 @@ def facturation(request, pk: int):
             "month_name": invoicing.month_name(run.month),
             "page": page,
             "invoices": list(page.object_list),
-            "counts": _counts(run),
+            "counts": selectors.delivery_counts(run),
             "running": run.status != InvoicingRunStatus.TERMINEE,
         },
     )
@@ -235,9 +206,9 @@ def _say_delivered(request, result) -> None:
 def a_imprimer(request, pk: int):
     """The run's paper invoices; « Imprimer » makes one PDF of those not printed yet (by
     batches of PRINT_BATCH, in number order) and marks them printed."""
-    run = _run_for(request, pk)
+    run = selectors.run_for(request.commune, pk)
     if request.method == "POST":
-        batch = list(_paper_to_print(run).order_by("number")[:PRINT_BATCH])
+        batch = selectors.print_batch(run, PRINT_BATCH)
         if not batch:
             messages.info(request, _("Toutes les factures papier de ce mois sont imprimées."))
             return redirect("guichet_regie:a_imprimer", request.commune.slug, run.pk)
@@ -252,14 +223,8 @@ def a_imprimer(request, pk: int):
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
-    invoices = (
-        _not_cancelled(run)
-        .filter(delivery=Delivery.PAPIER)
-        .select_related("famille")
-        .order_by("number")
-    )
-    page = Paginator(invoices, PER_PAGE).get_page(request.GET.get("page"))
-    left = _paper_to_print(run).count()
+    page = Paginator(selectors.paper_invoices(run), PER_PAGE).get_page(request.GET.get("page"))
+    left = selectors.paper_left(run)
     return _page(
         request,
         "backoffice/facturation/a_imprimer.html",
@@ -342,9 +307,7 @@ def _add_errors(form, error: ValidationError) -> None:
 @regie_required
 @require_http_methods(["GET", "POST"])
 def annuler_facture(request, pk: int):
-    invoice = get_object_or_404(
-        Invoice.objects.select_related("famille", "regie"), pk=pk, commune=request.commune
-    )
+    invoice = selectors.invoice_to_cancel(request.commune, pk)
     form = CancelInvoiceForm(request.POST or None)
     if request.method == "POST" and invoice.status == InvoiceStatus.ANNULEE:
         form.add_error(None, _("Cette facture est déjà annulée."))

@@ -26,7 +26,7 @@ def payeur(request, number: int):
     if not may_choose_payeur(request.agent):
         return forbidden(request, _("Votre rôle ne permet pas de choisir le payeur des factures."))
     famille = selectors.famille_by_number(request.commune, number)
-    members = list(selectors.responsables().filter(famille=famille))
+    members = selectors.responsables_of(famille)
     default = selectors.default_payeur(members)
     chosen = selectors.payeur(famille, members)
     form = PayeurForm(

@@ -20,7 +20,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -43,7 +43,7 @@ from parvis.backoffice.permissions import regie_required
 from parvis.backoffice.views import _render
 from parvis.billing import services
 from parvis.billing.delivery import family_emails
-from parvis.billing.models import Delivery, Invoice, InvoiceStatus, PaymentStatus
+from parvis.billing.models import Delivery, InvoiceStatus, PaymentStatus
 from parvis.billing.pricing import money
 from parvis.billing.selectors import DUE_STATUSES, invoice_state
 from parvis.billing.services_relances import send_reminders
@@ -300,7 +300,7 @@ def facture_pdf(request, pk: int):
     """The invoice's PDF, as the family receives it. GET: a copy (nothing changes). POST: the
     paper invoice printed for posting (a stay's invoice, outside any run's printing batch):
     marked printed, audited."""
-    invoice = get_object_or_404(Invoice, commune=request.commune, pk=pk)
+    invoice = selectors.plain_invoice_for(request.commune, pk)
     from parvis.billing import pdf  # imported when needed: it loads WeasyPrint
     from parvis.billing.delivery import mark_printed
 

@@ -87,7 +87,9 @@ def registres(request):
         data = form.cleaned_data if form.is_bound else {}
         school = data.get("ecole", "")
         if data.get("activite"):
-            activities = activities.filter(slug=data["activite"])
+            activities = selectors.visible_activities(
+                request.commune, request.agent, slug=data["activite"]
+            )
         summary = selectors_registres.day_summary(activities, day, school=school)
     return _render(
         request,

@@ -259,6 +259,11 @@ def payeur(famille: Famille, members: list[Personne] | None = None) -> Personne 
     return chosen if chosen is not None else default_payeur(members)
 
 
+def responsables_of(famille: Famille) -> list[Personne]:
+    """The family's responsables as `responsables` lists them (one query)."""
+    return list(responsables().filter(famille=famille))
+
+
 def default_payeur(members: list[Personne]) -> Personne | None:
     """The payer while none is chosen: among `members` (`responsables()` rows), the first one
     entered in the file whose account acts for the family, else the first one entered."""

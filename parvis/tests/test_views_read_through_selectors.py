@@ -52,10 +52,6 @@ SHORTCUTS = {"get_object_or_404", "get_list_or_404"}
 # an allowed file has nothing left to allow).
 ALLOWED: dict[str, str] = {
     "activities/views.py": "edited for accessibility (issue 15) while issue 16 moved the reads",
-    "backoffice/views_facturation.py": "edited for issue 16 §4 while its reads were moved",
-    "backoffice/views_regie.py": "edited for issue 16 §4 while its reads were moved",
-    "backoffice/views_registres.py": "edited for issue 16 §4 while its reads were moved",
-    "backoffice/views_payeur.py": "its read belongs in families/selectors.py, edited meanwhile",
 }
 
 
