@@ -31,10 +31,10 @@ from parvis.activities.models import (
     Absence,
     AbsenceReason,
     Attendance,
-    BookingStatus,
     Reservation,
     Unit,
 )
+from parvis.activities.reservations import load_booked
 from parvis.billing import services_runs
 from parvis.billing.demo import REGIE_CODE, REGIE_CSS_CODE, SLUG, SLUG_CSS
 from parvis.billing.invoicing import month_bounds, previous_month
@@ -50,7 +50,6 @@ from parvis.billing.services import record_payment
 from parvis.communes.models import Commune
 from parvis.families.demo_documents import pdf_bytes
 from parvis.families.models import Document, Famille, FamilyAccess, MemberKind, Personne
-from parvis.payments.models import Provider, ProviderConfig
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -128,13 +127,12 @@ def _last_month(commune: Commune, famille: Famille, children: dict, month: date)
     if "PERI_AM_M" in units:
         plan.append((children["Léa"], units["PERI_AM_M"], {0, 1}))
     bookings = [
-        Reservation(commune=commune, famille=famille, child=child, unit=unit, day=day,
-                    status=BookingStatus.RESERVEE)
+        Reservation(commune=commune, famille=famille, child=child, unit=unit, day=day)
         for child, unit, weekdays in plan
         for day in _open_days(unit, first, last)
         if day.weekday() in weekdays
     ]  # fmt: skip
-    Reservation.objects.bulk_create(bookings)
+    load_booked(bookings)  # « réservée », with their seat counters
     meals = sorted(b.day for b in bookings if b.unit.code == "REPAS" and b.child == children["Léa"])
     if len(meals) < 2:
         return
@@ -168,20 +166,16 @@ def _martin_last_month(commune: Commune, famille: Famille, month: date) -> None:
     ):
         return
     plan = [(units["REPAS"], {0, 1, 3, 4}), (units["GARD_AM"], {0, 1})]
-    Reservation.objects.bulk_create(
-        Reservation(commune=commune, famille=famille, child=jules, unit=unit, day=day,
-                    status=BookingStatus.RESERVEE)
+    load_booked([
+        Reservation(commune=commune, famille=famille, child=jules, unit=unit, day=day)
         for unit, weekdays in plan
         for day in _open_days(unit, first, last)
         if day.weekday() in weekdays
-    )  # fmt: skip
+    ])  # fmt: skip
 
 
 def _load_carrieres_sur_seine(today: date) -> InvoicingRun | None:
     commune = Commune.objects.get(slug=SLUG_CSS)
-    ProviderConfig.objects.get_or_create(
-        commune=commune, defaults={"provider": Provider.SIMULATEUR}
-    )
     regie = Regie.objects.filter(commune=commune, code=REGIE_CSS_CODE).first()
     if regie is None:
         return None
@@ -223,9 +217,6 @@ def _certificate(absence: Absence) -> None:
 def load(today: date | None = None) -> dict:
     today = today or timezone.localdate()
     commune = Commune.objects.get(slug=SLUG)
-    ProviderConfig.objects.get_or_create(
-        commune=commune, defaults={"provider": Provider.SIMULATEUR}
-    )
     regie = Regie.objects.get(commune=commune, code=REGIE_CODE)
     famille = Famille.objects.get(commune=commune, number=1)
     children = {

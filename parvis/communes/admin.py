@@ -7,13 +7,17 @@ be neither listed, opened, chosen nor created.
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from parvis.accounts.models import User
 from parvis.communes.models import Actualite, Closure, Commune, OpeningRange, Service
 from parvis.communes.services import create_commune_administrator, setup_commune
+
+# The accounts app is above this one (docs/ARCHITECTURE.md): its user model through Django's
+# AUTH_USER_MODEL, never an import.
+User = get_user_model()
 
 
 def is_operator(request) -> bool:
@@ -178,7 +182,7 @@ class CommuneForm(forms.ModelForm):
         # Only the widget changes: the model's field keeps its default on the add page (an
         # empty colour input is sent as black) and its validator.
         widgets = {"theme_colour": forms.TextInput(attrs={"type": "color"})}
-        field_classes = {"website": HttpsURLField}
+        field_classes = {"website": HttpsURLField, "accessibility_plan_url": HttpsURLField}
 
 
 class CommuneCreationForm(CommuneForm):
@@ -289,9 +293,26 @@ class CommuneAdmin(CommuneRequiredMixin, admin.ModelAdmin):
                     "publication_director",
                     "legal_notice",
                     "terms",
-                    "accessibility_status",
-                    "accessibility_audit_date",
                 ]
+            },
+        ),
+        (
+            _("Accessibilité"),
+            {
+                "description": _(
+                    "L'état de conformité affiché en bas de chaque page et dans la déclaration "
+                    "d'accessibilité se calcule : sans audit, « non conforme » (l'auto-évaluation "
+                    "de Parvis est donnée pour information) ; avec l'audit de la commune, selon "
+                    "son taux."
+                ),
+                "fields": [
+                    "accessibility_status_display",
+                    "accessibility_audit_date",
+                    "accessibility_auditor",
+                    "accessibility_audit_rate",
+                    "accessibility_statement_date",
+                    "accessibility_plan_url",
+                ],
             },
         ),
     ]
@@ -326,7 +347,12 @@ class CommuneAdmin(CommuneRequiredMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Only the operator moves a commune to another address or takes it off line.
-        return [] if is_operator(request) else ["slug", "is_active"]
+        computed = ["accessibility_status_display"]
+        return computed if is_operator(request) else ["slug", "is_active", *computed]
+
+    @admin.display(description=_("état de conformité RGAA"))
+    def accessibility_status_display(self, obj):
+        return obj.accessibility_status.label
 
     def has_add_permission(self, request):
         return is_operator(request)

@@ -4,7 +4,7 @@ Every commune-owned row carries `commune`; reads go through `selectors.py`, whic
 """
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -12,9 +12,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from parvis.communes import hours
+from parvis.communes import hours, rgaa
 from parvis.communes.qf_rules import DEFAULT_PARTS_RULES, validate_parts_rules
 from parvis.communes.theme import validate_theme_colour
+from parvis.text import validate_phone
 
 # The portal's name when the commune gives none (stored as typed: it is the commune's word).
 DEFAULT_NOM_PORTAIL = "Démarches numériques"
@@ -24,10 +25,6 @@ def default_parts_rules() -> dict:
     return dict(DEFAULT_PARTS_RULES)
 
 
-phone_validator = RegexValidator(
-    r"^\+?[0-9 .()-]{6,20}$",
-    _("Indiquez un numéro de téléphone, par exemple 01 39 22 36 00."),
-)
 # A slug made only of digits would be read as an id in /actualites/<id-or-slug>/.
 not_only_digits = RegexValidator(
     r"^\d+$", _("L'identifiant doit contenir au moins une lettre."), inverse_match=True
@@ -67,7 +64,7 @@ class Commune(models.Model):
     address = models.CharField(_("adresse de l'Hôtel de Ville"), max_length=200)
     postal_code = models.CharField(_("code postal"), max_length=10)
     phone = models.CharField(
-        _("téléphone (accueil central)"), max_length=30, validators=[phone_validator]
+        _("téléphone (accueil central)"), max_length=30, validators=[validate_phone]
     )
     email = models.EmailField(_("courriel"))
     website = models.URLField(_("site internet de la commune"), blank=True)
@@ -147,14 +144,45 @@ class Commune(models.Model):
         blank=True,
         help_text=_("Texte ajouté aux conditions générales communes."),
     )
-    accessibility_status = models.CharField(
-        _("état de conformité RGAA"),
-        max_length=8,
-        choices=AccessibilityStatus.choices,
-        default=AccessibilityStatus.PARTIELLEMENT,
-    )
+    # The status of the statement and of every footer is computed (`accessibility_status`): from
+    # the rate of the commune's own audit when it recorded one, else « non conforme ».
     accessibility_audit_date = models.DateField(
-        _("date de l'audit d'accessibilité"), null=True, blank=True
+        _("date de l'audit d'accessibilité"),
+        null=True,
+        blank=True,
+        help_text=_("Date de fin de l'audit RGAA du portail, s'il a été audité."),
+    )
+    accessibility_auditor = models.CharField(
+        _("auditeur"),
+        max_length=200,
+        blank=True,
+        help_text=_("La personne ou l'organisme indépendant qui a réalisé l'audit."),
+    )
+    accessibility_audit_rate = models.DecimalField(
+        _("taux de conformité de l'audit (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_(
+            "Critères conformes ÷ (conformes + non conformes), en pourcentage : 100 donne "
+            "« totalement conforme », 50 et plus « partiellement conforme », moins « non "
+            "conforme »."
+        ),
+    )
+    accessibility_statement_date = models.DateField(
+        _("date de la déclaration d'accessibilité"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Laissée vide : la date de l'audit, ou à défaut celle de l'auto-évaluation de Parvis."
+        ),
+    )
+    accessibility_plan_url = models.URLField(
+        _("adresse du schéma pluriannuel de mise en accessibilité"),
+        blank=True,
+        help_text=_("Le document publié par la commune, par exemple sur son site internet."),
     )
     is_active = models.BooleanField(
         _("en ligne"), default=True, help_text=_("Une commune hors ligne n'est plus servie.")
@@ -198,6 +226,40 @@ class Commune(models.Model):
 
     def get_absolute_url(self):
         return reverse("portal:home", kwargs={"commune": self.slug})
+
+    def clean(self):
+        super().clean()
+        audit = {
+            "accessibility_audit_date": self.accessibility_audit_date,
+            "accessibility_auditor": self.accessibility_auditor.strip(),
+            "accessibility_audit_rate": self.accessibility_audit_rate,
+        }
+        if any(value not in (None, "") for value in audit.values()):
+            missing = {
+                "accessibility_audit_date": _("Indiquez la date de l'audit."),
+                "accessibility_auditor": _("Indiquez qui a réalisé l'audit."),
+                "accessibility_audit_rate": _("Indiquez le taux de conformité de l'audit."),
+            }
+            errors = {name: missing[name] for name, value in audit.items() if value in (None, "")}
+            if errors:
+                raise ValidationError(errors)
+        if self.accessibility_audit_date and self.accessibility_audit_date > timezone.localdate():
+            raise ValidationError(
+                {"accessibility_audit_date": _("La date de l'audit ne peut pas être à venir.")}
+            )
+
+    # Accessibility: what the statement and every footer say.
+    @property
+    def has_accessibility_audit(self) -> bool:
+        return (
+            self.accessibility_audit_date is not None and self.accessibility_audit_rate is not None
+        )
+
+    @property
+    def accessibility_status(self) -> AccessibilityStatus:
+        """« non conforme » unless the commune's own audit gives better (RGAA's brackets)."""
+        rate = self.accessibility_audit_rate if self.has_accessibility_audit else None
+        return AccessibilityStatus(rgaa.status_for(audit_rate=rate))
 
     # What the login identifier is called here: the one place the home box, the login page and
     # the other forms that ask for it read (« Code famille » where the families got one).
@@ -264,9 +326,7 @@ class Service(CommuneOwned):
             "Si le service remet des clés aux familles, leur nom : « Clé Espace Citoyens Enfance »."
         ),
     )
-    phone = models.CharField(
-        _("téléphone"), max_length=30, blank=True, validators=[phone_validator]
-    )
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True, validators=[validate_phone])
     email = models.EmailField(_("courriel"), blank=True)
     location = models.CharField(
         _("lieu d'accueil"),

@@ -1,6 +1,8 @@
 from parvis.portal import display as display_settings
 from parvis.portal.navigation import navigation
 
+DISPLAY_PAGES = {"affichage", "affichage_plateforme"}
+
 
 def portal(request):
     commune = getattr(request, "commune", None)
@@ -15,6 +17,11 @@ def portal(request):
 def display(request):
     """The classes of the visitor's display settings, put on <html> by base.html so that the
     page is drawn with them from the first paint (validated values only: see portal.display)."""
+    match = getattr(request, "resolver_match", None)
+    on_display_page = match is not None and match.url_name in DISPLAY_PAGES
     return {
-        "display_classes": display_settings.html_classes(display_settings.from_request(request))
+        "display_classes": display_settings.html_classes(display_settings.from_request(request)),
+        # The footer's link brings the visitor back where they were; on the settings page itself
+        # it keeps the page's own « next » rather than nesting one more level each time.
+        "display_next": request.GET.get("next", "") if on_display_page else request.get_full_path(),
     }

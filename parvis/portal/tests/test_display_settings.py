@@ -176,6 +176,13 @@ def test_every_footer_links_to_the_settings_with_the_way_back(client, commune):
     assert '<a href="/affichage/?next=/">' in footer
 
 
+@pytest.mark.parametrize("page", ["/villebourg/affichage/", "/affichage/"])
+def test_on_the_settings_page_the_footer_keeps_its_way_back_without_nesting(client, commune, page):
+    # Nesting « next » at each visit made a link crawler walk an endless chain of addresses.
+    footer = client.get(f"{page}?next=/villebourg/contacts/").content.decode().split("<footer")[1]
+    assert f'<a href="{page}?next=/villebourg/contacts/">' in footer
+
+
 def test_affichage_is_reserved_as_a_commune_address():
     with pytest.raises(ValidationError):
         validate_not_reserved("affichage")
