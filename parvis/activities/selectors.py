@@ -26,6 +26,7 @@ from parvis.activities.models import (
     UnitDay,
 )
 from parvis.activities.services import closures_of, why_not_bookable, why_not_cancellable
+from parvis.activities.services_offres import offers_of
 from parvis.communes.models import Commune
 from parvis.families.models import MemberKind, Personne
 from parvis.families.selectors_citizen import _linked_families
@@ -77,6 +78,12 @@ def children_inscriptions(*, user: User, commune: Commune) -> list[ChildInscript
     return [ChildInscriptions(child=c, inscriptions=by_child[c.pk]) for c in children]
 
 
+def offers_count(*, user: User, commune: Commune) -> int:
+    """How many seats the waiting list offers the account's families in this commune (the
+    « Activités » page's link to them): one query."""
+    return offers_of(user=user, commune=commune).count()
+
+
 # --- Which child and activity ------------------------------------------------------------------
 
 
@@ -120,6 +127,12 @@ def booking_target(*, user: User, commune: Commune, activity_slug: str, child_pk
         return None
     inscription = Inscription.objects.filter(child=child, activity=activity).first()
     return Target(activity=activity, child=child, inscription=inscription)
+
+
+def unit_ids(*, target: Target) -> set[int]:
+    """The ids of the activity's units, the only units a posted calendar may name (the target is
+    already scoped to the commune and the account): one query."""
+    return set(Unit.objects.filter(activity=target.activity).values_list("pk", flat=True))
 
 
 # --- The calendar --------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from parvis.activities.painter import Painter
 from parvis.activities.pricing_hooks import basket_prices, changes_of
 from parvis.activities.selectors import WEEKDAY_LABELS, Week
 from parvis.activities.services import BasketRefused, validate_basket_and_notify
-from parvis.activities.services_offres import offers_of
 
 SECTION = "activities:index"
 SUMMARY_KEY = "activities_basket_summary"
@@ -98,7 +97,7 @@ def index(request):
         {
             "children": children,
             "any_accepted": any(c.accepted for c in children),
-            "offers_count": offers_of(user=request.user, commune=request.commune).count(),
+            "offers_count": selectors.offers_count(user=request.user, commune=request.commune),
             "current_section": SECTION,
         },
     )
@@ -217,7 +216,7 @@ def _calendar(request, target, *, wanted=None):
 
 def _read(request, target):
     activity = target.activity
-    unit_ids = set(activity.units.values_list("pk", flat=True))
+    unit_ids = selectors.unit_ids(target=target)
     return read_post(request.POST, unit_ids=unit_ids, start=activity.start, end=activity.end)
 
 
