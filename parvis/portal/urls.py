@@ -19,6 +19,7 @@ commune_patterns = [
     path("conditions-generales/", views.conditions_generales, name="conditions_generales"),
     path("contacts/", views.contacts, name="contacts"),
     path("affichage/", views.affichage, name="affichage"),
+    path("plan-du-site/", views.plan_du_site, name="plan_du_site"),
 ]
 
 urlpatterns = [

@@ -16,7 +16,7 @@ from parvis import mail
 from parvis.communes import rgaa, selectors
 from parvis.communes.links import safe_next, url_if_exists
 from parvis.communes.theme import contrast_with_white
-from parvis.portal import display
+from parvis.portal import display, sitemap
 from parvis.portal.forms import DisplaySettingsForm
 
 NEWS_PER_PAGE = 10
@@ -122,6 +122,16 @@ def accessibilite_grille(request):
             "statement": selectors.accessibility_statement(request.commune),
             "themes": rgaa.by_theme(),
         },
+    )
+
+
+@require_GET
+def plan_du_site(request):
+    """« Plan du site »: every page of the commune's portal by section (RGAA 12.1)."""
+    return render(
+        request,
+        "portal/plan_du_site.html",
+        {"sections": sitemap.plan(commune=request.commune, user=request.user)},
     )
 
 
