@@ -210,8 +210,8 @@ GRID: tuple[Criterion, ...] = (
         _("Contraste des composants d'interface et éléments graphiques"),
         _(
             "Le contour de focus est mesuré (3:1 au moins) sur le simulateur de paiement et les "
-            "champs de date seulement ; les bordures des champs et des cases n'ont pas été "
-            "mesurées."
+            "champs de date seulement ; les bordures des champs et des cases à cocher n'ont pas "
+            "été mesurées, ni en contraste renforcé."
         ),
     ),
     # 4. Multimédia
@@ -296,8 +296,9 @@ GRID: tuple[Criterion, ...] = (
         "7.1",
         _("Scripts compatibles avec les technologies d'assistance"),
         _(
-            "Le calendrier de réservation (compteurs du panier, marque « ✎ ») n'a pas été essayé "
-            "avec un lecteur d'écran."
+            "Le calendrier de réservation (grille à un arrêt de tabulation et flèches, marque "
+            "« ✎ », compteurs du panier) est vérifié au clavier par des parcours automatisés, "
+            "mais n'a pas été essayé avec un lecteur d'écran (NVDA, VoiceOver)."
         ),
         ("calendrier", "absences"),
     ),
@@ -322,8 +323,9 @@ GRID: tuple[Criterion, ...] = (
         "7.5",
         _("Messages de statut restitués par les technologies d'assistance"),
         _(
-            "Après « Tout cocher » sur une semaine du calendrier, aucun message ne dit ce qui a "
-            "changé ; les compteurs du panier changent sans être annoncés."
+            "Après « Tout cocher » un message de statut dit ce qui a changé ; mais les compteurs "
+            "du panier (jours ajoutés, jours annulés), mis à jour par script à chaque case "
+            "cochée, changent sans être annoncés."
         ),
         ("calendrier",),
     ),
@@ -341,15 +343,14 @@ GRID: tuple[Criterion, ...] = (
         note=_("Français, ou anglais quand la page est en anglais."),
     ),
     _c("8.5", _("Titre de page présent")),
-    _nc(
+    _c(
         "8.6",
         _("Titre de page pertinent"),
-        _(
-            "Des pages différentes ont le même titre : les calendriers de deux enfants, les pages "
-            "du guichet de deux familles, « Activités » et une facture au guichet et dans "
-            "l'espace famille."
+        note=_(
+            "Un parcours des communes de démonstration (visiteur, deux familles, deux agents) "
+            "vérifie que deux pages différentes n'ont jamais le même titre : le calendrier nomme "
+            "l'enfant, le guichet son côté, ses pages la famille."
         ),
-        ("calendrier", "factures", "guichet", "espace"),
     ),
     _c(
         "8.7",
@@ -425,12 +426,23 @@ GRID: tuple[Criterion, ...] = (
         "10.11",
         _("Contenus consultables sans double défilement (320 px de large, 256 px de haut)"),
         _(
-            "Vérifié à 360 et 640 px de large pour les tableaux larges du guichet, qui défilent "
-            "dans leur boîte ; ni à 320 px de large ni à 256 px de haut sur tout l'échantillon."
+            "Vérifié à 360 et 640 px de large : les tableaux larges du guichet défilent dans leur "
+            "boîte, et les pages des deux guides ne défilent pas en largeur, dans chaque "
+            "paramètre d'affichage ; ni à 320 px de large ni à 256 px de haut."
         ),
-        ("occupation", "guichet"),
+        ("occupation", "guichet", "accueil", "connexion", "creation", "espace", "calendrier"),
     ),
-    _nc("10.12", _("Espacement du texte redéfinissable sans perte"), NOT_CHECKED),
+    _nc(
+        "10.12",
+        _("Espacement du texte redéfinissable sans perte"),
+        _(
+            "Les « Paramètres d'affichage » appliquent les valeurs du critère (lettres 0,12 em, "
+            "mots 0,16 em, paragraphes 2 em, lignes 1,8) ; les pages des deux guides sont "
+            "vérifiées ainsi sans défilement horizontal, mais pas les pages du guichet, les "
+            "absences ni le porte-documents, et sans contrôle d'un texte tronqué."
+        ),
+        ("accueil", "connexion", "creation", "espace", "demarches", "calendrier", "factures"),
+    ),
     _na(
         "10.13",
         _("Contenus additionnels au survol ou au focus contrôlables"),
@@ -464,30 +476,34 @@ GRID: tuple[Criterion, ...] = (
         _("Items de même nature d'une liste de choix regroupés"),
         _("Aucune liste de choix à regrouper."),
     ),
-    _nc(
+    _c(
         "11.9",
         _("Intitulé des boutons pertinent"),
+        FORMS,
         _(
-            "Les boutons « Tout cocher » et « Tout décocher » restent sur les semaines qui ne "
-            "peuvent plus changer et n'y font rien, sans le dire."
+            "Une semaine qui ne peut plus changer n'a plus de « Tout cocher » : elle dit pourquoi, "
+            "une fois, dans l'en-tête de sa ligne."
         ),
-        ("calendrier",),
     ),
-    _nc(
+    _c(
         "11.10",
         _("Contrôle de saisie pertinent"),
-        _(
-            "La connexion à l'espace famille s'en remet à la bulle du navigateur (ni "
-            "récapitulatif des erreurs ni champ marqué invalide) ; l'erreur d'un groupe de "
-            "boutons radio n'est pas liée au groupe."
-        ),
         FORMS,
+        _(
+            "Un seul modèle d'erreur sur chaque formulaire (novalidate, « Erreur : » dans le "
+            "titre, récapitulatif avec un lien vers chaque champ, aria-invalid, message lié au "
+            "champ ou au groupe de boutons radio) : une analyse de chaque gabarit et un parcours "
+            "qui envoie vides les formulaires des deux guides le vérifient."
+        ),
     ),
-    _nc(
+    _c(
         "11.11",
         _("Suggestions de correction des erreurs"),
-        _("Pas de suggestion à la connexion de l'espace famille quand un champ est vide."),
-        ("connexion",),
+        FORMS,
+        _(
+            "Chaque message dit quoi saisir (« Indiquez votre mot de passe. »), à la connexion "
+            "de l'espace famille comme ailleurs."
+        ),
     ),
     _c(
         "11.12",
@@ -505,10 +521,14 @@ GRID: tuple[Criterion, ...] = (
         _("Attribut autocomplete sur les champs d'identité et de coordonnées."),
     ),
     # 12. Navigation
-    _nc(
+    _c(
         "12.1",
         _("Deux systèmes de navigation différents au moins"),
-        _("Un menu seulement : ni plan du site ni moteur de recherche."),
+        note=_(
+            "Le menu et un « Plan du site », lié depuis le pied de chaque page, qui liste les "
+            "pages publiques, l'espace famille, les démarches de la commune, le guichet, "
+            "l'affichage et l'accessibilité."
+        ),
     ),
     _c("12.2", _("Menu et barres de navigation toujours à la même place")),
     _na("12.3", _("Page « plan du site » pertinente"), _("Pas de plan du site (voir 12.1).")),
@@ -532,14 +552,15 @@ GRID: tuple[Criterion, ...] = (
         _("Lien d'évitement vers le contenu principal"),
         note=_("« Aller au contenu », premier arrêt de tabulation de chaque page."),
     ),
-    _nc(
+    _c(
         "12.8",
         _("Ordre de tabulation cohérent"),
-        _(
-            "Sur le calendrier, 59 tabulations avant la première semaine modifiable ; après « "
-            "Tout cocher », la page revient en haut et le focus est perdu."
-        ),
         ("calendrier",),
+        _(
+            "Sur le calendrier, « Aller à la semaine » mène à la première semaine modifiable en "
+            "moins de 10 tabulations depuis le lien d'évitement ; après « Tout cocher », le "
+            "focus revient sur le bouton utilisé."
+        ),
     ),
     _c(
         "12.9",

@@ -382,3 +382,16 @@ def test_0007_turns_the_old_status_into_an_audit_and_back():
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db
+def test_what_the_grid_declares_conforme_rests_on_what_the_site_has(client):
+    """12.1 is conforme because of the « Plan du site » next to the menu: the grid says so only
+    while that page is there and every footer leads to it."""
+    by_number = {criterion.number: criterion for criterion in rgaa.GRID}
+    assert by_number["12.1"].status == rgaa.CONFORME
+    assert "Plan du site" in str(by_number["12.1"].note)
+    CommuneFactory(slug="grille")
+    page = client.get("/grille/")
+    assert '<a href="/grille/plan-du-site/">Plan du site</a>' in page.content.decode()
+    assert client.get("/grille/plan-du-site/").status_code == 200
