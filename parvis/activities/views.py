@@ -384,6 +384,7 @@ def panier(request, target):
         general = [str(reason) for key, reason in refused.problems.items() if key is None]
         context = _context(target, add=add, remove=remove, refused=True, general=general, step=2)
         context["price_previews"] = _prices(request, target, add, remove)
+        context["has_errors"] = True  # « Erreur : » first in the title ({% errortitle %})
         return render(request, "activities/panier.html", context)
     request.session[SUMMARY_KEY] = {
         "activity": target.activity.pk,

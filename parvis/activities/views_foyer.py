@@ -273,6 +273,7 @@ def panier(request):
                 "groups": groups,
                 "period": posted.shown,
                 "refused": True,
+                "has_errors": True,  # « Erreur : » first in the title ({% errortitle %})
                 "price_previews": _prices(request, groups),
                 "current_section": SECTION,
             },

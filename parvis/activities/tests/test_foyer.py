@@ -594,6 +594,7 @@ def test_the_basket_groups_the_changes_by_child_and_activity(logged, family):
     )  # fmt: skip
     text = text_of(response)
     assert "Panier" in text
+    assert title_of(response).startswith("Toutes les réservations du foyer — Panier")
     assert (
         "Léa DURAND — Accueil Périscolaire Maternelle Jours ajoutés ✚ jeudi 03/12/2026 — Acc Matin "
         "(PERI_AM_M) ✚ vendredi 04/12/2026 — Acc Matin (PERI_AM_M)" in text
@@ -618,6 +619,11 @@ def test_the_basket_groups_the_changes_by_child_and_activity(logged, family):
 def test_nothing_changed_says_so(logged, family):
     response = logged.post(url("foyer", family), grid_post(family, action="panier"))
     assert "Aucune modification" in text_of(response)
+
+
+def title_of(response) -> str:
+    title = re.search(r"<title>(.*?)</title>", response.content.decode(), flags=re.S).group(1)
+    return " ".join(title.split())
 
 
 def household_basket(family):
@@ -663,6 +669,8 @@ def test_valider_at_0900_refuses_leas_day_and_saves_nothing_for_hugo(logged, fam
     assert response.status_code == 200
     text = text_of(response)
     assert "aucune de vos modifications n'a été enregistrée, pour aucun enfant" in text
+    # The page says so from its title on (RGAA 11.10, the one error pattern).
+    assert title_of(response).startswith("Erreur : Toutes les réservations du foyer — Panier")
     assert (
         "mardi 24/11/2026 — Acc Matin (PERI_AM_M) ⚠ Erreur : date limite dépassée "
         "(lundi 23 novembre 2026 à 09:00)" in text

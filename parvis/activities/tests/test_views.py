@@ -343,6 +343,11 @@ def test_valider_beyond_capacity_puts_the_day_on_the_waiting_list_with_its_rank(
     assert "rang 1" in mail.outbox[0].body
 
 
+def title_of(response) -> str:
+    title = re.search(r"<title>(.*?)</title>", response.content.decode(), flags=re.S).group(1)
+    return " ".join(title.split())
+
+
 def test_valider_refused_says_why_next_to_the_day_and_saves_nothing(logged, family):
     unit = family["unit"]
     response = logged.post(
@@ -351,6 +356,7 @@ def test_valider_refused_says_why_next_to_the_day_and_saves_nothing(logged, fami
          "action": "panier"},
     )  # fmt: skip
     assert "mardi 24/11/2026" in text_of(response)
+    assert title_of(response).startswith("Panier pour ")
     with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=PARIS), tick=False):
         response = logged.post(
             url("panier", family),
@@ -359,6 +365,8 @@ def test_valider_refused_says_why_next_to_the_day_and_saves_nothing(logged, fami
     assert response.status_code == 200
     text = text_of(response)
     assert "vos modifications n'ont pas été enregistrées" in text
+    # The page says so from its title on (RGAA 11.10, the one error pattern).
+    assert title_of(response).startswith("Erreur : Panier pour ")
     assert (
         "mardi 24/11/2026 — Acc Matin (PERI_AM_M) ⚠ Erreur : date limite dépassée "
         "(lundi 23 novembre 2026 à 09:00)" in text
