@@ -31,7 +31,12 @@ from parvis.activities.models import (
     Unit,
 )
 from parvis.activities.rules import PARIS
-from parvis.activities.services import closures_of, validate_basket, why_not_bookable
+from parvis.activities.services import (
+    accept_bookings,
+    closures_of,
+    validate_basket,
+    why_not_bookable,
+)
 from parvis.communes.models import Commune, Service
 from parvis.families.demo import CITIZEN_EMAIL
 from parvis.families.documents import school_year_of
@@ -245,8 +250,6 @@ def _load_carrieres_sur_seine(today: date) -> dict[str, Activity]:
 
 @transaction.atomic
 def load(today: date | None = None) -> dict[str, Activity]:
-    from parvis.backoffice.services_activites import accept_bookings
-
     today = today or timezone.localdate()
     commune = Commune.objects.get(slug=SLUG)
     start, end = school_year_period(today)

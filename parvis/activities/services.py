@@ -28,6 +28,7 @@ from parvis.activities.models import (
     Unit,
 )
 from parvis.activities.rules import PARIS, format_moment, is_open_at, moment
+from parvis.communes.models import Commune
 from parvis.families.models import Famille, Personne
 from parvis.mail import absolute_url
 
@@ -151,6 +152,40 @@ def offer_new_seats(*, unit: Unit, actor: User | None, now: datetime | None = No
         actor=actor, now=now, fill=[(unit, day) for day in sorted(days)], audit=audit_rows
     )
     return len(outcome.offered)
+
+
+@transaction.atomic
+def accept_bookings(*, commune: Commune, actor: User | None, ids: list[int], activities) -> int:
+    """Accept the bookings « en attente d'instruction » among `ids` (of this commune and of
+    `activities`): they become « réservée » (their seat was taken when the family validated),
+    with history and an audit row. The guichet's acceptance and the demo call it. Returns how
+    many were accepted."""
+    rows = list(
+        Reservation.objects.select_for_update(of=("self",))
+        .select_related("unit", "child")
+        .filter(
+            commune=commune,
+            pk__in=ids,
+            unit__activity__in=activities,
+            status=BookingStatus.EN_ATTENTE,
+        )
+    )
+    reservations.move(
+        [reservations.Move(r, BookingStatus.RESERVEE, "accepted") for r in rows],
+        actor=actor,
+        now=timezone.now(),
+        audit=lambda outcome: [
+            dict(
+                action="reservation.accept",
+                commune=commune,
+                target=reservation,
+                famille_id=reservation.famille_id,
+                changes={"status": [before, reservation.status]},
+            )
+            for reservation, before in outcome.changed
+        ],
+    )
+    return len(rows)
 
 
 def waiting_rank(reservation: Reservation) -> int:

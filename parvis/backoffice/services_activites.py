@@ -25,6 +25,7 @@ from parvis.activities.models import (
     Reservation,
 )
 from parvis.activities.rules import PARIS
+from parvis.activities.services import accept_bookings as accept_bookings  # the domain's write
 from parvis.activities.services_inscriptions import REASON_MAX_LENGTH
 from parvis.communes.models import Commune
 from parvis.demarches import services as demarches_services
@@ -147,38 +148,6 @@ def refuse_inscriptions(
             )
         )
     return refused
-
-
-@transaction.atomic
-def accept_bookings(*, commune: Commune, actor: User | None, ids: list[int], activities) -> int:
-    """Accept the bookings « en attente d'instruction » among `ids`: they become « réservée »
-    (their seat was taken when the family validated), with history and an audit row."""
-    rows = list(
-        Reservation.objects.select_for_update(of=("self",))
-        .select_related("unit", "child")
-        .filter(
-            commune=commune,
-            pk__in=ids,
-            unit__activity__in=activities,
-            status=BookingStatus.EN_ATTENTE,
-        )
-    )
-    reservations.move(
-        [reservations.Move(r, BookingStatus.RESERVEE, "accepted") for r in rows],
-        actor=actor,
-        now=timezone.now(),
-        audit=lambda outcome: [
-            dict(
-                action="reservation.accept",
-                commune=commune,
-                target=reservation,
-                famille_id=reservation.famille_id,
-                changes={"status": [before, reservation.status]},
-            )
-            for reservation, before in outcome.changed
-        ],
-    )
-    return len(rows)
 
 
 @transaction.atomic

@@ -30,8 +30,9 @@ class NoPagesInDomainContract(Contract):
 
     domain_apps = fields.ListField(subfield=fields.StringField())
     presentation_apps = fields.ListField(subfield=fields.StringField())
-    # "importer -> imported" pairs tolerated for now (each with its reason in pyproject.toml); one
-    # that no longer occurs breaks the contract, so that it is taken out.
+    # "importer -> imported" pairs tolerated for a while (each with its reason in pyproject.toml;
+    # none since the demo accepts bookings through activities.services); one that no longer
+    # occurs breaks the contract, so that it is taken out.
     ignore_imports = fields.ListField(subfield=fields.StringField(), required=False)
 
     def is_page(self, module: str) -> bool:
