@@ -319,15 +319,16 @@ GRID: tuple[Criterion, ...] = (
         _("Changement de contexte annoncé ou contrôlé par l'utilisateur"),
         note=_("Aucun changement de contexte sans bouton (la langue se choisit puis se valide)."),
     ),
-    _nc(
+    _c(
         "7.5",
         _("Messages de statut restitués par les technologies d'assistance"),
-        _(
-            "Après « Tout cocher » un message de statut dit ce qui a changé ; mais les compteurs "
-            "du panier (jours ajoutés, jours annulés), mis à jour par script à chaque case "
-            "cochée, changent sans être annoncés."
-        ),
         ("calendrier",),
+        _(
+            "Après « Tout cocher » un message de statut dit ce qui a changé ; les compteurs du "
+            "panier, mis à jour par script à chaque case cochée, sont dans une zone de statut "
+            '(role="status") ; les messages de confirmation et les résumés d\'erreur sont des '
+            "zones de statut ou d'alerte."
+        ),
     ),
     # 8. Éléments obligatoires
     _c("8.1", _("Type de document défini")),

@@ -37,7 +37,8 @@ def page_not_found(request, exception):
     if getattr(request, "commune", None) is None:
         first_segment = request.path.strip("/").split("/", 1)[0]
         request.commune = selectors.commune_by_slug(first_segment) if first_segment else None
-    return render(request, "404.html", status=404)
+    # The footer's display-settings link does not carry the unknown address back (no echo of it).
+    return render(request, "404.html", {"display_next": ""}, status=404)
 
 
 @require_GET

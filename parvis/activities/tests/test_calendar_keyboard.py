@@ -37,6 +37,14 @@ def week_message(response) -> list[str]:
     ]
 
 
+def test_the_basket_counts_sit_in_a_status_region(logged, family):
+    # calendrier.js updates them at each tick: in a status region they are read out (RGAA 7.5).
+    html = logged.get(url("calendrier", family)).content.decode()
+    region = re.search(r'<p class="resa-bar__basket" role="status">(.*?)</p>', html, re.S)
+    assert 'data-resa-count="ajout"' in region.group(1)
+    assert 'data-resa-count="retrait"' in region.group(1)
+
+
 # --- « Aller à la semaine … » -------------------------------------------------------------------
 
 

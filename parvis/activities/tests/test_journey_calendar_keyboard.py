@@ -139,6 +139,10 @@ def test_by_keyboard_the_first_week_tout_cocher_and_the_message(site, browser_pa
     expect(page.locator(f'[data-resa-count="{"retrait" if booked else "ajout"}"]')).to_have_text(
         "1"
     )
+    # The counter that changed sits in a status region: screen readers say the new basket.
+    expect(page.get_by_role("status").filter(has_text="Panier :")).to_contain_text(
+        "jours annulés 1" if booked else "jours ajoutés 1"
+    )
     # Tab leaves the agenda, Shift+Tab comes back where the user was.
     page.keyboard.press("Tab")
     assert not active(page)["inGrid"]
