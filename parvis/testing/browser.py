@@ -336,6 +336,19 @@ def assert_accessible(page, *, context: str | dict | None = None) -> None:
         pytest.fail(_axe_report(page.url, violations), pytrace=False)
 
 
+# --- The main navigation ------------------------------------------------------------------------
+
+
+def main_nav(page):
+    """The « Navigation principale », opened first where it is folded behind « Menu » (a phone):
+    ``main_nav(page).get_by_role("link", name="Mon compte").click()`` on any screen."""
+    nav = page.get_by_role("navigation", name="Navigation principale")
+    toggle = nav.get_by_role("button", name="Menu")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") == "false":
+        toggle.click()
+    return nav
+
+
 # --- Display settings ----------------------------------------------------------------------------
 
 

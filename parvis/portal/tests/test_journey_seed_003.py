@@ -20,7 +20,7 @@ from parvis.communes.demo import DEMO_PASSWORD
 from parvis.demarches.models import Demande, Status
 from parvis.families import demo as families_demo
 from parvis.portal.management.commands.load_demo import LOADERS
-from parvis.testing.browser import assert_accessible
+from parvis.testing.browser import assert_accessible, main_nav
 
 pytestmark = pytest.mark.browser
 
@@ -84,9 +84,7 @@ def walk(page, invoice, *, phone: bool) -> None:
     assert Reservation.objects.filter(unit=soir, day="2026-11-26").exists()
 
     # « payer vos factures en ligne et les consulter »
-    page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Mon compte"
-    ).click()
+    main_nav(page).get_by_role("link", name="Mon compte").click()
     expect(page.get_by_text("Solde à régler : 47,00 €")).to_be_visible()
     check(page, phone=phone)
     page.get_by_role("link", name=f"{invoice.number} - Facture d'octobre 2026").click()
