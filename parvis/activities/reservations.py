@@ -290,6 +290,7 @@ def forget_counters(unit: Unit) -> None:
     UnitDay.objects.filter(unit=unit).delete()
 
 
+@transaction.atomic  # its counters are locked: the bench calls it outside any transaction
 def load_booked(reservations: list[Reservation], *, batch_size: int = 5000) -> None:
     """The demo and bench data loaders' way in: confirmed bookings (« réservée ») bulk-created
     as they are, without rules, history nor audit (data of the past or of a benchmark), and

@@ -218,15 +218,17 @@ def validate_basket(
     now = now or timezone.now()
     if child.famille_id != famille.pk or activity.commune_id != famille.commune_id:
         raise BasketRefused({None: _("Cet enfant n'est pas de votre foyer.")})
-    registered = Inscription.objects.filter(
-        child=child, activity=activity, status=InscriptionStatus.ACCEPTEE
-    ).exists()
     days = [day for _unit, day in add + remove]
-    closures = closures_of(activity, min(days), max(days)) if days else {}
     # The seat counters first, then the child's bookings (only them, not their units): the
     # order every writer keeps, else a seat given back (counter, then the waiting list) and a
     # waiting family's basket each hold what the other waits for (PostgreSQL).
     reservations.lock_counters((u.pk, d) for u, d in add + remove if u.seats is not None)
+    # Read once the counters are held: a day closed (close_day holds them too) while this
+    # basket waited is seen closed, not booked from a view taken before the closure.
+    registered = Inscription.objects.filter(
+        child=child, activity=activity, status=InscriptionStatus.ACCEPTEE
+    ).exists()
+    closures = closures_of(activity, min(days), max(days)) if days else {}
     existing = {
         (r.unit_id, r.day): r
         for r in Reservation.objects.select_for_update(of=("self",)).filter(

@@ -120,3 +120,18 @@ def _queries(setting, days) -> tuple[int, int]:
 
 def test_the_queries_do_not_grow_with_the_number_of_bookings(setting):
     assert _queries(setting, MONDAYS[:2]) == _queries(setting, MONDAYS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_load_booked_runs_outside_any_transaction(setting):
+    # The bench calls it from a command, with no transaction open: on PostgreSQL its counters'
+    # SELECT … FOR UPDATE needs one of its own.
+    activity, holder, waiting = setting
+    unit = activity.units.get()
+    reservations.load_booked([
+        Reservation(commune=activity.commune, famille=p.famille, child=p.child, unit=unit,
+                    day=MONDAY)
+        for p in (holder, waiting)
+    ])  # fmt: skip
+    assert UnitDay.objects.get(unit=unit, day=MONDAY).taken == 2
+    assert Reservation.objects.filter(unit=unit, status=BookingStatus.RESERVEE).count() == 2
