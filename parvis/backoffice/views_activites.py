@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from parvis.activities import services_instruction as services
 from parvis.activities.services_inscriptions import REASON_MAX_LENGTH
 from parvis.backoffice import selectors_activites as selectors
-from parvis.backoffice import services_activites as services
 from parvis.backoffice.permissions import agent_required
 from parvis.backoffice.views import _render
 from parvis.ids import parse_ids

@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
+from parvis.activities import selectors_registres
+from parvis.activities import services_registres as services
 from parvis.backoffice import selectors_activites as selectors
-from parvis.backoffice import selectors_registres
-from parvis.backoffice import services_registres as services
 from parvis.backoffice.permissions import agent_required
 from parvis.backoffice.views import _render
 from parvis.backoffice.views_activites import _day

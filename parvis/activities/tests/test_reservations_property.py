@@ -27,6 +27,12 @@ from parvis.activities.models import (
 )
 from parvis.activities.rules import PARIS
 from parvis.activities.services import BasketRefused, offer_new_seats
+from parvis.activities.services_instruction import (
+    AlreadyClosed,
+    accept_bookings,
+    close_day,
+    refuse_bookings,
+)
 from parvis.activities.services_offres import (
     OfferUnavailable,
     accept_offer,
@@ -35,12 +41,6 @@ from parvis.activities.services_offres import (
 )
 from parvis.activities.tests.factories import make_activity, register
 from parvis.activities.tests.test_offres import MONDAY, NOW, Family
-from parvis.backoffice.services_activites import (
-    AlreadyClosed,
-    accept_bookings,
-    close_day,
-    refuse_bookings,
-)
 from parvis.communes.tests.factories import CommuneFactory
 
 PEOPLE = 5

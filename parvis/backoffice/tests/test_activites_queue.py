@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from parvis.accounts.models import AgentRole, AuditEntry
+from parvis.activities import services_instruction as services
 from parvis.activities.calendar import closed_reason
 from parvis.activities.models import (
     BookingEvent,
@@ -27,7 +28,6 @@ from parvis.activities.rules import PARIS
 from parvis.activities.services import validate_basket
 from parvis.activities.services_inscriptions import request_inscriptions
 from parvis.activities.tests.factories import make_activity, register
-from parvis.backoffice import services_activites as services
 from parvis.backoffice.tests.conftest import make_agent, text_of
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.demarches.catalogue import load_catalogue

@@ -17,6 +17,7 @@ import time_machine
 from django.urls import reverse
 
 from parvis.accounts.models import AgentRole, AuditEntry
+from parvis.activities import services_registres as services
 from parvis.activities.models import (
     Absence,
     AbsenceReason,
@@ -30,7 +31,6 @@ from parvis.activities.models import (
 from parvis.activities.rules import PARIS
 from parvis.activities.services import validate_basket
 from parvis.activities.tests.factories import make_activity, register
-from parvis.backoffice import services_registres as services
 from parvis.backoffice.tests.conftest import make_agent, text_of
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.families.tests.factories import ChildFactory, FamilleFactory

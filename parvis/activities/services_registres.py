@@ -23,8 +23,8 @@ from parvis.activities.models import (
     Reservation,
     Unit,
 )
+from parvis.activities.selectors_registres import unit_closed
 from parvis.activities.services import closures_of
-from parvis.backoffice.selectors_registres import unit_closed
 from parvis.communes.models import Commune
 from parvis.families.models import Personne
 
