@@ -4,7 +4,7 @@ document with its history, its preview and the decisions « Valider » / « Refu
 quotient calculator of a family file.
 
 Thin views: reads from `selectors_documents` (scoped to the commune and to the agent: a document
-out of scope is a 404, whatever the action), writes through parvis.backoffice.services (a
+out of scope is a 404, whatever the action), writes through parvis.demarches.services_dossier (a
 decision and the file requests it completes, in one transaction) and
 parvis.families.services.record_quotient."""
 
@@ -29,7 +29,6 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from parvis.backoffice import selectors_documents as selectors
-from parvis.backoffice import services
 from parvis.backoffice.forms_documents import (
     DocumentBatchForm,
     DocumentFilterForm,
@@ -42,6 +41,7 @@ from parvis.backoffice.permissions import agent_required, family_editor_required
 from parvis.backoffice.selectors_documents import plain_number
 from parvis.backoffice.views import _famille_url, _render
 from parvis.communes.links import safe_next
+from parvis.demarches import services_dossier as services
 from parvis.families import selectors as family_selectors
 from parvis.families import services as family_services
 from parvis.families.models import DOCUMENT_TRANSITIONS, Document, DocumentStatus, QfSource

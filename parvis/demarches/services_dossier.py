@@ -4,6 +4,8 @@ every document the file needs, that request is accepted (« Dossier complet »).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,8 +14,9 @@ from parvis.accounts.models import User
 from parvis.demarches import services
 from parvis.demarches.models import CLOSED, Demande, Procedure, Status
 from parvis.families.documents import SlotState, school_year_label
-from parvis.families.models import Famille
+from parvis.families.models import Document, DocumentStatus, Famille
 from parvis.families.selectors_documents import dossier
+from parvis.families.services_documents import NotAllowed, review_document
 
 DOSSIER_SLUG = "dossier-administratif"
 
@@ -106,3 +109,44 @@ def settle_dossiers(*, famille: Famille, actor: User, today=None) -> list[Demand
             )
         )
     return accepted
+
+
+# --- An agent's decision on documents, which settles the family's file requests ------------
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    documents: list[Document]
+    accepted: list[Demande]  # the file requests this made complete, hence accepted
+
+
+@transaction.atomic
+def review(*, document: Document, actor: User, to: str, reason: str = "") -> Reviewed:
+    """An agent's « Valider » or « Refuser » (reason required) on one document, then the
+    family's open file requests that became complete are accepted: one transaction, so the
+    decision and its consequence stand or fall together. Raises
+    parvis.families.services_documents.NotAllowed (already decided) or ValidationError (no
+    reason)."""
+    document = review_document(document=document, actor=actor, to=to, reason=reason)
+    accepted = settle_dossiers(famille=document.famille, actor=actor)
+    return Reviewed(documents=[document], accepted=accepted)
+
+
+@transaction.atomic
+def validate_selection(*, documents: list[Document], actor: User) -> Reviewed:
+    """« Valider la sélection »: each document still « déposé » is validated (an audit row and an
+    event each, as one by one); the others are left as they are. Then each family concerned has
+    its complete file requests accepted."""
+    done = []
+    for document in documents:
+        if document.status != DocumentStatus.DEPOSE:
+            continue
+        try:
+            done.append(review_document(document=document, actor=actor, to=DocumentStatus.VALIDE))
+        except NotAllowed:  # decided by someone else meanwhile (the row is re-read locked)
+            continue
+    accepted = []
+    families = {document.famille_id: document.famille for document in done}
+    for famille in families.values():
+        accepted.extend(settle_dossiers(famille=famille, actor=actor))
+    return Reviewed(documents=done, accepted=accepted)

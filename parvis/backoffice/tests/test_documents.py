@@ -17,9 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from parvis.accounts.models import AgentRole, AuditEntry
-from parvis.backoffice import services as backoffice_services
 from parvis.backoffice.tests.conftest import make_agent, text_of
 from parvis.communes.tests.factories import CommuneFactory, ServiceFactory
+from parvis.demarches import services_dossier
 from parvis.demarches.models import Audience, Status
 from parvis.demarches.services_dossier import DOSSIER_SLUG, file_dossier
 from parvis.demarches.tests.factories import ProcedureFactory
@@ -279,12 +279,12 @@ def test_the_download_is_an_attachment_with_a_safe_name(agent_client, famille, e
 def test_the_document_page_costs_a_constant_number_of_queries(
     agent_client, enfance_doc, enfance_agent, django_assert_max_num_queries
 ):
-    backoffice_services.review(document=enfance_doc, actor=enfance_agent, to="valide")
+    services_dossier.review(document=enfance_doc, actor=enfance_agent, to="valide")
     with CaptureQueriesContext(connection) as queries:
         agent_client.get(url(enfance_doc))
     with_one_event = len(queries)
     other_agent = make_agent(enfance_doc.commune, AgentRole.Role.ENFANCE)
-    backoffice_services.review(
+    services_dossier.review(
         document=enfance_doc, actor=other_agent, to="refuse", reason="Erreur de foyer"
     )
     with django_assert_max_num_queries(with_one_event):
@@ -436,7 +436,7 @@ def test_the_decision_and_its_settling_are_one_transaction(agent_client, filed, 
     def broken(**kwargs):
         raise RuntimeError("panne")
 
-    monkeypatch.setattr(backoffice_services, "settle_dossiers", broken)
+    monkeypatch.setattr(services_dossier, "settle_dossiers", broken)
     with pytest.raises(RuntimeError):
         agent_client.post(url(notice, "valider"))
     notice.refresh_from_db()
