@@ -156,6 +156,7 @@ TEMPLATES = [
                 "parvis.communes.context_processors.commune",
                 "parvis.portal.context_processors.portal",
                 "parvis.portal.context_processors.display",
+                "parvis.backoffice.context_processors.guichet",  # after portal: agents' nav
             ],
         },
     }

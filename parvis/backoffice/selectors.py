@@ -1,20 +1,12 @@
-"""Reads of the guichet that are about agents themselves (the families' reads live in
-parvis.families.selectors)."""
+"""Reads of the guichet shell about agents themselves (their roles: parvis.accounts.agents; the
+families' reads live in parvis.families.selectors)."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from parvis.accounts.models import AgentRole, User
 from parvis.communes.models import Commune, Service
 from parvis.families import selectors as family_selectors
-
-
-def agent_roles(user: User, commune: Commune) -> frozenset[str]:
-    """The roles `user` holds in `commune` (one query)."""
-    return frozenset(
-        AgentRole.objects.filter(user=user, commune=commune).values_list("role", flat=True)
-    )
 
 
 def agent_key_services(commune: Commune, agent) -> QuerySet[Service] | None:

@@ -10,9 +10,9 @@ from datetime import date
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
+from parvis.accounts.agents import Agent
 from parvis.activities.models import Absence, Inscription, InscriptionStatus
 from parvis.activities.selectors_absences import with_bookings
-from parvis.backoffice.permissions import Agent
 from parvis.backoffice.selectors_activites import visible_activities
 from parvis.communes.models import Commune
 

@@ -12,8 +12,8 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from parvis.accounts.agents import Agent
 from parvis.accounts.models import AgentRole, User
-from parvis.backoffice.permissions import Agent
 from parvis.communes.models import Commune
 from parvis.demarches.models import (
     Demande,

@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import formats, timezone
 
-from parvis.backoffice.permissions import Agent
+from parvis.accounts.agents import Agent
 from parvis.communes.models import Commune, Service
 from parvis.families.documents import DossierState, dossier_state, school_year_of
 from parvis.families.models import (

@@ -18,6 +18,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from parvis.accounts import services as account_services
+from parvis.accounts.agents import (
+    REGIE_ROLES,
+    agent_of,
+    agent_required,
+    family_editor_required,
+    forbidden,
+)
 from parvis.backoffice import selectors_documents
 from parvis.backoffice.forms import (
     AgentLoginForm,
@@ -28,83 +35,16 @@ from parvis.backoffice.forms import (
     ServiceKeyForm,
 )
 from parvis.backoffice.journal import present_all
-from parvis.backoffice.permissions import (
-    REGIE_ROLES,
-    agent_of,
-    agent_required,
-    family_editor_required,
-    forbidden,
-)
 from parvis.backoffice.selectors import agent_key_services
 from parvis.communes.links import safe_next, url_if_exists
-from parvis.demarches.services_dossier import DOSSIER_SLUG
 from parvis.families import selectors
 from parvis.families import services as family_services
 from parvis.families.models import AuthorisedPerson, MemberKind, Personne
 from parvis.mail import absolute_url
-from parvis.portal.navigation import NavEntry
 
 RESULTS_PER_PAGE = 20
 JOURNAL_LENGTH = 100
 MEMBER_KINDS = {"responsable": MemberKind.RESPONSABLE, "enfant": MemberKind.ENFANT}
-
-
-def _navigation(request) -> list[NavEntry]:
-    slug = request.commune.slug
-    entries = [
-        NavEntry("backoffice:accueil", _("Familles"), reverse("backoffice:accueil", args=[slug])),
-        NavEntry("backoffice:demandes", _("Demandes"), reverse("backoffice:demandes", args=[slug])),
-        NavEntry(
-            "backoffice:documents",
-            _("Documents à valider"),
-            reverse("backoffice:documents", args=[slug]),
-        ),
-        NavEntry(
-            "guichet_activites:activites",
-            _("Activités"),
-            reverse("guichet_activites:activites", args=[slug]),
-        ),
-    ]
-    if request.agent.roles & REGIE_ROLES:
-        entries += [
-            NavEntry(
-                "guichet_regie:impayes", _("Régie"), reverse("guichet_regie:impayes", args=[slug])
-            ),
-            NavEntry(
-                "guichet_regie:facturations",
-                _("Facturation"),
-                reverse("guichet_regie:facturations", args=[slug]),
-            ),
-        ]
-    if request.agent.can_edit_families:
-        entries.append(
-            NavEntry(
-                "backoffice:famille_creer",
-                _("Créer une famille"),
-                reverse("backoffice:famille_creer", args=[slug]),
-            )
-        )
-    return entries
-
-
-def _render(request, template, context=None, *, status=200):
-    """A guichet page: the agents' navigation instead of the citizens'."""
-    context = {"agent": request.agent, "nav_entries": _navigation(request), **(context or {})}
-    _add_dossier_documents(request, context)
-    return render(request, template, context, status=status)
-
-
-def _add_dossier_documents(request, context) -> None:
-    """A « Dossier administratif » request's page lists the documents it was filed with (those
-    the agent may see), each a link to its page and preview: one query, on those pages only."""
-    demande = context.get("demande")
-    if demande is None or "dossier_documents" in context:
-        return
-    if getattr(demande.procedure, "slug", None) != DOSSIER_SLUG:
-        return
-    context["dossier_documents"] = selectors_documents.dossier_documents(
-        request.commune, request.agent, (demande.answers or {}).get("document_ids")
-    )
 
 
 def _famille_url(famille) -> str:
@@ -184,7 +124,7 @@ def accueil(request):
     query = form.cleaned_data["q"] if form.is_valid() else ""
     paginator = Paginator(selectors.search_familles(request.commune, query), RESULTS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    return _render(
+    return render(
         request,
         "backoffice/accueil.html",
         {"form": form, "query": query, "page": page},
@@ -208,7 +148,7 @@ def famille(request, number: int):
     family_code_user = next(
         (a.user for a in famille.accesses.all() if a.user.family_code == famille.reference), None
     )
-    return _render(
+    return render(
         request,
         "backoffice/famille.html",
         {
@@ -246,7 +186,7 @@ def famille_creer(request):
             % {"reference": famille.reference, "name": famille.name},
         )
         return redirect(_famille_url(famille))
-    return _render(request, "backoffice/famille_form.html", {"form": form, "famille": None})
+    return render(request, "backoffice/famille_form.html", {"form": form, "famille": None})
 
 
 @family_editor_required
@@ -259,7 +199,7 @@ def famille_modifier(request, number: int):
         family_services.update_famille(famille=famille, actor=request.user, **form.cleaned_data)
         messages.success(request, _("Le dossier est enregistré."))
         return redirect(_famille_url(famille))
-    return _render(request, "backoffice/famille_form.html", {"form": form, "famille": famille})
+    return render(request, "backoffice/famille_form.html", {"form": form, "famille": famille})
 
 
 @family_editor_required
@@ -284,7 +224,7 @@ def membre_ajouter(request, number: int, kind: str):
         )
         return redirect(_famille_url(famille))
     heading = _("Ajouter un responsable") if kind == "responsable" else _("Ajouter un enfant")
-    return _render(
+    return render(
         request,
         "backoffice/famille_element_form.html",
         {"form": form, "famille": famille, "heading": heading},
@@ -303,7 +243,7 @@ def membre_modifier(request, number: int, pk: int):
             request, _("Les informations de %(name)s sont enregistrées.") % {"name": personne}
         )
         return redirect(_famille_url(famille))
-    return _render(
+    return render(
         request,
         "backoffice/famille_element_form.html",
         {"form": form, "famille": famille, "heading": _("Modifier %(name)s") % {"name": personne}},
@@ -325,7 +265,7 @@ def personne_autorisee_ajouter(request, number: int):
         )
         return redirect(_famille_url(famille))
     heading = _("Ajouter une personne autorisée à récupérer les enfants")
-    return _render(
+    return render(
         request,
         "backoffice/famille_element_form.html",
         {"form": form, "famille": famille, "heading": heading},
@@ -346,7 +286,7 @@ def personne_autorisee_modifier(request, number: int, pk: int):
             request, _("Les informations de %(name)s sont enregistrées.") % {"name": person}
         )
         return redirect(_famille_url(famille))
-    return _render(
+    return render(
         request,
         "backoffice/famille_element_form.html",
         {"form": form, "famille": famille, "heading": _("Modifier %(name)s") % {"name": person}},
@@ -386,12 +326,12 @@ def cle_generer(request, number: int):
         service_key, key = family_services.generate_service_key(
             famille=famille, service=service, actor=request.user, send_to=send_to
         )
-        return _render(
+        return render(
             request,
             "backoffice/cle_generee.html",
             {"famille": famille, "service_key": service_key, "key": key, "send_to": send_to},
         )
-    return _render(request, "backoffice/cle_form.html", {"famille": famille, "form": form})
+    return render(request, "backoffice/cle_form.html", {"famille": famille, "form": form})
 
 
 @agent_required
@@ -431,7 +371,7 @@ def code_famille(request, number: int):
         famille=famille, actor=request.user
     )
     login_path = url_if_exists("accounts:connexion", request.commune.slug)
-    return _render(
+    return render(
         request,
         "backoffice/lettre_code_famille.html",
         {

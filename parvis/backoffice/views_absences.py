@@ -13,16 +13,15 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from parvis.accounts.agents import agent_required
 from parvis.activities.services_absences import COMMENT_MAX_LENGTH, set_justified
 from parvis.backoffice import selectors_absences as selectors
-from parvis.backoffice.permissions import agent_required
 from parvis.backoffice.selectors_documents import may_see
-from parvis.backoffice.views import _render
 
 PER_PAGE = 25
 SECTION = "guichet_activites:activites"
@@ -87,7 +86,7 @@ def absences(request):
     filters = form.filters()
     paginator = Paginator(selectors.absences(request.commune, request.agent, **filters), PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    return _render(
+    return render(
         request,
         "backoffice/activites/absences.html",
         {
@@ -131,7 +130,7 @@ def absence(request, pk: int):
             )
             return redirect("guichet_activites:absence", request.commune.slug, found.pk)
     certificate = found.certificate
-    return _render(
+    return render(
         request,
         "backoffice/activites/absences_detail.html",
         {

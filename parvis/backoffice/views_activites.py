@@ -15,18 +15,17 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from parvis.accounts.agents import agent_required
 from parvis.activities import services_instruction as services
 from parvis.activities.services_inscriptions import REASON_MAX_LENGTH
 from parvis.backoffice import selectors_activites as selectors
-from parvis.backoffice.permissions import agent_required
-from parvis.backoffice.views import _render
 from parvis.ids import parse_ids
 
 
@@ -60,7 +59,7 @@ def _day(value: str) -> date:
 @require_GET
 def activites(request):
     today = timezone.localdate()
-    return _render(
+    return render(
         request,
         "backoffice/activites/liste.html",
         {
@@ -77,7 +76,7 @@ def occupation(request, activite: str):
     asked = request.GET.get("semaine")
     monday = selectors.week_of(_day(asked) if asked else timezone.localdate())
     days, rows = selectors.occupancy(activity, monday)
-    return _render(
+    return render(
         request,
         "backoffice/activites/occupation.html",
         {
@@ -121,7 +120,7 @@ def fermer(request, activite: str):
                 "guichet_activites:occupation", args=[request.commune.slug, activity.slug]
             )
             return redirect(f"{url}?semaine={selectors.week_of(day).isoformat()}")
-    return _render(
+    return render(
         request,
         "backoffice/activites/fermer.html",
         {"activity": activity, "form": form},
@@ -157,7 +156,7 @@ def _render_queue(request, *, forms_sent=None, checked=None, status=200):
     """The queue; after a refusal without its reason, `forms_sent` ({kind: form}) and `checked`
     ({kind: ids}) show the form again as it was sent."""
     sent = forms_sent or {}
-    return _render(
+    return render(
         request,
         "backoffice/activites/a_valider.html",
         {

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from parvis.accounts.agents import agent_required
 from parvis.backoffice import selectors_demandes as selectors
 from parvis.backoffice.forms_demandes import (
     AcceptForm,
@@ -33,12 +34,12 @@ from parvis.backoffice.forms_demandes import (
     RefuseForm,
     TextForm,
 )
-from parvis.backoffice.permissions import agent_required
-from parvis.backoffice.views import _render
+from parvis.backoffice.selectors_documents import dossier_documents
 from parvis.communes.links import safe_next
 from parvis.demarches import services
 from parvis.demarches.forms import display_answers
 from parvis.demarches.models import CLOSED, TRANSITIONS, Demande, Status
+from parvis.demarches.services_dossier import DOSSIER_SLUG
 from parvis.text import spreadsheet_cell
 
 PER_PAGE = 25
@@ -182,7 +183,7 @@ def demandes(request):
     page = paginator.get_page(request.GET.get("page"))
     rows = list(page.object_list)
     batch_form = BatchForm(numbers=[demande.number for demande in rows])
-    return _render(
+    return render(
         request,
         "backoffice/demandes/liste.html",
         {
@@ -326,7 +327,7 @@ def _demande_page(request, number: str, *, bound: dict | None = None, status: in
         or (action.form(prefix=action.slug) if action.form else None)
         for action in actions
     }
-    return _render(
+    return render(
         request,
         "backoffice/demandes/detail.html",
         {
@@ -338,6 +339,15 @@ def _demande_page(request, number: str, *, bound: dict | None = None, status: in
             ),
             "files": field_files,
             "events": list(demande.events.all()),
+            # A « Dossier administratif » request lists the documents it was filed with (those
+            # the agent may see), each a link to its page and preview.
+            "dossier_documents": (
+                dossier_documents(
+                    request.commune, request.agent, (demande.answers or {}).get("document_ids")
+                )
+                if getattr(demande.procedure, "slug", None) == DOSSIER_SLUG
+                else None
+            ),
             "thread": list(demande.messages.all()),
             "actions": [(action, forms[action.slug]) for action in actions],
             "current_section": SECTION,

@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -28,6 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from parvis.accounts.agents import agent_required, family_editor_required
 from parvis.backoffice import selectors_documents as selectors
 from parvis.backoffice.forms_documents import (
     DocumentBatchForm,
@@ -37,9 +38,8 @@ from parvis.backoffice.forms_documents import (
     RefuseDocumentForm,
     default_validity,
 )
-from parvis.backoffice.permissions import agent_required, family_editor_required
 from parvis.backoffice.selectors_documents import plain_number
-from parvis.backoffice.views import _famille_url, _render
+from parvis.backoffice.views import _famille_url
 from parvis.communes.links import safe_next
 from parvis.demarches import services_dossier as services
 from parvis.families import selectors as family_selectors
@@ -92,7 +92,7 @@ def documents(request):
     page = paginator.get_page(request.GET.get("page"))
     rows = selectors.with_state(list(page.object_list), timezone.localdate())
     batch_form = DocumentBatchForm(pks=[document.pk for document in rows])
-    return _render(
+    return render(
         request,
         "backoffice/documents/liste.html",
         {
@@ -163,7 +163,7 @@ def _document_page(request, pk: int, *, refuse_form=None, status: int = 200):
     selectors.with_state([document], timezone.localdate())
     allowed = DOCUMENT_TRANSITIONS.get(document.status, set())
     preview = _inline(document)
-    return _render(
+    return render(
         request,
         "backoffice/documents/detail.html",
         {
@@ -386,7 +386,7 @@ def qf_calculer(request, number: int):
             value=data["value"],
         )
         return _recorded(request, famille, quotient)
-    return _render(
+    return render(
         request,
         "backoffice/qf/calculer.html",
         {

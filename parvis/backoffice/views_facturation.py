@@ -13,12 +13,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
+from parvis.accounts.agents import regie_required
 from parvis.backoffice import selectors_facturation as selectors
 from parvis.backoffice.forms_facturation import (
     CancelInvoiceForm,
@@ -26,8 +27,6 @@ from parvis.backoffice.forms_facturation import (
     MonthForm,
     StayInvoiceForm,
 )
-from parvis.backoffice.permissions import regie_required
-from parvis.backoffice.views import _render
 from parvis.billing import invoicing, services_runs
 from parvis.billing.models import (
     InvoiceStatus,
@@ -44,7 +43,7 @@ PRINT_BATCH = 200  # paper invoices per printed PDF
 
 
 def _page(request, template, context, *, status=200):
-    return _render(request, template, {"current_section": SECTION, **context}, status=status)
+    return render(request, template, {"current_section": SECTION, **context}, status=status)
 
 
 def _run_url(request, run) -> str:

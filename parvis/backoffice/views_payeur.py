@@ -5,13 +5,13 @@ through families.services.choose_payeur (audited)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from parvis.accounts.agents import REGIE_ROLES, agent_required, forbidden
 from parvis.backoffice.forms import PAYEUR_PAR_DEFAUT, PayeurForm
-from parvis.backoffice.permissions import REGIE_ROLES, agent_required, forbidden
-from parvis.backoffice.views import _famille_url, _render
+from parvis.backoffice.views import _famille_url
 from parvis.families import selectors
 from parvis.families import services as family_services
 
@@ -45,7 +45,7 @@ def payeur(request, number: int):
         )
         messages.success(request, _("Le payeur des factures est enregistré."))
         return redirect(_famille_url(famille))
-    return _render(
+    return render(
         request,
         "backoffice/famille_element_form.html",
         {"form": form, "famille": famille, "heading": _("Payeur des factures")},

@@ -20,12 +20,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from parvis.accounts.agents import regie_required
 from parvis.backoffice import selectors_regie as selectors
 from parvis.backoffice.forms_regie import (
     EXPORT_INVOICES,
@@ -39,8 +40,6 @@ from parvis.backoffice.forms_regie import (
     TropPercusFilterForm,
     UnpaidFilterForm,
 )
-from parvis.backoffice.permissions import regie_required
-from parvis.backoffice.views import _render
 from parvis.billing import services
 from parvis.billing.delivery import family_emails
 from parvis.billing.models import Delivery, InvoiceStatus, PaymentStatus
@@ -57,7 +56,7 @@ SECTION = "guichet_regie:impayes"
 
 
 def _page(request, template, context, *, status=200):
-    return _render(request, template, {"current_section": SECTION, **context}, status=status)
+    return render(request, template, {"current_section": SECTION, **context}, status=status)
 
 
 # --- Unpaid invoices (home) -------------------------------------------------------------------

@@ -13,17 +13,16 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
+from parvis.accounts.agents import agent_required
 from parvis.activities import selectors_registres
 from parvis.activities import services_registres as services
 from parvis.backoffice import selectors_activites as selectors
-from parvis.backoffice.permissions import agent_required
-from parvis.backoffice.views import _render
 from parvis.backoffice.views_activites import _day
 from parvis.text import spreadsheet_cell
 
@@ -91,7 +90,7 @@ def registres(request):
                 request.commune, request.agent, slug=data["activite"]
             )
         summary = selectors_registres.day_summary(activities, day, school=school)
-    return _render(
+    return render(
         request,
         "backoffice/activites/registres.html",
         {
@@ -254,7 +253,7 @@ def registre(request, activite: str, unite: str, jour: str):
     for row in sheet.rows:
         row.field = tick_form[f"{MARK_PREFIX}{row.child.pk}"]
         row.late_field = tick_form[f"{LATE_PREFIX}{row.child.pk}"] if evening else None
-    return _render(
+    return render(
         request,
         "backoffice/activites/registre.html",
         {

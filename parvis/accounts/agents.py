@@ -1,10 +1,13 @@
-"""Who may do what at the guichet.
+"""Who may do what at the guichet (the agents' side of every app).
 
 An agent is an active staff account of the commune in the URL holding at least one AgentRole
 there. Every role reads the commune's family files (they all need them); only the roles that keep
 the files (enfance, scolaire) and the administrator change them; a service key is generated or
 revoked only for a service whose kind one of the agent's roles covers (the administrator covers
 every service of the commune).
+
+Each app's agent pages (`parvis/<app>/guichet/`) guard their views with these decorators; the
+guichet shell (`parvis.backoffice`) adds the agents' navigation to every page an agent sees.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from parvis.accounts.models import AgentRole, User
-from parvis.backoffice.selectors import agent_roles
 from parvis.communes.models import Commune, Service
 
 FAMILY_EDITOR_ROLES = frozenset(
@@ -51,6 +53,13 @@ class Agent:
     @property
     def role_labels(self) -> list[str]:
         return [str(label) for value, label in AgentRole.Role.choices if value in self.roles]
+
+
+def agent_roles(user: User, commune: Commune) -> frozenset[str]:
+    """The roles `user` holds in `commune` (one query)."""
+    return frozenset(
+        AgentRole.objects.filter(user=user, commune=commune).values_list("role", flat=True)
+    )
 
 
 def agent_of(user, commune: Commune | None) -> Agent | None:
@@ -94,8 +103,8 @@ def agent_required(view):
 def forbidden(request, message: str):
     return render(
         request,
-        "backoffice/interdit.html",
-        {"message": message, "agent": getattr(request, "agent", None), "nav_entries": []},
+        "guichet/interdit.html",
+        {"message": message, "nav_entries": []},
         status=403,
     )
 
