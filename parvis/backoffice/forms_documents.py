@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from parvis.backoffice.forms import DateInput
 from parvis.backoffice.forms_demandes import FilterBoundField, TextForm
-from parvis.backoffice.selectors_documents import NO_SERVICE, DocumentFilters
+from parvis.demarches.guichet.selectors_documents import NO_SERVICE, DocumentFilters
 from parvis.families.models import QfSource
 from parvis.ids import parse_ids
 from parvis.money import CENT, ZERO

@@ -25,7 +25,6 @@ from parvis.accounts.agents import (
     family_editor_required,
     forbidden,
 )
-from parvis.backoffice import selectors_documents
 from parvis.backoffice.forms import (
     AgentLoginForm,
     AuthorisedPersonForm,
@@ -37,6 +36,7 @@ from parvis.backoffice.forms import (
 from parvis.backoffice.journal import present_all
 from parvis.backoffice.selectors import agent_key_services
 from parvis.communes.links import safe_next, url_if_exists
+from parvis.demarches.guichet import selectors_documents
 from parvis.families import selectors
 from parvis.families import services as family_services
 from parvis.families.models import AuthorisedPerson, MemberKind, Personne

@@ -34,10 +34,10 @@ from parvis.backoffice.forms_demandes import (
     RefuseForm,
     TextForm,
 )
-from parvis.backoffice.selectors_documents import dossier_documents
 from parvis.communes.links import safe_next
 from parvis.demarches import services
 from parvis.demarches.forms import display_answers
+from parvis.demarches.guichet.selectors_documents import dossier_documents
 from parvis.demarches.models import CLOSED, TRANSITIONS, Demande, Status
 from parvis.demarches.services_dossier import DOSSIER_SLUG
 from parvis.text import spreadsheet_cell

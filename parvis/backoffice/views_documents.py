@@ -29,7 +29,6 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from parvis.accounts.agents import agent_required, family_editor_required
-from parvis.backoffice import selectors_documents as selectors
 from parvis.backoffice.forms_documents import (
     DocumentBatchForm,
     DocumentFilterForm,
@@ -38,10 +37,11 @@ from parvis.backoffice.forms_documents import (
     RefuseDocumentForm,
     default_validity,
 )
-from parvis.backoffice.selectors_documents import plain_number
 from parvis.backoffice.views import _famille_url
 from parvis.communes.links import safe_next
 from parvis.demarches import services_dossier as services
+from parvis.demarches.guichet import selectors_documents as selectors
+from parvis.demarches.guichet.selectors_documents import plain_number
 from parvis.families import selectors as family_selectors
 from parvis.families import services as family_services
 from parvis.families.models import DOCUMENT_TRANSITIONS, Document, DocumentStatus, QfSource

@@ -299,7 +299,8 @@ def test_the_file_costs_the_same_whatever_its_size(
         response = agent_client.get("/villebois/guichet/familles/2/")
     assert len(response.context["journal"]) == 15
     # 15 before the documents: + the family's documents, its QF history and the commune's
-    # administrative-file requirements (one query each, parvis.backoffice.selectors_documents).
+    # administrative-file requirements (one query each,
+    # parvis.demarches.guichet.selectors_documents).
     assert with_one <= 18
 
 
