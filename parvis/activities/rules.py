@@ -60,7 +60,7 @@ def _int(rule: dict, key: str, low: int, high: int) -> int:
 
 def _time(rule: dict) -> time:
     value = rule.get("time")
-    if not isinstance(value, str) or not TIME_RE.match(value):
+    if not isinstance(value, str) or not TIME_RE.fullmatch(value):  # « $ » lets a "\n" in
         raise RuleError("« time » doit être une heure HH:MM (par exemple « 09:00 »).")
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
