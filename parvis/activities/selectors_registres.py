@@ -1,6 +1,6 @@
 """Reads for the attendance registers. The callers scope them: `day_summary` receives the
-activities the agent covers (selectors_activites.visible_activities), the others a unit found
-through selectors_activites.unit_for (of the commune and a service the agent covers)."""
+activities the agent covers (guichet.selectors.visible_activities), the others a unit found
+through guichet.selectors.unit_for (of the commune and a service the agent covers)."""
 
 from __future__ import annotations
 

@@ -143,7 +143,7 @@ def refuse_inscriptions(
                 commune=commune,
                 notices=lines,
                 reason=reason,
-                template="backoffice/activites/emails/inscription_refusee.txt",
+                template="activities/emails/inscription_refusee.txt",
                 subject=_("%(commune)s — demande d'inscription refusée"),
             )
         )
@@ -206,7 +206,7 @@ def refuse_bookings(
                 commune=commune,
                 notices=lines,
                 reason=reason,
-                template="backoffice/activites/emails/reservation_refusee.txt",
+                template="activities/emails/reservation_refusee.txt",
                 subject=_("%(commune)s — réservation refusée"),
             )
         )
@@ -306,7 +306,7 @@ def _send_closure_notices(*, closure, activity, notices) -> None:
                 "day": closure.day.strftime("%d/%m/%Y"),
             },
             message=render_to_string(
-                "backoffice/activites/emails/fermeture.txt",
+                "activities/emails/fermeture.txt",
                 {
                     "commune": commune,
                     "activity": activity,

@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from parvis.accounts.agents import agent_required
+from parvis.activities.guichet import selectors_absences as selectors
 from parvis.activities.services_absences import COMMENT_MAX_LENGTH, set_justified
-from parvis.backoffice import selectors_absences as selectors
 from parvis.demarches.guichet.selectors_documents import may_see
 
 PER_PAGE = 25
@@ -88,7 +88,7 @@ def absences(request):
     page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
-        "backoffice/activites/absences.html",
+        "activities/guichet/absences.html",
         {
             "form": form,
             "filters_active": any(value is not None for value in filters.values()),
@@ -132,7 +132,7 @@ def absence(request, pk: int):
     certificate = found.certificate
     return render(
         request,
-        "backoffice/activites/absences_detail.html",
+        "activities/guichet/absences_detail.html",
         {
             "absence": found,
             "form": form,

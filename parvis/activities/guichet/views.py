@@ -3,8 +3,8 @@ services the agent covers, the occupancy of a week, the attendance register of a
 (printable, CSV), closing a day, and the queue of pending inscriptions and bookings, paginated,
 with bulk acceptance and refusal (with a reason).
 
-Thin views: reads from `selectors_activites` (scoped to the commune and to the agent's
-services: anything else is a 404), writes through `services_activites`."""
+Thin views: reads from `guichet.selectors` (scoped to the commune and to the agent's
+services: anything else is a 404), writes through parvis.activities.services_instruction."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from parvis.accounts.agents import agent_required
 from parvis.activities import services_instruction as services
+from parvis.activities.guichet import selectors
 from parvis.activities.services_inscriptions import REASON_MAX_LENGTH
-from parvis.backoffice import selectors_activites as selectors
 from parvis.ids import parse_ids
 
 
@@ -61,7 +61,7 @@ def activites(request):
     today = timezone.localdate()
     return render(
         request,
-        "backoffice/activites/liste.html",
+        "activities/guichet/liste.html",
         {
             "activities": selectors.visible_activities_with_units(request.commune, request.agent),
             "today": today,
@@ -78,7 +78,7 @@ def occupation(request, activite: str):
     days, rows = selectors.occupancy(activity, monday)
     return render(
         request,
-        "backoffice/activites/occupation.html",
+        "activities/guichet/occupation.html",
         {
             "activity": activity,
             "monday": monday,
@@ -122,7 +122,7 @@ def fermer(request, activite: str):
             return redirect(f"{url}?semaine={selectors.week_of(day).isoformat()}")
     return render(
         request,
-        "backoffice/activites/fermer.html",
+        "activities/guichet/fermer.html",
         {"activity": activity, "form": form},
         status=400 if form.errors else 200,
     )
@@ -158,7 +158,7 @@ def _render_queue(request, *, forms_sent=None, checked=None, status=200):
     sent = forms_sent or {}
     return render(
         request,
-        "backoffice/activites/a_valider.html",
+        "activities/guichet/a_valider.html",
         {
             "inscriptions": _page(
                 request,

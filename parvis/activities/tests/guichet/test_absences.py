@@ -17,10 +17,10 @@ from parvis.activities.models import Absence, BookingStatus, InscriptionStatus, 
 from parvis.activities.rules import PARIS
 from parvis.activities.services_absences import declare_absence
 from parvis.activities.tests.factories import make_activity, register
-from parvis.backoffice.tests.conftest import make_agent, text_of
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.families.tests.factories import ChildFactory, FamilleFactory, FamilyAccessFactory
 from parvis.testing.files import pdf_bytes
+from parvis.testing.guichet import make_agent, text_of
 
 pytestmark = pytest.mark.django_db
 

@@ -31,9 +31,9 @@ from parvis.activities.models import (
 from parvis.activities.rules import PARIS
 from parvis.activities.services import validate_basket
 from parvis.activities.tests.factories import make_activity, register
-from parvis.backoffice.tests.conftest import make_agent, text_of
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.families.tests.factories import ChildFactory, FamilleFactory
+from parvis.testing.guichet import make_agent, text_of
 
 pytestmark = pytest.mark.django_db
 

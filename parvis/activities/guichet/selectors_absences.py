@@ -1,6 +1,6 @@
 """Reads of the children's absences at the guichet, scoped to the commune in the URL and to the
 agent: an agent sees the absence of a child registered (inscription accepted) to an activity of
-a service they cover (parvis.backoffice.selectors_activites.visible_activities). Anything else
+a service they cover (parvis.activities.guichet.selectors.visible_activities). Anything else
 is a 404."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
 from parvis.accounts.agents import Agent
+from parvis.activities.guichet.selectors import visible_activities
 from parvis.activities.models import Absence, Inscription, InscriptionStatus
 from parvis.activities.selectors_absences import with_bookings
-from parvis.backoffice.selectors_activites import visible_activities
 from parvis.communes.models import Commune
 
 

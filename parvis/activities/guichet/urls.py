@@ -3,8 +3,7 @@ closures, the inscriptions' and bookings' queue, absences."""
 
 from django.urls import path
 
-from parvis.backoffice import views_absences, views_registres
-from parvis.backoffice import views_activites as views
+from parvis.activities.guichet import views, views_absences, views_registres
 
 app_name = "guichet_activites"
 

@@ -22,8 +22,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from parvis.accounts.agents import agent_required
 from parvis.activities import selectors_registres
 from parvis.activities import services_registres as services
-from parvis.backoffice import selectors_activites as selectors
-from parvis.backoffice.views_activites import _day
+from parvis.activities.guichet import selectors
+from parvis.activities.guichet.views import _day
 from parvis.text import spreadsheet_cell
 
 MARK_PREFIX = "p-"
@@ -92,7 +92,7 @@ def registres(request):
         summary = selectors_registres.day_summary(activities, day, school=school)
     return render(
         request,
-        "backoffice/activites/registres.html",
+        "activities/guichet/registres.html",
         {
             "form": form,
             "day": day,
@@ -255,7 +255,7 @@ def registre(request, activite: str, unite: str, jour: str):
         row.late_field = tick_form[f"{LATE_PREFIX}{row.child.pk}"] if evening else None
     return render(
         request,
-        "backoffice/activites/registre.html",
+        "activities/guichet/registre.html",
         {
             "activity": activity,
             "unit": unit,

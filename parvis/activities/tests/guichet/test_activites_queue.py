@@ -28,12 +28,12 @@ from parvis.activities.rules import PARIS
 from parvis.activities.services import validate_basket
 from parvis.activities.services_inscriptions import request_inscriptions
 from parvis.activities.tests.factories import make_activity, register
-from parvis.backoffice.tests.conftest import make_agent, text_of
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.demarches.catalogue import load_catalogue
 from parvis.demarches.models import DemandeEvent, Status
 from parvis.families.models import SchoolLevel
 from parvis.families.tests.factories import ChildFactory, FamilleFactory, FamilyAccessFactory
+from parvis.testing.guichet import make_agent, text_of
 
 pytestmark = pytest.mark.django_db
 

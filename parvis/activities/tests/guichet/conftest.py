@@ -1,0 +1,1 @@
+from parvis.testing.guichet import agent_client, commune, enfance_agent  # noqa: F401 (fixtures)
