@@ -13,8 +13,6 @@ from django.core import mail
 from django.urls import reverse
 
 from parvis.accounts.models import AgentRole, AuditEntry
-from parvis.backoffice.tests.conftest import text_of
-from parvis.backoffice.tests.test_regie_support import make_agent, make_invoice, make_regie
 from parvis.billing import services
 from parvis.billing.models import InvoiceReminder, PaymentMethod
 from parvis.billing.services_relances import send_reminders
@@ -25,6 +23,8 @@ from parvis.families.tests.factories import (
     FamilyAccessFactory,
     PersonneFactory,
 )
+from parvis.testing.guichet import text_of
+from parvis.testing.regie import make_agent, make_invoice, make_regie
 
 pytestmark = pytest.mark.django_db
 
