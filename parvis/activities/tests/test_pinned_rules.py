@@ -286,6 +286,15 @@ def test_describe_says_each_kind_in_french(rule, words):
     assert describe(rule) == words
 
 
+@pytest.mark.parametrize(
+    "weekday, name",
+    list(enumerate(["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"])),
+)
+def test_describe_names_each_weekday(weekday, name):
+    rule = {"kind": "weekly", "weekday": weekday, "time": "18:00"}
+    assert describe(rule) == f"le {name} de la semaine précédente à 18:00"
+
+
 def test_format_moment_says_the_paris_day_and_time():
     assert format_moment(paris(2026, 9, 4, 9, 0)) == "vendredi 4 septembre 2026 à 09:00"
     # An instant in UTC is said in Paris time: 23:30 UTC on 31 December is 1 January at
