@@ -1,5 +1,5 @@
 """Development outbox: every e-mail Parvis sends is written as one .eml file under var/outbox/,
-and listed on /_dev/outbox/ (only with DEBUG on)."""
+and listed on /_dev/outbox/ (only with PARVIS_DEVELOPMENT on)."""
 
 import email
 import uuid

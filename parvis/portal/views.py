@@ -197,22 +197,24 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
-def _require_debug():
-    if not settings.DEBUG:
+def _require_development():
+    # The outbox holds password-reset links: a developer's machine only (PARVIS_DEVELOPMENT,
+    # which refuses any host but loopback), never merely DEBUG.
+    if not settings.PARVIS_DEVELOPMENT:
         raise Http404
 
 
 @never_cache
 @require_GET
 def outbox(request):
-    _require_debug()
+    _require_development()
     return render(request, "portal/dev_outbox.html", {"messages_sent": mail.outbox_messages()})
 
 
 @never_cache
 @require_GET
 def outbox_message(request, key: str):
-    _require_debug()
+    _require_development()
     message = mail.outbox_message(key)
     if message is None:
         raise Http404

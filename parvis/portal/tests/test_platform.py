@@ -43,7 +43,15 @@ SHOW_SETTINGS = (
 
 
 def start(env_overrides: dict[str, str], code: str = SHOW_SETTINGS):
-    cleared = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "PARVIS_TASKS"}
+    cleared = {
+        "SECRET_KEY",
+        "DEBUG",
+        "DATABASE_URL",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "PARVIS_TASKS",
+        "PARVIS_DEVELOPMENT",
+        "ALLOWED_HOSTS",
+    }
     env = {k: v for k, v in os.environ.items() if k not in cleared}
     env.update(
         DJANGO_SETTINGS_MODULE="parvis.settings",
@@ -80,7 +88,7 @@ def test_production_settings_are_secure_by_default():
 
 
 def test_development_runs_without_a_key_and_keeps_emails_in_the_outbox():
-    result = start({"DEBUG": "1"})
+    result = start({"PARVIS_DEVELOPMENT": "1", "DEBUG": "1"})
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
     assert values["cookie"] is False
@@ -90,16 +98,18 @@ def test_development_runs_without_a_key_and_keeps_emails_in_the_outbox():
 
 
 def test_the_task_backend_is_chosen_by_parvis_tasks():
-    result = start({"DEBUG": "1", "PARVIS_TASKS": "database"})
+    result = start({"PARVIS_DEVELOPMENT": "1", "DEBUG": "1", "PARVIS_TASKS": "database"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["tasks"] == "django_tasks_db.DatabaseBackend"
-    result = start({"DEBUG": "1", "PARVIS_TASKS": "celery"})
+    result = start({"PARVIS_DEVELOPMENT": "1", "DEBUG": "1", "PARVIS_TASKS": "celery"})
     assert result.returncode != 0
     assert "PARVIS_TASKS vaut « celery » : les valeurs possibles sont" in result.stderr
 
 
 def test_database_url_selects_postgresql():
-    result = start({"DEBUG": "1", "DATABASE_URL": "postgres://u@db.example:5432/parvis"})
+    result = start(
+        {"PARVIS_DEVELOPMENT": "1", "DATABASE_URL": "postgres://u@db.example:5432/parvis"}
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["engine"] == "django.db.backends.postgresql"
 
@@ -147,7 +157,7 @@ def test_development_outbox_keeps_and_lists_sent_emails(client, outbox_dir):
         "Confirmez votre adresse", f"Bonjour,\n\nCliquez : {link}", None, ["marie@example.fr"]
     )
     assert len(list(outbox_dir.glob("*.eml"))) == 1
-    with override_settings(DEBUG=True):
+    with override_settings(PARVIS_DEVELOPMENT=True):
         listing = client.get("/_dev/outbox/")
         assert listing.status_code == 200
         assert "Confirmez votre adresse" in listing.content.decode()
@@ -160,7 +170,9 @@ def test_development_outbox_keeps_and_lists_sent_emails(client, outbox_dir):
 
 
 @pytest.mark.django_db
+@override_settings(PARVIS_DEVELOPMENT=False, DEBUG=True)
 def test_development_outbox_does_not_exist_in_production(client, outbox_dir):
+    # DEBUG alone (a deployment started with DEBUG=1 by mistake) does not open it.
     mail.send_mail("Secret", "Corps", None, ["marie@example.fr"])
     key = next(outbox_dir.glob("*.eml")).stem
     assert client.get("/_dev/outbox/").status_code == 404
@@ -170,7 +182,7 @@ def test_development_outbox_does_not_exist_in_production(client, outbox_dir):
 @pytest.mark.django_db
 def test_development_outbox_reads_only_its_own_files(client, outbox_dir, tmp_path):
     (tmp_path / "secret.eml").write_text("Subject: secret\n\nne pas lire")
-    with override_settings(DEBUG=True):
+    with override_settings(PARVIS_DEVELOPMENT=True):
         for key in ("..%2Fsecret", "../secret", "nope"):
             assert client.get(f"/_dev/outbox/{key}/").status_code == 404
 
