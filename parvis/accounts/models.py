@@ -146,6 +146,9 @@ class Attempt(models.Model):
         CURRENT_PASSWORD = "current_password", _("mot de passe actuel (espace personnel)")
         DEMANDE = "demande", _("démarche sans compte")
         TRACKING = "tracking", _("suivi d'une démarche sans compte")
+        # A bank's server notification that was not signed (or not readable): counted per
+        # address so that the CSRF-exempt endpoint cannot be used to fill the exchanges' log.
+        NOTIFICATION = "notification", _("notification de paiement non signée")
 
     commune = models.ForeignKey(
         "communes.Commune", on_delete=models.CASCADE, null=True, blank=True

@@ -31,7 +31,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
-from parvis.accounts.services import audit
+from parvis.accounts.services import (
+    audit,
+    record_unsigned_notification,
+    unsigned_notifications_throttled,
+)
 from parvis.billing import selectors as billing_selectors
 from parvis.billing import services as billing
 from parvis.billing.models import DUE_STATUSES, Invoice, InvoiceStatus, PaymentMethod, Regie
@@ -69,6 +73,9 @@ from parvis.payments.providers.simulateur import default_secret
 
 REFERENCE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # base32: no 0/O nor 1/I to misread
 PAYLOAD_LIMIT = 8000
+# What is kept of a notification nobody signed: its first bytes, enough to see what it was; the
+# rest (up to the 2 MB a request may carry) is anyone's and fills nothing.
+UNSIGNED_EXCERPT_BYTES = 4096
 
 
 def new_reference() -> str:
@@ -468,8 +475,12 @@ def handle_notification(
     remote_addr: str | None,
     method: str = "POST",
 ) -> Outcome:
-    """Verifies and applies a provider's server notification; logs it whatever happens."""
-    body_text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body or ""
+    """Verifies and applies a provider's server notification; logs it whatever happens, except
+    past the limit of unsigned ones from its address (refused unread, unlogged)."""
+    if unsigned_notifications_throttled(commune=commune, ip=remote_addr):
+        return Outcome(429, "trop de notifications non signées")
+    raw = body.encode() if isinstance(body, str) else body or b""
+    body_text = raw.decode("utf-8", errors="replace")
     payload = f"?{query_string}\n{body_text}" if query_string else body_text
     log = {
         "commune": commune,
@@ -479,9 +490,18 @@ def handle_notification(
         "payload": payload,
         "remote_addr": remote_addr,
     }
+
+    def refuse(outcome: str) -> None:
+        _log(
+            **{**log, "payload": unsigned_excerpt(query_string, raw)},
+            verified=False,
+            outcome=outcome,
+        )
+        record_unsigned_notification(commune=commune, ip=remote_addr)
+
     if not Transaction.objects.filter(commune=commune, provider=provider).exists():
         # Nothing to notify about: no call to the provider (PayFiP's web service) for it.
-        _log(**log, verified=False, outcome=_("refusée : aucun paiement par ce prestataire"))
+        refuse(_("refusée : aucun paiement par ce prestataire"))
         return Outcome(400, "prestataire inattendu")
     try:
         claimed = _claimed(commune, provider, query_string, body)
@@ -492,10 +512,10 @@ def handle_notification(
         )
         verified = builder.handle_notification(query_string, body)
     except (LookupError, NotificationError) as error:
-        _log(**log, verified=False, outcome=_("refusée : illisible (%(error)s)") % {"error": error})
+        refuse(_("refusée : illisible (%(error)s)") % {"error": error})
         return Outcome(400, "illisible")
     if not verified.signed:
-        _log(**log, verified=False, outcome=_("refusée : non signée ou signature invalide"))
+        refuse(_("refusée : non signée ou signature invalide"))
         return Outcome(403, "signature invalide")
     found = _find(commune, provider, verified)
     if found is None:
@@ -516,6 +536,19 @@ def handle_notification(
         _log(**log, transaction=found, verified=True, outcome=text)
         return Outcome(400, text, found)
     return Outcome(status, text, transaction)
+
+
+def unsigned_excerpt(query_string: str, raw: bytes) -> str:
+    """The first UNSIGNED_EXCERPT_BYTES of what an unsigned notification carried (query string
+    and body together), and how much was left out."""
+    whole = (f"?{query_string}\n".encode() if query_string else b"") + raw
+    excerpt = whole[:UNSIGNED_EXCERPT_BYTES].decode("utf-8", errors="replace")
+    if len(whole) > UNSIGNED_EXCERPT_BYTES:
+        excerpt += _("\n[… %(total)d octets reçus, seuls les %(kept)d premiers sont gardés]") % {
+            "total": len(whole),
+            "kept": UNSIGNED_EXCERPT_BYTES,
+        }
+    return excerpt
 
 
 def _decide(transaction: Transaction, verified: Verified) -> tuple[str, int]:

@@ -134,6 +134,9 @@ def retour(request, reference):
     )
 
 
+NOTIFICATION_MAX_BODY = 64 * 1024
+
+
 @csrf_exempt
 @never_cache
 def notification(request, provider):
@@ -143,6 +146,15 @@ def notification(request, provider):
         return HttpResponseNotAllowed(["GET", "POST"])
     if provider not in Provider.values:
         raise Http404
+    # A bank's notification is a few hundred bytes: a larger body is refused before it is read.
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > NOTIFICATION_MAX_BODY:
+        return HttpResponse(
+            "trop volumineuse", status=413, content_type="text/plain; charset=utf-8"
+        )
     outcome = services.handle_notification(
         commune=request.commune,
         provider=provider,

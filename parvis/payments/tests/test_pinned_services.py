@@ -423,7 +423,10 @@ def test_a_long_payload_and_outcome_are_cut_and_no_address_is_null(world, monkey
     monkeypatch.setattr(Simulateur, "handle_notification", unreadable)
     notify(world, "y" * (services.PAYLOAD_LIMIT + 50), remote_addr="")
     exchange = last_exchange()
-    assert exchange.payload == "y" * services.PAYLOAD_LIMIT
+    # Unreadable, so unsigned: only an excerpt is kept (issue 24).
+    assert exchange.payload == "y" * services.UNSIGNED_EXCERPT_BYTES + (
+        "\n[… 8050 octets reçus, seuls les 4096 premiers sont gardés]"
+    )
     assert exchange.outcome == ("refusée : illisible (" + "x" * 300)[:200]
     assert exchange.remote_addr is None and exchange.method == "POST"
 
