@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from parvis.backoffice import views, views_demandes, views_documents, views_payeur
+from parvis.backoffice import views, views_payeur
 
 app_name = "backoffice"
 
@@ -41,40 +41,6 @@ urlpatterns = [
     path("familles/<int:number>/cles/generer/", views.cle_generer, name="cle_generer"),
     path("familles/<int:number>/cles/<int:pk>/revoquer/", views.cle_revoquer, name="cle_revoquer"),
     path("familles/<int:number>/code-famille/", views.code_famille, name="code_famille"),
-    path(
-        "familles/<int:number>/quotient-familial/",
-        views_documents.qf_calculer,
-        name="qf_calculer",
-    ),
-    # The queue of requests (« demandes »), scoped to the agent's services.
-    path("demandes/", views_demandes.demandes, name="demandes"),
-    path("demandes/export/", views_demandes.demandes_export, name="demandes_export"),
-    path("demandes/lot/", views_demandes.demandes_lot, name="demandes_lot"),
-    path("demandes/<str:number>/", views_demandes.demande, name="demande"),
-    *(
-        path(
-            f"demandes/<str:number>/{action}/",
-            views_demandes.demande_action,
-            {"action": action},
-            name=f"demande_{action}",
-        )
-        for action in views_demandes.ACTIONS
-    ),
-    path(
-        "demandes/<str:number>/pieces/<int:pk>/",
-        views_demandes.piece_jointe,
-        name="piece_jointe",
-    ),
-    # The families' documents to validate, scoped to the agent's services.
-    path("documents/", views_documents.documents, name="documents"),
-    path("documents/lot/", views_documents.documents_lot, name="documents_lot"),
-    path("documents/<int:pk>/", views_documents.document, name="document"),
-    path("documents/<int:pk>/valider/", views_documents.document_valider, name="document_valider"),
-    path("documents/<int:pk>/refuser/", views_documents.document_refuser, name="document_refuser"),
-    path("documents/<int:pk>/apercu/", views_documents.document_apercu, name="document_apercu"),
-    path(
-        "documents/<int:pk>/telecharger/",
-        views_documents.document_telecharger,
-        name="document_telecharger",
-    ),
+    # demarches' agent pages (family quotient, requests, documents): same namespace and names.
+    path("", include("parvis.demarches.guichet.urls")),
 ]

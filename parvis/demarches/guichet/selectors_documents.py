@@ -4,8 +4,9 @@ covers (the administrator, every service of the commune); a document stored outs
 administrative file (no service) is seen by the agents who may edit family files. Anything else
 is a 404, whatever the action.
 
-Also the family file's documents, QF history and administrative-file states, read in a fixed
-number of queries whatever the family's size."""
+Also what the shell's family file (parvis.backoffice.views) shows of them: the family's documents,
+QF history and administrative-file states, read in a fixed number of queries whatever the family's
+size."""
 
 from __future__ import annotations
 

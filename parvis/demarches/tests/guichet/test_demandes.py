@@ -16,13 +16,13 @@ from django.test import Client
 from django.utils import timezone
 
 from parvis.accounts.models import AgentRole, AuditEntry
-from parvis.backoffice.tests.conftest import make_agent, text_of
 from parvis.communes.tests.factories import CommuneFactory, ServiceFactory
 from parvis.demarches import services
 from parvis.demarches.models import TRANSITIONS, Demande, DemandeEvent, DemandeMessage, Status
 from parvis.demarches.tests.factories import ProcedureFactory
 from parvis.families.tests.factories import CitizenFactory, FamilleFactory, FamilyAccessFactory
 from parvis.testing.files import pdf_bytes, png_bytes
+from parvis.testing.guichet import make_agent, text_of
 
 pytestmark = pytest.mark.django_db
 

@@ -14,12 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parvis.accounts.models import AgentRole, AuditEntry
-from parvis.backoffice.forms_documents import EuroField
-from parvis.backoffice.tests.conftest import make_agent, text_of
 from parvis.communes.tests.factories import CommuneFactory
+from parvis.demarches.guichet.forms_documents import EuroField
 from parvis.families.models import QuotientFamilial
 from parvis.families.services import record_quotient
 from parvis.families.tests.factories import ChildFactory, FamilleFactory, PersonneFactory
+from parvis.testing.guichet import make_agent, text_of
 
 pytestmark = pytest.mark.django_db
 

@@ -23,8 +23,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from parvis.accounts.agents import agent_required
-from parvis.backoffice import selectors_demandes as selectors
-from parvis.backoffice.forms_demandes import (
+from parvis.communes.links import safe_next
+from parvis.demarches import services
+from parvis.demarches.forms import display_answers
+from parvis.demarches.guichet import selectors_demandes as selectors
+from parvis.demarches.guichet.forms_demandes import (
     AcceptForm,
     BatchForm,
     ComplementForm,
@@ -34,9 +37,6 @@ from parvis.backoffice.forms_demandes import (
     RefuseForm,
     TextForm,
 )
-from parvis.communes.links import safe_next
-from parvis.demarches import services
-from parvis.demarches.forms import display_answers
 from parvis.demarches.guichet.selectors_documents import dossier_documents
 from parvis.demarches.models import CLOSED, TRANSITIONS, Demande, Status
 from parvis.demarches.services_dossier import DOSSIER_SLUG
@@ -185,7 +185,7 @@ def demandes(request):
     batch_form = BatchForm(numbers=[demande.number for demande in rows])
     return render(
         request,
-        "backoffice/demandes/liste.html",
+        "demarches/guichet/demandes/liste.html",
         {
             "form": form,
             "filters": filters,
@@ -329,7 +329,7 @@ def _demande_page(request, number: str, *, bound: dict | None = None, status: in
     }
     return render(
         request,
-        "backoffice/demandes/detail.html",
+        "demarches/guichet/demandes/detail.html",
         {
             "demande": demande,
             "requester_name": requester_name(demande),

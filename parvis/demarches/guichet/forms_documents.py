@@ -12,9 +12,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from parvis.backoffice.forms import DateInput
-from parvis.backoffice.forms_demandes import FilterBoundField, TextForm
+from parvis.demarches.guichet.forms_demandes import FilterBoundField, TextForm
 from parvis.demarches.guichet.selectors_documents import NO_SERVICE, DocumentFilters
+from parvis.families.forms_documents import DateInput
 from parvis.families.models import QfSource
 from parvis.ids import parse_ids
 from parvis.money import CENT, ZERO

@@ -8,7 +8,7 @@ from dataclasses import astuple
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from parvis.backoffice.selectors_demandes import ME, NOBODY, QUEUE_STATUSES, QueueFilters
+from parvis.demarches.guichet.selectors_demandes import ME, NOBODY, QUEUE_STATUSES, QueueFilters
 from parvis.forms_renderer import ParvisBoundField
 
 AGES = [("", _("Toutes")), ("7", _("Plus de 7 jours")), ("30", _("Plus de 30 jours"))]

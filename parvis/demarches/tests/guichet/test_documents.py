@@ -17,7 +17,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from parvis.accounts.models import AgentRole, AuditEntry
-from parvis.backoffice.tests.conftest import make_agent, text_of
 from parvis.communes.tests.factories import CommuneFactory, ServiceFactory
 from parvis.demarches import services_dossier
 from parvis.demarches.models import Audience, Status
@@ -34,6 +33,7 @@ from parvis.families.tests.factories import (
     make_document,
     pdf_upload,
 )
+from parvis.testing.guichet import make_agent, text_of
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,10 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from parvis.accounts.agents import agent_required, family_editor_required
-from parvis.backoffice.forms_documents import (
+from parvis.communes.links import safe_next
+from parvis.demarches import services_dossier as services
+from parvis.demarches.guichet import selectors_documents as selectors
+from parvis.demarches.guichet.forms_documents import (
     DocumentBatchForm,
     DocumentFilterForm,
     QfCalculatorForm,
@@ -37,10 +40,6 @@ from parvis.backoffice.forms_documents import (
     RefuseDocumentForm,
     default_validity,
 )
-from parvis.backoffice.views import _famille_url
-from parvis.communes.links import safe_next
-from parvis.demarches import services_dossier as services
-from parvis.demarches.guichet import selectors_documents as selectors
 from parvis.demarches.guichet.selectors_documents import plain_number
 from parvis.families import selectors as family_selectors
 from parvis.families import services as family_services
@@ -94,7 +93,7 @@ def documents(request):
     batch_form = DocumentBatchForm(pks=[document.pk for document in rows])
     return render(
         request,
-        "backoffice/documents/liste.html",
+        "demarches/guichet/documents/liste.html",
         {
             "form": form,
             "filters_active": form.active,
@@ -165,7 +164,7 @@ def _document_page(request, pk: int, *, refuse_form=None, status: int = 200):
     preview = _inline(document)
     return render(
         request,
-        "backoffice/documents/detail.html",
+        "demarches/guichet/documents/detail.html",
         {
             "document": document,
             "events": list(document.events.all()),
@@ -388,7 +387,7 @@ def qf_calculer(request, number: int):
         return _recorded(request, famille, quotient)
     return render(
         request,
-        "backoffice/qf/calculer.html",
+        "demarches/guichet/qf/calculer.html",
         {
             "famille": famille,
             "calculator": calculator,
@@ -410,4 +409,7 @@ def _recorded(request, famille, quotient):
             "end": formats.date_format(quotient.valid_until, "SHORT_DATE_FORMAT"),
         },
     )
-    return redirect(_famille_url(famille) + "#quotient")
+    # The family file is the shell's page (backoffice), reached by its URL name only.
+    return redirect(
+        reverse("backoffice:famille", args=[famille.commune.slug, famille.number]) + "#quotient"
+    )
