@@ -116,7 +116,7 @@ def address_field(*, required: bool = True) -> forms.CharField:
         help_text=_("Numéro et voie, par exemple : 5, allée des Tilleuls."),
         max_length=200,
         required=required,
-        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+        widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
         error_messages={"required": _("Indiquez votre adresse.")},
     )
 

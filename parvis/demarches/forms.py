@@ -312,7 +312,7 @@ class StepForm(forms.Form):
             help_text=help_text,
             max_length=200,
             required=required,
-            widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+            widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
         )
         postal = PostalCodeField(
             label=_("%(label)s : code postal") % {"label": label},

@@ -86,7 +86,7 @@ def test_a_week_that_cannot_change_has_no_button_and_says_why_once(logged, famil
     christmas = row(response, "2026-12-21")
     assert "<button" not in christmas
     said = text(christmas)
-    assert said.startswith("Semaine du 21/12/2026 ⊘ Non modifiable :")
+    assert said.startswith("Semaine du 21/12/2026 ⊘ Non modifiable :")  # header, then its cell
     assert "lundi, mardi, jeudi — pas d'accueil : Vacances de Noël" in said
     assert "vendredi — pas d'accueil : jour férié (Noël)" in said
     assert said.count("Vacances de Noël") == 1 and said.count("jour férié") == 1
@@ -113,6 +113,29 @@ def test_a_week_with_a_day_that_can_change_keeps_its_buttons_and_its_days_reason
     assert "date limite dépassée (vendredi 20 novembre 2026 à 09:00)" in text(first)
     # Wednesday 2 December, public holiday Friday 1 January: not the whole week, buttons kept.
     assert 'id="tout-cocher-2026-11-30"' in row(response, "2026-11-30")
+
+
+def row_header(response, monday: str) -> str:
+    return re.search(r'<th scope="row">(.*?)</th>', row(response, monday), re.S).group(1)
+
+
+def test_a_row_header_names_its_week_only(logged, family):
+    # A screen reader says the row header with every day of the row: the week's buttons, why it
+    # cannot change and what a button did sit in a cell of their own (issue 24 §2).
+    response = post(logged, family, "cocher_semaine:2026-11-30")
+    html = response.content.decode()
+    assert html.count('<th scope="col">Toute la semaine</th>') == 2  # folded weeks, the grid
+    # A month that starts in the week keeps its name there (« Aller au mois » leads to it).
+    assert text(row_header(response, "2026-11-30")) == "Décembre 2026 Semaine du 30/11/2026"
+    assert text(row_header(response, "2026-12-21")) == "Semaine du 21/12/2026"
+    cells = re.search(
+        r'<td class="resa-week-actions">(.*?)</td>', row(response, "2026-11-30"), re.S
+    )
+    assert 'id="tout-cocher-2026-11-30"' in cells[1] and 'role="status"' in cells[1]
+    christmas = re.search(
+        r'<td class="resa-week-actions">(.*?)</td>', row(response, "2026-12-21"), re.S
+    )
+    assert "Non modifiable" in christmas[1]
 
 
 # --- « Tout cocher / Tout décocher »: the message and the focus -------------------------------
