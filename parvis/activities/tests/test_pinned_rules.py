@@ -302,3 +302,18 @@ def test_format_moment_says_the_paris_day_and_time():
     assert format_moment(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)) == (
         "vendredi 1er janvier 2027 à 00:30"
     )
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"kind": "days_before", "days": 1, "time": "09:00"},
+        {"kind": "hours_before", "hours": 72},
+        {"kind": "weekly", "weekday": 1, "time": "23:59"},
+        {"kind": "monthly", "day": 20, "time": "12:00"},
+        {"kind": "weeks_before", "weeks": 6},
+    ],
+)
+def test_every_moment_is_in_the_paris_zone_not_a_fixed_offset(rule):
+    # A caller adding days to it keeps the wall time across a DST change only in the zone.
+    assert moment(rule, date(2026, 10, 27), starts_at=time(7, 30)).tzinfo is PARIS
