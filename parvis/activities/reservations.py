@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -128,6 +128,16 @@ def lock_counters(pairs: Iterable[Pair]) -> dict[Pair, UnitDay]:
     }
 
 
+def lock_bookings(bookings: QuerySet[Reservation]) -> list[Reservation]:
+    """The reservations of `bookings`, locked in the house order: the seat counters of their
+    units and days first, then the rows (re-read under the lock: a concurrent change has won or
+    waits). A basket or a closure locks the counters, then the family's rows; an agent's
+    decision or an offer taking the rows first would wait for a counter that the basket holds
+    while the basket waits for its row (a deadlock PostgreSQL breaks by failing one of them)."""
+    lock_counters(bookings.filter(unit__capacity__isnull=False).values_list("unit_id", "day"))
+    return list(bookings.select_for_update(of=("self",)))
+
+
 def _started(unit: Unit, day: date, now: datetime) -> bool:
     return now >= datetime.combine(day, unit.starts_at, tzinfo=PARIS)
 
@@ -142,7 +152,8 @@ def move(
     audit: Callable[[Outcome], Iterable[dict]] | None = None,
     notify: Callable[[Outcome], None] | None = None,
 ) -> Outcome:
-    """Applies `moves` in their order (the reservations to change locked by the caller), then
+    """Applies `moves` in their order (the reservations to change locked by the caller, with
+    `lock_bookings`), then
     offers every free seat of `fill` (unit, day) to its waiting list (seats were added). A seat
     given back goes to the first of the waiting list of its unit and day, unless the unit has
     started that day or the seat is above a capacity lowered since (then it is just freed).

@@ -160,10 +160,8 @@ def accept_bookings(*, commune: Commune, actor: User | None, ids: list[int], act
     `activities`): they become « réservée » (their seat was taken when the family validated),
     with history and an audit row. The guichet's acceptance and the demo call it. Returns how
     many were accepted."""
-    rows = list(
-        Reservation.objects.select_for_update(of=("self",))
-        .select_related("unit", "child")
-        .filter(
+    rows = reservations.lock_bookings(
+        Reservation.objects.select_related("unit", "child").filter(
             commune=commune,
             pk__in=ids,
             unit__activity__in=activities,

@@ -168,9 +168,8 @@ def refuse_bookings(
     if not reason:
         raise ValueError("a refusal needs a reason")
     now = now or timezone.now()
-    rows = list(
-        Reservation.objects.select_for_update(of=("self",))
-        .select_related("unit", "unit__activity", "child")
+    rows = reservations.lock_bookings(
+        Reservation.objects.select_related("unit", "unit__activity", "child")
         .filter(
             commune=commune,
             pk__in=ids,

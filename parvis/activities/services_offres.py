@@ -11,9 +11,10 @@ account."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +24,8 @@ from parvis.activities.models import BookingStatus, Reservation
 from parvis.communes.models import Commune
 from parvis.families.selectors_citizen import _linked_families
 from parvis.ids import parse_id
+
+logger = logging.getLogger(__name__)
 
 
 class OfferUnavailable(Exception):
@@ -42,16 +45,16 @@ class OfferExpired(OfferUnavailable):
 
 
 def _locked_offer(reservation: Reservation) -> Reservation:
-    """The offer, re-read under a row lock (a concurrent change waits here or has won)."""
-    locked = (
-        Reservation.objects.select_for_update(of=("self",))
-        .select_related("unit__activity", "commune", "child")
-        .filter(pk=reservation.pk, status=BookingStatus.PROPOSEE)
-        .first()
+    """The offer, re-read under a row lock taken after its seat counter's (a concurrent change
+    waits here or has won)."""
+    locked = reservations.lock_bookings(
+        Reservation.objects.select_related("unit__activity", "commune", "child").filter(
+            pk=reservation.pk, status=BookingStatus.PROPOSEE
+        )
     )
-    if locked is None:
+    if not locked:
         raise OfferUnavailable
-    return locked
+    return locked[0]
 
 
 def _label(reservation: Reservation) -> str:
@@ -134,16 +137,21 @@ def expire_offers(*, now: datetime | None = None) -> int:
     )
     count = 0
     for pk in due:
-        with transaction.atomic():
-            offer = (
-                Reservation.objects.select_for_update(of=("self",))
-                .select_related("unit__activity", "commune", "child")
-                .filter(pk=pk, status=BookingStatus.PROPOSEE, offer_expires_at__lte=now)
-                .first()
-            )
-            if offer is None:  # accepted or declined since the list was read
-                continue
-            _give_up(offer, action="expired", actor=None, now=now)
+        try:
+            with transaction.atomic():
+                offers = reservations.lock_bookings(
+                    Reservation.objects.select_related("unit__activity", "commune", "child").filter(
+                        pk=pk, status=BookingStatus.PROPOSEE, offer_expires_at__lte=now
+                    )
+                )
+                if not offers:  # accepted or declined since the list was read
+                    continue
+                _give_up(offers[0], action="expired", actor=None, now=now)
+        except DatabaseError:
+            # One offer that cannot be expired now (a lock timeout, a deadlock broken by the
+            # database) does not hold back the others; the next run tries it again.
+            logger.exception("Offre %s : expiration reportée", pk)
+            continue
         count += 1
     return count
 
