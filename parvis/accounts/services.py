@@ -8,6 +8,7 @@ import hashlib
 import logging
 import math
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -67,7 +68,34 @@ def audit(
     changes: dict | None = None,
 ) -> AuditEntry:
     """One row of the audit log. `changes` maps a field to [old, new]."""
-    return AuditEntry.objects.create(
+    entry = _audit_entry(
+        actor=actor,
+        action=action,
+        commune=commune,
+        target=target,
+        famille_id=famille_id,
+        changes=changes,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_many(*, actor: User | None, rows: Iterable[dict]) -> list[AuditEntry]:
+    """Rows of the audit log by one actor, in one statement whatever their number (a bulk
+    decision writes one row per booking). Each row: the keyword arguments of `audit`."""
+    return AuditEntry.objects.bulk_create([_audit_entry(actor=actor, **row) for row in rows])
+
+
+def _audit_entry(
+    *,
+    actor: User | None,
+    action: str,
+    commune: Commune | None,
+    target=None,
+    famille_id: int | None = None,
+    changes: dict | None = None,
+) -> AuditEntry:
+    return AuditEntry(
         commune=commune,
         actor=actor if actor is not None and actor.pk else None,
         actor_label=(actor.get_full_name() or actor.get_username()) if actor is not None else "",

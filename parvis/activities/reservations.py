@@ -27,14 +27,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from parvis.accounts.services import audit as write_audit
+from parvis.accounts.services import audit_many as write_audit_many
 from parvis.activities.models import (
     BOOKING_TRANSITIONS,
     SEAT_HOLDING,
@@ -46,7 +45,7 @@ from parvis.activities.models import (
 )
 from parvis.activities.rules import PARIS, format_moment
 from parvis.families.models import FamilyAccess
-from parvis.mail import absolute_url
+from parvis.mail import absolute_url, queue_email
 
 Pair = tuple[int, date]  # (unit id, day): the key of a seat counter
 
@@ -286,8 +285,8 @@ def move(
         UnitDay.objects.bulk_update(counted, ["taken"])
     if events:
         BookingEvent.objects.bulk_create(events)
-    for row in audit(outcome) if audit is not None else ():
-        write_audit(actor=actor, **row)
+    if audit is not None:
+        write_audit_many(actor=actor, rows=audit(outcome))  # one statement for any number
     for offered in outcome.offered:
         transaction.on_commit(lambda r=offered: send_offer(reservation=r))
     if notify is not None:
@@ -352,9 +351,9 @@ def send_offer(*, reservation: Reservation) -> None:
     if not recipients:
         return
     unit, commune = reservation.unit, reservation.commune
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — une place s'est libérée") % {"commune": commune.name},
-        message=render_to_string(
+        body=render_to_string(
             "activities/emails/offer.txt",
             {
                 "commune": commune,
@@ -367,6 +366,6 @@ def send_offer(*, reservation: Reservation) -> None:
                 ),
             },
         ),
-        from_email=None,
-        recipient_list=recipients,
+        commune_id=commune.pk,
+        to=recipients,
     )

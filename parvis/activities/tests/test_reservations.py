@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from parvis.accounts.models import AuditEntry
 from parvis.activities import reservations
 from parvis.activities.models import BookingEvent, BookingStatus, Reservation, UnitDay
 from parvis.activities.reservations import Move, NotAllowed
@@ -96,9 +97,16 @@ def test_a_booking_beyond_the_seats_goes_to_the_waiting_list_and_a_seat_given_ba
 
 def _queries(setting, days) -> tuple[int, int]:
     """Queries of booking `days` for two children (the second waits), then of giving the first
-    child's seats back (each offered to the second)."""
+    child's seats back (each offered to the second), an audit row per booking moved."""
     activity, holder, waiting = setting
     unit = activity.units.get()
+
+    def audit(outcome):
+        return [
+            dict(action="reservation.test", commune=activity.commune, target=r)
+            for r in [*outcome.created, *outcome.removed]
+        ]
+
     moves = [
         Move(Reservation(commune=activity.commune, famille=p.famille, child=p.child, unit=unit,
                          day=day), BookingStatus.RESERVEE, "added")
@@ -106,15 +114,20 @@ def _queries(setting, days) -> tuple[int, int]:
         for day in days
     ]  # fmt: skip
     with CaptureQueriesContext(connection) as booking:
-        reservations.move(moves, actor=holder.user, now=NOW)
-    held = list(Reservation.objects.filter(child=holder.child).select_related("unit__activity"))
+        reservations.move(moves, actor=holder.user, now=NOW, audit=audit)
+    held = list(
+        Reservation.objects.filter(child=holder.child).select_related("unit__activity", "child")
+    )
     with CaptureQueriesContext(connection) as giving_back:
         outcome = reservations.move(
-            [Move(r, None, "removed") for r in held], actor=holder.user, now=NOW
+            [Move(r, None, "removed") for r in held], actor=holder.user, now=NOW, audit=audit
         )
     assert len(outcome.offered) == len(days)
+    # Two created a day (the holder, the waiting child), the holder's removed.
+    assert AuditEntry.objects.filter(action="reservation.test").count() == 3 * len(days)
     Reservation.objects.all().delete()
     UnitDay.objects.all().delete()
+    AuditEntry.objects.all().delete()
     return len(booking), len(giving_back)
 
 
