@@ -1,0 +1,140 @@
+"""The operator's status report (/healthz/status): the database, each file storage, the task
+queue's age and the last run of each periodic job. Each check catches its own failure, so that
+the report says what is down instead of answering 500."""
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+# The commands a scheduler runs (README « Periodic commands », deploy/systemd/*.timer).
+PERIODIC_COMMANDS = (
+    "purge_attempts",
+    "prune_db_task_results",
+    "clearsessions",
+    "purge_drafts",
+    "expire_offers",
+    "send_booking_reminders",
+    "send_penalty_warnings",
+    "run_invoicing",
+)
+
+# Hook for the periodic jobs' record: a callable returning {command: last run} where a last run
+# is a dict (e.g. {"started_at": "...", "finished_at": "...", "ok": true}). Nothing records the
+# runs yet; the app that will registers its reader here from its AppConfig.ready(), so that this
+# bottom-layer module never imports it.
+_periodic_runs_reader: Callable[[], dict[str, dict]] | None = None
+
+
+def register_periodic_runs_reader(reader: Callable[[], dict[str, dict]] | None) -> None:
+    global _periodic_runs_reader  # one hook, set once at start-up
+    _periodic_runs_reader = reader
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+def check_database() -> dict:
+    start = time.perf_counter()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as error:
+        return {"status": "error", "error": error.__class__.__name__}
+    return {"status": "ok", "vendor": connection.vendor, "latency_ms": _ms(start)}
+
+
+PROBE_CONTENT = b"parvis status probe\n"
+
+
+def check_storage(alias: str) -> dict:
+    """Writes, reads back and deletes a small probe file, as an upload and a download would."""
+    storage = storages[alias]
+    result = {"backend": f"{storage.__class__.__module__}.{storage.__class__.__name__}"}
+    start = time.perf_counter()
+    name = None
+    try:
+        name = storage.save(
+            f"parvis-status/probe-{uuid.uuid4().hex}.txt", ContentFile(PROBE_CONTENT)
+        )
+        with storage.open(name, "rb") as probe:
+            read_back = probe.read()
+        if read_back != PROBE_CONTENT:
+            return {**result, "status": "error", "error": "contenu relu différent"}
+    except Exception as error:  # any backend's failure is the report's subject
+        return {**result, "status": "error", "error": error.__class__.__name__}
+    finally:
+        if name is not None:
+            # A failed write or read is already the report's subject.
+            with contextlib.suppress(Exception):
+                storage.delete(name)
+    return {**result, "status": "ok", "latency_ms": _ms(start)}
+
+
+def check_storages() -> dict:
+    # The static files are read-only once collected (WhiteNoise serves them from disk).
+    return {alias: check_storage(alias) for alias in settings.STORAGES if alias != "staticfiles"}
+
+
+def check_task_queue(now: datetime | None = None) -> dict:
+    """Tasks waiting in the database (django-tasks-db): how many, and the age of the oldest one
+    that could run now (a growing age means no worker is running or they cannot keep up)."""
+    backend = settings.TASKS["default"]["BACKEND"]
+    if backend != "django_tasks_db.DatabaseBackend":
+        return {"status": "ok", "backend": backend, "waiting": 0, "oldest_waiting_age_s": None}
+    from django_tasks_db.models import DBTaskResult
+
+    now = now or timezone.now()
+    try:
+        ready = DBTaskResult.objects.ready()
+        waiting = ready.count()
+        oldest = ready.order_by("enqueued_at").values_list("enqueued_at", flat=True).first()
+        failed = DBTaskResult.objects.failed().count()
+    except DatabaseError as error:
+        return {"status": "error", "backend": backend, "error": error.__class__.__name__}
+    return {
+        "status": "ok",
+        "backend": backend,
+        "waiting": waiting,
+        "oldest_waiting_age_s": None if oldest is None else round((now - oldest).total_seconds()),
+        "failed": failed,
+    }
+
+
+def periodic_runs() -> dict:
+    if _periodic_runs_reader is None:
+        return {
+            "status": "not_recorded",
+            "jobs": {command: None for command in PERIODIC_COMMANDS},
+        }
+    try:
+        runs = _periodic_runs_reader()
+    except DatabaseError as error:
+        return {"status": "error", "error": error.__class__.__name__}
+    return {"status": "ok", "jobs": {command: runs.get(command) for command in PERIODIC_COMMANDS}}
+
+
+def report() -> dict:
+    checks = {
+        "database": check_database(),
+        "storage": check_storages(),
+        "task_queue": check_task_queue(),
+        "periodic_jobs": periodic_runs(),
+    }
+    statuses = [checks["database"]["status"], checks["task_queue"]["status"]]
+    statuses += [storage["status"] for storage in checks["storage"].values()]
+    statuses.append(checks["periodic_jobs"]["status"])
+    return {
+        "status": "error" if "error" in statuses else "ok",
+        "checked_at": timezone.now().isoformat(timespec="seconds"),
+        **checks,
+    }
