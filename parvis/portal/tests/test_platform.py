@@ -51,6 +51,9 @@ def start(env_overrides: dict[str, str], code: str = SHOW_SETTINGS):
         "PARVIS_TASKS",
         "PARVIS_DEVELOPMENT",
         "ALLOWED_HOSTS",
+        "EMAIL_HOST",
+        "EMAIL_BACKEND",
+        "PARVIS_EMAIL_DISABLED",
     }
     env = {k: v for k, v in os.environ.items() if k not in cleared}
     env.update(
@@ -75,7 +78,7 @@ def test_production_refuses_to_start_without_a_real_secret_key(secret):
 
 
 def test_production_settings_are_secure_by_default():
-    result = start({"DEBUG": "0", "SECRET_KEY": "x" * 50})
+    result = start({"DEBUG": "0", "SECRET_KEY": "x" * 50, "EMAIL_HOST": "smtp.example.fr"})
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
     assert values["cookie"] is True and values["csrf"] is True
@@ -120,6 +123,7 @@ def test_deployment_checks_pass_in_production():
             "DEBUG": "0",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "portail.example.fr",
+            "EMAIL_HOST": "smtp.example.fr",
         },
         code="import django, sys; django.setup(); from django.core.management import "
         "call_command; call_command('check', '--deploy', '--fail-level', 'WARNING')",
