@@ -31,8 +31,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
-from parvis.accounts.services import (
-    audit,
+from parvis.accounts.services import audit
+from parvis.accounts.services_notifications import (
     record_unsigned_notification,
     unsigned_notifications_throttled,
 )

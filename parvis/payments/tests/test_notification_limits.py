@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from parvis.accounts import services as accounts
+from parvis.accounts import services_notifications as accounts
 from parvis.accounts.models import Attempt
 from parvis.payments import services
 from parvis.payments.models import Exchange
