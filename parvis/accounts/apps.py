@@ -21,3 +21,10 @@ class AccountsConfig(AppConfig):
         register_audit_writer(audit)
         # A commune's administrator is « administrateur » at its guichet.
         register_administrator_hook(give_administrator_role)
+
+        # Agents' sessions end with the browser, after a working day and when idle.
+        from django.contrib.auth.signals import user_logged_in
+
+        from parvis.accounts.middleware import on_login
+
+        user_logged_in.connect(on_login, dispatch_uid="parvis.accounts.agent_session")
