@@ -42,6 +42,20 @@ from parvis.payments.tests.conftest import make_invoice, make_world
 pytestmark = pytest.mark.django_db
 
 ADDRESS = "192.0.2.10"
+NOTHING_DUE = "Aucune facture à régler parmi celles choisies."
+UNREACHABLE = (
+    "Le service de paiement en ligne n'a pas pu être joint. Réessayez dans quelques minutes, ou "
+    "réglez au guichet de la régie."
+)
+NEEDS_EMAIL = (
+    "Le paiement en ligne demande une adresse électronique : indiquez-la dans votre compte, ou "
+    "réglez au guichet de la régie."
+)
+
+
+def exactly(message: str) -> str:
+    """`match=` for a ValidationError saying `message` and nothing else (str() is its list)."""
+    return f"^{re.escape(repr([message]))}$"
 
 
 def start(world, *invoices, user="account"):
@@ -480,7 +494,7 @@ def test_a_provider_that_cannot_start_abandons_the_transaction_and_logs_why(worl
         raise ProviderError("délai dépassé")
 
     monkeypatch.setattr(Simulateur, "start", unreachable)
-    with pytest.raises(ValidationError, match=re.escape("n'a pas pu être joint. Réessayez")):
+    with pytest.raises(ValidationError, match=exactly(UNREACHABLE)):
         start(world, world.sejour)
     transaction = Transaction.objects.get()
     assert transaction.status == TransactionStatus.ABANDONNEE
@@ -497,7 +511,7 @@ def test_a_provider_needing_an_email_refuses_an_account_without_one(world, monke
     for user in (None, world.user):
         if user is not None:
             user.email = ""
-        with pytest.raises(ValidationError, match=re.escape("demande une adresse électronique")):
+        with pytest.raises(ValidationError, match=exactly(NEEDS_EMAIL)):
             start(world, world.sejour, user=user)
     assert not Transaction.objects.exists()
     world.user.email = "francoise.durand@example.fr"
@@ -508,9 +522,7 @@ def test_a_family_of_another_commune_has_nothing_to_pay_here(world, monkeypatch)
     other = make_world(slug="autreville", name="Autreville")
     # Even if the read returned its invoice, the family's commune is checked first.
     monkeypatch.setattr(services.billing_selectors, "due_invoices", lambda **kwargs: [other.sejour])
-    with pytest.raises(
-        ValidationError, match=re.escape("Aucune facture à régler parmi celles choisies.")
-    ):
+    with pytest.raises(ValidationError, match=exactly(NOTHING_DUE)):
         services.start_payment(
             famille=other.famille, user=other.user, commune=world.commune,
             invoice_ids=[other.sejour.pk],
@@ -529,9 +541,7 @@ def test_an_invoice_settled_after_the_read_is_left_out_under_the_lock(world, mon
     assert transaction.amount == D("1.00")
     assert [share.invoice_id for share in transaction.shares.all()] == [world.cantine.pk]
     read.pop(0)
-    with pytest.raises(
-        ValidationError, match=re.escape("Aucune facture à régler parmi celles choisies.")
-    ):
+    with pytest.raises(ValidationError, match=exactly(NOTHING_DUE)):
         start(world)
 
 
@@ -574,8 +584,9 @@ def test_the_simulator_page_and_the_return_are_logged_as_such(world):
     exchange = last_exchange()
     assert (exchange.method, exchange.remote_addr) == ("interne", "192.0.2.99")
     assert exchange.kind == ExchangeKind.NOTIFICATION
+    assert exchange.payload.startswith("reference=")  # no query string
     returned = services.log_return(
-        transaction=transaction, query_string="ok=1", remote_addr=None,
+        transaction=transaction, query_string="ok=1", remote_addr="192.0.2.98",
         shown=TransactionStatus.PAYEE,
     )  # fmt: skip
     assert (returned.kind, returned.method, returned.payload) == (
@@ -583,7 +594,7 @@ def test_the_simulator_page_and_the_return_are_logged_as_such(world):
         "GET",
         "ok=1",
     )
-    assert returned.outcome == "affiché : Payée"
+    assert returned.outcome == "affiché : Payée" and returned.remote_addr == "192.0.2.98"
     assert returned.transaction == transaction and returned.provider == "simulateur"
 
 
@@ -670,7 +681,7 @@ def test_a_trop_percu_moves_only_along_its_transitions(world, says):
     trop_percu.status = "rembourse"
     with pytest.raises(
         ValidationError,
-        match=re.escape("Un trop-perçu « Remboursé » ne peut pas passer à « Remboursé »."),
+        match=exactly("Un trop-perçu « Remboursé » ne peut pas passer à « Remboursé »."),
     ):
         services._move_trop_percu(trop_percu, "rembourse", actor=None)
 
@@ -680,6 +691,32 @@ def test_a_paid_transaction_cannot_be_refused_the_message_says_both_states(world
     transaction.status = TransactionStatus.PAYEE
     with pytest.raises(
         ValidationError,
-        match=re.escape("Une transaction « Payée » ne peut pas passer à « Refusée »."),
+        match=exactly("Une transaction « Payée » ne peut pas passer à « Refusée »."),
     ):
         services._move(transaction, TransactionStatus.REFUSEE)
+
+
+def test_a_refund_recorded_by_an_unsaved_account_names_no_one(world, says):
+    from django.utils import timezone
+
+    from parvis.accounts.models import User
+
+    transaction = start(world, world.sejour)
+    paid_at_counter(world, world.sejour, "73.80")
+    says(transaction)
+    notify(world, transaction=transaction)
+    refunded = services.refund_trop_percu(
+        trop_percu=TropPercu.objects.get(), actor=User(username="import"),
+        method=RefundMethod.ESPECES, refunded_on=timezone.localdate(),
+    )  # fmt: skip
+    refunded.refresh_from_db()
+    assert refunded.refunded_by is None
+    assert list(refunded.history.values_list("actor", flat=True)) == [None, None]
+
+
+def test_an_unsigned_notifications_excerpt_starts_with_its_query_string(world):
+    start(world, world.sejour)
+    notify(world, b"reference=PVSX&signature=00", query_string="a=1")
+    exchange = last_exchange()
+    assert exchange.verified is False
+    assert exchange.payload == "?a=1\nreference=PVSX&signature=00"
