@@ -218,6 +218,36 @@ def test_json_logs_are_chosen_by_parvis_log_format():
     assert "PARVIS_LOG_FORMAT vaut « xml »" in result.stderr
 
 
+LOG_IN_A_REQUEST = (
+    "import django, logging; django.setup(); from django.http import HttpResponse; "
+    "from django.test import RequestFactory; from parvis.logs import RequestIdMiddleware\n"
+    "def view(request):\n"
+    "    logging.getLogger('parvis.billing').warning('Relance %s envoyée', 'R-7')\n"
+    "    return HttpResponse()\n"
+    "RequestIdMiddleware(view)(RequestFactory().get('/', HTTP_X_REQUEST_ID='req-0123456789'))\n"
+    "logging.getLogger('parvis.billing').warning('hors requête')\n"
+)
+
+
+def test_json_log_lines_carry_the_request_id_through_the_settings_logging():
+    result = start({"PARVIS_EMAIL_DISABLED": "1", "PARVIS_LOG_FORMAT": "json"}, LOG_IN_A_REQUEST)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [(line["message"], line["request_id"]) for line in lines] == [
+        ("Relance R-7 envoyée", "req-0123456789"),
+        ("hors requête", "-"),
+    ]
+    assert lines[0]["level"] == "WARNING" and lines[0]["logger"] == "parvis.billing"
+
+
+def test_text_log_lines_carry_the_request_id_too():
+    result = start({"PARVIS_EMAIL_DISABLED": "1"}, LOG_IN_A_REQUEST)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stderr.splitlines()
+    assert first.endswith("WARNING parvis.billing [req-0123456789] Relance R-7 envoyée")
+    assert second.endswith("WARNING parvis.billing [-] hors requête")
+
+
 def test_sentry_starts_only_with_a_dsn():
     code = (
         "import json, django; django.setup(); import sentry_sdk; "
