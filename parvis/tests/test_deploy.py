@@ -120,6 +120,32 @@ def test_the_timers_calendars_are_valid():
             assert result.returncode == 0, f"{timer.name}: {result.stderr}"
 
 
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is absent")
+def test_systemd_accepts_every_unit(tmp_path):
+    """`systemd-analyze verify` on the units, pointed at this checkout and its interpreter: an
+    unknown key, a bad value or a missing program is a warning on stderr."""
+    venv_bin = str(Path(sys.executable).parent) + "/"
+    for source in SYSTEMD.iterdir():
+        text = source.read_text().replace("/opt/parvis/.venv/bin/", venv_bin)
+        (tmp_path / source.name).write_text(text.replace("/opt/parvis", str(ROOT)))
+    instances = []
+    for source in SYSTEMD.iterdir():
+        name = source.name
+        if "@." in name:  # a template: verify one instance of it
+            name = name.replace("@.", "@purge_attempts." if "command@" in name else "@demo.")
+            (tmp_path / name).symlink_to(tmp_path / source.name)
+        instances.append(name)
+    result = subprocess.run(  # noqa: S603
+        ["systemd-analyze", "verify", "--man=no", *instances],  # noqa: S607
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stderr == ""
+    assert result.returncode == 0
+
+
 # --- The environment: every variable in the example file and in the README -----------------------
 
 ENV_READ = re.compile(
