@@ -11,7 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from parvis.activities.models import Activity, ActivityClosure, Inscription, Unit
 from parvis.activities.services import offer_new_seats
-from parvis.communes.admin import CommuneScopedAdmin, ScopedInline, is_operator
+from parvis.activities.services_instruction import close_day
+from parvis.communes.admin import CommuneScopedAdmin, ScopedInline, is_operator, scoped_commune_id
+from parvis.communes.models import Commune
 
 RULES_HELP = _(
     "Règle en JSON. Formes possibles : "
@@ -112,18 +114,56 @@ class ActivityAdmin(CommuneScopedAdmin):
         return [(title, {**options, "fields": ["commune", *options["fields"]]}), *rest]
 
 
+class ActivityClosureForm(forms.ModelForm):
+    """A new closure is checked before it is written: the activity of the closure's commune,
+    not already closed that day (the service refuses both, and would answer with an error)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        commune_id = self.instance.commune_id or getattr(cleaned.get("commune"), "pk", None)
+        activity, day = cleaned.get("activity"), cleaned.get("day")
+        if self.instance.pk is not None or day is None or commune_id is None:
+            return cleaned
+        if activity is not None and activity.commune_id != commune_id:
+            self.add_error("activity", _("Cette activité est celle d'une autre commune."))
+        elif ActivityClosure.objects.filter(
+            commune_id=commune_id, activity=activity, day=day
+        ).exists():
+            self.add_error("day", _("Une fermeture existe déjà ce jour-là pour cette activité."))
+        return cleaned
+
+
 @admin.register(ActivityClosure)
 class ActivityClosureAdmin(CommuneScopedAdmin):
+    form = ActivityClosureForm
     list_display = ["day", "activity", "reason"]
     list_filter = [("activity", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["activity"]
     exclude = ["created_by"]
     date_hierarchy = "day"
 
+    def get_readonly_fields(self, request, obj=None):
+        # A closure's day and activity are what removed the bookings: only its reason changes.
+        if obj is None:
+            return []
+        return ["commune", "activity", "day"] if is_operator(request) else ["activity", "day"]
+
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # Closing a day here does what the guichet's « Fermer » does: the bookings of that day
+        # removed, their seats given back, the families told (activities.services_instruction).
+        commune_id = scoped_commune_id(request) or obj.commune_id
+        closure = close_day(
+            commune=Commune.objects.get(pk=commune_id),
+            activity=obj.activity,
+            day=obj.day,
+            reason=obj.reason,
+            actor=request.user,
+        )
+        obj.pk, obj.commune_id = closure.pk, closure.commune_id
+        obj.created_by, obj.created_at = closure.created_by, closure.created_at
 
 
 @admin.register(Inscription)

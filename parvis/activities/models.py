@@ -239,11 +239,13 @@ class Reservation(CommuneOwned):
     and day in order of `queued_at`. Its status moves along BOOKING_TRANSITIONS, written by
     activities.reservations.move only (with the seat counter, the history and the audit)."""
 
+    # RESTRICT: a family or a child is not deleted with bookings that hold seats (the counters
+    # would keep them taken); the bookings go first, through reservations.move.
     famille = models.ForeignKey(
-        "families.Famille", on_delete=models.CASCADE, related_name="reservations"
+        "families.Famille", on_delete=models.RESTRICT, related_name="reservations"
     )
     child = models.ForeignKey(
-        "families.Personne", on_delete=models.CASCADE, related_name="reservations"
+        "families.Personne", on_delete=models.RESTRICT, related_name="reservations"
     )
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="reservations")
     day = models.DateField(_("jour"))

@@ -23,6 +23,7 @@ from parvis.activities.models import (
     Inscription,
     InscriptionStatus,
     Reservation,
+    Unit,
 )
 from parvis.activities.rules import PARIS
 from parvis.activities.services import accept_bookings as accept_bookings  # the domain's write
@@ -217,12 +218,13 @@ def refuse_bookings(
 
 @transaction.atomic
 def close_day(
-    *, commune: Commune, activity: Activity, day: date, reason: str, actor: User | None
+    *, commune: Commune, activity: Activity | None, day: date, reason: str, actor: User | None
 ) -> ActivityClosure:
-    """Close `activity` on `day` for everyone: the closure, every booking of that day removed
-    (with its history), the seats given back, one audit row; the families concerned get an
-    e-mail once the transaction is committed. All or nothing."""
-    if activity.commune_id != commune.pk:
+    """Close `activity` on `day` for everyone (every activity of the commune when None, as the
+    admin allows): the closure, every booking of that day removed (with its history), the seats
+    given back, one audit row; the families concerned get an e-mail per activity once the
+    transaction is committed. All or nothing. The guichet and the admin both close through here."""
+    if activity is not None and activity.commune_id != commune.pk:
         raise ValueError("activity of another commune")
     if ActivityClosure.objects.filter(commune=commune, activity=activity, day=day).exists():
         raise AlreadyClosed
@@ -233,19 +235,21 @@ def close_day(
         reason=reason,
         created_by=actor if actor is not None and actor.pk else None,
     )
+    units = Unit.objects.filter(activity__commune=commune).select_related("activity")
+    if activity is not None:
+        units = units.filter(activity=activity)
+    units = list(units)
     # The seat counters first, then the bookings: the order reservations.move keeps.
-    reservations.lock_counters(
-        (unit.pk, day) for unit in activity.units.all() if unit.seats is not None
-    )
+    reservations.lock_counters((unit.pk, day) for unit in units if unit.seats is not None)
     bookings = list(
         Reservation.objects.select_for_update(of=("self",))
-        .select_related("unit", "child")
-        .filter(unit__activity=activity, day=day)
+        .select_related("unit", "unit__activity", "child")
+        .filter(unit__in=[unit.pk for unit in units], day=day)
     )
-    by_family: dict[int, list[Reservation]] = defaultdict(list)
+    notices: dict[Activity, dict[int, list[Reservation]]] = defaultdict(lambda: defaultdict(list))
     for reservation in bookings:
-        by_family[reservation.famille_id].append(reservation)
-    notices = {famille_id: list(rows) for famille_id, rows in by_family.items()}
+        notices[reservation.unit.activity][reservation.famille_id].append(reservation)
+    families = {reservation.famille_id for reservation in bookings}
     # Nobody is booked any more that day: every seat is given back, and nobody is offered one
     # (the waiting list goes with the others).
     reservations.move(
@@ -256,19 +260,20 @@ def close_day(
             dict(
                 action="activite.fermeture",
                 commune=commune,
-                target=activity,
+                target=activity if activity is not None else closure,
                 changes={
                     "day": [None, day.isoformat()],
                     "reason": [None, reason],
                     "removed": [None, len(bookings)],
-                    "families": [None, len(by_family)],
+                    "families": [None, len(families)],
                 },
             )
         ],
         notify=(
-            lambda outcome: _send_closure_notices(
-                closure=closure, activity=activity, notices=notices
-            )
+            lambda outcome: [
+                _send_closure_notices(closure=closure, activity=closed, notices=dict(rows))
+                for closed, rows in notices.items()
+            ]
         )
         if notices
         else None,

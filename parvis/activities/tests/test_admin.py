@@ -3,12 +3,18 @@ commune's administrator lists and edits only their commune's activities, a broke
 comes back with its error, and another commune's activity is out of reach."""
 
 import json
+from datetime import date, datetime
 
 import pytest
+import time_machine
+from django.core import mail
 from django.urls import reverse
 
-from parvis.activities.models import Activity, ActivityClosure
-from parvis.activities.tests.factories import make_activity
+from parvis.accounts.models import AuditEntry
+from parvis.activities.models import Activity, ActivityClosure, Reservation, UnitDay
+from parvis.activities.rules import PARIS
+from parvis.activities.tests.factories import make_activity, register
+from parvis.activities.tests.test_offres import Family
 from parvis.communes.tests.factories import CommuneAdminFactory, CommuneFactory
 from parvis.communes.tests.test_admin import form_data, submit
 
@@ -97,3 +103,92 @@ def test_closures_are_scoped_and_take_the_communes(as_admin_alpha, alpha, beta):
     assert as_admin_alpha.post(add, data).status_code == 200
     assert not ActivityClosure.objects.filter(reason="Autre").exists()
     assert Activity.objects.count() == 2
+
+
+# --- A closure made in the admin does what the guichet's « Fermer » does -----------------------
+
+MONDAY = date(2026, 11, 30)
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)
+
+
+@pytest.fixture
+def booked(alpha):
+    """Two families booked on Monday 30 November (one seat left of three), a third activity's
+    booking the same day elsewhere in the commune."""
+    unit = alpha.units.get()
+    unit.capacity = 3
+    unit.save()
+    people = [Family(alpha.commune, name) for name in ("ANNE", "BRUNO")]
+    other = make_activity(alpha.commune, name="Cantine", slug="cantine", capacity=10)
+    for person in people:
+        register(person.child, alpha)
+        register(person.child, other)
+        with time_machine.travel(NOW, tick=False):
+            person.book(alpha, add=[MONDAY])
+            person.book(other, add=[MONDAY])
+    mail.outbox.clear()
+    return unit, other, people
+
+
+@pytest.fixture
+def close(as_admin_alpha, django_capture_on_commit_callbacks):
+    """Adds a closure in the admin (Monday 30 November, « Grève » unless said otherwise)."""
+
+    def add_closure(**fields):
+        add = reverse("admin:activities_activityclosure_add")
+        data = form_data(as_admin_alpha.get(add))
+        data.update({"day": "30/11/2026", "reason": "Grève", **fields})
+        with django_capture_on_commit_callbacks(execute=True):  # e-mails leave once committed
+            return as_admin_alpha.post(add, data)
+
+    return add_closure
+
+
+def test_an_admin_closure_removes_the_days_bookings_and_gives_the_seats_back(alpha, booked, close):
+    unit, other, _people = booked
+    assert close(activity=str(alpha.pk)).status_code == 302
+    assert not Reservation.objects.filter(unit=unit, day=MONDAY).exists()
+    assert UnitDay.objects.get(unit=unit, day=MONDAY).taken == 0
+    # The other activity of the commune is open that day.
+    assert Reservation.objects.filter(unit__activity=other, day=MONDAY).count() == 2
+    assert (
+        sorted(m.subject for m in mail.outbox)
+        == ["VilleAlpha — Accueil Alpha fermé le 30/11/2026"] * 2
+    )
+    closure = ActivityClosure.objects.get()
+    entry = AuditEntry.objects.get(action="activite.fermeture")
+    assert (entry.target_id, entry.changes["removed"]) == (str(alpha.pk), [None, 2])
+    assert closure.created_by is not None
+
+
+def test_an_admin_closure_of_every_activity_closes_them_all(booked, close):
+    assert close(activity="").status_code == 302
+    assert not Reservation.objects.filter(day=MONDAY).exists()
+    assert set(UnitDay.objects.filter(day=MONDAY).values_list("taken", flat=True)) == {0}
+    assert len(mail.outbox) == 4  # one e-mail per family and activity closed
+    assert ActivityClosure.objects.get().activity is None
+
+
+def test_a_second_closure_of_the_same_day_is_refused_next_to_the_field(alpha, booked, close):
+    assert close(activity=str(alpha.pk)).status_code == 302
+    response = close(activity=str(alpha.pk), reason="Encore")
+    assert response.status_code == 200
+    assert "Une fermeture existe déjà ce jour-là pour cette activité." in response.content.decode()
+    assert ActivityClosure.objects.count() == 1
+
+
+def test_a_closure_changed_afterwards_keeps_its_day_and_activity(
+    as_admin_alpha, alpha, booked, close
+):
+    close(activity=str(alpha.pk))
+    closure = ActivityClosure.objects.get()
+    response = submit(as_admin_alpha, change_url(closure), reason="Grève nationale")
+    assert response.status_code == 302
+    closure.refresh_from_db()
+    assert (closure.reason, closure.day, closure.activity_id) == (
+        "Grève nationale",
+        MONDAY,
+        alpha.pk,
+    )
+    page = as_admin_alpha.get(change_url(closure)).content.decode()
+    assert 'name="day"' not in page and 'name="activity"' not in page

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import RestrictedError
 from django.test.utils import CaptureQueriesContext
 
 from parvis.accounts.models import AuditEntry
@@ -148,3 +149,14 @@ def test_load_booked_runs_outside_any_transaction(setting):
     ])  # fmt: skip
     assert UnitDay.objects.get(unit=unit, day=MONDAY).taken == 2
     assert Reservation.objects.filter(unit=unit, status=BookingStatus.RESERVEE).count() == 2
+
+
+def test_a_family_or_a_child_with_bookings_is_not_deleted_behind_the_counters(setting):
+    activity, holder, _waiting = setting
+    holder.book(activity, add=[MONDAY])
+    unit = activity.units.get()
+    with pytest.raises(RestrictedError):
+        holder.famille.delete()
+    with pytest.raises(RestrictedError):
+        holder.child.delete()
+    assert UnitDay.objects.get(unit=unit, day=MONDAY).taken == 1 == Reservation.objects.count()
