@@ -26,7 +26,6 @@ from parvis.activities.models import (
     UnitDay,
 )
 from parvis.activities.services import closures_of, why_not_bookable, why_not_cancellable
-from parvis.activities.services_offres import offers_of
 from parvis.communes.models import Commune
 from parvis.families.models import MemberKind, Personne
 from parvis.families.selectors_citizen import _linked_families
@@ -76,6 +75,29 @@ def children_inscriptions(*, user: User, commune: Commune) -> list[ChildInscript
     ):
         by_child[inscription.child_id].append(inscription)
     return [ChildInscriptions(child=c, inscriptions=by_child[c.pk]) for c in children]
+
+
+def offers_of(*, user: User, commune: Commune):
+    """The offered seats of the families `user` is linked to in `commune`, soonest to expire
+    first, with child, unit and activity: one query."""
+    return (
+        Reservation.objects.filter(
+            commune=commune,
+            famille__in=_linked_families(user=user, commune=commune),
+            status=BookingStatus.PROPOSEE,
+        )
+        .select_related("child", "unit__activity")
+        .order_by("offer_expires_at", "day", "pk")
+    )
+
+
+def offer_of(*, user: User, commune: Commune, pk) -> Reservation | None:
+    """One offered seat of the account's families in this commune; None for anything else
+    (another family's, another commune's, not an offer): the views answer 404."""
+    pk = parse_id(pk)
+    if pk is None:
+        return None
+    return offers_of(user=user, commune=commune).filter(pk=pk).first()
 
 
 def offers_count(*, user: User, commune: Commune) -> int:

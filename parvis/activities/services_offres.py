@@ -21,9 +21,6 @@ from django.utils.translation import gettext_lazy as _
 from parvis.accounts.models import User
 from parvis.activities import reservations
 from parvis.activities.models import BookingStatus, Reservation
-from parvis.communes.models import Commune
-from parvis.families.selectors_citizen import _linked_families
-from parvis.ids import parse_id
 
 logger = logging.getLogger(__name__)
 
@@ -154,29 +151,3 @@ def expire_offers(*, now: datetime | None = None) -> int:
             continue
         count += 1
     return count
-
-
-# --- Reads for the families' pages ---------------------------------------------------------------
-
-
-def offers_of(*, user: User, commune: Commune):
-    """The offered seats of the families `user` is linked to in `commune`, soonest to expire
-    first, with child, unit and activity: one query."""
-    return (
-        Reservation.objects.filter(
-            commune=commune,
-            famille__in=_linked_families(user=user, commune=commune),
-            status=BookingStatus.PROPOSEE,
-        )
-        .select_related("child", "unit__activity")
-        .order_by("offer_expires_at", "day", "pk")
-    )
-
-
-def offer_of(*, user: User, commune: Commune, pk) -> Reservation | None:
-    """One offered seat of the account's families in this commune; None for anything else
-    (another family's, another commune's, not an offer): the views answer 404."""
-    pk = parse_id(pk)
-    if pk is None:
-        return None
-    return offers_of(user=user, commune=commune).filter(pk=pk).first()

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from parvis.accounts.decorators import citizen_required
-from parvis.activities import services_offres
+from parvis.activities import selectors, services_offres
 from parvis.activities.models import BookingStatus
 from parvis.activities.rules import format_moment
 
@@ -29,7 +29,7 @@ DECLINE = "refuser"
 @citizen_required
 def offres(request):
     now = timezone.now()
-    offers = list(services_offres.offers_of(user=request.user, commune=request.commune))
+    offers = list(selectors.offers_of(user=request.user, commune=request.commune))
     for offer in offers:
         offer.expired = offer.offer_expires_at is not None and now >= offer.offer_expires_at
         offer.expires = format_moment(offer.offer_expires_at) if offer.offer_expires_at else ""
@@ -48,7 +48,7 @@ def _back(request):
 @require_http_methods(["GET", "POST"])
 @citizen_required
 def offre(request, pk):
-    offer = services_offres.offer_of(user=request.user, commune=request.commune, pk=pk)
+    offer = selectors.offer_of(user=request.user, commune=request.commune, pk=pk)
     if offer is None:
         raise Http404(_("Cette page n'existe pas."))
     if request.method == "POST":
