@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -48,7 +49,7 @@ KILLED = {"killed", "timeout", "caught by type check"}
 MUTANT_NAME = re.compile(r"(parvis\.[\w.ǁ]+__mutmut_\d+)")
 
 
-def pytest_ini_block() -> str:
+def project_pytest_config() -> str:
     """The project's [tool.pytest.ini_options] block, so the mutated tree's tests run alike."""
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     match = re.search(r"^\[tool\.pytest\.ini_options\]\n(?:(?!\[).*\n)*", text, re.MULTILINE)
@@ -76,14 +77,16 @@ pytest_add_cli_args = [
 ]
 use_git_change_detection = false
 
-{pytest_ini_block()}"""
+{project_pytest_config()}"""
     (path / "pyproject.toml").write_text(config, encoding="utf-8")
     return path
 
 
 def mutmut(path: Path, *args: str) -> subprocess.CompletedProcess:
-    # nice: the machine is shared; one worker (--max-children 1) for the same reason.
-    command = ["nice", "-n", "10", str(Path(sys.executable).parent / "mutmut"), *args]
+    # nice (MUTATION_NICE, 10 by default): the machine may be shared; one worker
+    # (--max-children 1) for the same reason.
+    niceness = os.environ.get("MUTATION_NICE", "10")
+    command = ["nice", "-n", niceness, str(Path(sys.executable).parent / "mutmut"), *args]
     return subprocess.run(command, cwd=path, check=False, text=True)  # noqa: S603
 
 
