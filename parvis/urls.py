@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +23,6 @@ urlpatterns = [
     path("admin/r/<int:content_type_id>/<path:object_id>/", scoped_shortcut),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
     path("", include("parvis.portal.urls")),
     path("<slug:commune>/", include(ACCOUNT_PAGES)),
     path("<slug:commune>/", include("parvis.families.urls")),
@@ -33,8 +30,8 @@ urlpatterns = [
     path("<slug:commune>/mon-espace/factures/", include("parvis.billing.urls")),
     path("<slug:commune>/mon-espace/", include("parvis.activities.urls")),
     path("<slug:commune>/paiement/", include("parvis.payments.urls")),
-    path("<slug:commune>/guichet/activites/", include("parvis.backoffice.urls_activites")),
-    path("<slug:commune>/guichet/regie/", include("parvis.backoffice.urls_regie")),
+    path("<slug:commune>/guichet/activites/", include("parvis.activities.guichet.urls")),
+    path("<slug:commune>/guichet/regie/", include("parvis.payments.guichet.urls")),
     path("<slug:commune>/guichet/", include("parvis.backoffice.urls")),
     path("<slug:commune>/demarches/", include("parvis.demarches.urls")),
 ]
