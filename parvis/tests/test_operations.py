@@ -13,6 +13,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.core import mail
 from django.core.files.storage import storages
 from django.db import OperationalError, connection
 from django.http import HttpResponse
@@ -358,6 +359,20 @@ def test_a_database_that_does_not_answer_makes_the_report_503(client, status_tok
         response = client.get("/healthz/status", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 503
     assert response.json()["database"] == {"status": "error", "error": "OperationalError"}
+
+
+@pytest.mark.django_db
+def test_a_server_error_is_mailed_to_the_admins(client, settings, status_token):
+    settings.ADMINS = [("Exploitation", "exploitation@example.fr")]
+    client.raise_request_exception = False
+    with mock.patch("parvis.health.report", side_effect=RuntimeError("panne du contrôle")):
+        response = client.get("/healthz/status", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 500
+    assert [message.to for message in mail.outbox] == [["exploitation@example.fr"]]
+    assert "RuntimeError at /healthz/status\npanne du contrôle" in mail.outbox[0].body
+    assert "/healthz/status" in mail.outbox[0].subject
+    # Django's report hides the credentials (the monitoring's token, the settings' secrets).
+    assert TOKEN not in mail.outbox[0].body
 
 
 @pytest.mark.django_db
