@@ -1,10 +1,12 @@
-"""The guichet (parvis/backoffice) is a shell: its pages call the domain apps' services, and no
-module of it writes a model itself (issue 16 §2). A scan of its code fails on a write."""
+"""The agents' pages write nothing themselves (issue 16 §2): the guichet shell (parvis/backoffice)
+and each app's agent pages (parvis/<app>/guichet/) call the domain apps' services. A scan of their
+code fails on a model write or a services module there."""
 
 import re
 from pathlib import Path
 
-BACKOFFICE = Path(__file__).resolve().parents[1] / "backoffice"
+PARVIS = Path(__file__).resolve().parents[1]
+BACKOFFICE = PARVIS / "backoffice"
 # A model write: save/delete on an object, or a manager/queryset write.
 WRITE = re.compile(
     r"\.(save|delete)\(|\.objects\.(create|get_or_create|update_or_create|"
@@ -17,11 +19,18 @@ def writes_in(source: str) -> list[str]:
 
 
 def shell_modules() -> list[Path]:
+    """The shell's modules and those of every app's `guichet` package."""
     return [
         path
-        for path in BACKOFFICE.rglob("*.py")
+        for root in [BACKOFFICE, *PARVIS.glob("*/guichet")]
+        for path in root.rglob("*.py")
         if "tests" not in path.parts and "migrations" not in path.parts
     ]
+
+
+def test_the_scan_reads_the_shell_and_the_apps_agent_pages():
+    apps = {path.relative_to(PARVIS).parts[0] for path in shell_modules()}
+    assert {"backoffice", "activities", "demarches", "billing", "payments"} <= apps
 
 
 def test_the_guichet_has_no_services_module():
@@ -30,7 +39,7 @@ def test_the_guichet_has_no_services_module():
 
 def test_no_module_of_the_guichet_writes_a_model():
     found = {
-        str(path.relative_to(BACKOFFICE)): writes
+        str(path.relative_to(PARVIS)): writes
         for path in shell_modules()
         if (writes := writes_in(path.read_text()))
     }
