@@ -147,6 +147,7 @@ STARTUP_VARIABLES = {
     "PARVIS_EMAIL_DISABLED",
     "ADMINS",
     "SENTRY_DSN",
+    "SENTRY_TRACES_SAMPLE_RATE",
     "PARVIS_LOG_FORMAT",
     "PARVIS_STATUS_TOKEN",
     "ALLOWED_HOSTS",
@@ -263,6 +264,19 @@ def test_sentry_starts_only_with_a_dsn():
     result = start({"PARVIS_EMAIL_DISABLED": "1", "SENTRY_DSN": dsn}, code)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"active": True, "dsn": dsn, "pii": False}
+
+
+@pytest.mark.parametrize("rate", ["beaucoup", "1.5", "-0.1"])
+def test_a_bad_sentry_sample_rate_stops_start_up(rate):
+    result = start(
+        {
+            "PARVIS_EMAIL_DISABLED": "1",
+            "SENTRY_DSN": "https://abc123@errors.example.fr/4",
+            "SENTRY_TRACES_SAMPLE_RATE": rate,
+        }
+    )
+    assert result.returncode != 0
+    assert "SENTRY_TRACES_SAMPLE_RATE doit être un nombre entre 0 et 1" in result.stderr
 
 
 def test_a_short_status_token_stops_start_up():
