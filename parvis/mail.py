@@ -1,15 +1,183 @@
-"""Development outbox: every e-mail Parvis sends is written as one .eml file under var/outbox/,
-and listed on /_dev/outbox/ (only with PARVIS_DEVELOPMENT on)."""
+"""Every e-mail Parvis sends leaves from here.
+
+`queue_email` writes an OutgoingEmail row in the caller's transaction and, once it has committed,
+queues the `send_email` task: no request waits for the mail relay, none fails because it is down,
+and an e-mail whose data rolled back never leaves. The task retries a relay error with back-off
+(RETRY_DELAYS), then marks the e-mail failed and logs it at ERROR (the operator's reports).
+`send_now` is for work already in a background task with its own claim (billing's PDFs).
+
+Also the development outbox: with PARVIS_DEVELOPMENT, every e-mail is written as one .eml file
+under var/outbox/ and listed on /_dev/outbox/."""
 
 import email
+import logging
+import smtplib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.policy import default as default_policy
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import storages
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import default_task_backend, task
+
+from parvis.background.models import OutgoingEmail
+
+logger = logging.getLogger(__name__)
+
+# After the 1st failed attempt wait 1 minute, after the 2nd 5 minutes, … : seven attempts over
+# about 9 hours, long enough for a relay's maintenance, short enough for a reset link to matter.
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# What sending raises when the relay is down, slow or refusing for now (OSError: refused,
+# unreachable, timed out). An error while building the message (a missing attachment, a header
+# Django refuses) would come again: failed at once.
+RETRYABLE_ERRORS = (smtplib.SMTPException, OSError)
+
+
+def _addresses(value) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    return [address.strip() for address in value or () if address and address.strip()]
+
+
+def queue_email(
+    *,
+    to,
+    subject: str,
+    body: str,
+    html: str | None = None,
+    attachments: list[str] | None = None,
+    reply_to=None,
+    commune_id: int | None = None,
+    from_email: str | None = None,
+) -> OutgoingEmail | None:
+    """Queues one e-mail to `to` (an address or a list): sent once the current transaction
+    has committed (at once outside one). `attachments` are names in STORAGES["private"]. None when
+    there is nobody to write to."""
+    recipients = _addresses(to)
+    if not recipients:
+        return None
+    outgoing = OutgoingEmail.objects.create(
+        commune_id=commune_id,
+        to=recipients,
+        reply_to=_addresses(reply_to),
+        from_email=from_email or "",
+        subject=subject,
+        body=body,
+        html=html or "",
+        attachments=list(attachments or []),
+    )
+    # parvis.tasks.enqueue_on_commit's one line, repeated: mail and tasks are independent
+    # siblings of import-linter's chain.
+    transaction.on_commit(lambda: send_email.enqueue(email_id=outgoing.pk))
+    return outgoing
+
+
+def send_now(message: EmailMessage) -> int:
+    """Sends `message` at once, errors raised: only for work that is already a background task
+    and keeps its own record of what was sent (billing's invoices and receipts)."""
+    return message.send()
+
+
+def _message(outgoing: OutgoingEmail) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=outgoing.subject,
+        body=outgoing.body,
+        from_email=outgoing.from_email or None,
+        to=outgoing.to,
+        reply_to=outgoing.reply_to or None,
+    )
+    if outgoing.html:
+        message.attach_alternative(outgoing.html, "text/html")
+    private = storages["private"]
+    for name in outgoing.attachments:
+        with private.open(name, "rb") as stored:
+            message.attach(Path(name).name, stored.read())
+    return message
+
+
+# Ahead of billing's PDFs (0 and 10): a reset link should not wait behind a run's 10,000 invoices.
+@task(priority=20)
+def send_email(*, email_id: int) -> str:
+    """Sends one queued e-mail; on a relay error, queues itself again after the next delay of
+    RETRY_DELAYS, and after MAX_ATTEMPTS marks it failed. Returns the e-mail's status."""
+    with transaction.atomic():
+        # Locked: a retry queued twice (a worker restarted) sends one e-mail, not two.
+        outgoing = (
+            OutgoingEmail.objects.select_for_update()
+            .filter(pk=email_id, status=OutgoingEmail.Status.QUEUED)
+            .first()
+        )
+        if outgoing is None:
+            return "absent"
+        outgoing.attempts += 1
+        now = timezone.now()
+        try:
+            message = _message(outgoing)
+        except Exception as error:  # would fail the same way again
+            _failed(outgoing, error, now=now, retry=False)
+        else:
+            try:
+                message.send()
+            except RETRYABLE_ERRORS as error:
+                _failed(outgoing, error, now=now, retry=outgoing.attempts < MAX_ATTEMPTS)
+            except Exception as error:
+                _failed(outgoing, error, now=now, retry=False)
+            else:
+                outgoing.status = OutgoingEmail.Status.SENT
+                outgoing.sent_at = now
+                outgoing.next_attempt_at = None
+                outgoing.body = outgoing.html = ""
+        outgoing.save()
+    return outgoing.status
+
+
+def _failed(outgoing: OutgoingEmail, error: Exception, *, now, retry: bool) -> None:
+    outgoing.last_error = f"{type(error).__name__}: {error}"[:2000]
+    if retry:
+        outgoing.next_attempt_at = now + RETRY_DELAYS[outgoing.attempts - 1]
+        logger.warning(
+            "E-mail %s not sent (attempt %s of %s), retried at %s: %s",
+            outgoing.pk,
+            outgoing.attempts,
+            MAX_ATTEMPTS,
+            outgoing.next_attempt_at.isoformat(),
+            outgoing.last_error,
+        )
+        pk, at = outgoing.pk, outgoing.next_attempt_at
+        transaction.on_commit(lambda: _retry(email_id=pk, at=at))
+        return
+    outgoing.status = OutgoingEmail.Status.FAILED
+    outgoing.next_attempt_at = None
+    # At ERROR: it reaches the operator (ADMINS, error reporting), with the row to look at.
+    logger.error(
+        "E-mail %s failed after %s attempt(s), not sent to %s (« %s »): %s",
+        outgoing.pk,
+        outgoing.attempts,
+        ", ".join(outgoing.to),
+        outgoing.subject,
+        outgoing.last_error,
+    )
+
+
+def _retry(*, email_id: int, at: datetime) -> None:
+    if default_task_backend.supports_defer:
+        send_email.using(run_after=at).enqueue(email_id=email_id)
+    else:
+        # The immediate backend (development, tests) cannot wait: the row stays queued.
+        logger.warning("E-mail %s: the task backend cannot defer, not retried", email_id)
 
 
 def absolute_url(path: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -30,7 +29,7 @@ from parvis.activities.models import (
 from parvis.activities.rules import PARIS, format_moment, is_open_at, moment
 from parvis.communes.models import Commune
 from parvis.families.models import Famille, Personne
-from parvis.mail import absolute_url
+from parvis.mail import absolute_url, queue_email
 
 
 class BasketRefused(Exception):
@@ -341,9 +340,9 @@ def send_baskets_summary(*, user: User, commune, baskets: list) -> None:
     `baskets` are (child, activity, BasketResult), each said as send_basket_summary says one."""
     if not user.email:
         return
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — vos réservations sont enregistrées") % {"commune": commune.name},
-        message=render_to_string(
+        body=render_to_string(
             "activities/emails/basket.txt",
             {
                 "commune": commune,
@@ -360,6 +359,6 @@ def send_baskets_summary(*, user: User, commune, baskets: list) -> None:
                 "url": absolute_url(f"/{commune.slug}/mon-espace/activites/"),
             },
         ),
-        from_email=None,
-        recipient_list=[user.email],
+        commune_id=commune.pk,
+        to=[user.email],
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -29,7 +28,7 @@ from parvis.activities.selectors_absences import with_bookings
 from parvis.families.models import DocumentStatus, DocumentType, Famille, MemberKind, Personne
 from parvis.families.selectors import first_responsable_email
 from parvis.families.services_documents import store_document
-from parvis.mail import absolute_url
+from parvis.mail import absolute_url, queue_email
 
 MAX_DAYS = 31  # a longer absence is a matter for the service, not a form
 MAX_DAYS_AHEAD = 365
@@ -335,27 +334,27 @@ def send_acknowledgement(*, absence: Absence, user: User, now: datetime) -> None
         return
     absence = with_bookings([absence])[0]
     until = open_until(absence, now=now)
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — absence de %(child)s signalée")
         % {"commune": absence.commune.name, "child": absence.child.first_names},
-        message=render_to_string(
+        body=render_to_string(
             "activities/emails/absence_declared.txt",
             _context(absence, until=format_moment(until) if until else ""),
         ),
-        from_email=None,
-        recipient_list=[user.email],
+        commune_id=absence.commune_id,
+        to=[user.email],
     )
 
 
 def send_certificate_received(*, absence: Absence, user: User) -> None:
     if user is None or not user.email:
         return
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — certificat reçu pour l'absence de %(child)s")
         % {"commune": absence.commune.name, "child": absence.child.first_names},
-        message=render_to_string("activities/emails/absence_certificate.txt", _context(absence)),
-        from_email=None,
-        recipient_list=[user.email],
+        body=render_to_string("activities/emails/absence_certificate.txt", _context(absence)),
+        commune_id=absence.commune_id,
+        to=[user.email],
     )
 
 
@@ -368,10 +367,10 @@ def send_decision(*, absence: Absence) -> None:
     ) or first_responsable_email(absence.famille)
     if not to:
         return
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — absence de %(child)s : décision du service")
         % {"commune": absence.commune.name, "child": absence.child.first_names},
-        message=render_to_string("activities/emails/absence_decision.txt", _context(absence)),
-        from_email=None,
-        recipient_list=[to],
+        body=render_to_string("activities/emails/absence_decision.txt", _context(absence)),
+        commune_id=absence.commune_id,
+        to=[to],
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -32,7 +31,7 @@ from parvis.communes.models import Commune
 from parvis.demarches import services as demarches_services
 from parvis.demarches.models import TRANSITIONS, Demande, Status
 from parvis.families.models import FamilyAccess, MemberKind, Personne
-from parvis.mail import absolute_url
+from parvis.mail import absolute_url, queue_email
 
 
 class AlreadyClosed(Exception):
@@ -302,14 +301,14 @@ def _send_closure_notices(*, closure, activity, notices) -> None:
     for famille_id, rows in notices.items():
         if not emails.get(famille_id):
             continue
-        send_mail(
+        queue_email(
             subject=_("%(commune)s — %(activity)s fermé le %(day)s")
             % {
                 "commune": commune.name,
                 "activity": activity.name,
                 "day": closure.day.strftime("%d/%m/%Y"),
             },
-            message=render_to_string(
+            body=render_to_string(
                 "activities/emails/fermeture.txt",
                 {
                     "commune": commune,
@@ -320,8 +319,8 @@ def _send_closure_notices(*, closure, activity, notices) -> None:
                     "tz": PARIS,
                 },
             ),
-            from_email=None,
-            recipient_list=sorted(emails[famille_id]),
+            commune_id=commune.pk,
+            to=sorted(emails[famille_id]),
         )
 
 
@@ -331,9 +330,9 @@ def _send_refusals(*, commune, notices: dict[int, list[str]], reason: str, templ
     for famille_id, lines in notices.items():
         if not emails.get(famille_id):
             continue
-        send_mail(
+        queue_email(
             subject=subject % {"commune": commune.name},
-            message=render_to_string(
+            body=render_to_string(
                 template,
                 {
                     "commune": commune,
@@ -342,6 +341,6 @@ def _send_refusals(*, commune, notices: dict[int, list[str]], reason: str, templ
                     "url": absolute_url(f"/{commune.slug}/mon-espace/activites/"),
                 },
             ),
-            from_email=None,
-            recipient_list=sorted(emails[famille_id]),
+            commune_id=commune.pk,
+            to=sorted(emails[famille_id]),
         )

@@ -14,7 +14,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -34,7 +33,7 @@ from parvis.activities.services import closures_of
 from parvis.communes.dates import long_date
 from parvis.communes.models import Commune
 from parvis.families.models import FamilyAccess, Personne
-from parvis.mail import absolute_url
+from parvis.mail import absolute_url, queue_email
 
 WINDOW = timedelta(hours=24)
 
@@ -219,10 +218,10 @@ def send_reminder(
         for child in children
     ]
     week = long_date(monday, "l j F Y")
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — réservez la semaine du %(week)s avant le %(deadline)s")
         % {"commune": commune.name, "week": week, "deadline": format_moment(due.deadline)},
-        message=render_to_string(
+        body=render_to_string(
             "activities/emails/rappel.txt",
             {
                 "commune": commune,
@@ -234,6 +233,6 @@ def send_reminder(
                 "agenda_url": absolute_url(reverse("activities:agenda", args=[commune.slug])),
             },
         ),
-        from_email=None,
-        recipient_list=[user.email],
+        commune_id=commune.pk,
+        to=[user.email],
     )

@@ -43,7 +43,7 @@ from parvis.billing.pricing import money
 from parvis.billing.selectors_documents import responsables_prefetch
 from parvis.communes.models import Commune
 from parvis.families.models import Famille, FamilyAccess
-from parvis.mail import absolute_url
+from parvis.mail import absolute_url, send_now
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def send_invoice(*, invoice_id: int) -> bool:
     recipients = family_emails(invoice.famille) if invoice else []
     if not recipients:
         return False
-    _invoice_message(invoice, recipients).send()
+    send_now(_invoice_message(invoice, recipients))
     Invoice.objects.filter(pk=invoice.pk).update(emailed_at=timezone.now())
     return True
 
@@ -167,7 +167,7 @@ def send_invoices(*, invoice_ids: list[int]) -> dict:
         if not _pending(Invoice.objects.filter(pk=invoice.pk)).update(emailed_at=claimed):
             continue  # sent meanwhile by another task
         try:
-            message.send()
+            send_now(message)
         except Exception:  # a mail server error: logged, the invoice stays to send
             logger.exception("Invoice %s could not be e-mailed", invoice.pk)
             Invoice.objects.filter(pk=invoice.pk, emailed_at=claimed).update(emailed_at=None)
@@ -296,7 +296,7 @@ def send_receipt(*, payment_id: int) -> bool:
             to=recipients,
         )
         message.attach(f"recu-{payment.number}.pdf", pdf.receipt_pdf(payment), "application/pdf")
-        message.send()
+        send_now(message)
     except Exception:
         logger.exception("The receipt of payment %s could not be e-mailed", payment_id)
         return False

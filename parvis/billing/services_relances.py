@@ -1,8 +1,9 @@
 """Reminders (« relances ») of overdue invoices, sent by the régie from its guichet: one e-mail
 per invoice to the family (what remains due, the invoice's number and due date, the link to
 « Mon compte »), an InvoiceReminder row and an audit row each, in one transaction; the e-mails
-leave once it has committed, to the addresses its invoices go to. A family without any e-mail
-is reminded by post: it is listed, not e-mailed, and gets no reminder row.
+are queued in it (parvis.mail) and leave once it has committed, to the addresses its invoices go
+to. A family without any e-mail is reminded by post: it is listed, not e-mailed, and gets no
+reminder row.
 
 An invoice is reminded at most once a day: the invoices are locked while the reminders are
 written, so a double click, or two agents at once, send one e-mail, not two."""
@@ -12,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -26,6 +26,7 @@ from parvis.billing.models import Invoice, InvoiceReminder
 from parvis.billing.pricing import money
 from parvis.billing.selectors import DUE_STATUSES
 from parvis.families.models import Famille
+from parvis.mail import queue_email
 
 
 @dataclass
@@ -40,7 +41,7 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _message(invoice: Invoice, famille: Famille, to: list[str]) -> EmailMessage:
+def _queue(invoice: Invoice, famille: Famille, to: list[str]) -> None:
     commune = invoice.commune
     context = {
         "commune": commune,
@@ -51,17 +52,13 @@ def _message(invoice: Invoice, famille: Famille, to: list[str]) -> EmailMessage:
         "total": money(invoice.total),
         "url": mon_compte_url(commune),
     }
-    return EmailMessage(
+    queue_email(
         subject=_("%(commune)s — rappel : facture n° %(number)s à régler")
         % {"commune": commune.name, "number": invoice.number},
         body=render_to_string("billing/emails/relance.txt", context),
+        commune_id=commune.pk,
         to=to,
     )
-
-
-def _send(messages: list[EmailMessage]) -> None:
-    if messages:
-        get_connection().send_messages(messages)
 
 
 @transaction.atomic
@@ -91,7 +88,6 @@ def send_reminders(*, invoices, actor: User, today: date | None = None) -> Remin
             Famille.objects.filter(pk__in={invoice.famille_id for invoice in locked})
         )
     }
-    messages: list[EmailMessage] = []
     for invoice in locked:
         if invoice.status not in DUE_STATUSES or invoice.due_on >= today:
             result.not_due.append(invoice)
@@ -116,7 +112,6 @@ def send_reminders(*, invoices, actor: User, today: date | None = None) -> Remin
             famille_id=invoice.famille_id,
             changes={"email": [None, ", ".join(emails)], "due": [None, invoice.due_amount]},
         )
-        messages.append(_message(invoice, famille, emails))
+        _queue(invoice, famille, emails)
         result.sent.append(invoice)
-    transaction.on_commit(lambda: _send(messages))
     return result

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -30,7 +29,7 @@ from parvis.billing.pricing import money
 from parvis.communes.dates import long_date
 from parvis.demarches.models import Procedure
 from parvis.families.models import Famille
-from parvis.mail import absolute_url
+from parvis.mail import absolute_url, queue_email
 
 CONTEST_SLUG = "contestation-facturation"
 
@@ -160,10 +159,10 @@ def send_warning(
             text = _("%(day)s — %(child)s — %(unit)s : %(situation)s, %(penalty)s")
         lines.append(text % values)
     month_text = date_format(month, "F Y")
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — facture de %(month)s : pénalités prévues")
         % {"commune": commune.name, "month": month_text},
-        message=render_to_string(
+        body=render_to_string(
             "billing/emails/avertissement_penalites.txt",
             {
                 "commune": commune,
@@ -177,6 +176,6 @@ def send_warning(
                 "invoices_url": mon_compte_url(commune),
             },
         ),
-        from_email=None,
-        recipient_list=emails,
+        commune_id=commune.pk,
+        to=emails,
     )

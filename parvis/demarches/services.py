@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Callable
 
 from django.core.files.base import File
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -39,7 +38,7 @@ from parvis.demarches.models import (
 from parvis.families.models import Document, DocumentStatus, FamilyAccess
 from parvis.families.services import update_famille, update_member
 from parvis.families.services_documents import EXTENSIONS
-from parvis.mail import absolute_url
+from parvis.mail import absolute_url, queue_email
 from parvis.uploads import check_upload
 
 TRACKING_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
@@ -551,7 +550,7 @@ def _send(demande: Demande, template: str, **extra) -> None:
         "tracking_url": tracking_url(demande),
         **extra,
     }
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — %(procedure)s (%(number)s) : %(status)s")
         % {
             "commune": demande.commune.name,
@@ -559,7 +558,7 @@ def _send(demande: Demande, template: str, **extra) -> None:
             "number": demande.number,
             "status": demande.get_status_display(),
         },
-        message=render_to_string(template, context),
-        from_email=None,
-        recipient_list=[to],
+        body=render_to_string(template, context),
+        commune_id=demande.commune_id,
+        to=[to],
     )

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NoReturn
 
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
@@ -36,7 +35,7 @@ from parvis.families.models import (
     ServiceKey,
 )
 from parvis.families.quotient import compute_qf, number_of_parts
-from parvis.mail import absolute_url
+from parvis.mail import absolute_url, queue_email
 
 # Crockford's base 32: no I, L, O, U, so a key read aloud or copied by hand is unambiguous.
 KEY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -213,12 +212,12 @@ def send_service_key(*, service_key: ServiceKey, key: str, to: str) -> None:
             reverse("accounts:creer_mon_espace", kwargs={"commune": commune.slug})
         ),
     }
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — votre %(label)s")
         % {"commune": commune.name, "label": service_key.service.key_label or _("clé personnelle")},
-        message=render_to_string("families/emails/service_key.txt", context),
-        from_email=None,
-        recipient_list=[to],
+        body=render_to_string("families/emails/service_key.txt", context),
+        commune_id=commune.pk,
+        to=[to],
     )
 
 

@@ -11,7 +11,6 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Sum
 from django.template.defaultfilters import filesizeformat
@@ -34,7 +33,7 @@ from parvis.families.models import (
     Personne,
 )
 from parvis.families.selectors import first_responsable_email
-from parvis.mail import absolute_url
+from parvis.mail import absolute_url, queue_email
 from parvis.uploads import check_upload
 
 EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
@@ -255,13 +254,13 @@ def send_refusal(*, document: Document) -> None:
     if not to:
         return
     commune = document.commune
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — document refusé : %(label)s")
         % {"commune": commune.name, "label": document.label},
-        message=render_to_string(
+        body=render_to_string(
             "families/emails/document_refused.txt",
             {"commune": commune, "document": document, "url": _documents_url(commune)},
         ),
-        from_email=None,
-        recipient_list=[to],
+        commune_id=commune.pk,
+        to=[to],
     )
