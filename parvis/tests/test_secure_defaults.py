@@ -225,3 +225,25 @@ def test_a_wrong_trusted_proxy_is_said_in_french():
 
     with pytest.raises(ImproperlyConfigured, match="PARVIS_TRUSTED_PROXIES contient « not-a-"):
         client_ip(request_from("10.0.0.5", "1.2.3.4"))
+
+
+# --- Every per-address limit counts the visitor, not the proxy ------------------------------------
+
+
+@pytest.mark.django_db
+@override_settings(PARVIS_TRUSTED_PROXIES=["10.0.0.5"])
+def test_the_login_doors_count_the_visitor_behind_the_proxy(client):
+    from parvis.accounts.models import Attempt
+    from parvis.communes.tests.factories import CommuneFactory
+
+    CommuneFactory(slug="villebois")
+    behind = {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 198.51.100.1"}
+    client.post("/villebois/connexion/", {"username": "x@example.fr", "password": "y"}, **behind)
+    client.post("/villebois/guichet/connexion/", {"username": "x", "password": "y"}, **behind)
+    spoofed = {"REMOTE_ADDR": "203.0.113.7", "HTTP_X_FORWARDED_FOR": "198.51.100.1"}
+    client.post("/villebois/connexion/", {"username": "x@example.fr", "password": "y"}, **spoofed)
+    assert list(Attempt.objects.order_by("pk").values_list("kind", "ip")) == [
+        (Attempt.Kind.LOGIN, "198.51.100.1"),
+        (Attempt.Kind.AGENT_LOGIN, "198.51.100.1"),
+        (Attempt.Kind.LOGIN, "203.0.113.7"),
+    ]

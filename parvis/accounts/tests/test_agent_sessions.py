@@ -10,7 +10,7 @@ import time_machine
 from django.conf import settings
 
 from parvis.accounts.models import AgentRole
-from parvis.communes.tests.factories import CommuneFactory
+from parvis.communes.tests.factories import CommuneFactory, OperatorFactory
 from parvis.families.models import Famille
 from parvis.families.tests.factories import PASSWORD, CitizenFactory
 from parvis.testing.guichet import make_agent, text_of
@@ -143,3 +143,15 @@ def test_a_citizen_is_not_logged_out_after_half_an_hour(client, commune):
         response = client.get("/villebois/mon-espace/")
     assert EXPIRED not in text_of(response)
     assert logged_in(client)
+
+
+def test_the_administrations_sessions_too(client, db):
+    operator = OperatorFactory()
+    with at(MORNING):
+        client.force_login(operator)
+        assert client.get("/admin/").status_code == 200
+    with at(MORNING + timedelta(minutes=31)):
+        response = client.get("/admin/")
+    assert EXPIRED in text_of(response)
+    assert 'href="/admin/login/?next=%2Fadmin%2F"' in response.content.decode()
+    assert not logged_in(client)
