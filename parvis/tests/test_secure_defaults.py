@@ -247,3 +247,22 @@ def test_the_login_doors_count_the_visitor_behind_the_proxy(client):
         (Attempt.Kind.AGENT_LOGIN, "198.51.100.1"),
         (Attempt.Kind.LOGIN, "203.0.113.7"),
     ]
+
+
+@pytest.mark.django_db
+@override_settings(PARVIS_TRUSTED_PROXIES=["10.0.0.5"])
+def test_a_malformed_forwarded_for_never_gives_a_server_error(client):
+    from parvis.accounts.models import Attempt
+    from parvis.communes.tests.factories import CommuneFactory
+
+    CommuneFactory(slug="villebois")
+    for forwarded in ("unknown", "1.2.3.4:80, [::1", "\x00, 300.1.1.1", "x" * 10_000):
+        response = client.post(
+            "/villebois/connexion/",
+            {"username": "x@example.fr", "password": "y"},
+            REMOTE_ADDR="10.0.0.5",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+        assert response.status_code == 200
+    # The proxy's own address is all that is known: it is the one counted.
+    assert set(Attempt.objects.values_list("ip", flat=True)) == {"10.0.0.5"}
