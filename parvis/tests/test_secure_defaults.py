@@ -266,3 +266,20 @@ def test_a_malformed_forwarded_for_never_gives_a_server_error(client):
         assert response.status_code == 200
     # The proxy's own address is all that is known: it is the one counted.
     assert set(Attempt.objects.values_list("ip", flat=True)) == {"10.0.0.5"}
+
+
+def test_the_test_settings_leave_no_temporary_directory_behind():
+    code = (
+        "from parvis import settings_test as s; "
+        "print(s.TEST_TMP_DIR, s.PRIVATE_MEDIA_ROOT, s.DATABASES['default']['TEST']['NAME'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
+    result = subprocess.run(  # noqa: S603 — our own interpreter and code
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    tmp, private, database = (Path(part) for part in result.stdout.split())
+    # One directory holds the private files and the SQLite test database…
+    assert private.parent == tmp and database.parent == tmp
+    # …and it is gone once the process has ended.
+    assert not tmp.exists()
