@@ -37,6 +37,7 @@ def start(env_overrides: dict[str, str]):
         "EMAIL_HOST",
         "EMAIL_BACKEND",
         "PARVIS_EMAIL_DISABLED",
+        "PARVIS_TRUSTED_PROXIES",
     }
     env = {k: v for k, v in os.environ.items() if k not in cleared}
     env.update(
@@ -283,3 +284,15 @@ def test_the_test_settings_leave_no_temporary_directory_behind():
     assert private.parent == tmp and database.parent == tmp
     # …and it is gone once the process has ended.
     assert not tmp.exists()
+
+
+def test_a_trusted_proxy_that_is_no_address_stops_start_up():
+    result = start({"PARVIS_DEVELOPMENT": "1", "PARVIS_TRUSTED_PROXIES": "10.0.0.5, nginx"})
+    assert result.returncode != 0
+    assert "PARVIS_TRUSTED_PROXIES contient « nginx », qui n'est ni une adresse IP" in (
+        result.stderr
+    )
+    assert (
+        start({"PARVIS_DEVELOPMENT": "1", "PARVIS_TRUSTED_PROXIES": "10.0.0.0/8,::1"}).returncode
+        == 0
+    )
