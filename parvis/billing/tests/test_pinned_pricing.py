@@ -82,6 +82,17 @@ def test_residence_by_town_and_departement(commune, city, postal_code, resident)
     assert is_resident(famille, commune) is resident
 
 
+def test_only_the_first_five_digits_are_the_postal_code():
+    # « 83120 CEDEX 1 »: the sixth digit is the cedex's, not the postal code's.
+    assert is_resident(Famille(city="", postal_code="83120 CEDEX 1"), SAINTE_MAXIME) is True
+
+
+def test_pacific_collectivities_are_told_apart_by_three_digits():
+    kone = Commune(name="Koné", postal_code="98860")  # Nouvelle-Calédonie (988)
+    assert is_resident(Famille(city="Koné", postal_code="98860"), kone) is True
+    assert is_resident(Famille(city="Koné", postal_code="98714"), kone) is False  # Polynésie
+
+
 def test_a_city_made_only_of_punctuation_is_no_city():
     # Nothing left of « - » once folded: the postal code alone decides.
     assert is_resident(Famille(city=" - ", postal_code="83120"), SAINTE_MAXIME) is True
