@@ -720,3 +720,15 @@ def test_an_unsigned_notifications_excerpt_starts_with_its_query_string(world):
     exchange = last_exchange()
     assert exchange.verified is False
     assert exchange.payload == "?a=1\nreference=PVSX&signature=00"
+
+
+def test_a_payment_across_two_regies_names_both_receipts(world, says):
+    from parvis.billing.models import Regie
+
+    periscolaire = Regie.objects.create(commune=world.commune, name="Régie péri", code="PERI")
+    garderie = make_invoice(periscolaire, world.famille, "17.25", label="Garderie")
+    transaction = start(world, world.sejour, garderie)
+    says(transaction)
+    outcome = notify(world, transaction=transaction)
+    numbers = ", ".join(str(p.number) for p in Payment.objects.order_by("regie_id"))
+    assert outcome.text == f"payée : reçu n° {numbers}"
