@@ -185,6 +185,25 @@ def accept_bookings(*, commune: Commune, actor: User | None, ids: list[int], act
     return len(rows)
 
 
+def waiting_ranks(waiting: list[Reservation]) -> dict[int, int]:
+    """The rank of each of `waiting` on the waiting list of its unit and day, in one query
+    whatever their number (a basket of a month on a full unit: one per day)."""
+    if not waiting:
+        return {}
+    counted: dict[reservations.Pair, int] = {}
+    ranks = {}
+    for pk, unit_id, day in (
+        Reservation.objects.filter(
+            reservations.pairs_q({(r.unit_id, r.day) for r in waiting}),
+            status=BookingStatus.LISTE_ATTENTE,
+        )
+        .order_by("queued_at", "pk")
+        .values_list("pk", "unit_id", "day")
+    ):
+        counted[(unit_id, day)] = ranks[pk] = counted.get((unit_id, day), 0) + 1
+    return {r.pk: ranks[r.pk] for r in waiting}
+
+
 def waiting_rank(reservation: Reservation) -> int:
     return (
         Reservation.objects.filter(
@@ -291,9 +310,9 @@ def validate_basket(
     for reservation in outcome.created:
         if reservation.status == BookingStatus.LISTE_ATTENTE:
             result.waiting.append(reservation)
-            result.ranks[reservation.pk] = waiting_rank(reservation)
         else:
             result.added.append(reservation)
+    result.ranks = waiting_ranks(result.waiting)
     return result
 
 

@@ -1,0 +1,113 @@
+"""Issue 23 §1: « Valider » and the other bulk writes on bookings cost a constant number of
+queries whatever the number of changes (1, 10, 112), at most 25 — with seats running out, so
+that the waiting list (and its ranks) is part of every measure."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from parvis.activities.calendar import closed_reason
+from parvis.activities.models import BookingStatus, Reservation, Unit, UnitDay
+from parvis.activities.services import validate_basket
+from parvis.activities.services_foyer import ChildBasket, validate_household_basket
+from parvis.activities.tests.factories import make_activity, register
+from parvis.activities.tests.test_offres import NOW, Family
+from parvis.communes.tests.factories import CommuneFactory
+
+pytestmark = pytest.mark.django_db
+
+SIZES = (1, 10, 112)
+LIMIT = 25
+
+
+def school_days(count: int) -> list[date]:
+    """The first `count` Mondays, Tuesdays, Thursdays and Fridays with school from Monday
+    30 November (bookable at NOW)."""
+    days, day = [], date(2026, 11, 30)
+    while len(days) < count:
+        closed = closed_reason(
+            day, zone="C", weekdays=[0, 1, 3, 4], during="school",
+            start=date(2026, 9, 1), end=date(2027, 7, 3), closures={},
+        )  # fmt: skip
+        if closed is None:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+@pytest.fixture
+def rush():
+    """A care unit of 3 seats already full (seats run out: every change of the measures goes to
+    the waiting list or takes a seat given back) and a canteen without limit."""
+    commune = CommuneFactory()
+    activity = make_activity(commune, capacity=3)
+    care = activity.units.get()
+    days = school_days(56)
+    for n in range(3):
+        holder = Family(commune, f"HOLDER{n}")
+        register(holder.child, activity)
+        holder.book(activity, add=days)
+    canteen = Unit.objects.create(
+        commune=commune, activity=activity, code="REPAS", label="Restauration",
+        starts_at=time(11, 30), ends_at=time(13, 30), weekdays=[0, 1, 3, 4], position=2,
+    )  # fmt: skip
+    return activity, care, canteen, days
+
+
+def _changes(care, canteen, days, size):
+    """`size` changes: half on the full care unit (waiting list), half on the canteen."""
+    changes = [(unit, day) for day in days for unit in (care, canteen)]
+    return changes[:size]
+
+
+def test_validate_basket_costs_the_same_queries_for_1_10_and_112_changes(rush):
+    activity, care, canteen, days = rush
+    commune = activity.commune
+    counts, queued = [], {day: 0 for day in days}  # who waits already on each care day
+    for size in SIZES:
+        person = Family(commune, f"RUSH{size}")
+        register(person.child, activity)
+        add = _changes(care, canteen, days, size)
+        with CaptureQueriesContext(connection) as queries:
+            result = validate_basket(
+                famille=person.famille, child=person.child, activity=activity, add=add,
+                remove=[], actor=person.user, now=NOW,
+            )  # fmt: skip
+        counts.append(len(queries))
+        waiting = result.waiting
+        assert len(result.added) + len(waiting) == size
+        assert {r.day for r in waiting} == {day for unit, day in add if unit == care}
+        for reservation in waiting:
+            queued[reservation.day] += 1
+        assert {r.day: result.ranks[r.pk] for r in waiting} == {
+            r.day: queued[r.day] for r in waiting
+        }
+    assert counts[0] == counts[1] == counts[2] <= LIMIT, counts
+
+
+def test_the_household_basket_costs_the_same_queries_for_1_10_and_112_changes(rush):
+    activity, care, canteen, days = rush
+    commune = activity.commune
+    counts = []
+    for size in SIZES:
+        person = Family(commune, f"RUSH{size}")
+        register(person.child, activity)
+        add = _changes(care, canteen, days, size)
+        baskets = [ChildBasket(child=person.child, activity=activity, add=add)]
+        with CaptureQueriesContext(connection) as queries:
+            validate_household_basket(baskets=baskets, actor=person.user, now=NOW)
+        counts.append(len(queries))
+        assert Reservation.objects.filter(child=person.child).count() == size
+    assert counts[0] == counts[1] == counts[2] <= LIMIT, counts
+    for unit_day in UnitDay.objects.filter(unit=care):
+        assert (
+            unit_day.taken
+            == Reservation.objects.filter(
+                unit=care, day=unit_day.day, status=BookingStatus.RESERVEE
+            ).count()
+            == 3
+        )
