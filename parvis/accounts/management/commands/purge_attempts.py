@@ -3,24 +3,24 @@ addresses, kept no longer than needed (RGPD). Run daily by the scheduler."""
 
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from parvis.accounts.models import Attempt
+from parvis.background.periodic import PeriodicCommand
 
 DEFAULT_RETENTION_DAYS = 30
 
 
-class Command(BaseCommand):
+class Command(PeriodicCommand):
     help = "Supprime les tentatives (connexions, clés, inscriptions) plus anciennes que N jours."
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=DEFAULT_RETENTION_DAYS)
 
-    def handle(self, *args, days, **options):
+    def run(self, *args, days, **options) -> str:
         # Never shorter than the longest window a rule looks back over (one hour). The login
         # rules also look back to an identifier's last success, its usual address: a success
         # purged with the rest only makes that address an ordinary one (slowed down if attacked).
         cutoff = timezone.now() - timedelta(days=max(days, 1))
         deleted, _detail = Attempt.objects.filter(at__lt=cutoff).delete()
-        self.stdout.write(f"{deleted} tentative(s) supprimée(s), antérieures au {cutoff:%d/%m/%Y}.")
+        return f"{deleted} tentative(s) supprimée(s), antérieures au {cutoff:%d/%m/%Y}."

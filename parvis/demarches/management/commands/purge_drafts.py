@@ -3,10 +3,10 @@ account holders' after 180 days. Run daily by the scheduler."""
 
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from parvis.background.periodic import PeriodicCommand
 from parvis.demarches.models import Demande, Status
 from parvis.demarches.services import delete_draft
 
@@ -14,10 +14,10 @@ ANONYMOUS_DAYS = 2
 ACCOUNT_DAYS = 180
 
 
-class Command(BaseCommand):
+class Command(PeriodicCommand):
     help = "Supprime les brouillons abandonnés (sans compte : 2 jours ; avec compte : 180 jours)."
 
-    def handle(self, *args, **options):
+    def run(self, *args, **options) -> str:
         now = timezone.now()
         stale = Demande.objects.filter(status=Status.BROUILLON).filter(
             requester__isnull=True, updated_at__lt=now - timedelta(days=ANONYMOUS_DAYS)
@@ -31,4 +31,4 @@ class Command(BaseCommand):
             with transaction.atomic():
                 delete_draft(demande=demande)
             count += 1
-        self.stdout.write(f"{count} brouillon(s) supprimé(s).")
+        return f"{count} brouillon(s) supprimé(s)."

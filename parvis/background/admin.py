@@ -1,0 +1,27 @@
+"""The operator's read-only view of the outgoing e-mails and of the periodic runs."""
+
+from django.contrib import admin
+
+from parvis.background.models import OutgoingEmail, PeriodicRun
+
+
+class ReadOnly(admin.ModelAdmin):
+    # Written by the tasks and the commands only.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(ReadOnly):
+    list_display = ["created_at", "subject", "status", "attempts", "next_attempt_at", "sent_at"]
+    list_filter = ["status"]
+    search_fields = ["subject", "to"]
+
+
+@admin.register(PeriodicRun)
+class PeriodicRunAdmin(ReadOnly):
+    list_display = ["job", "host", "started_at", "finished_at", "status"]
+    list_filter = ["job", "status"]

@@ -1,0 +1,30 @@
+"""What the operator reads of the background work (the status endpoint, the admin)."""
+
+from django.db.models import Count, Min, OuterRef, Subquery
+
+from parvis.background.models import OutgoingEmail, PeriodicRun
+
+
+def last_runs() -> list[PeriodicRun]:
+    """The latest run of each periodic job that ever ran, by job name: its host, start, end,
+    status (running, succeeded, failed, interrupted) and summary."""
+    latest = (
+        PeriodicRun.objects.filter(job=OuterRef("job")).order_by("-started_at", "-pk").values("pk")
+    )
+    return list(PeriodicRun.objects.filter(pk=Subquery(latest[:1])).order_by("job"))
+
+
+def email_counts() -> dict:
+    """Outgoing e-mails per status, and when the oldest still queued was written (None if none)."""
+    counts = dict(
+        OutgoingEmail.objects.values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    oldest = OutgoingEmail.objects.filter(status=OutgoingEmail.Status.QUEUED).aggregate(
+        at=Min("created_at")
+    )["at"]
+    return {
+        **{status: counts.get(status, 0) for status in OutgoingEmail.Status.values},
+        "oldest_queued_at": oldest,
+    }

@@ -1,0 +1,199 @@
+"""Periodic jobs may start on every host at the same minute: one runs (a PostgreSQL advisory
+lock per job), the others say so and exit 0; every run is recorded, failures too; the commands
+cover every commune unless `--commune` names one."""
+
+import logging
+import threading
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+
+from parvis.background import selectors
+from parvis.background.models import PeriodicRun
+from parvis.background.periodic import PeriodicCommand, lock_key, periodic_run
+from parvis.billing.models import Regie
+from parvis.communes.tests.factories import CommuneFactory
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_run_is_recorded_with_its_host_and_summary():
+    output = run("purge_attempts")
+    [record] = PeriodicRun.objects.all()
+    assert record.job == "purge_attempts"
+    assert record.status == "succeeded"
+    assert record.summary == output.strip()
+    assert record.summary.startswith("0 tentative(s) supprimée(s)")
+    assert record.host and record.pid
+    assert record.started_at <= record.finished_at
+
+
+@pytest.mark.django_db
+def test_a_failed_run_is_recorded_and_logged_at_error(caplog):
+    # The month has not ended: refused, the command fails (the timer sees it) and says why.
+    with pytest.raises(CommandError, match="Ce mois n'est pas terminé"):
+        call_command("run_invoicing", "--month", timezone.localdate().strftime("%Y-%m"))
+    [record] = PeriodicRun.objects.all()
+    assert (record.job, record.status) == ("run_invoicing", "failed")
+    assert record.finished_at is not None
+    assert "CommandError: Ce mois n'est pas terminé" in record.summary
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.getMessage().startswith("Periodic job run_invoicing failed on ")
+
+
+@pytest.mark.django_db
+def test_without_commune_a_command_covers_every_commune_and_with_it_one():
+    for slug in ("aubergenville", "villebois"):
+        Regie.objects.create(commune=CommuneFactory(slug=slug), name="Régie", code="ENF")
+    assert (
+        run("run_invoicing", "--preview", "--month", "2026-01").splitlines()
+        == [
+            "ENF 2026-01 (aperçu) : 0 facture(s) à émettre, 0,00 €.",
+        ]
+        * 2
+    )
+    assert run("send_penalty_warnings", "--month", "2026-01") == (
+        "ENF 2026-01 : 0 avertissement(s) envoyé(s).\n" * 2
+    )
+    assert run("run_invoicing", "--commune", "villebois", "--preview", "--month", "2026-01") == (
+        "ENF 2026-01 (aperçu) : 0 facture(s) à émettre, 0,00 €.\n"
+    )
+    with pytest.raises(CommandError, match="Commune inconnue : nulle-part"):
+        run("send_penalty_warnings", "--commune", "nulle-part")
+    summaries = [r.summary for r in PeriodicRun.objects.order_by("started_at", "pk")]
+    assert [len(s.splitlines()) for s in summaries] == [2, 2, 1, 1]
+
+
+@pytest.mark.django_db
+def test_run_periodic_wraps_djangos_commands_and_passes_parvis_own_on(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    assert run("run_periodic", "clearsessions") == ""
+    run("run_periodic", "prune_db_task_results", "--", "--min-age-days", "7")
+    assert run("run_periodic", "purge_drafts") == "0 brouillon(s) supprimé(s).\n"
+    assert [(r.job, r.status) for r in selectors.last_runs()] == [
+        ("clearsessions", "succeeded"),
+        ("prune_db_task_results", "succeeded"),
+        ("purge_drafts", "succeeded"),
+    ]
+    # The job's own options reach it: a wrong one fails the run, recorded.
+    with pytest.raises(CommandError, match="min-age-days"):
+        run("run_periodic", "prune_db_task_results", "--", "--min-age-days", "jamais")
+    assert selectors.last_runs()[1].status == "failed"
+    with pytest.raises(CommandError, match="Commande inconnue : nulle"):
+        run("run_periodic", "nulle")
+    with pytest.raises(CommandError, match="check n'est pas une tâche périodique"):
+        run("run_periodic", "check")
+
+
+@pytest.mark.django_db
+def test_last_runs_gives_the_latest_run_of_each_job():
+    now = timezone.now()
+    for job, minutes, status in [
+        ("expire_offers", 10, "failed"),
+        ("expire_offers", 5, "succeeded"),
+        ("purge_drafts", 60, "succeeded"),
+    ]:
+        PeriodicRun.objects.create(
+            job=job, host="a", started_at=now - timedelta(minutes=minutes), status=status
+        )
+    assert [(r.job, r.status) for r in selectors.last_runs()] == [
+        ("expire_offers", "succeeded"),
+        ("purge_drafts", "succeeded"),
+    ]
+
+
+def test_each_job_has_its_own_stable_lock_key():
+    # The same on every host and in every process (Python's hash() is not).
+    assert lock_key("expire_offers") == lock_key("expire_offers") != lock_key("purge_drafts")
+    assert -(2**63) <= lock_key("expire_offers") < 2**63
+    assert lock_key("purge_drafts") == -5907102750859572046
+
+
+# --- Two hosts at the same minute (PostgreSQL's advisory locks) --------------------------------
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="advisory locks are PostgreSQL's; SQLite serves one host, where no lock is taken",
+)
+
+
+class Blocking(PeriodicCommand):
+    """A job that holds its lock until told to finish."""
+
+    job = "test_blocking"
+
+    def __init__(self, started: threading.Event, finish: threading.Event):
+        super().__init__()
+        self.started, self.finish = started, finish
+
+    def run(self, *args, **options) -> str:
+        self.started.set()
+        assert self.finish.wait(10)
+        return "fini"
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_hosts_starting_the_same_job_run_it_once():
+    started, finish = threading.Event(), threading.Event()
+    outputs, errors = {}, []
+
+    def host(name: str, wait_for: threading.Event | None):
+        try:
+            if wait_for is not None:
+                assert wait_for.wait(10)
+            out = StringIO()
+            call_command(Blocking(started, finish), stdout=out)
+            outputs[name] = out.getvalue()
+        except BaseException as error:  # seen by the test's thread
+            errors.append(error)
+        finally:
+            if wait_for is not None:
+                finish.set()  # the second host is done: the first may end
+            connection.close()
+
+    first = threading.Thread(target=host, args=("a", None))
+    second = threading.Thread(target=host, args=("b", started))
+    first.start()
+    second.start()
+    first.join(20)
+    second.join(20)
+    assert errors == []
+    assert outputs == {
+        "a": "fini\n",
+        "b": "test_blocking : déjà en cours sur une autre machine, rien à faire ici.\n",
+    }
+    [record] = PeriodicRun.objects.all()
+    assert (record.job, record.status, record.summary) == ("test_blocking", "succeeded", "fini")
+    # The lock is released at the end: the next run runs.
+    finish.set()
+    assert run(Blocking(threading.Event(), finish)) == "fini\n"
+    assert PeriodicRun.objects.count() == 2
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_run_left_running_by_a_dead_process_is_marked_interrupted():
+    dead = PeriodicRun.objects.create(job="purge_drafts", host="a", started_at=timezone.now())
+    with periodic_run("purge_drafts"):
+        pass
+    dead.refresh_from_db()
+    assert (dead.status, dead.finished_at is not None) == ("interrupted", True)
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite's behaviour")
+@pytest.mark.django_db
+def test_on_sqlite_a_job_runs_without_a_lock():
+    with periodic_run("purge_drafts"), periodic_run("purge_drafts"):
+        pass
+    assert PeriodicRun.objects.filter(status="succeeded").count() == 2
