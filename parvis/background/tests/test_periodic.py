@@ -5,7 +5,9 @@ cover every commune unless `--commune` names one."""
 import logging
 import threading
 from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -197,3 +199,52 @@ def test_on_sqlite_a_job_runs_without_a_lock():
     with periodic_run("purge_drafts"), periodic_run("purge_drafts"):
         pass
     assert PeriodicRun.objects.filter(status="succeeded").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_regie_that_cannot_be_billed_does_not_stop_the_others(monkeypatch):
+    from parvis.billing import invoicing
+    from parvis.billing.management.commands import run_invoicing
+
+    for slug in ("aubergenville", "villebois"):
+        Regie.objects.create(commune=CommuneFactory(slug=slug), name="Régie", code="ENF")
+    billed = []
+
+    def issue_run(*, regie, month, actor):
+        if regie.commune.slug == "aubergenville":
+            error = invoicing.MissingTariff.__new__(invoicing.MissingTariff)
+            ValueError.__init__(error, "Aucun tarif pour Cantine.")
+            raise error
+        billed.append(regie.commune.slug)
+        return SimpleNamespace(invoice_count=3, total=Decimal("12.30"))
+
+    monkeypatch.setattr(run_invoicing, "issue_run", issue_run)
+    with pytest.raises(CommandError) as raised:
+        call_command("run_invoicing", "--month", "2026-01")
+    assert billed == ["villebois"]
+    assert str(raised.value).splitlines() == [
+        "ENF 2026-01 : 3 facture(s), 12,30 €.",
+        "aubergenville ENF : Aucun tarif pour Cantine.",
+    ]
+    assert PeriodicRun.objects.get().status == "failed"
+
+
+@pytest.mark.django_db
+def test_purge_emails_forgets_sent_ones_after_30_days_and_failed_ones_after_90():
+    from parvis.background.models import OutgoingEmail
+
+    now = timezone.now()
+    kept = []
+    for status, days, stays in [
+        ("sent", 31, False),
+        ("sent", 29, True),
+        ("failed", 91, False),
+        ("failed", 89, True),
+        ("queued", 200, True),
+    ]:
+        row = OutgoingEmail.objects.create(to=["a@example.fr"], subject="s", status=status)
+        OutgoingEmail.objects.filter(pk=row.pk).update(created_at=now - timedelta(days=days))
+        if stays:
+            kept.append(row.pk)
+    assert run("purge_emails") == "1 e-mail(s) envoyé(s) et 1 en échec supprimé(s).\n"
+    assert sorted(OutgoingEmail.objects.values_list("pk", flat=True)) == kept
