@@ -575,6 +575,17 @@ class InvoicingRun(CommuneOwned):
     finished_at = models.DateTimeField(_("terminée le"), null=True, blank=True)
     invoice_count = models.PositiveIntegerField(_("factures"), default=0)
     total = models.DecimalField(_("montant total"), default=0, **MONEY)
+    # The progress of the background task (billing.services_runs.issue_run_task), written in
+    # each chunk's transaction: the run's page reads it. Kept on the run rather than in a generic
+    # job table: the run is already the one row per régie and month that resuming relies on.
+    families_total = models.PositiveIntegerField(_("familles à facturer"), default=0)
+    families_done = models.PositiveIntegerField(_("familles traitées"), default=0)
+    # Touched when the run is queued and by every chunk: a run « en cours » without progress for
+    # services_runs.STALE_AFTER lost its worker and offers « Reprendre ».
+    progress_at = models.DateTimeField(_("dernière avancée"), null=True, blank=True)
+    error = models.TextField(_("erreur"), blank=True)
+    # « Envoyer les factures en ligne » asked: the page follows the e-mailing of the PDFs.
+    sending_requested_at = models.DateTimeField(_("envoi demandé le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("facturation mensuelle")

@@ -5,6 +5,7 @@ import-linter contract keeps billing's modules free of cycles)."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
@@ -39,6 +40,8 @@ def deliver_run(*, run: InvoicingRun, actor: User | None) -> dict:
     queued = queue_invoices(
         invoice_ids=list(_pending(Invoice.objects.filter(run=run)).values_list("pk", flat=True))
     )
+    if queued:  # the run's page follows the sending from now on
+        InvoicingRun.objects.filter(pk=run.pk).update(sending_requested_at=timezone.now())
     audit(
         actor=actor,
         action="facturation.envoi_demande",

@@ -10,19 +10,29 @@ leaves the chunks before it committed: running again bills only the families sti
 the numbers stay 1…N without a gap. The database holds the same line (one monthly invoice per
 régie, family and month) whatever the code does.
 
+From the guichet the run is a background task (`start_run` queues `issue_run_task`): the click
+records the run and returns at once; the task bills the chunks, each chunk's transaction also
+moving the run's progress (families done / total), which the run's page shows. A worker killed
+midway leaves the run « en cours » with no progress: after STALE_AFTER the page offers
+« Reprendre », which queues the task again; an error is recorded on the run (`error`) and offers
+it at once. The task lives here, not in billing.tasks: this module imports services_delivery,
+which imports billing.tasks, and billing's modules form no circle.
+
 Delivery (PDF by e-mail, printing) is a separate step: `parvis.billing.delivery`."""
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
@@ -43,6 +53,14 @@ from parvis.billing.pricing import MAX_AMOUNT, line_amount, money
 from parvis.billing.services import LineData, create_invoice, delivery_for, line_rows, lock_sequence
 from parvis.families.models import Famille, Personne
 from parvis.money import CENT, ZERO
+from parvis.tasks import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 200  # families per transaction: a fraction of a second each
+# No progress for that long while « en cours »: the worker died (a chunk takes well under a
+# second; a queued run waits behind other tasks at most a few minutes, its priority being high).
+STALE_AFTER = timedelta(minutes=5)
 
 
 def _actor(actor: User | None) -> User | None:
@@ -66,11 +84,9 @@ def families_left(*, regie: Regie, month: date) -> list[int]:
     return [pk for pk in invoicing.families_to_bill(regie=regie, month=month) if pk not in done]
 
 
-def issue_run(
-    *, regie: Regie, month: date, actor: User | None, chunk_size: int = 200
-) -> InvoicingRun:
-    """Bills `month` (its first day) for the régie: one invoice per family with something to
-    bill and no invoice yet; returns the run, « terminée » with its count and total."""
+def _open_run(*, regie: Regie, month: date, actor: User | None) -> InvoicingRun:
+    """The régie's run of `month` (its first day, a month over), created if needed: one row per
+    régie and month (a unique constraint), so two clicks at once find the same run."""
     if month.day != 1:
         raise ValueError("month is the first day of the month")
     if invoicing.month_bounds(month)[1] >= timezone.localdate():
@@ -80,21 +96,146 @@ def issue_run(
         month=month,
         defaults={"commune_id": regie.commune_id, "started_by": _actor(actor)},
     )
-    today = timezone.localdate()
-    for chunk in invoicing.batched(families_left(regie=regie, month=month), chunk_size):
-        bills = invoicing.compute_month(regie=regie, month=month, famille_ids=chunk)
-        _issue_chunk(run=run, bills=bills, actor=actor, today=today)
-    return _finish(run=run, actor=actor)
+    return run
+
+
+def issue_run(
+    *, regie: Regie, month: date, actor: User | None, chunk_size: int = CHUNK_SIZE
+) -> InvoicingRun:
+    """Bills `month` (its first day) for the régie, here and now (the command, the demo): one
+    invoice per family with something to bill and no invoice yet; returns the run, « terminée »
+    with its count and total. The guichet queues it instead (`start_run`)."""
+    run = _open_run(regie=regie, month=month, actor=actor)
+    return _work(run=run, actor=actor, chunk_size=chunk_size)
+
+
+def is_running(run: InvoicingRun, *, now=None) -> bool:
+    """A task is (or should be) at work on the run: « en cours », no error recorded, some
+    progress less than STALE_AFTER ago. Otherwise an unfinished run is to resume."""
+    now = now or timezone.now()
+    return (
+        run.status == InvoicingRunStatus.EN_COURS
+        and not run.error
+        and run.progress_at is not None
+        and now - run.progress_at < STALE_AFTER
+    )
+
+
+@transaction.atomic
+def start_run(*, regie: Regie, month: date, actor: User | None) -> tuple[InvoicingRun, bool]:
+    """« Émettre les factures » or « Reprendre »: records the run and queues its task once this
+    transaction commits. Returns (run, queued). Nothing is queued when a task is at work on it
+    (a second click, even at the same moment: the run's row is locked) or when nothing is left
+    to bill. Raises ValueError / ValidationError for a month that cannot be billed."""
+    run = _open_run(regie=regie, month=month, actor=actor)
+    run = InvoicingRun.objects.select_for_update().get(pk=run.pk)
+    if is_running(run):
+        return run, False
+    done = invoiced_families(regie=regie, month=month)
+    left = [pk for pk in invoicing.families_to_bill(regie=regie, month=month) if pk not in done]
+    if run.status == InvoicingRunStatus.TERMINEE and not left:
+        return run, False
+    before = (run.status, run.error)
+    run.status, run.error, run.progress_at = InvoicingRunStatus.EN_COURS, "", timezone.now()
+    run.families_done, run.families_total = len(done), len(done) + len(left)
+    run.save(update_fields=["status", "error", "progress_at", "families_done", "families_total"])
+    audit(
+        actor=actor,
+        action="facturation.lancee" if not done else "facturation.reprise",
+        commune=regie.commune,
+        target=run,
+        changes={
+            "status": [before[0], run.status],
+            "families_total": [None, run.families_total],
+            "families_done": [None, run.families_done],
+            **({"error": [before[1], ""]} if before[1] else {}),
+        },
+    )
+    enqueue_on_commit(issue_run_task, run_id=run.pk, actor_id=_actor(actor) and actor.pk)
+    return run, True
+
+
+@task(priority=5)
+def issue_run_task(*, run_id: int, actor_id: int | None) -> dict:
+    """The background task of a run (queued by `start_run`): after receipts (10), before a
+    run's PDFs (0). A missing tariff stops it, recorded on the run for the agent; any other
+    error too, and the task fails (logged, the operator sees it)."""
+    run = InvoicingRun.objects.select_related("regie__commune").filter(pk=run_id).first()
+    if run is None:
+        return {"invoices": 0}
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    try:
+        run = _work(run=run, actor=actor, chunk_size=CHUNK_SIZE)
+    except invoicing.MissingTariff:
+        return {"invoices": Invoice.objects.filter(run_id=run_id).count(), "stopped": True}
+    return {"invoices": run.invoice_count, "total": str(run.total)}
+
+
+def _work(*, run: InvoicingRun, actor: User | None, chunk_size: int) -> InvoicingRun:
+    """Bills the families of the run still without an invoice, chunk by chunk; an error is
+    recorded on the run (`_interrupt`) and raised again."""
+    regie, month = run.regie, run.month
+    try:
+        done = invoiced_families(regie=regie, month=month)
+        left = [pk for pk in invoicing.families_to_bill(regie=regie, month=month) if pk not in done]
+        InvoicingRun.objects.filter(pk=run.pk).update(
+            families_done=len(done), families_total=len(done) + len(left),
+            progress_at=timezone.now(), error="",
+        )  # fmt: skip
+        today = timezone.localdate()
+        for chunk in invoicing.batched(left, chunk_size):
+            _bill_chunk(run=run, famille_ids=chunk, actor=actor, today=today)
+        return _finish(run=run, actor=actor)
+    except Exception as error:
+        _interrupt(run=run, actor=actor, error=error)
+        raise
+
+
+def _interrupt(*, run: InvoicingRun, actor: User | None, error: Exception) -> None:
+    """Records why the run stopped (its chunks before stay billed): the page says it and
+    offers « Reprendre »."""
+    if isinstance(error, invoicing.MissingTariff):
+        message = str(error)
+    else:
+        logger.exception("Invoicing run %s stopped", run.pk)
+        message = _(
+            "Une erreur technique a arrêté la facturation. Reprenez-la ; si l'erreur revient, "
+            "prévenez l'exploitant."
+        )
+    with transaction.atomic():
+        InvoicingRun.objects.filter(pk=run.pk).update(error=message, progress_at=timezone.now())
+        audit(
+            actor=actor,
+            action="facturation.interrompue",
+            commune=run.regie.commune,
+            target=run,
+            changes={"error": ["", message]},
+        )
+
+
+def _bill_chunk(*, run: InvoicingRun, famille_ids: list[int], actor: User | None, today: date):
+    """Computes and issues the invoices of a chunk of families; its progress moves with them."""
+    bills = invoicing.compute_month(regie=run.regie, month=run.month, famille_ids=famille_ids)
+    return _issue_chunk(run=run, bills=bills, actor=actor, today=today, families=len(famille_ids))
 
 
 @transaction.atomic
 def _issue_chunk(
-    *, run: InvoicingRun, bills: list[invoicing.FamilyBill], actor: User | None, today: date
+    *,
+    run: InvoicingRun,
+    bills: list[invoicing.FamilyBill],
+    actor: User | None,
+    today: date,
+    families: int = 0,
 ) -> int:
     regie = run.regie
     # The lock first: two runs of the régie (or a single invoice) wait for each other here, so
     # the families invoiced meanwhile are seen below and the numbers follow each other.
     sequence = lock_sequence(regie=regie, kind=SequenceKind.FACTURE)
+    # The progress moves with the chunk's invoices, or not at all (one UPDATE).
+    InvoicingRun.objects.filter(pk=run.pk).update(
+        families_done=F("families_done") + families, progress_at=timezone.now()
+    )
     done = set(
         Invoice.objects.filter(
             regie=regie,
@@ -195,11 +336,16 @@ def _finish(*, run: InvoicingRun, actor: User | None) -> InvoicingRun:
     count, total = totals["count"], totals["total"] or ZERO
     before = (run.status, run.invoice_count, run.total)
     run.invoice_count, run.total = count, total
+    run.families_done, run.progress_at = run.families_total, timezone.now()
     if run.status != InvoicingRunStatus.TERMINEE:
         run.status = InvoicingRunStatus.TERMINEE
         run.finished_at = timezone.now()
+    run.save(
+        update_fields=[
+            "status", "finished_at", "invoice_count", "total", "families_done", "progress_at",
+        ]
+    )  # fmt: skip
     if before != (run.status, run.invoice_count, run.total):
-        run.save(update_fields=["status", "finished_at", "invoice_count", "total"])
         audit(
             actor=actor,
             action="facturation.terminee",

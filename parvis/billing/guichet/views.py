@@ -10,12 +10,15 @@ billing.delivery."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
@@ -60,11 +63,11 @@ def facturations(request):
     page = Paginator(selectors.runs(request.commune), RUNS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    return _page(
-        request,
-        "billing/guichet/liste.html",
-        {"page": page, "runs": list(page.object_list)},
-    )
+    runs = list(page.object_list)
+    now = timezone.now()
+    for run in runs:
+        run.running = services_runs.is_running(run, now=now)
+    return _page(request, "billing/guichet/liste.html", {"page": page, "runs": runs})
 
 
 # --- Preview and issue ------------------------------------------------------------------------
@@ -98,6 +101,8 @@ def apercu(request):
         run = selectors.run_of_month(regie, month)
         if _complete(run, regie, month):
             context["done"] = run
+        elif run is not None and services_runs.is_running(run) and request.method == "GET":
+            context["in_progress"] = run  # no preview while its task bills the families
         elif request.method == "POST":
             response = _issue(request, form, regie, month)
             if response is not None:
@@ -133,28 +138,50 @@ def _preview(request, form, regie, month, run, context) -> None:
 
 
 def _issue(request, form, regie, month):
+    """Records the run and queues its task (billing.services_runs.start_run); the run's page
+    follows it. A second click while it works queues nothing."""
     try:
-        run = services_runs.issue_run(regie=regie, month=month, actor=request.user)
-    except invoicing.MissingTariff as error:
-        form.add_error(None, str(error))
+        run, queued = services_runs.start_run(regie=regie, month=month, actor=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            form.add_error("mois", message)
         return None
-    messages.success(
-        request,
-        ngettext(
-            "Facturation de %(month)s : %(count)d facture émise, %(total)s.",
-            "Facturation de %(month)s : %(count)d factures émises, %(total)s.",
-            run.invoice_count,
-        )
-        % {
-            "month": invoicing.month_name(month),
-            "count": run.invoice_count,
-            "total": money(run.total),
-        },
-    )
+    _say_started(request, run, queued)
     return redirect(_run_url(request, run))
 
 
+def _say_started(request, run, queued: bool) -> None:
+    run.refresh_from_db()  # the immediate backend (development) has already billed it
+    month = invoicing.month_name(run.month)
+    if run.status == InvoicingRunStatus.TERMINEE and not run.error:
+        messages.success(
+            request,
+            ngettext(
+                "Facturation de %(month)s : %(count)d facture émise, %(total)s.",
+                "Facturation de %(month)s : %(count)d factures émises, %(total)s.",
+                run.invoice_count,
+            )
+            % {"month": month, "count": run.invoice_count, "total": money(run.total)},
+        )
+    elif queued:
+        messages.success(
+            request,
+            _("Facturation de %(month)s lancée : cette page suit son avancement.")
+            % {"month": month},
+        )
+    else:
+        messages.info(
+            request,
+            _("La facturation de %(month)s est déjà en cours : cette page suit son avancement.")
+            % {"month": month},
+        )
+
+
 # --- One run -------------------------------------------------------------------------------------
+
+
+REFRESH_SECONDS = 5  # the run's page reloads itself this often while the run moves
+SENDING_WATCH = timedelta(hours=1)  # followed that long after « Envoyer »; then a reload
 
 
 @regie_required
@@ -162,7 +189,10 @@ def _issue(request, form, regie, month):
 def facturation(request, pk: int):
     run = selectors.run_for(request.commune, pk)
     if request.method == "POST":
-        if request.POST.get("action") != "envoyer":
+        action = request.POST.get("action")
+        if action == "reprendre":
+            return _resume(request, run)
+        if action != "envoyer":
             messages.error(request, _("Action inconnue : rien n'a été fait."))
             return redirect(_run_url(request, run))
         from parvis.billing.services_delivery import deliver_run
@@ -171,7 +201,18 @@ def facturation(request, pk: int):
         _say_delivered(request, result)
         return redirect(_run_url(request, run))
     page = Paginator(selectors.run_invoices(run), PER_PAGE).get_page(request.GET.get("page"))
-    return _page(
+    counts = selectors.delivery_counts(run)
+    now = timezone.now()
+    running = services_runs.is_running(run, now=now)
+    online = counts["emailed"] + counts["to_email"]
+    sending = bool(
+        not running
+        and counts["to_email"]
+        and run.sending_requested_at
+        and now - run.sending_requested_at < SENDING_WATCH
+    )
+    follow = request.GET.get("suivi") != "non"
+    response = _page(
         request,
         "billing/guichet/facturation.html",
         {
@@ -179,10 +220,35 @@ def facturation(request, pk: int):
             "month_name": invoicing.month_name(run.month),
             "page": page,
             "invoices": list(page.object_list),
-            "counts": selectors.delivery_counts(run),
-            "running": run.status != InvoicingRunStatus.TERMINEE,
+            "counts": counts,
+            "running": running,
+            "interrupted": run.status != InvoicingRunStatus.TERMINEE and not running,
+            "families_done": min(run.families_done, run.families_total),
+            "online": online,
+            "sending": sending,
+            "follow": follow,
+            "refresh_seconds": REFRESH_SECONDS,
         },
     )
+    if (running or sending) and follow:
+        # Reloaded by the browser without JavaScript (the header is <meta http-equiv="refresh">'s
+        # twin); « Arrêter l'actualisation » (?suivi=non) stops it, as WCAG 2.2.1 asks.
+        response["Refresh"] = str(REFRESH_SECONDS)
+    return response
+
+
+def _resume(request, run):
+    try:
+        run, queued = services_runs.start_run(regie=run.regie, month=run.month, actor=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect(_run_url(request, run))
+    if not queued and run.status == InvoicingRunStatus.TERMINEE:
+        messages.info(request, _("Cette facturation est terminée : rien à reprendre."))
+        return redirect(_run_url(request, run))
+    _say_started(request, run, queued)
+    return redirect(_run_url(request, run))
 
 
 def _say_delivered(request, result) -> None:

@@ -183,10 +183,14 @@ def test_the_french_month_format_is_accepted(regie_client, world):
     assert "Familles à facturer 1" in text_of(response)
 
 
-def test_issuing_then_already_invoiced(regie_client, world):
+def test_issuing_then_already_invoiced(regie_client, world, django_capture_on_commit_callbacks):
     durand = billed(world, "DURAND")
     billed(world, "MARTIN")
-    response = regie_client.post(url("apercu", world), {"regie": world.regie.pk, "mois": "2026-11"})
+    # The run is a task queued at the commit; the immediate backend of the tests runs it there.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = regie_client.post(
+            url("apercu", world), {"regie": world.regie.pk, "mois": "2026-11"}
+        )
     run = InvoicingRun.objects.get()
     assert response.status_code == 302 and response.url == url("facturation", world, run.pk)
     assert (run.status, run.invoice_count, run.total) == (
@@ -196,7 +200,8 @@ def test_issuing_then_already_invoiced(regie_client, world):
     )
     page = regie_client.get(response.url)
     text = text_of(page)
-    assert "Facturation de novembre 2026 : 2 factures émises, 24,90 €." in text
+    assert "Facturation de novembre 2026 lancée : cette page suit son avancement." in text
+    assert "État Terminée Factures 2 Montant total 24,90 €" in text
     assert "Facture n° 1" in text and f"DURAND ({durand.reference})" in text
     assert "papier, à imprimer" in text
 
@@ -208,18 +213,29 @@ def test_issuing_then_already_invoiced(regie_client, world):
     assert "Déjà facturé" in text_of(preview)
 
 
-def test_a_missing_tariff_is_said_not_a_500(regie_client, world):
+def test_a_missing_tariff_is_said_not_a_500(
+    regie_client, world, django_capture_on_commit_callbacks
+):
     billed(world, "DURAND")
     Tariff.objects.filter(unit=world.meal).update(valid_from=date(2026, 12, 1))
     response = regie_client.get(url("apercu", world))
     assert response.status_code == 400
     assert "n'a pas de tarif en vigueur le 02/11/2026" in text_of(response)
-    posted = regie_client.post(url("apercu", world), {"regie": world.regie.pk, "mois": "2026-11"})
-    assert posted.status_code == 400
+    # Issued anyway (the tariff removed after the preview): the task stops, the run says why.
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = regie_client.post(
+            url("apercu", world), {"regie": world.regie.pk, "mois": "2026-11"}
+        )
+    assert posted.status_code == 302
     assert not Invoice.objects.exists()
+    text = text_of(regie_client.get(posted.url))
+    assert "n'a pas de tarif en vigueur le 02/11/2026" in text
+    assert "Interrompue : à reprendre" in text and "Reprendre la facturation" in text
 
 
-def test_a_crashed_run_is_shown_and_resumed(regie_client, world, monkeypatch):
+def test_a_crashed_run_is_shown_and_resumed(
+    regie_client, world, monkeypatch, django_capture_on_commit_callbacks
+):
     for index in range(3):
         billed(world, f"FAMILLE{index}")
     real = services_runs._issue_chunk
@@ -239,9 +255,12 @@ def test_a_crashed_run_is_shown_and_resumed(regie_client, world, monkeypatch):
     text = text_of(regie_client.get(url("facturation", world, run.pk)))
     assert "Interrompue : à reprendre" in text and "Reprendre la facturation" in text
     assert "Interrompue : à reprendre" in text_of(regie_client.get(url("facturations", world)))
+    assert "Une erreur technique a arrêté la facturation." in text
+    assert "s'est arrêtée après 2 familles sur 3" in text
     preview = text_of(regie_client.get(url("apercu", world)))
     assert "interrompue après 2 factures" in preview and "Familles à facturer 1" in preview
-    response = regie_client.post(url("apercu", world), {"regie": world.regie.pk, "mois": "2026-11"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = regie_client.post(url("facturation", world, run.pk), {"action": "reprendre"})
     assert response.status_code == 302
     run.refresh_from_db()
     assert (run.status, run.invoice_count) == (InvoicingRunStatus.TERMINEE, 3)
