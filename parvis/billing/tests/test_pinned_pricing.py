@@ -4,6 +4,7 @@ residence by département for overseas homonyms and another postal code of the s
 the maximum, the sentences families read on their invoice, and the message of each refusal.
 Tariff rows are built, never saved (pricing is pure)."""
 
+from datetime import date
 from decimal import Decimal as D
 
 import pytest
@@ -21,6 +22,7 @@ from parvis.billing.pricing import (
     percent,
     sibling_discount,
     sorted_brackets,
+    tariff_in_force,
     unit_price,
 )
 from parvis.billing.tests.test_pricing import (
@@ -374,6 +376,14 @@ def test_the_third_childs_discount_is_checked_from_the_third_child():
     assert meal(None, tariff=tariff, brackets=[], rank=2).amount == D("1.00")
     with pytest.raises(ValueError, match=r"^a discount is a percent: 101$"):
         meal(None, tariff=tariff, brackets=[], rank=3)
+
+
+def test_two_rows_from_the_same_day_say_why():
+    day = date(2026, 9, 1)
+    rows = [make_tariff(valid_from=day), make_tariff(valid_from=day)]
+    assert tariff_in_force(rows, date(2026, 8, 31)) is None  # not in force yet: not compared
+    with pytest.raises(ValueError, match=r"^two rows in force from the same day$"):
+        tariff_in_force(rows, day)
 
 
 def test_sorted_brackets_checks_every_bracket():
