@@ -732,3 +732,14 @@ def test_a_payment_across_two_regies_names_both_receipts(world, says):
     outcome = notify(world, transaction=transaction)
     numbers = ", ".join(str(p.number) for p in Payment.objects.order_by("regie_id"))
     assert outcome.text == f"payée : reçu n° {numbers}"
+
+
+def test_a_finished_transaction_frees_its_own_invoices_only(world, says):
+    from parvis.payments.models import TransactionInvoice
+
+    refused = start(world, world.sejour)
+    other = start(world, world.cantine)
+    says(refused, paid=False, amount=None)
+    notify(world, transaction=refused)
+    pending = dict(TransactionInvoice.objects.values_list("transaction_id", "pending"))
+    assert pending == {refused.pk: False, other.pk: True}
