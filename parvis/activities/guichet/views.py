@@ -216,6 +216,15 @@ def _decide(request, *, kind: str, refuse: bool):
             else _("Cochez au moins une réservation."),
         )
         return redirect(_queue_url(request))
+    if len(ids) > selectors.QUEUE_PAGE_SIZE:
+        # Decisions stay in the request (their e-mails are queued): one page of the queue at
+        # most keeps it well under a second.
+        messages.error(
+            request,
+            _("Cochez au plus %(n)d lignes à la fois (une page de la liste) : rien n'a été fait.")
+            % {"n": selectors.QUEUE_PAGE_SIZE},
+        )
+        return redirect(_queue_url(request))
     arguments = {
         "commune": request.commune,
         "actor": request.user,

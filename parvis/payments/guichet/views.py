@@ -421,11 +421,19 @@ def relances(request):
     overdue = selectors.overdue_invoices(request.commune, today=today, regie=regie)
     form = RemindersForm(request.POST if request.method == "POST" else None, overdue=overdue)
     if request.method == "POST" and form.is_valid():
-        result = send_reminders(
-            invoices=list(form.cleaned_data["invoices"]), actor=request.user, today=today
-        )
-        _say_reminders(request, result)
-        return redirect(request.get_full_path())
+        invoices = list(form.cleaned_data["invoices"])
+        if len(invoices) > PER_PAGE:
+            # Reminders stay in the request (their e-mails are queued): one page's worth at most
+            # keeps it well under a second.
+            form.add_error(
+                "invoices",
+                _("Cochez au plus %(n)d factures à la fois (une page de la liste).")
+                % {"n": PER_PAGE},
+            )
+        else:
+            result = send_reminders(invoices=invoices, actor=request.user, today=today)
+            _say_reminders(request, result)
+            return redirect(request.get_full_path())
     page = Paginator(overdue, PER_PAGE).get_page(request.GET.get("page"))
     rows = [(invoice, family_emails(invoice.famille)) for invoice in page.object_list]
     return _page(
