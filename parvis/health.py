@@ -1,11 +1,10 @@
 """The operator's status report (/healthz/status): the database, each file storage, the task
-queue's age and the last run of each periodic job. Each check catches its own failure, so that
-the report says what is down instead of answering 500."""
+queue's age, the e-mails waiting or failed, and the last run of each periodic job. Each check
+catches its own failure, so that the report says what is down instead of answering 500."""
 
 import contextlib
 import time
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
@@ -14,28 +13,27 @@ from django.core.files.storage import storages
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-# The commands a scheduler runs (README « Periodic commands », deploy/systemd/*.timer).
+from parvis.background import selectors as background
+from parvis.background.models import PeriodicRun
+
+# The jobs the timers start (README « Periodic commands », deploy/systemd/*.timer).
 PERIODIC_COMMANDS = (
     "purge_attempts",
     "prune_db_task_results",
     "clearsessions",
+    "purge_emails",
     "purge_drafts",
     "expire_offers",
     "send_booking_reminders",
     "send_penalty_warnings",
     "run_invoicing",
 )
-
-# Hook for the periodic jobs' record: a callable returning {command: last run} where a last run
-# is a dict (e.g. {"started_at": "...", "finished_at": "...", "ok": true}). Nothing records the
-# runs yet; the app that will registers its reader here from its AppConfig.ready(), so that this
-# bottom-layer module never imports it.
-_periodic_runs_reader: Callable[[], dict[str, dict]] | None = None
+# A last run in one of these states makes the report an error (the job needs a look).
+FAILED_RUNS = {PeriodicRun.Status.FAILED, PeriodicRun.Status.INTERRUPTED}
 
 
-def register_periodic_runs_reader(reader: Callable[[], dict[str, dict]] | None) -> None:
-    global _periodic_runs_reader  # one hook, set once at start-up
-    _periodic_runs_reader = reader
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds")
 
 
 def _ms(start: float) -> float:
@@ -110,17 +108,45 @@ def check_task_queue(now: datetime | None = None) -> dict:
     }
 
 
-def periodic_runs() -> dict:
-    if _periodic_runs_reader is None:
-        return {
-            "status": "not_recorded",
-            "jobs": {command: None for command in PERIODIC_COMMANDS},
-        }
+def check_email_queue(now: datetime | None = None) -> dict:
+    """The e-mails leaving through the queue (parvis.background): how many wait and since when,
+    how many failed for good (visible here until purge_emails forgets them)."""
+    now = now or timezone.now()
     try:
-        runs = _periodic_runs_reader()
+        counts = background.email_counts()
     except DatabaseError as error:
         return {"status": "error", "error": error.__class__.__name__}
-    return {"status": "ok", "jobs": {command: runs.get(command) for command in PERIODIC_COMMANDS}}
+    oldest = counts.pop("oldest_queued_at")
+    return {
+        "status": "ok",
+        **counts,
+        "oldest_queued_age_s": None if oldest is None else round((now - oldest).total_seconds()),
+    }
+
+
+def periodic_runs() -> dict:
+    """The last run of each job (None: never ran here); an error when one's last run failed or
+    was interrupted."""
+    try:
+        runs = {run.job: run for run in background.last_runs()}
+    except DatabaseError as error:
+        return {"status": "error", "error": error.__class__.__name__}
+    jobs = {}
+    for command in PERIODIC_COMMANDS:
+        run = runs.get(command)
+        jobs[command] = (
+            None
+            if run is None
+            else {
+                "status": run.status,
+                "host": run.host,
+                "started_at": _iso(run.started_at),
+                "finished_at": _iso(run.finished_at),
+                "summary": run.summary[:500],
+            }
+        )
+    failed = any(job and job["status"] in FAILED_RUNS for job in jobs.values())
+    return {"status": "error" if failed else "ok", "jobs": jobs}
 
 
 def report() -> dict:
@@ -128,9 +154,10 @@ def report() -> dict:
         "database": check_database(),
         "storage": check_storages(),
         "task_queue": check_task_queue(),
+        "email": check_email_queue(),
         "periodic_jobs": periodic_runs(),
     }
-    statuses = [checks["database"]["status"], checks["task_queue"]["status"]]
+    statuses = [checks[name]["status"] for name in ("database", "task_queue", "email")]
     statuses += [storage["status"] for storage in checks["storage"].values()]
     statuses.append(checks["periodic_jobs"]["status"])
     return {

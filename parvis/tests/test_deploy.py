@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import get_commands
+from django.core.management import get_commands, load_command_class
 
 from parvis import health
+from parvis.background.management.commands.run_periodic import WRAPPED
+from parvis.background.periodic import PeriodicCommand
 from parvis.uploads import MAX_UPLOAD_SIZE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,23 +78,35 @@ def unit(name: str) -> dict[str, list[str]]:
 def readme_periodic_commands() -> set[str]:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Periodic commands", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `manage\.py (\w+)", section, re.MULTILINE))
+    return set(re.findall(r"^\| `manage\.py (?:run_periodic )?(\w+)", section, re.MULTILINE))
+
+
+def timed_jobs() -> dict[str, str]:
+    """{job: timer} for every timer, the job read from the command its service runs."""
+    jobs = {}
+    for timer in SYSTEMD.glob("*.timer"):
+        target = unit(timer.name)["Unit"][0]
+        service = re.sub(r"@[^.]+\.service$", "@.service", target)
+        assert (SYSTEMD / service).exists(), f"{timer.name} starts {target}: no such unit"
+        words = unit(service)["ExecStart"][0].split("manage.py ", 1)[1].split()
+        job = words[1] if words[0] == "run_periodic" else words[0]
+        if job == "%i":
+            job = target.split("@", 1)[1].removesuffix(".service")
+        jobs[job] = timer.name
+    return jobs
 
 
 def test_every_periodic_command_of_the_readme_has_a_timer_and_a_status_line():
     commands = readme_periodic_commands()
     assert commands == set(health.PERIODIC_COMMANDS)
-    timed = set()
-    for timer in SYSTEMD.glob("*.timer"):
-        target = unit(timer.name)["Unit"][0]
-        service = re.sub(r"@[^.]+\.service$", "@.service", target)
-        assert (SYSTEMD / service).exists(), f"{timer.name} starts {target}: no such unit"
-        exec_start = unit(service)["ExecStart"][0]
-        command = exec_start.split("manage.py ", 1)[1].split()[0]
-        if command == "%i":
-            command = target.split("@", 1)[1].removesuffix(".service")
-        timed.add(command)
-    assert timed == commands
+    assert set(timed_jobs()) == commands
+
+
+def test_every_timer_starts_a_job_that_run_periodic_locks_and_records():
+    for job, timer in timed_jobs().items():
+        app = get_commands()[job]
+        command = app if not isinstance(app, str) else load_command_class(app, job)
+        assert isinstance(command, PeriodicCommand) or job in WRAPPED, timer
 
 
 def test_the_units_run_commands_that_exist():
@@ -132,7 +146,7 @@ def test_systemd_accepts_every_unit(tmp_path):
     for source in SYSTEMD.iterdir():
         name = source.name
         if "@." in name:  # a template: verify one instance of it
-            name = name.replace("@.", "@purge_attempts." if "command@" in name else "@demo.")
+            name = name.replace("@.", "@purge_attempts." if "periodic@" in name else "@1.")
             (tmp_path / name).symlink_to(tmp_path / source.name)
         instances.append(name)
     result = subprocess.run(  # noqa: S603

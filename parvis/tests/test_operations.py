@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from parvis import health
 from parvis.accounts.models import User
+from parvis.background.models import OutgoingEmail, PeriodicRun
 from parvis.logs import JsonFormatter, RequestIdFilter, RequestIdMiddleware, current_request_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -332,8 +333,17 @@ def test_the_status_report_answers_the_token_or_a_superuser(client, status_token
     assert set(report["storage"]) == set(storages.backends) - {"staticfiles"}
     assert all(storage["status"] == "ok" for storage in report["storage"].values())
     assert report["task_queue"]["status"] == "ok"
-    assert report["periodic_jobs"]["status"] == "not_recorded"
-    assert set(report["periodic_jobs"]["jobs"]) == set(health.PERIODIC_COMMANDS)
+    assert report["email"] == {
+        "status": "ok",
+        "queued": 0,
+        "sent": 0,
+        "failed": 0,
+        "oldest_queued_age_s": None,
+    }
+    assert report["periodic_jobs"] == {
+        "status": "ok",
+        "jobs": dict.fromkeys(health.PERIODIC_COMMANDS),  # none ran yet
+    }
     assert client.get("/healthz/status", headers={"X-Parvis-Status-Token": TOKEN}).json()[
         "status"
     ] == ("ok")
@@ -425,15 +435,69 @@ def test_the_task_queue_reports_the_age_of_its_oldest_waiting_task(settings):
     assert result["failed"] == 1
 
 
+def ran(job: str, status: str, minutes_ago: int, summary: str = "") -> PeriodicRun:
+    started = timezone.now() - timedelta(minutes=minutes_ago)
+    return PeriodicRun.objects.create(
+        job=job,
+        host="noeud-a",
+        started_at=started,
+        finished_at=started + timedelta(seconds=3),
+        status=status,
+        summary=summary,
+    )
+
+
 @pytest.mark.django_db
-def test_the_periodic_jobs_hook_reports_what_its_reader_returns():
-    last = {"started_at": "2026-12-06T03:00:00+00:00", "ok": True}
-    health.register_periodic_runs_reader(lambda: {"purge_attempts": last})
-    try:
-        result = health.periodic_runs()
-    finally:
-        health.register_periodic_runs_reader(None)
+def test_the_report_gives_the_last_run_of_each_periodic_job():
+    ran("purge_attempts", "failed", minutes_ago=60 * 24)
+    last = ran("purge_attempts", "succeeded", minutes_ago=10, summary="12 tentatives supprimées")
+    ran("expire_offers", "succeeded", minutes_ago=3)
+    result = health.periodic_runs()
     assert result["status"] == "ok"
-    assert result["jobs"]["purge_attempts"] == last
+    assert result["jobs"]["purge_attempts"] == {
+        "status": "succeeded",
+        "host": "noeud-a",
+        "started_at": last.started_at.isoformat(timespec="seconds"),
+        "finished_at": last.finished_at.isoformat(timespec="seconds"),
+        "summary": "12 tentatives supprimées",
+    }
+    assert result["jobs"]["expire_offers"]["status"] == "succeeded"
     assert result["jobs"]["run_invoicing"] is None
-    assert health.periodic_runs()["status"] == "not_recorded"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["failed", "interrupted"])
+def test_a_periodic_job_whose_last_run_failed_makes_the_report_503(client, status_token, status):
+    ran("run_invoicing", "succeeded", minutes_ago=60 * 24 * 30)
+    ran("run_invoicing", status, minutes_ago=5, summary="Régie sans tarif : RSEJ")
+    response = client.get("/healthz/status", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 503
+    report = response.json()
+    assert report["periodic_jobs"]["status"] == "error"
+    assert report["periodic_jobs"]["jobs"]["run_invoicing"]["status"] == status
+    assert report["database"]["status"] == "ok"
+
+
+@pytest.mark.django_db
+def test_the_report_counts_the_emails_waiting_and_failed():
+    now = timezone.now()
+
+    def email(status: str, minutes_ago: int) -> None:
+        row = OutgoingEmail.objects.create(
+            to=["famille@example.fr"], subject="Facture", status=status
+        )
+        OutgoingEmail.objects.filter(pk=row.pk).update(
+            created_at=now - timedelta(minutes=minutes_ago)
+        )
+
+    email("queued", 2)
+    email("queued", 45)
+    email("sent", 300)
+    email("failed", 900)
+    assert health.check_email_queue(now) == {
+        "status": "ok",
+        "queued": 2,
+        "sent": 1,
+        "failed": 1,
+        "oldest_queued_age_s": 45 * 60,
+    }
