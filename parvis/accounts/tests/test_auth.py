@@ -379,8 +379,8 @@ def test_the_header_shows_who_is_logged_in(client, citizen):
     html = page.content.decode()
     assert f"Françoise {citizen.last_name}" in text_of(page)
     assert re.search(
-        rf'<form method="post"\s+action="{url("deconnexion", commune)}">\s*<input type="hidden" '
-        r'name="csrfmiddlewaretoken"',
+        rf'<form method="post"\s+action="{url("deconnexion", commune)}"\s+'
+        r'aria-label="Déconnexion">\s*<input type="hidden" name="csrfmiddlewaretoken"',
         html,
     )
     assert "Se déconnecter" in html

@@ -214,7 +214,7 @@ def test_closing_is_all_or_nothing(commune, activity, unit, day, monkeypatch):
         raise RuntimeError("audit down")
 
     # The closure's audit row is written with its moves, by the bookings' one owner.
-    monkeypatch.setattr(reservations, "write_audit", broken)
+    monkeypatch.setattr(reservations, "write_audit_many", broken)
     with pytest.raises(RuntimeError):
         services.close_day(commune=commune, activity=activity, day=day, reason="X", actor=None)
     assert not ActivityClosure.objects.exists()
