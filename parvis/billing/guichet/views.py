@@ -1,5 +1,6 @@
 """The invoicing pages of the régie, under /<commune>/guichet/regie/: the monthly runs, the
-preview of a month (« Nouvelle facturation ») and « Émettre les factures », a run's page (its
+preview of a month (« Nouvelle facturation ») and « Émettre les factures » (a background task:
+the run's page follows its progress and offers « Reprendre » when it stopped), a run's page (its
 invoices, « Envoyer les factures en ligne », the paper invoices to print as one PDF), a single
 invoice for a stay, and cancelling an invoice with a reason. Billing's agent pages: their routes
 are in parvis.payments.guichet.urls, under the régie's namespace `guichet_regie`.
