@@ -2,7 +2,7 @@
 
 import pytest
 
-pytest_plugins = ["parvis.testing.browser"]
+pytest_plugins = ["parvis.testing.browser", "parvis.testing.storage"]
 
 
 @pytest.fixture
