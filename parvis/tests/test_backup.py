@@ -207,3 +207,35 @@ def test_a_damaged_backup_is_refused_before_anything_is_restored(file_store, tmp
     with pytest.raises(CommandError, match="ne correspond plus à la sauvegarde"):
         call_command("restore", source=tmp_path / "sauvegarde")
     assert file_store.names(PRIVATE) == [document.file.name]
+
+
+def test_the_nightly_script_keeps_the_newest_complete_backups(tmp_path):
+    """deploy/backup/parvis-backup: a dated folder made by `manage.py backup` (a stand-in here),
+    the PARVIS_BACKUP_KEEP newest kept, an unfinished one (no manifest) removed."""
+    backups = tmp_path / "sauvegardes"
+    for stamp in ("20261201T023000Z", "20261202T023000Z", "20261203T023000Z"):
+        (backups / f"parvis-{stamp}").mkdir(parents=True)
+        (backups / f"parvis-{stamp}" / "manifest.json").write_text("{}")
+    (backups / "parvis-20261204T023000Z").mkdir()  # a backup that died midway
+    manage = tmp_path / "parvis-manage"
+    manage.write_text('#!/bin/sh\n[ "$1" = backup ] && [ "$2" = --to ] && mkdir "$3" '
+                      '&& echo "{}" > "$3/manifest.json"\n')  # fmt: skip
+    manage.chmod(0o755)
+    result = subprocess.run(  # noqa: S603
+        [str(BASE_DIR / "deploy" / "backup" / "parvis-backup")],
+        env={
+            **os.environ,
+            "PARVIS_BACKUP_DIR": str(backups),
+            "PARVIS_BACKUP_KEEP": "2",
+            "PARVIS_MANAGE": str(manage),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    kept = sorted(path.name for path in backups.iterdir())
+    assert len(kept) == 2
+    assert kept[0] == "parvis-20261203T023000Z"
+    assert kept[1] > "parvis-20261204" and (backups / kept[1] / "manifest.json").exists()
