@@ -9,6 +9,7 @@ The tests' backend runs a task at the commit (`django_capture_on_commit_callback
 `execute=True` the task stays queued, as with a busy worker. The clock is 3 December 2026."""
 
 import re
+import signal
 import threading
 from datetime import date, timedelta
 from decimal import Decimal as D
@@ -16,10 +17,12 @@ from decimal import Decimal as D
 import pytest
 import time_machine
 from django.core import mail
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from parvis.accounts.models import AgentRole, AuditEntry
 from parvis.billing import invoicing, services_runs
@@ -337,3 +340,25 @@ def test_a_chunk_costs_the_same_queries_whatever_its_families(world):
     assert chunk(ids[1:3]) == chunk(ids[3:7])
     run.refresh_from_db()
     assert run.families_done == 7 and Invoice.objects.count() == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_worker_bills_the_run_the_click_queued(settings):
+    """Production's path: the click only writes the run and its task; `db_worker --batch` bills
+    it (the task found by its path, its arguments JSON)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    world = make_world()
+    families(world, 3)
+    run, queued = services_runs.start_run(regie=world.regie, month=NOV, actor=None)
+    assert queued and not Invoice.objects.exists()
+    [task] = DBTaskResult.objects.all()
+    assert task.task_path == "parvis.billing.services_runs.issue_run_task"
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    run.refresh_from_db()
+    assert (run.status, run.invoice_count, run.total) == (Status.TERMINEE, 3, D("24.90"))
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
