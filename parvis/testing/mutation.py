@@ -22,6 +22,8 @@ import argparse
 import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +67,11 @@ def workdir(module: str) -> Path:
         link = path / name
         if not link.is_symlink():
             link.symlink_to(ROOT / name)
+    # MUTATION_PYTEST_ARGS: more pytest arguments, e.g. a --deselect for a test that fails in
+    # the tree itself (mutmut needs a green suite to start).
+    extra = "".join(
+        f" {json.dumps(arg)}," for arg in shlex.split(os.environ.get("MUTATION_PYTEST_ARGS", ""))
+    )
     config = f"""[tool.mutmut]
 source_paths = ["parvis"]
 only_mutate = ["{module}"]
@@ -73,13 +80,33 @@ pytest_add_cli_args_test_selection = ["{MODULES[module]}"]
 # --reuse-db: each mutant's pytest run reuses the test database instead of migrating again; the
 # plugin (this module) runs the quickest tests first, so that most mutants die early.
 pytest_add_cli_args = [
-    "-m", "not browser", "-p", "no:xdist", "--reuse-db", "-p", "parvis.testing.mutation",
+    "-m", "not browser", "-p", "no:xdist", "--reuse-db", "-p", "parvis.testing.mutation",{extra}
 ]
 use_git_change_detection = false
 
 {project_pytest_config()}"""
     (path / "pyproject.toml").write_text(config, encoding="utf-8")
     return path
+
+
+def refresh_copy(path: Path) -> None:
+    """mutmut copies the tree's other files (templates, static files) only once: bring the
+    changed ones into its copy, so the tests run against today's pages."""
+    copy = path / "mutants" / "parvis"
+    if not copy.exists():
+        return
+    for source in (ROOT / "parvis").rglob("*"):
+        if source.is_dir() or source.suffix in {".py", ".pyc"} or "__pycache__" in source.parts:
+            continue
+        target = copy / source.relative_to(ROOT / "parvis")
+        stat = source.stat()
+        if target.exists() and (target.stat().st_size, target.stat().st_mtime) == (
+            stat.st_size,
+            stat.st_mtime,
+        ):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
 
 
 def mutmut(path: Path, *args: str) -> subprocess.CompletedProcess:
@@ -134,6 +161,7 @@ def score(module: str) -> tuple[str, list[str]]:
 
 def run(module: str) -> None:
     path = workdir(module)
+    refresh_copy(path)
     print(f"== {module} against {MODULES[module]}", flush=True)
     mutmut(path, "run", "--max-children", "1")
     # mutmut keeps a survivor's verdict until its function changes: check the survivors again
