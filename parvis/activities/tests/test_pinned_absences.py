@@ -346,3 +346,10 @@ def test_a_reason_outside_the_choices_is_said_without_motif(reason):
 def test_a_child_of_another_household_in_the_same_commune_is_refused(family):
     stranger = ChildFactory(famille=PersonneFactory(famille__commune=family["commune"]).famille)
     assert refusal("child", family=family, child=stranger) == "Cet enfant n'est pas de votre foyer."
+
+
+def test_the_certificate_deadline_is_in_the_paris_zone_not_a_fixed_offset():
+    from parvis.activities.absences import certificate_deadline
+
+    # Saturday 24 October 2026 + 72 h crosses the autumn change: still Paris's zone after it.
+    assert certificate_deadline(date(2026, 10, 24), 72).tzinfo is PARIS
