@@ -217,6 +217,27 @@ def waiting_rank(reservation: Reservation) -> int:
     )
 
 
+@dataclass
+class Basket:
+    """The changes of one child for one activity, as validate_baskets takes them."""
+
+    famille: Famille
+    child: Personne
+    activity: Activity
+    add: list[tuple[Unit, date]]
+    remove: list[tuple[Unit, date]]
+    file_complete: bool = True
+
+
+class BasketsRefused(Exception):
+    """Some baskets break a rule: nothing was saved. `problems` maps each refused basket's
+    index to what BasketRefused would say of it alone."""
+
+    def __init__(self, problems: dict[int, dict]):
+        super().__init__(problems)
+        self.problems = problems
+
+
 @transaction.atomic
 def validate_basket(
     *,
@@ -231,89 +252,159 @@ def validate_basket(
 ) -> BasketResult:
     """« Valider »: every change of the basket is checked, then all are saved, or none (any
     rule broken → BasketRefused with every problem, nothing written)."""
+    basket = Basket(famille, child, activity, add, remove, file_complete)
+    try:
+        return validate_baskets([basket], actor=actor, now=now)[0]
+    except BasketsRefused as refused:
+        raise BasketRefused(refused.problems[0]) from None
+
+
+@transaction.atomic
+def validate_baskets(
+    baskets: list[Basket], *, actor: User, now: datetime | None = None
+) -> list[BasketResult]:
+    """« Valider » of several baskets at once (the household grid: every child, every
+    activity): every change checked, then all saved, or none (BasketsRefused with every problem
+    of every basket). A constant number of queries whatever the number of baskets and changes:
+    the seat counters locked first in one order, the registrations, closures and bookings read
+    once, one reservations.move for all."""
     now = now or timezone.now()
-    if child.famille_id != famille.pk or activity.commune_id != famille.commune_id:
-        raise BasketRefused({None: _("Cet enfant n'est pas de votre foyer.")})
-    days = [day for _unit, day in add + remove]
-    # The seat counters first, then the child's bookings (only them, not their units): the
+    problems: dict[int, dict] = {}
+    for index, basket in enumerate(baskets):
+        if (
+            basket.child.famille_id != basket.famille.pk
+            or basket.activity.commune_id != basket.famille.commune_id
+        ):
+            problems[index] = {None: _("Cet enfant n'est pas de votre foyer.")}
+    if problems:
+        raise BasketsRefused(problems)
+    changes = [(u, d) for b in baskets for u, d in b.add + b.remove]
+    days = [day for _unit, day in changes]
+    # The seat counters first, then the children's bookings (only them, not their units): the
     # order every writer keeps, else a seat given back (counter, then the waiting list) and a
     # waiting family's basket each hold what the other waits for (PostgreSQL).
-    reservations.lock_counters((u.pk, d) for u, d in add + remove if u.seats is not None)
-    # Read once the counters are held: a day closed (close_day holds them too) while this
-    # basket waited is seen closed, not booked from a view taken before the closure.
-    registered = Inscription.objects.filter(
-        child=child, activity=activity, status=InscriptionStatus.ACCEPTEE
-    ).exists()
-    closures = closures_of(activity, min(days), max(days)) if days else {}
+    reservations.lock_counters((u.pk, d) for u, d in changes if u.seats is not None)
+    # Read once the counters are held: a day closed (close_day holds them too) while a basket
+    # waited is seen closed, not booked from a view taken before the closure.
+    children = {b.child.pk for b in baskets}
+    activities = {b.activity.pk: b.activity for b in baskets}
+    registered = set(
+        Inscription.objects.filter(
+            child_id__in=children, activity_id__in=activities, status=InscriptionStatus.ACCEPTEE
+        ).values_list("child_id", "activity_id")
+    )
+    closures: dict[int | None, dict[date, str]] = {}
+    if days:
+        for activity_id, day, reason in ActivityClosure.objects.filter(
+            Q(activity_id__in=activities) | Q(activity__isnull=True),
+            commune_id=baskets[0].famille.commune_id,
+            day__range=(min(days), max(days)),
+        ).values_list("activity_id", "day", "reason"):
+            closures.setdefault(activity_id, {})[day] = reason
     existing = {
-        (r.unit_id, r.day): r
+        (r.child_id, r.unit_id, r.day): r
         for r in Reservation.objects.select_for_update(of=("self",)).filter(
-            child=child, unit__activity=activity, day__in=days
+            child_id__in=children, unit__activity_id__in=activities, day__in=set(days)
         )
     }
+    moves = []
+    for index, basket in enumerate(baskets):
+        found = _basket_problems(basket, now=now, registered=registered, closures=closures,
+                                 existing=existing)  # fmt: skip
+        if found:
+            problems[index] = found
+        elif not problems:
+            moves += _basket_moves(basket, existing=existing)
+    if problems:
+        raise BasketsRefused(problems)
+
+    def key(reservation):
+        return (reservation.child_id, reservation.unit.activity_id)
+
+    def audit_rows(outcome):
+        rows = []
+        for basket in baskets:
+            mine = (basket.child.pk, basket.activity.pk)
+            created = [r for r in outcome.created if key(r) == mine]
+            waiting = [r for r in created if r.status == BookingStatus.LISTE_ATTENTE]
+            added = [r for r in created if r.status != BookingStatus.LISTE_ATTENTE]
+            removed = [r for r in outcome.removed if key(r) == mine]
+            rows.append(
+                dict(
+                    action="reservation.basket",
+                    commune=basket.famille.commune,
+                    target=basket.child,
+                    famille_id=basket.famille.pk,
+                    changes={
+                        "activity": [None, basket.activity.name],
+                        "added": [None, [f"{r.unit.code} {r.day:%d/%m/%Y}" for r in added]],
+                        "waiting": [None, [f"{r.unit.code} {r.day:%d/%m/%Y}" for r in waiting]],
+                        "removed": [None, [f"{r.unit.code} {r.day:%d/%m/%Y}" for r in removed]],
+                    },
+                )
+            )
+        return rows
+
+    outcome = reservations.move(moves, actor=actor, now=now, audit=audit_rows)
+    results = {(b.child.pk, b.activity.pk): BasketResult() for b in baskets}
+    for reservation in outcome.removed:
+        results[key(reservation)].removed.append((reservation.unit, reservation.day))
+    for reservation in outcome.created:
+        if reservation.status == BookingStatus.LISTE_ATTENTE:
+            results[key(reservation)].waiting.append(reservation)
+        else:
+            results[key(reservation)].added.append(reservation)
+    ranks = waiting_ranks([r for result in results.values() for r in result.waiting])
+    for result in results.values():
+        result.ranks = {r.pk: ranks[r.pk] for r in result.waiting}
+    return [results[(b.child.pk, b.activity.pk)] for b in baskets]
+
+
+def _basket_problems(basket: Basket, *, now, registered, closures, existing) -> dict:
+    """What breaks a rule in `basket`, by (unit id, day); empty when nothing does."""
+    activity, child = basket.activity, basket.child
+    is_registered = (child.pk, activity.pk) in registered
+    shut = {**closures.get(None, {}), **closures.get(activity.pk, {})}
     problems = {}
-    for unit, day in add:
+    for unit, day in basket.add:
         if unit.activity_id != activity.pk:
             problems[(unit.pk, day)] = _("unité d'une autre activité")
             continue
-        if (unit.pk, day) in existing:
+        if (child.pk, unit.pk, day) in existing:
             continue  # already booked or waiting: nothing to add
         reason = why_not_bookable(
-            activity=activity, unit=unit, day=day, now=now, closures=closures,
-            registered=registered, file_complete=file_complete,
+            activity=activity, unit=unit, day=day, now=now, closures=shut,
+            registered=is_registered, file_complete=basket.file_complete,
         )  # fmt: skip
         if reason:
             problems[(unit.pk, day)] = reason
-    for unit, day in remove:
-        if (unit.pk, day) not in existing:
+    for unit, day in basket.remove:
+        if (child.pk, unit.pk, day) not in existing:
             continue
         reason = why_not_cancellable(activity=activity, unit=unit, day=day, now=now)
         if reason:
             problems[(unit.pk, day)] = reason
-    if problems:
-        raise BasketRefused(problems)
+    return problems
 
+
+def _basket_moves(basket: Basket, *, existing) -> list[reservations.Move]:
+    """The basket's cancellations, then its bookings by day and unit."""
+    child, activity = basket.child, basket.activity
     moves = []
-    for unit, day in remove:
-        reservation = existing.get((unit.pk, day))
+    for unit, day in basket.remove:
+        reservation = existing.get((child.pk, unit.pk, day))
         if reservation is not None:
             reservation.unit = unit
             moves.append(reservations.Move(reservation, None, "removed"))
     wanted = BookingStatus.EN_ATTENTE if activity.needs_instruction else BookingStatus.RESERVEE
-    for unit, day in sorted(add, key=lambda change: (change[1], change[0].position)):
-        if (unit.pk, day) not in existing:
+    for unit, day in sorted(basket.add, key=lambda change: (change[1], change[0].position)):
+        if (child.pk, unit.pk, day) not in existing:
             booking = Reservation(
-                commune_id=famille.commune_id, famille=famille, child=child, unit=unit, day=day
-            )
+                commune_id=basket.famille.commune_id, famille=basket.famille, child=child,
+                unit=unit, day=day,
+            )  # fmt: skip
             moves.append(reservations.Move(booking, wanted, "added"))
-
-    def audit_rows(outcome):
-        waiting = [r for r in outcome.created if r.status == BookingStatus.LISTE_ATTENTE]
-        added = [r for r in outcome.created if r.status != BookingStatus.LISTE_ATTENTE]
-        return [
-            dict(
-                action="reservation.basket",
-                commune=famille.commune,
-                target=child,
-                famille_id=famille.pk,
-                changes={
-                    "activity": [None, activity.name],
-                    "added": [None, [f"{r.unit.code} {r.day:%d/%m/%Y}" for r in added]],
-                    "waiting": [None, [f"{r.unit.code} {r.day:%d/%m/%Y}" for r in waiting]],
-                    "removed": [None, [f"{r.unit.code} {r.day:%d/%m/%Y}" for r in outcome.removed]],
-                },
-            )
-        ]
-
-    outcome = reservations.move(moves, actor=actor, now=now, audit=audit_rows)
-    result = BasketResult(removed=[(r.unit, r.day) for r in outcome.removed])
-    for reservation in outcome.created:
-        if reservation.status == BookingStatus.LISTE_ATTENTE:
-            result.waiting.append(reservation)
-        else:
-            result.added.append(reservation)
-    result.ranks = waiting_ranks(result.waiting)
-    return result
+    return moves
 
 
 # --- The families' basket from their pages: « Valider », then the summary by e-mail ------------

@@ -1,5 +1,5 @@
 """« Valider » from the household grid: the baskets of every child and activity saved in one
-transaction — each through services.validate_basket, the one place the booking rules, seats and
+transaction — through services.validate_baskets, the one place the booking rules, seats and
 waiting lists are applied — or nothing at all when any of them breaks a rule; then one summary
 e-mail for the whole validation."""
 
@@ -13,14 +13,14 @@ from django.utils import timezone
 
 from parvis.accounts.models import User
 from parvis.activities.models import Activity, Unit
-from parvis.activities.reservations import lock_counters
 from parvis.activities.services import (
-    BasketRefused,
+    Basket,
     BasketResult,
+    BasketsRefused,
     send_baskets_summary,
-    validate_basket,
+    validate_baskets,
 )
-from parvis.families.models import Personne
+from parvis.families.models import Famille, Personne
 
 
 @dataclass
@@ -44,44 +44,41 @@ class HouseholdBasketRefused(Exception):
         self.problems = problems
 
 
-def _lock_seats(baskets: list[ChildBasket]) -> None:
-    """Lock, first, every seat counter this validation may take or give back, in the one order
-    every writer uses (reservations.lock_counters: unit, then day). validate_basket locks each
-    basket's own as it goes; with several baskets in one transaction, two households validating
-    at the same instant could otherwise lock the same rows in opposite orders (a deadlock, on
-    PostgreSQL). Three queries at most."""
-    lock_counters(
-        (unit.pk, day)
-        for basket in baskets
-        for unit, day in basket.add + basket.remove
-        if unit.seats is not None
-    )
-
-
 @transaction.atomic
 def validate_household_basket(
     *, baskets: list[ChildBasket], actor: User, now: datetime | None = None
 ) -> list[ChildBasket]:
-    """Each basket through validate_basket, all in this one transaction: when one is refused the
-    others are still checked (every problem is said at once), then everything is rolled back.
-    On success, `basket.result` is set and one e-mail sums the whole validation up (on
-    commit)."""
+    """Every basket through services.validate_baskets, in one transaction and one
+    reservations.move (the seat counters of all of them locked first, in the one order every
+    writer keeps): when one is refused the others are still checked (every problem is said at
+    once) and nothing is saved. On success, `basket.result` is set and one e-mail sums the whole
+    validation up (on commit). A constant number of queries whatever the number of children,
+    activities and days."""
     now = now or timezone.now()
-    _lock_seats(baskets)
     problems = {}
-    for basket in baskets:
-        try:
-            basket.result = validate_basket(
-                famille=basket.child.famille, child=basket.child, activity=basket.activity,
-                add=basket.add, remove=basket.remove, actor=actor, now=now,
-                file_complete=basket.file_complete,
-            )  # fmt: skip
-        except BasketRefused as refused:
-            for key, reason in refused.problems.items():
+    # The households' rows read once (a child's own `famille` would be a query per child).
+    familles = Famille.objects.select_related("commune").in_bulk(
+        {b.child.famille_id for b in baskets}
+    )
+    try:
+        results = validate_baskets(
+            [
+                Basket(famille=familles[b.child.famille_id], child=b.child, activity=b.activity,
+                       add=b.add, remove=b.remove, file_complete=b.file_complete)
+                for b in baskets
+            ],
+            actor=actor,
+            now=now,
+        )  # fmt: skip
+    except BasketsRefused as refused:
+        for index, found in refused.problems.items():
+            for key, reason in found.items():
                 unit_id, day = key if key is not None else (None, None)
-                problems[(basket.child.pk, unit_id, day)] = reason
+                problems[(baskets[index].child.pk, unit_id, day)] = reason
+    else:
+        for basket, result in zip(baskets, results, strict=True):
+            basket.result = result
     if problems:
-        # The baskets already validated wrote in this transaction: the exception undoes them.
         raise HouseholdBasketRefused(problems)
     done = [b for b in baskets if b.result.added or b.result.waiting or b.result.removed]
     if done:

@@ -17,6 +17,7 @@ from parvis.activities.services_foyer import ChildBasket, validate_household_bas
 from parvis.activities.tests.factories import make_activity, register
 from parvis.activities.tests.test_offres import NOW, Family
 from parvis.communes.tests.factories import CommuneFactory
+from parvis.families.tests.factories import ChildFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -90,18 +91,26 @@ def test_validate_basket_costs_the_same_queries_for_1_10_and_112_changes(rush):
 
 
 def test_the_household_basket_costs_the_same_queries_for_1_10_and_112_changes(rush):
+    """Two children of one household, the changes shared between them."""
     activity, care, canteen, days = rush
     commune = activity.commune
     counts = []
     for size in SIZES:
         person = Family(commune, f"RUSH{size}")
+        sister = ChildFactory(famille=person.famille, first_names="Soeur")
         register(person.child, activity)
+        register(sister, activity)
         add = _changes(care, canteen, days, size)
-        baskets = [ChildBasket(child=person.child, activity=activity, add=add)]
+        baskets = [
+            ChildBasket(child=child, activity=activity, add=add[half::2])
+            for half, child in enumerate([person.child, sister])
+        ]
+        baskets = [basket for basket in baskets if basket.add]
         with CaptureQueriesContext(connection) as queries:
             validate_household_basket(baskets=baskets, actor=person.user, now=NOW)
         counts.append(len(queries))
-        assert Reservation.objects.filter(child=person.child).count() == size
+        assert Reservation.objects.filter(famille=person.famille).count() == size
+        assert all(basket.result is not None for basket in baskets)
     assert counts[0] == counts[1] == counts[2] <= LIMIT, counts
     for unit_day in UnitDay.objects.filter(unit=care):
         assert (
