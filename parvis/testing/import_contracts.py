@@ -3,11 +3,11 @@ modules of an app never import a page.
 
 A page is what a module's name says it is, so a new `views_x.py` is covered without anyone listing
 it: in a domain app, the modules named `views*`, `urls*`, `forms*`, `admin*`, the
-`templatetags` package and the `guichet` package (the app's agent pages); and the whole of the presentation apps (the public portal, the agents'
-shell). The domain modules are the rest of a domain app (models, services, selectors, rules, demo
-loaders…), except three kinds of entry points that stand beside the pages: `apps` (where an app
-plugs its hooks into the apps below it, pages included), `management` (commands) and the
-`migrations`; tests are not checked.
+`templatetags` package and the `guichet` package (the app's agent pages); and the whole of the
+presentation apps (the public portal, the agents' shell). The domain modules are the rest of a
+domain app (models, services, selectors, rules, demo loaders…), except three kinds of entry points
+that stand beside the pages: `apps` (where an app plugs its hooks into the apps below it, pages
+included), `management` (commands) and the `migrations`; tests are not checked.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from importlinter.application import output
 from importlinter.domain import fields
 from importlinter.domain.contract import Contract, ContractCheck
 
-PAGE_MODULE = re.compile(r"^(views|urls|forms|admin)(_\w+)?$|^templatetags$|^guichet$")
+PAGE_MODULE = re.compile(
+    r"^(views|urls|forms|admin)(_\w+)?$"  # modules named as pages
+    r"|^templatetags$|^guichet$"  # packages of pages (an app's agent pages: guichet/)
+)
 ENTRY_POINTS = {"apps", "management", "migrations", "tests"}
 
 
