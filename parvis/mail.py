@@ -66,23 +66,58 @@ def queue_email(
     """Queues one e-mail to `to` (an address or a list): sent once the current transaction
     has committed (at once outside one). `attachments` are names in STORAGES["private"]. None when
     there is nobody to write to."""
-    recipients = _addresses(to)
-    if not recipients:
-        return None
-    outgoing = OutgoingEmail.objects.create(
-        commune_id=commune_id,
-        to=recipients,
-        reply_to=_addresses(reply_to),
-        from_email=from_email or "",
-        subject=subject,
-        body=body,
-        html=html or "",
-        attachments=list(attachments or []),
+    queued = queue_emails(
+        [
+            dict(
+                to=to,
+                subject=subject,
+                body=body,
+                html=html,
+                attachments=attachments,
+                reply_to=reply_to,
+                commune_id=commune_id,
+                from_email=from_email,
+            )
+        ]
     )
+    return queued[0] if queued else None
+
+
+def queue_emails(emails: list[dict]) -> list[OutgoingEmail]:
+    """Queues several e-mails (each: the keyword arguments of `queue_email`) in one statement and
+    one task, whatever their number: closing a day writes to every family concerned without a
+    query per family. Those without an address are left out."""
+    rows = []
+    for mail in emails:
+        recipients = _addresses(mail.get("to"))
+        if not recipients:
+            continue
+        rows.append(
+            OutgoingEmail(
+                commune_id=mail.get("commune_id"),
+                to=recipients,
+                reply_to=_addresses(mail.get("reply_to")),
+                from_email=mail.get("from_email") or "",
+                subject=mail["subject"],
+                body=mail["body"],
+                html=mail.get("html") or "",
+                attachments=list(mail.get("attachments") or []),
+            )
+        )
+    if not rows:
+        return []
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    else:
+        rows = OutgoingEmail.objects.bulk_create(rows)
+    ids = [row.pk for row in rows]
     # parvis.tasks.enqueue_on_commit's one line, repeated: mail and tasks are independent
     # siblings of import-linter's chain.
-    transaction.on_commit(lambda: send_email.enqueue(email_id=outgoing.pk))
-    return outgoing
+    if len(ids) == 1:
+        transaction.on_commit(lambda: send_email.enqueue(email_id=ids[0]))
+    else:
+        transaction.on_commit(lambda: send_emails.enqueue(email_ids=ids))
+    return rows
 
 
 def send_now(message: EmailMessage) -> int:
@@ -113,6 +148,21 @@ def _message(outgoing: OutgoingEmail) -> EmailMultiAlternatives:
 def send_email(*, email_id: int) -> str:
     """Sends one queued e-mail; on a relay error, queues itself again after the next delay of
     RETRY_DELAYS, and after MAX_ATTEMPTS marks it failed. Returns the e-mail's status."""
+    return _send_one(email_id)
+
+
+@task(priority=20)
+def send_emails(*, email_ids: list[int]) -> dict[str, int]:
+    """Sends the e-mails queued together (queue_emails), each as `send_email` does: one that fails
+    is retried on its own; the others leave. Returns how many ended in each status."""
+    outcome: dict[str, int] = {}
+    for email_id in email_ids:
+        status = _send_one(email_id)
+        outcome[status] = outcome.get(status, 0) + 1
+    return outcome
+
+
+def _send_one(email_id: int) -> str:
     with transaction.atomic():
         # Locked: a retry queued twice (a worker restarted) sends one e-mail, not two.
         outgoing = (

@@ -31,7 +31,7 @@ from parvis.communes.models import Commune
 from parvis.demarches import services as demarches_services
 from parvis.demarches.models import TRANSITIONS, Demande, Status
 from parvis.families.models import FamilyAccess, MemberKind, Personne
-from parvis.mail import absolute_url, queue_email
+from parvis.mail import absolute_url, queue_emails
 
 
 class AlreadyClosed(Exception):
@@ -296,51 +296,59 @@ def _recipients(famille_ids) -> dict[int, set[str]]:
 
 
 def _send_closure_notices(*, closure, activity, notices) -> None:
+    """One e-mail per family told, queued together (queue_emails: a constant number of queries
+    whatever the number of families)."""
     commune = activity.commune
     emails = _recipients(notices.keys())
-    for famille_id, rows in notices.items():
-        if not emails.get(famille_id):
-            continue
-        queue_email(
-            subject=_("%(commune)s — %(activity)s fermé le %(day)s")
-            % {
-                "commune": commune.name,
-                "activity": activity.name,
-                "day": closure.day.strftime("%d/%m/%Y"),
-            },
-            body=render_to_string(
-                "activities/emails/fermeture.txt",
-                {
-                    "commune": commune,
-                    "activity": activity,
-                    "closure": closure,
-                    "rows": rows,
-                    "url": absolute_url(f"/{commune.slug}/mon-espace/"),
-                    "tz": PARIS,
-                },
-            ),
-            commune_id=commune.pk,
-            to=sorted(emails[famille_id]),
-        )
+    subject = _("%(commune)s — %(activity)s fermé le %(day)s") % {
+        "commune": commune.name,
+        "activity": activity.name,
+        "day": closure.day.strftime("%d/%m/%Y"),
+    }
+    queue_emails(
+        [
+            dict(
+                subject=subject,
+                body=render_to_string(
+                    "activities/emails/fermeture.txt",
+                    {
+                        "commune": commune,
+                        "activity": activity,
+                        "closure": closure,
+                        "rows": rows,
+                        "url": absolute_url(f"/{commune.slug}/mon-espace/"),
+                        "tz": PARIS,
+                    },
+                ),
+                commune_id=commune.pk,
+                to=sorted(emails[famille_id]),
+            )
+            for famille_id, rows in notices.items()
+            if emails.get(famille_id)
+        ]
+    )
 
 
 def _send_refusals(*, commune, notices: dict[int, list[str]], reason: str, template, subject):
-    """One e-mail per family: what was refused, and why."""
+    """One e-mail per family: what was refused, and why (queued together)."""
     emails = _recipients(notices.keys())
-    for famille_id, lines in notices.items():
-        if not emails.get(famille_id):
-            continue
-        queue_email(
-            subject=subject % {"commune": commune.name},
-            body=render_to_string(
-                template,
-                {
-                    "commune": commune,
-                    "lines": lines,
-                    "reason": reason,
-                    "url": absolute_url(f"/{commune.slug}/mon-espace/activites/"),
-                },
-            ),
-            commune_id=commune.pk,
-            to=sorted(emails[famille_id]),
-        )
+    queue_emails(
+        [
+            dict(
+                subject=subject % {"commune": commune.name},
+                body=render_to_string(
+                    template,
+                    {
+                        "commune": commune,
+                        "lines": lines,
+                        "reason": reason,
+                        "url": absolute_url(f"/{commune.slug}/mon-espace/activites/"),
+                    },
+                ),
+                commune_id=commune.pk,
+                to=sorted(emails[famille_id]),
+            )
+            for famille_id, lines in notices.items()
+            if emails.get(famille_id)
+        ]
+    )

@@ -103,6 +103,59 @@ def test_nobody_to_write_to_queues_nothing():
 
 
 @pytest.mark.django_db
+def test_emails_queued_together_cost_one_statement_and_one_task(
+    settings, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    settings.TASKS = DATABASE
+
+    def batch(count):
+        return [
+            dict(to=f"famille{n}@example.fr", subject=f"Essai {n}", body="Bonjour.", commune_id=7)
+            for n in range(count)
+        ] + [dict(to="", subject="Personne", body="—")]  # nobody to write to: left out
+
+    for count in (2, 20):
+        # One INSERT of the rows; after the commit, one task (its row).
+        with django_assert_num_queries(2), django_capture_on_commit_callbacks(execute=True):
+            queued = parvis_mail.queue_emails(batch(count))
+        assert len(queued) == count
+    tasks = list(DBTaskResult.objects.order_by("enqueued_at", "pk"))
+    assert [len(t.args_kwargs["kwargs"]["email_ids"]) for t in tasks] == [2, 20]
+    assert OutgoingEmail.objects.filter(status="queued").count() == 22
+
+
+@pytest.mark.django_db
+def test_a_batch_sends_each_email_and_retries_a_failed_one_alone(
+    settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.TASKS = DATABASE
+    with django_capture_on_commit_callbacks(execute=True):
+        first, second, third = parvis_mail.queue_emails(
+            [
+                dict(to=f"famille{n}@example.fr", subject=f"Essai {n}", body="Bonjour.")
+                for n in (1, 2, 3)
+            ]
+        )
+    send = parvis_mail.EmailMultiAlternatives.send
+
+    def relay_refuses_the_second(message, *args, **kwargs):
+        if message.to == ["famille2@example.fr"]:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return send(message, *args, **kwargs)
+
+    monkeypatch.setattr(parvis_mail.EmailMultiAlternatives, "send", relay_refuses_the_second)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = parvis_mail.send_emails.call(email_ids=[first.pk, second.pk, third.pk])
+    assert outcome == {"sent": 2, "queued": 1}
+    assert sorted(m.to[0] for m in mail.outbox) == ["famille1@example.fr", "famille3@example.fr"]
+    # The second is retried on its own task, after the first delay.
+    retry = DBTaskResult.objects.order_by("-enqueued_at", "-pk").first()
+    assert retry.args_kwargs["kwargs"] == {"email_id": second.pk}
+    second.refresh_from_db()
+    assert (second.status, second.attempts) == ("queued", 1)
+
+
+@pytest.mark.django_db
 def test_a_relay_down_is_retried_with_back_off_then_the_email_is_failed_and_logged(
     settings, relay_down, django_capture_on_commit_callbacks, caplog
 ):
