@@ -353,3 +353,69 @@ def test_the_certificate_deadline_is_in_the_paris_zone_not_a_fixed_offset():
 
     # Saturday 24 October 2026 + 72 h crosses the autumn change: still Paris's zone after it.
     assert certificate_deadline(date(2026, 10, 24), 72).tzinfo is PARIS
+
+
+# --- The e-mails' rows and words (the queue) ------------------------------------------------------
+
+
+def test_each_email_is_queued_for_the_absences_commune_and_signed_by_its_town_hall(
+    family, django_capture_on_commit_callbacks
+):
+    from parvis.background.models import OutgoingEmail
+
+    agent = AgentFactory(commune=family["commune"])
+    with django_capture_on_commit_callbacks(execute=True):
+        absence = declare(family)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add_certificate(absence=absence, upload=pdf(), actor=family["user"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.set_justified(absence=absence, justified=True, reason="grève", actor=agent)
+    rows = OutgoingEmail.objects.order_by("pk")
+    assert [row.commune_id for row in rows] == [family["commune"].pk] * 3
+    signature = f"La mairie de {family['commune'].name}"
+    assert [signature in message.body for message in mail.outbox] == [True] * 3
+
+
+def test_no_account_means_no_acknowledgement_and_no_error(
+    family, django_capture_on_commit_callbacks
+):
+    from parvis.background.models import OutgoingEmail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        absence = declare(family, actor=None)
+    services.send_certificate_received(absence=absence, user=None)
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_the_acknowledgement_says_the_delay_left_when_it_was_declared(
+    family, django_capture_on_commit_callbacks
+):
+    absence = declare(family)
+    # Sent later than declared (the queue): the delay is the one left at the declaration.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.send_acknowledgement(
+            absence=absence, user=family["user"], now=datetime(2026, 11, 22, 0, 1, tzinfo=PARIS)
+        )
+        services.send_acknowledgement(absence=absence, user=family["user"], now=NOW)
+    late, early = mail.outbox
+    assert "jusqu'au" not in late.body
+    assert "jusqu'au dimanche 22 novembre 2026 à 00:00" in early.body
+
+
+def test_the_certificates_service_is_the_childs_own_first_by_position_then_name_then_row(family):
+    commune = family["commune"]
+    # Another household's child registered to an activity shown first: not this child's.
+    other = ChildFactory(famille=PersonneFactory(famille__commune=commune).famille)
+    first_shown = make_activity(commune, name="Accompagnement", slug="acc", position=0)
+    register(other, first_shown)
+    family["activity"].position = 3
+    family["activity"].save(update_fields=["position"])
+    # Same position: the name decides (« Accompagnement scolaire » before « Accueil … »).
+    by_name = make_activity(commune, name="Accompagnement scolaire", slug="acs", position=3)
+    register(family["child"], by_name)
+    assert declare(family, certificate_upload=pdf()).certificate.service == by_name.service
+    # Same position and name: the first registered.
+    Absence.objects.all().delete()
+    twin = make_activity(commune, name="Accompagnement scolaire", slug="acs-2", position=3)
+    register(family["child"], twin)
+    assert declare(family, certificate_upload=pdf()).certificate.service == by_name.service
