@@ -164,6 +164,13 @@ class Command(BaseCommand):
         out.write(f"app_cpu_s_per_family: {app_cpu / finished:.3f} s")
         out.write(f"db_cpu_s_per_family: {db_cpu / finished:.3f} s")
         out.write(f"cpu_s_per_family: {(app_cpu + db_cpu) / finished:.3f} s")
+        # Journeys cut by DURATION did part of the work: counted by their « Valider » (two each).
+        journeys = max(len(recorder.timings.get("validate", [])) / 2, 1)
+        out.write(
+            f"cpu_s_per_journey_done: {(app_cpu + db_cpu) / journeys:.3f} s "
+            f"(application {app_cpu / journeys:.3f} s, database {db_cpu / journeys:.3f} s; "
+            f"{journeys:.0f} journeys' worth of « Valider »)"
+        )
         out.write(f"trivial_page_per_s: {trivial:.0f} requests/s (4 clients, after the rush)")
         out.write(f"load_average_after: {os.getloadavg()[0]:.2f}")
 
