@@ -419,3 +419,17 @@ def test_the_certificates_service_is_the_childs_own_first_by_position_then_name_
     twin = make_activity(commune, name="Accompagnement scolaire", slug="acs-2", position=3)
     register(family["child"], twin)
     assert declare(family, certificate_upload=pdf()).certificate.service == by_name.service
+
+
+def test_the_certificate_is_stored_as_uploaded_by_the_account(family):
+    assert declare(family, certificate_upload=pdf()).certificate.uploaded_by == family["user"]
+
+
+def test_a_certificate_the_agent_did_not_accept_leaves_no_delay_to_send_another(family):
+    absence = declare(family, certificate_upload=pdf())
+    agent = AgentFactory(commune=family["commune"])
+    services.set_justified(absence=absence, justified=False, reason="illisible", actor=agent)
+    absence.refresh_from_db()
+    # The certificate is there (not refused as a document): none can be added, no delay shown.
+    assert not services.may_add_certificate(absence)
+    assert services.open_until(absence) is None
