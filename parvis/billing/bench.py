@@ -200,6 +200,18 @@ def measure_pdfs(regie, count: int = PDF_INVOICES) -> float:
     return (len(invoices) - 1) / (time.perf_counter() - start)
 
 
+def measure_pdfs_batch(regie, count: int = PDF_INVOICES) -> float:
+    """Invoice PDFs per second when a task renders its invoices together (pdf.invoice_pdfs: one
+    layout, one PDF per invoice), after one warm-up batch."""
+    from parvis.billing.pdf import invoice_pdfs
+
+    invoices = list(Invoice.objects.filter(regie=regie).order_by("number")[: count + 1])
+    invoice_pdfs(invoices[:1])
+    start = time.perf_counter()
+    rendered = invoice_pdfs(invoices[1:])
+    return len(rendered) / (time.perf_counter() - start)
+
+
 _CONTEXTS: list[dict] = []  # read by the forked workers of measure_pdfs_parallel
 
 

@@ -9,6 +9,7 @@ nothing is fetched while rendering (only `data:` URLs: no network, no file of th
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import threading
@@ -76,14 +77,23 @@ def render_pdf(template_name: str, context: dict) -> bytes:
     """The PDF of an HTML template, with pdf.css (the one call to WeasyPrint). Runs of
     whitespace are collapsed first (the templates have no <pre>): fewer text boxes to lay
     out."""
+    return _document(template_name, context).write_pdf()
+
+
+def _document(template_name: str, context: dict):
+    """The template laid out by WeasyPrint (its pages, not yet written), with pdf.css and this
+    thread's font configuration."""
     from weasyprint import HTML
 
     # WeasyPrint logs every step of every document at INFO: not worth a line per PDF.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     html = _WHITESPACE.sub(" ", render_to_string(template_name, context))
-    return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_url_fetcher()).write_pdf(
-        stylesheets=[_stylesheet()]
-    )
+    document = HTML(
+        string=html, base_url=str(settings.BASE_DIR), url_fetcher=_url_fetcher()
+    ).render(stylesheets=[_stylesheet()], font_config=_font_config())
+    # The <title> block keeps the template's line breaks and indentation around its text.
+    document.metadata.title = (document.metadata.title or "").strip() or None
+    return document
 
 
 # --- Shared pieces ------------------------------------------------------------------------------
@@ -172,6 +182,34 @@ def invoices_pdf(invoices: Iterable[Invoice]) -> bytes:
     found = {invoice.pk: invoice for invoice in _invoice_queryset().filter(pk__in=ids)}
     contexts = [invoice_context(found[pk]) for pk in ids if pk in found]
     return render_pdf("billing/pdf/facture.html", {"invoices": contexts})
+
+
+def invoice_pdfs(invoices: Iterable[Invoice]) -> dict[int, bytes]:
+    """One PDF per invoice ({pk: bytes}, the same as `invoice_pdf`'s), laid out by WeasyPrint
+    in one pass and then written invoice by invoice: a background task sending a run's
+    invoices spares the per-document work (HTML parsing, style cascade, layout setup), about a
+    fifth of a PDF's time. Each invoice's pages are those from the page holding its section's
+    anchor (`facture-<pk>`, _facture.html) to the next one's."""
+    ids = [invoice.pk for invoice in invoices]
+    found = {invoice.pk: invoice for invoice in _invoice_queryset().filter(pk__in=ids)}
+    contexts = [invoice_context(found[pk]) for pk in ids if pk in found]
+    if not contexts:
+        return {}
+    document = _document("billing/pdf/facture.html", {"invoices": contexts})
+    anchors = {f"facture-{context['invoice'].pk}": context["invoice"] for context in contexts}
+    pages: dict[Invoice, list] = {}
+    for page in document.pages:
+        starts = [anchors[name] for name in page.anchors if name in anchors]
+        if starts:
+            current = starts[0]
+        pages.setdefault(current, []).append(page)
+    pdfs = {}
+    for invoice, its_pages in pages.items():
+        one = document.copy(its_pages)
+        one.metadata = copy.copy(document.metadata)
+        one.metadata.title = _("Facture n° %(number)s") % {"number": invoice.number}
+        pdfs[invoice.pk] = one.write_pdf()
+    return pdfs
 
 
 # --- Receipts -----------------------------------------------------------------------------------

@@ -152,6 +152,8 @@ class Command(BaseCommand):
             ratio = per_family[large] / per_family[small]
             out.write(f"invoicing_linearity_ratio: {ratio:.2f} ({large} vs {small} families)")
         out.write(f"invoice_pdf_per_s: {billing_bench.measure_pdfs(world['regie']):.1f} PDF/s")
+        per_s = billing_bench.measure_pdfs_batch(world["regie"])
+        out.write(f"invoice_pdf_batch_per_s: {per_s:.1f} PDF/s")
         per_s, workers = billing_bench.measure_pdfs_parallel(world["regie"])
         out.write(f"invoice_pdf_per_s_parallel: {per_s:.1f} PDF/s processes: {workers}")
 
