@@ -8,22 +8,25 @@ stored file inline only when it passes the same check again (`safe_to_show`)."""
 
 from __future__ import annotations
 
+import io
 import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 from PIL import JpegImagePlugin, PngImagePlugin
 from pypdf import PasswordType, PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
+from parvis.storage import private_files
+
 logger = logging.getLogger(__name__)
 
-MAX_UPLOAD_SIZE = 10 * 1024 * 1024
+MAX_UPLOAD_SIZE = 10 * 1024 * 1024  # the default of PARVIS_UPLOAD_MAX_FILE_SIZE
 SIGNATURES = [
     (b"%PDF-", "application/pdf"),
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -45,9 +48,9 @@ RESAVE = gettext_noop(
 
 
 def private_storage():
-    # Never under the static or media roots: files leave only through a view checking who asks.
-    # Django's storage API, so object storage (django-storages) can replace the folder later.
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+    # STORAGES["private"] (a folder outside the static and media roots, or a private bucket):
+    # files leave only through a view checking who asks. The FileFields name this function.
+    return private_files
 
 
 def sniff(head: bytes) -> str | None:
@@ -61,9 +64,73 @@ def max_image_pixels() -> int:
     return settings.UPLOAD_MAX_IMAGE_PIXELS
 
 
+class RefusedUpload(UploadedFile):
+    """What parvis.upload_limits gives a form for a file it stopped while it arrived: no content,
+    the size seen, and why (check_upload says it next to the field)."""
+
+    TOO_BIG = "too_big"
+    REQUEST_TOO_BIG = "request_too_big"
+    TOO_MANY_IN_FIELD = "too_many_in_field"
+    TOO_MANY = "too_many_files"
+
+    def __init__(self, *, name, content_type, size, charset, refusal):
+        super().__init__(io.BytesIO(), name, content_type, size, charset)
+        self.refusal = refusal
+
+
 def check_upload(uploaded) -> str:
     """The content type of an accepted upload; ValidationError with a French reason otherwise."""
+    refusal = getattr(uploaded, "refusal", None)
+    if refusal is not None:
+        _refuse_stopped(uploaded, refusal)
     return _check(uploaded, size=uploaded.size, name=uploaded.name)
+
+
+def _megabytes(size: int) -> str:
+    megabytes = size / (1024 * 1024)
+    return number_format(megabytes, decimal_pos=0 if megabytes.is_integer() else 1)
+
+
+def _refuse_stopped(uploaded, refusal: str):
+    name = uploaded.name
+    if refusal == RefusedUpload.TOO_BIG:
+        _refuse_too_big(name, uploaded.size)
+    if refusal == RefusedUpload.REQUEST_TOO_BIG:
+        raise ValidationError(
+            _(
+                "Le fichier « %(name)s » n'a pas été reçu : les fichiers d'un même envoi pèsent "
+                "%(limit)s Mo au plus ensemble. Envoyez-le à part, ou réduisez les autres."
+            )
+            % {"name": name, "limit": _megabytes(settings.PARVIS_UPLOAD_MAX_REQUEST_SIZE)},
+            code=refusal,
+        )
+    limit = (
+        settings.PARVIS_UPLOAD_MAX_FILES_PER_FIELD
+        if refusal == RefusedUpload.TOO_MANY_IN_FIELD
+        else settings.PARVIS_UPLOAD_MAX_FILES
+    )
+    where = _("dans ce champ") if refusal == RefusedUpload.TOO_MANY_IN_FIELD else _("par envoi")
+    raise ValidationError(
+        ngettext(
+            "Le fichier « %(name)s » n'a pas été reçu : %(limit)d fichier %(where)s au plus.",
+            "Le fichier « %(name)s » n'a pas été reçu : %(limit)d fichiers %(where)s au plus.",
+            limit,
+        )
+        % {"name": name, "limit": limit, "where": where},
+        code=refusal,
+    )
+
+
+def _refuse_too_big(name: str, size: int):
+    raise ValidationError(
+        _("Le fichier « %(name)s » pèse %(size)s : %(limit)s Mo au plus.")
+        % {
+            "name": name,
+            "size": filesizeformat(size),
+            "limit": _megabytes(settings.PARVIS_UPLOAD_MAX_FILE_SIZE),
+        },
+        code="too_big",
+    )
 
 
 def safe_to_show(stored, content_type: str) -> bool:
@@ -81,12 +148,8 @@ def safe_to_show(stored, content_type: str) -> bool:
 
 
 def _check(stream, *, size: int, name: str) -> str:
-    if size > MAX_UPLOAD_SIZE:
-        raise ValidationError(
-            _("Le fichier « %(name)s » pèse %(size)s : 10 Mo au plus.")
-            % {"name": name, "size": filesizeformat(size)},
-            code="too_big",
-        )
+    if size > settings.PARVIS_UPLOAD_MAX_FILE_SIZE:
+        _refuse_too_big(name, size)
     if size == 0:
         raise ValidationError(_("Le fichier « %(name)s » est vide.") % {"name": name}, code="empty")
     stream.seek(0)

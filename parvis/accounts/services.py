@@ -16,7 +16,6 @@ from django.contrib import auth
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.template.loader import render_to_string
@@ -29,8 +28,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from parvis.accounts.models import AgentRole, Attempt, AuditEntry, User
+from parvis.accounts.network import client_ip  # the apps' views ask services.client_ip
 from parvis.communes.models import Commune
-from parvis.mail import absolute_url
+from parvis.mail import absolute_url, queue_email
 
 security_log = logging.getLogger("parvis.security")
 
@@ -443,12 +443,6 @@ def log_in(request, user: User) -> None:
     user.previous_login = previous
 
 
-def client_ip(request) -> str | None:
-    # Behind the reverse proxy, REMOTE_ADDR is the proxy: deployments set the real address there
-    # (e.g. gunicorn --forwarded-allow-ips with the proxy's X-Forwarded-For).
-    return request.META.get("REMOTE_ADDR") or None
-
-
 # --- The agents' login at the guichet ------------------------------------------------------------
 
 
@@ -467,8 +461,8 @@ def agent_login_identifier(username: str) -> str:
 
 
 def _agents_of(commune: Commune):
-    """The accounts that may log in at `commune`'s guichet (as backoffice.permissions.agent_of
-    says; accounts comes before backoffice and does not import it)."""
+    """The accounts that may log in at `commune`'s guichet (as parvis.accounts.agents.agent_of
+    says)."""
     return User.objects.filter(
         commune=commune,
         is_active=True,
@@ -654,12 +648,12 @@ def send_login_alert(*, user: User, failures: int, last_failed_at: datetime) -> 
             reverse("backoffice:connexion", kwargs={"commune": commune.slug})
         ),
     }
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — des connexions ont échoué sur votre compte du guichet")
         % {"commune": commune.name},
-        message=render_to_string("accounts/emails/login_alert.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
+        body=render_to_string("accounts/emails/login_alert.txt", context),
+        commune_id=user.commune_id,
+        to=[user.email],
     )
 
 
@@ -786,12 +780,12 @@ def send_email_confirmation(*, user: User) -> None:
         "url": url,
         "days": EMAIL_CONFIRMATION_MAX_AGE.days,
     }
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — confirmez votre adresse électronique")
         % {"commune": user.commune.name},
-        message=render_to_string("accounts/emails/confirmation.txt", context),
-        from_email=None,
-        recipient_list=[to],
+        body=render_to_string("accounts/emails/confirmation.txt", context),
+        commune_id=user.commune_id,
+        to=[to],
     )
 
 
@@ -806,11 +800,11 @@ def send_account_exists(*, user: User) -> None:
             reverse("accounts:mot_de_passe_oublie", kwargs={"commune": user.commune.slug})
         ),
     }
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — vous avez déjà un espace") % {"commune": user.commune.name},
-        message=render_to_string("accounts/emails/account_exists.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
+        body=render_to_string("accounts/emails/account_exists.txt", context),
+        commune_id=user.commune_id,
+        to=[user.email],
     )
 
 
@@ -918,11 +912,11 @@ def request_password_reset(*, commune: Commune, identifier: str, ip: str | None)
 def send_password_reset(*, user: User) -> None:
     commune = user.commune
     context = {"user": user, "commune": commune, "url": absolute_url(password_reset_url(user))}
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — choisissez un nouveau mot de passe") % {"commune": commune.name},
-        message=render_to_string("accounts/emails/password_reset.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
+        body=render_to_string("accounts/emails/password_reset.txt", context),
+        commune_id=user.commune_id,
+        to=[user.email],
     )
 
 
@@ -967,12 +961,12 @@ def send_email_change_notice(*, user: User) -> None:
             reverse("accounts:mot_de_passe_oublie", kwargs={"commune": user.commune.slug})
         ),
     }
-    send_mail(
+    queue_email(
         subject=_("%(commune)s — changement d'adresse électronique demandé")
         % {"commune": user.commune.name},
-        message=render_to_string("accounts/emails/email_change_notice.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
+        body=render_to_string("accounts/emails/email_change_notice.txt", context),
+        commune_id=user.commune_id,
+        to=[user.email],
     )
 
 
