@@ -92,8 +92,11 @@ def _invoices():
     )
 
 
-def _invoice_message(invoice: Invoice, recipients: list[str], *, connection=None) -> EmailMessage:
-    """« Votre facture n° … » to `recipients`, its PDF attached (rendered here)."""
+def _invoice_message(
+    invoice: Invoice, recipients: list[str], *, connection=None, content: bytes | None = None
+) -> EmailMessage:
+    """« Votre facture n° … » to `recipients`, its PDF attached (`content`, else rendered
+    here)."""
     commune = invoice.commune
     context = {
         "commune": commune,
@@ -111,7 +114,9 @@ def _invoice_message(invoice: Invoice, recipients: list[str], *, connection=None
         to=recipients,
         connection=connection,
     )
-    message.attach(f"facture-{invoice.number}.pdf", pdf.invoice_pdf(invoice), "application/pdf")
+    if content is None:
+        content = pdf.invoice_pdf(invoice)
+    message.attach(f"facture-{invoice.number}.pdf", content, "application/pdf")
     return message
 
 
@@ -136,6 +141,17 @@ def _pending(queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
     )
 
 
+def _rendered_together(invoices: list[Invoice]) -> dict[int, bytes]:
+    """The task's PDFs laid out in one WeasyPrint pass (pdf.invoice_pdfs: about a fifth
+    cheaper than one by one). If that fails, {}: each invoice is then rendered alone, so that
+    one that cannot be rendered does not keep the others from leaving."""
+    try:
+        return pdf.invoice_pdfs(invoices)
+    except Exception:
+        logger.warning("Invoices rendered one by one: the batch failed", exc_info=True)
+        return {}
+
+
 def send_invoices(*, invoice_ids: list[int]) -> dict:
     """The work of one background task: e-mails those of `invoice_ids` that are paperless and
     not sent yet; an invoice whose family has no e-mail at all goes to paper (it joins the
@@ -151,14 +167,18 @@ def send_invoices(*, invoice_ids: list[int]) -> dict:
     failed: Counter = Counter()
     to_paper: dict[tuple, list[int]] = {}
     connection = get_connection()
-    for invoice in _pending(_invoices().filter(pk__in=invoice_ids)):
+    pending = list(_pending(_invoices().filter(pk__in=invoice_ids)))
+    rendered = _rendered_together([i for i in pending if family_emails(i.famille)])
+    for invoice in pending:
         key = (invoice.commune, invoice.run_id)
         recipients = family_emails(invoice.famille)
         if not recipients:
             to_paper.setdefault(key, []).append(invoice.pk)
             continue
         try:
-            message = _invoice_message(invoice, recipients, connection=connection)
+            message = _invoice_message(
+                invoice, recipients, connection=connection, content=rendered.get(invoice.pk)
+            )
         except Exception:  # a PDF that cannot be rendered: logged, the others go on
             logger.exception("Invoice %s could not be rendered", invoice.pk)
             failed[key] += 1

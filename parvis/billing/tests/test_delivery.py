@@ -215,18 +215,40 @@ def test_a_mail_failure_keeps_the_invoice_to_send_next_time(
 def test_an_invoice_that_cannot_be_rendered_does_not_stop_the_others(world, monkeypatch):
     _run, invoices = run_with_families(world)
     PersonneFactory(famille=invoices["LEROY"].famille, email="leroy@example.fr")
-    real_pdf = delivery.pdf.invoice_pdf
+    real_context = delivery.pdf.invoice_context
 
     def broken_for_durand(invoice):
         if invoice.pk == invoices["DURAND"].pk:
             raise ValueError("bad layout")
-        return real_pdf(invoice)
+        return real_context(invoice)
 
-    monkeypatch.setattr(delivery.pdf, "invoice_pdf", broken_for_durand)
+    # Both the task's batch and the one-by-one rendering it falls back to read the context.
+    monkeypatch.setattr(delivery.pdf, "invoice_context", broken_for_durand)
     ids = [invoices["DURAND"].pk, invoices["LEROY"].pk]
     assert delivery.send_invoices(invoice_ids=ids) == {"emailed": 1, "to_paper": 0, "failed": 1}
     assert [m.to for m in mail.outbox] == [["leroy@example.fr"]]
     assert Invoice.objects.get(pk=invoices["DURAND"].pk).emailed_at is None
+
+
+def test_a_tasks_invoices_are_laid_out_together_each_mail_with_its_own_pdf(world, monkeypatch):
+    _run, invoices = run_with_families(world)
+    PersonneFactory(famille=invoices["LEROY"].famille, email="leroy@example.fr")
+    layouts = []
+    real_document = delivery.pdf._document
+    monkeypatch.setattr(
+        delivery.pdf, "_document", lambda *a: layouts.append(a) or real_document(*a)
+    )
+    ids = [invoices["DURAND"].pk, invoices["LEROY"].pk]
+    assert delivery.send_invoices(invoice_ids=ids)["emailed"] == 2
+    assert len(layouts) == 1
+    for message in mail.outbox:
+        ((name, content, _mimetype),) = message.attachments
+        number = name.removeprefix("facture-").removesuffix(".pdf")
+        assert f"Facture n° {number} " in pdf_text(content)
+        assert pdf_text(content).count("Facture n° ") == 1
+    assert {m.attachments[0][0] for m in mail.outbox} == {
+        f"facture-{invoices[name].number}.pdf" for name in ("DURAND", "LEROY")
+    }
 
 
 def test_paper_invoices_are_marked_printed_once(world, django_capture_on_commit_callbacks):
