@@ -78,7 +78,7 @@ test: lint migrations-check pytest
 # Issue 17 §8 (README « Deploying Parvis »): on this machine's loopback, nginx in front of two
 # gunicorn nodes, two task workers, a fresh PostgreSQL database on CLUSTER_PG's server (dropped
 # at the end), the S3 server (moto_server) and an SMTP sink; the journeys across them print their
-# figures and any failure makes it fail. About 3 minutes, at most CLUSTER_TIMEOUT seconds.
+# figures and any failure makes it fail. 3–4 minutes, at most CLUSTER_TIMEOUT seconds.
 CLUSTER_PG ?= postgres://postgres@127.0.0.1:5432/postgres
 CLUSTER_TIMEOUT ?= 280
 cluster: install messages nginx
