@@ -174,6 +174,12 @@ else:
 # `manage.py db_worker` runs them (production: one worker per core); "immediate": they run at once
 # in the process that queued them (development and tests: no worker to start).
 PARVIS_TASKS = os.environ.get("PARVIS_TASKS", "immediate" if DEBUG else "database").strip()
+
+# A periodic job (manage.py run_periodic) that ran less than this many seconds ago is not run
+# again: every host's timer starts it at the same second, and the advisory lock alone stops only
+# runs that overlap (a job of a few milliseconds is over before the next host has started Django).
+# Shorter than the shortest timer (5 minutes); 0 turns it off (the tests, a manual re-run).
+PARVIS_PERIODIC_MIN_INTERVAL = int(os.environ.get("PARVIS_PERIODIC_MIN_INTERVAL", 60))
 _TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",

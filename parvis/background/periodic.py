@@ -4,6 +4,11 @@ and exit 0; each run is recorded (PeriodicRun: host, start, end, status, summary
 
 On SQLite (one host, development) there is no lock: the run is only recorded.
 
+The lock stops runs that overlap. Two hosts' timers fire at the same second, but the second host
+may take its lock a second later, after the first has finished a job of a few milliseconds: so a
+job that ran (or is running) less than PARVIS_PERIODIC_MIN_INTERVAL seconds ago is not run again
+(AlreadyDone, nothing recorded). A failed or interrupted run does not count.
+
 The lock is a session-level one (pg_try_advisory_lock) on the command's own connection, released
 at the end, or by PostgreSQL when the process dies. Behind a pooler in transaction mode
 (PgBouncer) such a lock is not held reliably: connect the periodic commands directly."""
@@ -16,7 +21,9 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils import timezone
@@ -28,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 class AlreadyRunning(Exception):
     """Another host (or process) holds the job's lock."""
+
+
+class AlreadyDone(AlreadyRunning):
+    """Another host ran the job moments ago (within PARVIS_PERIODIC_MIN_INTERVAL)."""
 
 
 def lock_key(job: str) -> int:
@@ -66,6 +77,16 @@ def periodic_run(job: str) -> Iterator[PeriodicRun]:
             PeriodicRun.objects.filter(job=job, status=PeriodicRun.Status.RUNNING).update(
                 status=PeriodicRun.Status.INTERRUPTED, finished_at=timezone.now()
             )
+        interval = settings.PARVIS_PERIODIC_MIN_INTERVAL
+        if (
+            interval
+            and PeriodicRun.objects.filter(
+                job=job,
+                status=PeriodicRun.Status.SUCCEEDED,
+                started_at__gt=timezone.now() - timedelta(seconds=interval),
+            ).exists()
+        ):
+            raise AlreadyDone(job)
         run = PeriodicRun.objects.create(
             job=job, host=socket.gethostname(), pid=os.getpid(), started_at=timezone.now()
         )
@@ -88,6 +109,10 @@ def already_running_message(job: str) -> str:
     return f"{job} : déjà en cours sur une autre machine, rien à faire ici."
 
 
+def already_done_message(job: str) -> str:
+    return f"{job} : vient d'être fait sur une autre machine, rien à faire ici."
+
+
 class PeriodicCommand(BaseCommand):
     """A periodic command: `run()` does the work and returns its summary (one line or more),
     written to stdout and to the run's record. The job's name is the command's."""
@@ -102,6 +127,10 @@ class PeriodicCommand(BaseCommand):
         try:
             with periodic_run(job) as record:
                 record.summary = self.run(*args, **options) or ""
+        except AlreadyDone:
+            logger.info("Periodic job %s just ran elsewhere: skipped", job)
+            self.stdout.write(already_done_message(job))
+            return
         except AlreadyRunning:
             logger.info("Periodic job %s already running elsewhere: skipped", job)
             self.stdout.write(already_running_message(job))

@@ -248,3 +248,31 @@ def test_purge_emails_forgets_sent_ones_after_30_days_and_failed_ones_after_90()
             kept.append(row.pk)
     assert run("purge_emails") == "1 e-mail(s) envoyé(s) et 1 en échec supprimé(s).\n"
     assert sorted(OutgoingEmail.objects.values_list("pk", flat=True)) == kept
+
+
+@pytest.mark.django_db
+def test_a_job_another_host_has_just_run_is_not_run_again(settings):
+    # Every host's timer fires at the same second, but the second host may take the lock after
+    # the first has finished a job of a few milliseconds: the minimum interval stops it there.
+    settings.PARVIS_PERIODIC_MIN_INTERVAL = 60
+    first = run("purge_attempts")
+    assert first.startswith("0 tentative(s) supprimée(s)")
+    assert run("purge_attempts").strip() == (
+        "purge_attempts : vient d'être fait sur une autre machine, rien à faire ici."
+    )
+    assert run("run_periodic", "clearsessions") == ""  # another job: runs
+    assert "vient d'être fait" in run("run_periodic", "clearsessions")
+    assert PeriodicRun.objects.filter(job="purge_attempts").count() == 1
+    # 61 seconds later (the next timer is 5 minutes away at the soonest), it runs again.
+    PeriodicRun.objects.update(started_at=timezone.now() - timedelta(seconds=61))
+    assert run("purge_attempts").startswith("0 tentative(s)")
+    assert PeriodicRun.objects.filter(job="purge_attempts").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_failed_run_moments_ago_does_not_stop_the_next(settings):
+    settings.PARVIS_PERIODIC_MIN_INTERVAL = 60
+    PeriodicRun.objects.create(
+        job="purge_attempts", host="a", pid=1, started_at=timezone.now(), status="failed"
+    )
+    assert run("purge_attempts").startswith("0 tentative(s)")

@@ -9,8 +9,10 @@ from django.core.management import call_command, get_commands, load_command_clas
 from django.core.management.base import BaseCommand, CommandError
 
 from parvis.background.periodic import (
+    AlreadyDone,
     AlreadyRunning,
     PeriodicCommand,
+    already_done_message,
     already_running_message,
     periodic_run,
 )
@@ -46,6 +48,9 @@ class Command(BaseCommand):
                     call_command(command, *options, stdout=output, stderr=output)
                 finally:
                     record.summary = output.getvalue().strip()
+        except AlreadyDone:
+            self.stdout.write(already_done_message(job))
+            return
         except AlreadyRunning:
             self.stdout.write(already_running_message(job))
             return
