@@ -364,6 +364,8 @@ def _claimed(commune: Commune, provider: str, query_string: str, body) -> Transa
     if cls is None:
         return None
     claims = cls.claimed(query_string, body)
+    if any("\x00" in value for value in claims.values()):
+        return None  # in no reference, and PostgreSQL refuses it in a query (a 500, not a 400)
     rows = Transaction.objects.filter(commune=commune, provider=provider).select_related("commune")
     if claims.get("reference"):
         return rows.filter(reference=claims["reference"][:40]).first()
@@ -373,6 +375,8 @@ def _claimed(commune: Commune, provider: str, query_string: str, body) -> Transa
 
 
 def _find(commune: Commune, provider: str, verified: Verified) -> Transaction | None:
+    if "\x00" in verified.reference + verified.request_id:
+        return None  # as in _claimed
     rows = Transaction.objects.filter(commune=commune, provider=provider)
     if verified.reference:
         return rows.filter(reference=verified.reference[:40]).first()

@@ -743,3 +743,16 @@ def test_a_finished_transaction_frees_its_own_invoices_only(world, says):
     notify(world, transaction=refused)
     pending = dict(TransactionInvoice.objects.values_list("transaction_id", "pending"))
     assert pending == {refused.pk: False, other.pk: True}
+
+
+@pytest.mark.parametrize("verified_reference", ["PVS\x00", ""])
+def test_a_nul_byte_in_a_notified_reference_is_refused_not_a_server_error(
+    world, says, verified_reference
+):
+    # PostgreSQL refuses a NUL in a query: without care, a 500 for anyone posting « %00 ».
+    transaction = start(world, world.sejour)
+    says(transaction, reference=verified_reference, request_id="ID\x00")
+    outcome = notify(world, "reference=PVS%00X")
+    assert (outcome.status, outcome.text) == (400, "référence inconnue")
+    reload(transaction)
+    assert transaction.status == TransactionStatus.EN_ATTENTE
