@@ -522,5 +522,10 @@ if SENTRY_DSN:
         dsn=SENTRY_DSN,
         environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
         send_default_pii=False,
+        # Never the request's body (families' forms, passwords under other names than
+        # « password ») nor the frames' local variables: sentry-sdk sends both by default, even
+        # without personal data.
+        max_request_body_size="never",
+        include_local_variables=False,
         traces_sample_rate=_traces_sample_rate,
     )

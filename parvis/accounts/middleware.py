@@ -10,6 +10,7 @@ out after between IDLE - 1 minute and IDLE without a request: the error is on th
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import urlencode
 
@@ -22,8 +23,20 @@ from django.utils.cache import add_never_cache_headers
 LOGIN_AT = "_parvis_agent_login_at"
 SEEN_AT = "_parvis_agent_seen_at"
 SEEN_RESOLUTION = 60  # seconds
-# What is never shown back on the warning page: secrets and Django's own token.
-HIDDEN_FIELDS = ("csrfmiddlewaretoken", "password", "mot_de_passe", "next")
+# What is never shown back on the warning page: secrets — passwords, a provider's signing key
+# (« secret », « hmac »), tokens, bank details, keys and codes (a service key, a code famille, a
+# tracking code; not a postal code) — and Django's own token. On a shared town-hall computer the
+# page is read by others.
+SECRET_WORDS = ("password", "passe", "secret", "hmac", "token", "csrf", "iban")
+SECRET_PARTS = frozenset({"key", "cle", "clé", "bic", "next"})
+
+
+def is_hidden(name: str) -> bool:
+    lower = name.lower()
+    if any(word in lower for word in SECRET_WORDS):
+        return True
+    parts = [part for part in re.split(r"[\W_]+", lower) if part]
+    return bool(SECRET_PARTS & set(parts)) or (bool(parts) and parts[0] == "code")
 
 
 def is_agent_session(user) -> bool:
@@ -65,7 +78,7 @@ def typed_fields(request) -> list[tuple[str, str]]:
         return []
     typed = []
     for name, values in request.POST.lists():
-        if any(hidden in name.lower() for hidden in HIDDEN_FIELDS):
+        if is_hidden(name):
             continue
         for value in values:
             if value.strip():

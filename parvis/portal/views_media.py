@@ -22,7 +22,13 @@ def public_media(request, name: str):
     storage = default_storage
     try:
         modified = storage.get_modified_time(name)
-    except (FileNotFoundError, SuspiciousOperation, NotImplementedError, OSError) as missing:
+    except (
+        FileNotFoundError,
+        SuspiciousOperation,
+        NotImplementedError,
+        OSError,
+        ValueError,  # a NUL byte in the address
+    ) as missing:
         raise Http404 from missing
     last_modified = int(modified.timestamp())
     if not was_modified_since(request.META.get("HTTP_IF_MODIFIED_SINCE"), last_modified):
@@ -30,7 +36,7 @@ def public_media(request, name: str):
     else:
         try:
             handle = storage.open(name, "rb")
-        except (FileNotFoundError, SuspiciousOperation, OSError) as missing:
+        except (FileNotFoundError, SuspiciousOperation, OSError, ValueError) as missing:
             raise Http404 from missing
         content_type, _encoding = mimetypes.guess_type(name)
         response = FileResponse(handle, content_type=content_type or "application/octet-stream")

@@ -256,7 +256,9 @@ def test_sentry_starts_only_with_a_dsn():
         "import json, django; django.setup(); import sentry_sdk; "
         "client = sentry_sdk.get_client(); "
         "print(json.dumps({'active': client.is_active(), 'dsn': client.dsn, "
-        "'pii': client.options['send_default_pii']}))"
+        "'pii': client.options['send_default_pii'], "
+        "'body': client.options['max_request_body_size'], "
+        "'locals': client.options['include_local_variables']}))"
     )
     result = start({"PARVIS_EMAIL_DISABLED": "1"}, code)
     assert result.returncode == 0, result.stderr
@@ -264,7 +266,14 @@ def test_sentry_starts_only_with_a_dsn():
     dsn = "https://abc123@errors.example.fr/4"
     result = start({"PARVIS_EMAIL_DISABLED": "1", "SENTRY_DSN": dsn}, code)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"active": True, "dsn": dsn, "pii": False}
+    # Neither the request's body (families' forms) nor the frames' variables leave.
+    assert json.loads(result.stdout) == {
+        "active": True,
+        "dsn": dsn,
+        "pii": False,
+        "body": "never",
+        "locals": False,
+    }
 
 
 @pytest.mark.parametrize("rate", ["beaucoup", "1.5", "-0.1"])

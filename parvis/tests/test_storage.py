@@ -217,6 +217,7 @@ def test_a_communes_logo_and_a_news_image_are_served_with_debug_off(file_store, 
     assert client.head(logo_url).status_code == 200
     assert client.post(logo_url).status_code == 405
     assert client.get("/media/communes/logos/absent.png").status_code == 404
+    assert client.get("/media/communes/logos/a%00b.png").status_code == 404  # NUL: not a 500
 
 
 def test_private_files_are_not_reachable_as_public_media(file_store, client):

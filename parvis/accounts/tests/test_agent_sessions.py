@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.conf import settings
 
+from parvis.accounts import middleware
 from parvis.accounts.models import AgentRole
 from parvis.communes.tests.factories import CommuneFactory, OperatorFactory
 from parvis.families.models import Famille
@@ -155,3 +156,26 @@ def test_the_administrations_sessions_too(client, db):
     assert EXPIRED in text_of(response)
     assert 'href="/admin/login/?next=%2Fadmin%2F"' in response.content.decode()
     assert not logged_in(client)
+
+
+@pytest.mark.parametrize(
+    ("name", "hidden"),
+    [
+        ("secret", True),  # a payment provider's signing key (the admin's provider form)
+        ("hmac_key", True),
+        ("new_password1", True),
+        ("mot_de_passe", True),
+        ("service_key", True),
+        ("cle", True),
+        ("code", True),  # a tracking code
+        ("code_famille", True),
+        ("iban", True),
+        ("token", True),
+        ("postal_code", False),  # not a secret: given back
+        ("name", False),
+        ("city", False),
+        ("public_note", False),
+    ],
+)
+def test_secrets_are_never_given_back(name, hidden):
+    assert middleware.is_hidden(name) is hidden
