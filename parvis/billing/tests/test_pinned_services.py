@@ -427,3 +427,21 @@ def test_cancelling_a_payment_writes_who_when_and_why(regie, famille, agent):
     with pytest.raises(ValidationError) as error:
         services.cancel_payment(payment=payment, actor=agent, reason="encore")
     assert messages(error.value) == ["Ce paiement est déjà annulé."]
+
+
+def test_a_line_keeps_its_child_and_unit(regie, famille):
+    from parvis.activities.tests.factories import make_activity
+    from parvis.families.tests.factories import ChildFactory
+
+    unit = make_activity(regie.commune).units.get()
+    kid = ChildFactory(famille=famille, first_names="Léa")
+    data = services.LineData(
+        kind=LineKind.PRESTATION, label="Acc Matin", quantity=1, unit_price=D("1.20"),
+        amount=D("1.20"), child_id=kid.pk, child_name="Léa DURAND", unit_id=unit.pk,
+    )  # fmt: skip
+    created = services.create_invoice(
+        regie=regie, famille=famille, kind=InvoiceKind.MENSUELLE, label="Facture",
+        period_start=NOV, period_end=date(2026, 11, 30), lines=[data],
+        issued_on=date(2026, 12, 1), due_on=date(2026, 12, 31), actor=None, month=NOV,
+    )  # fmt: skip
+    assert list(created.lines.values_list("child_id", "unit_id")) == [(kid.pk, unit.pk)]
