@@ -756,3 +756,20 @@ def test_a_nul_byte_in_a_notified_reference_is_refused_not_a_server_error(
     assert (outcome.status, outcome.text) == (400, "référence inconnue")
     reload(transaction)
     assert transaction.status == TransactionStatus.EN_ATTENTE
+
+
+def test_the_claim_is_read_from_the_query_string_and_a_long_request_id_as_stored(
+    world, says, monkeypatch
+):
+    transaction = start(world, world.sejour)
+    # A provider's 130-character id is stored cut at 120 (start_payment).
+    Transaction.objects.filter(pk=transaction.pk).update(options={"from": "transaction"})
+    built = says(transaction)
+    notify(world, "", query_string=f"reference={transaction.reference}")
+    assert built[-1].options == {"from": "transaction"}
+    Transaction.objects.filter(pk=transaction.pk).update(provider_reference="I" * 120)
+    monkeypatch.setattr(
+        Simulateur, "claimed", classmethod(lambda cls, qs, body: {"request_id": "I" * 130})
+    )
+    notify(world, "")
+    assert built[-1].options == {"from": "transaction"}
