@@ -22,6 +22,7 @@ PERIODIC_COMMANDS = (
     "prune_db_task_results",
     "clearsessions",
     "purge_emails",
+    "resend_emails",
     "purge_drafts",
     "expire_offers",
     "send_booking_reminders",

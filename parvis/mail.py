@@ -23,6 +23,7 @@ from django.core.files.storage import storages
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks import default_task_backend, task
 
@@ -164,16 +165,18 @@ def send_emails(*, email_ids: list[int]) -> dict[str, int]:
 
 def _send_one(email_id: int) -> str:
     with transaction.atomic():
-        # Locked: a retry queued twice (a worker restarted) sends one e-mail, not two.
+        # Locked: a retry queued twice (a worker restarted) sends one e-mail, not two; and due
+        # only: a task queued again (resend_emails) never sends ahead of the back-off.
+        now = timezone.now()
         outgoing = (
             OutgoingEmail.objects.select_for_update()
             .filter(pk=email_id, status=OutgoingEmail.Status.QUEUED)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .first()
         )
         if outgoing is None:
             return "absent"
         outgoing.attempts += 1
-        now = timezone.now()
         try:
             message = _message(outgoing)
         except Exception as error:  # would fail the same way again

@@ -6,13 +6,16 @@ import ast
 import logging
 import smtplib
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.management import call_command
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -166,9 +169,11 @@ def test_a_relay_down_is_retried_with_back_off_then_the_email_is_failed_and_logg
     assert first.args_kwargs["kwargs"] == {"email_id": outgoing.pk}
     waits = []
     for attempt in range(1, parvis_mail.MAX_ATTEMPTS + 1):
-        before = timezone.now()
-        with django_capture_on_commit_callbacks(execute=True):
-            status = parvis_mail.send_email.call(email_id=outgoing.pk)
+        # Each attempt at its time: the worker runs a retry when its run_after has come.
+        with time_machine.travel(outgoing.next_attempt_at or timezone.now(), tick=False):
+            before = timezone.now()
+            with django_capture_on_commit_callbacks(execute=True):
+                status = parvis_mail.send_email.call(email_id=outgoing.pk)
         outgoing.refresh_from_db()
         assert outgoing.attempts == attempt
         assert outgoing.last_error == ("SMTPServerDisconnected: Connection unexpectedly closed")
@@ -246,9 +251,11 @@ def test_a_page_that_sends_mail_answers_normally_while_the_relay_is_down(
     outgoing.refresh_from_db()
     assert (outgoing.status, outgoing.attempts) == ("queued", 1)
     assert DBTaskResult.objects.filter(run_after=outgoing.next_attempt_at).exists()
-    # The relay is back: the retry sends it.
+    # The relay is back: the retry sends it, at its time (not before: « absent »).
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert parvis_mail.send_email.call(email_id=outgoing.pk) == "sent"
+    assert parvis_mail.send_email.call(email_id=outgoing.pk) == "absent"
+    with time_machine.travel(outgoing.next_attempt_at, tick=False):
+        assert parvis_mail.send_email.call(email_id=outgoing.pk) == "sent"
     [message] = mail.outbox
     assert "/mot-de-passe-oublie/" in message.body
 
@@ -302,3 +309,40 @@ def test_the_scan_finds_each_way_of_sending(tmp_path):
 def offences_in(path: Path) -> list[str]:
     tree = ast.parse(path.read_text())
     return sorted(f"{path.name}:{node.lineno}" for node in ast.walk(tree) if sends_mail(node))
+
+
+@pytest.mark.django_db
+def test_emails_whose_task_died_are_queued_again_once_late(settings, monkeypatch):
+    # A worker killed mid-batch leaves its e-mails « queued » with no task: resend_emails puts the
+    # late ones (due for more than 10 minutes) in one batch; the others are left to their task.
+    settings.TASKS = DATABASE
+    now = timezone.now()
+    late_new = OutgoingEmail.objects.create(to=["a@example.fr"], subject="s", body="b")
+    OutgoingEmail.objects.filter(pk=late_new.pk).update(created_at=now - timedelta(minutes=11))
+    recent = OutgoingEmail.objects.create(to=["b@example.fr"], subject="s", body="b")
+    late_retry = OutgoingEmail.objects.create(
+        to=["c@example.fr"], subject="s", body="b", attempts=1,
+        next_attempt_at=now - timedelta(minutes=11),
+    )  # fmt: skip
+    waiting_retry = OutgoingEmail.objects.create(
+        to=["d@example.fr"], subject="s", body="b", attempts=1,
+        next_attempt_at=now + timedelta(minutes=20),
+    )  # fmt: skip
+    sent = OutgoingEmail.objects.create(to=["e@example.fr"], subject="s", body="", status="sent")
+    OutgoingEmail.objects.filter(pk__in=[recent.pk, sent.pk]).update(
+        created_at=now - timedelta(minutes=30)
+    )
+    OutgoingEmail.objects.filter(pk=recent.pk).update(created_at=now - timedelta(minutes=5))
+    out = StringIO()
+    call_command("resend_emails", stdout=out)
+    assert out.getvalue().strip() == "2 e-mail(s) remis en file."
+    [task] = DBTaskResult.objects.all()
+    assert task.args_kwargs["kwargs"] == {"email_ids": [late_new.pk, late_retry.pk]}
+    # Sending them: each once; one sent meanwhile is skipped.
+    OutgoingEmail.objects.filter(pk=late_new.pk).update(status="sent")
+    assert parvis_mail.send_emails.call(email_ids=[late_new.pk, late_retry.pk]) == {
+        "absent": 1,
+        "sent": 1,
+    }
+    assert [m.to for m in mail.outbox] == [["c@example.fr"]]
+    assert waiting_retry.pk not in task.args_kwargs["kwargs"]["email_ids"]
