@@ -157,10 +157,11 @@ def send_invoices(*, invoice_ids: list[int]) -> dict:
     not sent yet; an invoice whose family has no e-mail at all goes to paper (it joins the
     printing batch). Returns {"emailed": n, "to_paper": m, "failed": k}.
 
-    Each invoice is claimed (`emailed_at` set where it is still empty, one UPDATE) after its PDF
-    is rendered and before the message leaves: two workers given the same invoice (a run sent
-    twice) never both send it, and no lock is held while rendering. A mail error gives the
-    claim back (the invoice stays to send; it is logged and counted in `failed`). One audit
+    Each invoice's row is locked (SKIP LOCKED) after its PDF is rendered, while its message
+    leaves, and marked sent (`emailed_at`) in that transaction: two workers given the same
+    invoice (a run sent twice) never both send it, a worker killed mid-send leaves it to send,
+    and no lock is held while rendering. A mail error rolls back (the invoice stays to send; it
+    is logged and counted in `failed`). One audit
     row per run touched, by the system."""
     # Counted per (commune, run): one audit row each; a stay's invoice has no run.
     emailed: Counter = Counter()
@@ -183,14 +184,26 @@ def send_invoices(*, invoice_ids: list[int]) -> dict:
             logger.exception("Invoice %s could not be rendered", invoice.pk)
             failed[key] += 1
             continue
-        claimed = timezone.now()
-        if not _pending(Invoice.objects.filter(pk=invoice.pk)).update(emailed_at=claimed):
-            continue  # sent meanwhile by another task
         try:
-            send_now(message)
+            with transaction.atomic():
+                # The invoice's row is held while its message leaves, and marked sent in the
+                # same transaction: another task skips it meanwhile (never sent twice), and a
+                # worker killed before the commit gives it back (the transaction dies with the
+                # connection), so « Envoyer » again sends it (never lost).
+                if not (
+                    _pending(
+                        Invoice.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+                            pk=invoice.pk
+                        )
+                    )
+                    .values_list("pk", flat=True)
+                    .first()
+                ):
+                    continue  # sent meanwhile, or being sent by another task
+                send_now(message)
+                Invoice.objects.filter(pk=invoice.pk).update(emailed_at=timezone.now())
         except Exception:  # a mail server error: logged, the invoice stays to send
             logger.exception("Invoice %s could not be e-mailed", invoice.pk)
-            Invoice.objects.filter(pk=invoice.pk, emailed_at=claimed).update(emailed_at=None)
             failed[key] += 1
             continue
         emailed[key] += 1

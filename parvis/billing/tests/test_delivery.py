@@ -168,8 +168,8 @@ def test_a_run_is_queued_in_batches_for_the_workers(
 
 
 def test_two_tasks_given_the_same_invoice_send_it_once(world, monkeypatch):
-    """The claim: another worker sends the invoice while this one renders its PDF; this one
-    then leaves it alone."""
+    """Another worker sends the invoice while this one renders its PDF; this one then leaves it
+    alone (on PostgreSQL a row being sent is also skipped: SKIP LOCKED)."""
     invoice = make_invoice(world)
     Invoice.objects.filter(pk=invoice.pk).update(delivery=Delivery.COURRIEL)
     real_message = delivery._invoice_message
@@ -210,6 +210,28 @@ def test_a_mail_failure_keeps_the_invoice_to_send_next_time(
     with django_capture_on_commit_callbacks(execute=True):
         assert services_delivery.deliver_run(run=run, actor=None) == {"queued": 1}
     assert [m.to for m in mail.outbox] == [["francoise@example.fr"]]
+
+
+class WorkerKilled(BaseException):
+    """What a worker's death looks like from inside: nothing after it runs, nothing commits."""
+
+
+def test_a_worker_killed_while_the_message_leaves_leaves_the_invoice_to_send(world, monkeypatch):
+    # The invoice is marked sent in the transaction that sends it: killed before the commit,
+    # the mark goes with the transaction and « Envoyer » again sends it (make cluster kills one).
+    invoice = make_invoice(world)
+    Invoice.objects.filter(pk=invoice.pk).update(delivery=Delivery.COURRIEL)
+
+    def killed(message):
+        raise WorkerKilled
+
+    monkeypatch.setattr(delivery, "send_now", killed)
+    with pytest.raises(WorkerKilled):
+        delivery.send_invoices(invoice_ids=[invoice.pk])
+    assert Invoice.objects.get(pk=invoice.pk).emailed_at is None
+    monkeypatch.undo()
+    assert delivery.send_invoices(invoice_ids=[invoice.pk])["emailed"] == 1
+    assert len(mail.outbox) == 1 and Invoice.objects.get(pk=invoice.pk).emailed_at is not None
 
 
 def test_an_invoice_that_cannot_be_rendered_does_not_stop_the_others(world, monkeypatch):
