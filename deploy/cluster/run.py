@@ -785,7 +785,12 @@ class Run:
         browser.request("confirmation", "GET", f"{grid}confirmation/")
         for _ in range(10):
             browser.request("mon_espace", "GET", f"/{slug}/mon-espace/")
+        # nginx writes a request's line once it has answered: wait a moment for the last one.
+        deadline = time.monotonic() + 5
         after = self.access_lines()[before:]
+        while len(after) < 13 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            after = self.access_lines()[before:]
         node_a = f"127.0.0.1:{self.ports['a']}"
         retried = sum(1 for line in after if f"upstream={node_a}, " in line)
         served_by_a = sum(1 for line in after if re.search(rf"upstream={node_a}( |$)", line))
@@ -794,6 +799,9 @@ class Run:
             f"answered_by_a: {served_by_a}")  # fmt: skip
         for example in recorder.examples:
             say(f"  error_example: {example}")
+        if len(after) < 13:
+            for line in after:
+                say(f"  access: {line}")
         self.check(errors == 0 and len(after) >= 13, "l'usager termine sa démarche par B")
         self.check(served_by_a == 0, "plus rien n'est servi par A")
 
