@@ -2,7 +2,10 @@
 machine lost) leaves its e-mails « queued » with no task to send them, and django-tasks-db never
 runs a dead task again. Every 5 minutes, the e-mails due for more than RESEND_AFTER (never
 attempted, or past their retry time) go in one batch task; an e-mail that has been sent meanwhile
-is skipped by the task (its row is locked and read again), so none leaves twice."""
+is skipped by the task (its row is locked and read again), so none leaves twice.
+
+It lives with the portal's operations commands: parvis.background sits below parvis.mail in the
+app chain, and this job queues mail's task."""
 
 from datetime import timedelta
 
