@@ -342,6 +342,9 @@ def assert_accessible(page, *, context: str | dict | None = None) -> None:
 def main_nav(page):
     """The « Navigation principale », opened first where it is folded behind « Menu » (a phone):
     ``main_nav(page).get_by_role("link", name="Mon compte").click()`` on any screen."""
+    # menu.js (deferred) folds the navigation and shows « Menu »: wait until it has run, or the
+    # button may not be there yet on a page still loading (after a login's redirect).
+    page.wait_for_load_state("load")
     nav = page.get_by_role("navigation", name="Navigation principale")
     toggle = nav.get_by_role("button", name="Menu")
     if toggle.is_visible() and toggle.get_attribute("aria-expanded") == "false":

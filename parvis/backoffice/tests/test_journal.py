@@ -160,6 +160,20 @@ SAMPLES = {
         "invoicingrun",
         {"invoices": [None, 50], "numbers": [None, "1–50"], "total": [None, "5012.40"]},
     ),
+    "facturation.lancee": (
+        "invoicingrun",
+        {"status": [None, "en_cours"], "families_total": [None, 120], "families_done": [None, 0]},
+    ),
+    "facturation.reprise": (
+        "invoicingrun",
+        {
+            "status": ["en_cours", "en_cours"],
+            "families_total": [None, 120],
+            "families_done": [None, 40],
+            "error": ["Tarif manquant", ""],
+        },
+    ),
+    "facturation.interrompue": ("invoicingrun", {"error": ["", "Tarif manquant"]}),
     "facturation.terminee": (
         "invoicingrun",
         {
