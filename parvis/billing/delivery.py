@@ -157,17 +157,31 @@ def send_invoices(*, invoice_ids: list[int]) -> dict:
     not sent yet; an invoice whose family has no e-mail at all goes to paper (it joins the
     printing batch). Returns {"emailed": n, "to_paper": m, "failed": k}.
 
-    Each invoice's row is locked (SKIP LOCKED) after its PDF is rendered, while its message
-    leaves, and marked sent (`emailed_at`) in that transaction: two workers given the same
-    invoice (a run sent twice) never both send it, a worker killed mid-send leaves it to send,
-    and no lock is held while rendering. A mail error rolls back (the invoice stays to send; it
-    is logged and counted in `failed`). One audit
-    row per run touched, by the system."""
+    Each invoice's row is locked (SKIP LOCKED) after its PDF is rendered, marked sent
+    (`emailed_at`), its message sent, and the transaction committed at once: two workers given
+    the same invoice (a run sent twice) never both send it, a worker killed before the relay
+    accepted the message leaves it to send (the mark dies with the transaction), and no lock is
+    held while rendering. Only a death between the relay's answer and the commit (a round trip
+    to the database) can send one twice. A mail error rolls back (the invoice stays to send; it
+    is logged and counted in `failed`). One audit row per run touched, by the system."""
+    connection = get_connection()
+    # One SMTP session for the whole task: a message's send returns as soon as the relay has
+    # accepted it (no QUIT after each), so the commit that marks it sent follows at once.
+    try:
+        connection.open()
+    except Exception:  # the relay is down: each send below fails and is counted
+        logger.exception("The mail relay could not be reached")
+    try:
+        return _send_pending(invoice_ids, connection)
+    finally:
+        connection.close()
+
+
+def _send_pending(invoice_ids: list[int], connection) -> dict:
     # Counted per (commune, run): one audit row each; a stay's invoice has no run.
     emailed: Counter = Counter()
     failed: Counter = Counter()
     to_paper: dict[tuple, list[int]] = {}
-    connection = get_connection()
     pending = list(_pending(_invoices().filter(pk__in=invoice_ids)))
     rendered = _rendered_together([i for i in pending if family_emails(i.famille)])
     for invoice in pending:
@@ -200,8 +214,8 @@ def send_invoices(*, invoice_ids: list[int]) -> dict:
                     .first()
                 ):
                     continue  # sent meanwhile, or being sent by another task
-                send_now(message)
                 Invoice.objects.filter(pk=invoice.pk).update(emailed_at=timezone.now())
+                send_now(message)  # then the commit, at once
         except Exception:  # a mail server error: logged, the invoice stays to send
             logger.exception("Invoice %s could not be e-mailed", invoice.pk)
             failed[key] += 1
