@@ -529,6 +529,9 @@ class InvoiceStatus(models.TextChoices):
     PARTIELLEMENT_REGLEE = "partiellement_reglee", _("Partiellement réglée")
     REGLEE = "reglee", _("Réglée")
     ANNULEE = "annulee", _("Annulée")
+    # In a SEPA direct-debit batch sent to the bank: not payable by card meanwhile; paid on the
+    # due date, or due again after a reject (issue 19).
+    PRELEVEMENT_EN_COURS = "prelevement_en_cours", _("Prélèvement en cours")
 
 
 # What a family still has to pay: the invoices to settle, in full or in part.
@@ -542,7 +545,9 @@ INVOICE_TRANSITIONS = {
         InvoiceStatus.PARTIELLEMENT_REGLEE,
         InvoiceStatus.REGLEE,
         InvoiceStatus.ANNULEE,
+        InvoiceStatus.PRELEVEMENT_EN_COURS,
     },
+    InvoiceStatus.PRELEVEMENT_EN_COURS: {InvoiceStatus.REGLEE, InvoiceStatus.A_REGLER},
     InvoiceStatus.PARTIELLEMENT_REGLEE: {InvoiceStatus.A_REGLER, InvoiceStatus.REGLEE},
     InvoiceStatus.REGLEE: {InvoiceStatus.A_REGLER, InvoiceStatus.PARTIELLEMENT_REGLEE},
     InvoiceStatus.ANNULEE: set(),
@@ -772,6 +777,7 @@ class PaymentMethod(models.TextChoices):
     CHEQUE = "cheque", _("Chèque")
     CESU = "cesu", _("CESU")
     VIREMENT = "virement", _("Virement")
+    PRELEVEMENT = "prelevement", _("Prélèvement automatique")
 
 
 COUNTER_METHODS = (
@@ -797,7 +803,7 @@ class Payment(CommuneOwned):
         "families.Famille", on_delete=models.PROTECT, related_name="payments"
     )
     number = models.PositiveIntegerField(_("numéro de reçu"))
-    method = models.CharField(_("mode de paiement"), max_length=10, choices=PaymentMethod.choices)
+    method = models.CharField(_("mode de paiement"), max_length=12, choices=PaymentMethod.choices)
     amount = models.DecimalField(_("montant"), **MONEY)
     received_on = models.DateField(_("reçu le"))
     reference = models.CharField(

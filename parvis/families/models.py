@@ -178,6 +178,8 @@ class QfSource(models.TextChoices):
     CAF = "caf", _("Attestation CAF")
     AVIS_IMPOSITION = "avis_imposition", _("Calculé à partir de l'avis d'imposition")
     AGENT = "agent", _("Fixé par un agent")
+    # Fetched from the CAF/MSA through API Particulier with the family's consent (issue 20).
+    API_PARTICULIER = "api_particulier", _("API Particulier (CAF ou MSA)")
 
 
 class QuotientFamilial(CommuneOwned):
