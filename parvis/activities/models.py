@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from parvis.activities.rules import RuleError, validate_rule
 from parvis.communes.models import CommuneOwned, Service
+from parvis.families.models import CustodySide
 
 
 def validate_deadline_rule(value):
@@ -437,3 +438,31 @@ class ReminderSent(models.Model):
 
     def __str__(self):
         return f"{self.user_id} {self.activity_id} {self.week}"
+
+
+class CustodyActivity(CommuneOwned):
+    """Under the custody rule « par activité » (families.SharedCustody), which household pays
+    one activity of the child; the activities without a line go to the custody's
+    `first_side`."""
+
+    custody = models.ForeignKey(
+        "families.SharedCustody", on_delete=models.CASCADE, related_name="activities"
+    )
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activité"), on_delete=models.CASCADE, related_name="+"
+    )
+    side = models.CharField(
+        _("foyer qui paie"),
+        max_length=5,
+        choices=CustodySide.choices,
+    )
+
+    class Meta:
+        verbose_name = _("activité d'une garde partagée")
+        verbose_name_plural = _("activités d'une garde partagée")
+        constraints = [
+            models.UniqueConstraint(fields=["custody", "activity"], name="custody_activity_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.activity} → {self.get_side_display()}"

@@ -50,6 +50,7 @@ from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from parvis.activities import custody
 from parvis.activities.calendar import is_working_day
 from parvis.activities.models import Absence, Attendance, BookingStatus, Reservation, Unit
 from parvis.activities.rules import moment
@@ -57,7 +58,8 @@ from parvis.billing import pricing
 from parvis.billing.models import LineKind, PenaltyKind, PenaltyRule, Regie, Tariff
 from parvis.billing.services import LineData
 from parvis.communes.dates import first_of_month, month_bounds
-from parvis.families.models import Famille, Personne, QuotientFamilial
+from parvis.families.custody import Plan, Share
+from parvis.families.models import Famille, Personne, QuotientFamilial, SharedCustody
 from parvis.families.services import QF_LATEST_FIRST
 from parvis.money import ZERO
 
@@ -177,7 +179,8 @@ def regie_units(regie: Regie) -> list[Unit]:
 
 def families_to_bill(*, regie: Regie, month: date, until: date | None = None) -> list[int]:
     """The families with a booked day or a ticked register row of the régie's units in the
-    month (up to `until` when given), by name and number. One query."""
+    month (up to `until` when given), and both households of a child in shared custody who has
+    one, by name and number. One query."""
     first, last = month_bounds(month)
     if until is not None:
         last = min(last, until)
@@ -188,9 +191,17 @@ def families_to_bill(*, regie: Regie, month: date, until: date | None = None) ->
     ticked = Attendance.objects.filter(unit__in=units, day__range=(first, last)).values(
         "famille_id"
     )
+    shared = SharedCustody.objects.filter(commune_id=regie.commune_id).filter(
+        Q(child__in=booked.values("child_id")) | Q(child__in=ticked.values("child_id"))
+    )
     return list(
         Famille.objects.filter(commune_id=regie.commune_id)
-        .filter(Q(pk__in=booked) | Q(pk__in=ticked))
+        .filter(
+            Q(pk__in=booked)
+            | Q(pk__in=ticked)
+            | Q(pk__in=shared.values("other_famille_id"))
+            | Q(pk__in=shared.values("child__famille_id"))
+        )
         .order_by("name", "number", "pk")
         .values_list("pk", flat=True)
     )
@@ -245,6 +256,8 @@ class _Month:
         self._deadline_cache: dict[tuple[int, date], datetime] = {}
         self._explanation_cache: dict[tuple[int, Decimal], str] = {}
         self._kind_labels: dict[str, str] = {}
+        # The children in shared custody: who pays each of their days (families.custody).
+        self.plans: dict[int, Plan] = custody.plans(commune_id=regie.commune_id)
 
     # Prices and rules of a day
 
@@ -304,7 +317,8 @@ class _Month:
 
     def read(self, famille_ids: list[int]) -> _Chunk:
         """The chunk's bookings, register rows, justified absences, children, families and
-        QFs: eight queries."""
+        QFs: eight queries. A day of a child in shared custody goes to the household its plan
+        names (both, each with its part, under a percentage), whichever booked it."""
         chunk = _Chunk()
         unit_ids = list(self.units)
         if not unit_ids or not famille_ids:
@@ -317,39 +331,58 @@ class _Month:
             ["queued_at"] if late_rules else []
         )
         units = set(unit_ids)
+        in_chunk = set(famille_ids)
+        plans = {
+            child_id: plan
+            for child_id, plan in self.plans.items()
+            if plan.foyer_id in in_chunk or plan.other_id in in_chunk
+        }
+        rows = Q(famille_id__in=famille_ids)
+        if plans:
+            rows |= Q(child_id__in=list(plans))
+
+        def slots_of(famille_id: int, child_id: int, unit_id: int, day: date) -> list[_Unit]:
+            plan = plans.get(child_id)
+            if plan is None:
+                return [chunk.slot(famille_id, child_id, unit_id)]
+            activity_id = self.units[unit_id].activity_id
+            return [
+                chunk.slot(share.famille_id, child_id, unit_id, share)
+                for share in plan.shares(day, activity_id)
+                if share.famille_id in in_chunk
+            ]
+
         # By family and day only, and the units kept here: with the unit in the WHERE clause
         # the database picks the (unit, day) index and reads the whole month of every family
         # for each chunk, which made the run grow with the square of the families.
         for famille_id, child_id, unit_id, day, *queued_at in (
-            Reservation.objects.filter(
-                famille_id__in=famille_ids, day__range=period, status=BookingStatus.RESERVEE
-            )
+            Reservation.objects.filter(rows, day__range=period, status=BookingStatus.RESERVEE)
             .order_by()
             .values_list(*fields)
         ):
             if unit_id not in units:
                 continue
-            slot = chunk.slot(famille_id, child_id, unit_id)
-            slot.booked[day] = queued_at[0] if queued_at else None
+            for slot in slots_of(famille_id, child_id, unit_id, day):
+                slot.booked[day] = queued_at[0] if queued_at else None
         for famille_id, child_id, unit_id, day, present, late in (
-            Attendance.objects.filter(famille_id__in=famille_ids, day__range=period)
+            Attendance.objects.filter(rows, day__range=period)
             .order_by()
             .values_list("famille_id", "child_id", "unit_id", "day", "present", "late_pickup")
         ):
             if unit_id not in units:
                 continue
-            slot = chunk.slot(famille_id, child_id, unit_id)
-            (slot.present if present else slot.absent).add(day)
-            if late:
-                slot.late_pickup.add(day)
+            for slot in slots_of(famille_id, child_id, unit_id, day):
+                (slot.present if present else slot.absent).add(day)
+                if late:
+                    slot.late_pickup.add(day)
         for child_id, first_day, last_day in Absence.objects.filter(
-            famille_id__in=famille_ids,
+            rows,
             justified=True,
             first_day__lte=self.last,
             last_day__gte=self.first,
         ).values_list("child_id", "first_day", "last_day"):
             chunk.justified[child_id].append((first_day, last_day))
-        child_ids = {child_id for slots in chunk.slots.values() for child_id, _u in slots}
+        child_ids = {key[0] for slots in chunk.slots.values() for key in slots}
         for pk, famille_id, first_names, last_name, birth_date in Personne.objects.filter(
             pk__in=child_ids
         ).values_list("pk", "famille_id", "first_names", "last_name", "birth_date"):
@@ -377,15 +410,20 @@ class _Month:
 
 class _Chunk:
     def __init__(self):
-        # famille → (child, unit) → what happened
-        self.slots: dict[int, dict[tuple[int, int], _Unit]] = defaultdict(dict)
+        # famille → (child, unit, share) → what happened (share: the household's part of a
+        # child in shared custody under a percentage, else None)
+        self.slots: dict[int, dict[tuple[int, int, Share | None], _Unit]] = defaultdict(dict)
         self.justified: dict[int, list[tuple[date, date]]] = defaultdict(list)
         self.children: dict[int, _Child] = {}
         self.familles: dict[int, Famille] = {}
         self.qf: dict[int, Decimal] = {}
 
-    def slot(self, famille_id: int, child_id: int, unit_id: int) -> _Unit:
-        return self.slots[famille_id].setdefault((child_id, unit_id), _Unit())
+    def slot(
+        self, famille_id: int, child_id: int, unit_id: int, share: Share | None = None
+    ) -> _Unit:
+        if share is not None and share.percent_foyer is None:
+            share = None  # the whole day: as any child's
+        return self.slots[famille_id].setdefault((child_id, unit_id, share), _Unit())
 
     def is_justified(self, child_id: int, day: date) -> bool:
         return any(first <= day <= last for first, last in self.justified.get(child_id, ()))
@@ -413,9 +451,7 @@ class _Family:
         self.qf = self.chunk.qf.get(self.famille.pk)
         self.resident = pricing.is_resident(self.famille, self.data.commune)
         slots = self.chunk.slots[self.famille.pk]
-        billed = {
-            child_id for (child_id, _unit), slot in slots.items() if slot.booked or slot.present
-        }
+        billed = {key[0] for key, slot in slots.items() if slot.booked or slot.present}
         self.ranks = _ranks([self.chunk.children[pk] for pk in billed])
 
     def day_price(self, child_id: int, unit_id: int, day: date) -> tuple[Tariff, pricing.Price]:
@@ -445,10 +481,14 @@ class _Family:
                 self.chunk.children[key[0]].name,
                 key[0],
                 self.data.unit_order[key[1]],
+                key[2] is not None,
             ),
         )
-        for child_id, unit_id in keys:
-            self._child_unit(child_id, unit_id, slots[(child_id, unit_id)])
+        for child_id, unit_id, share in keys:
+            start = len(self.lines)
+            self._child_unit(child_id, unit_id, slots[(child_id, unit_id, share)])
+            if share is not None:
+                self.lines[start:] = [_part(line, share) for line in self.lines[start:]]
 
     def _child_unit(self, child_id: int, unit_id: int, slot: _Unit) -> None:
         child = self.chunk.children[child_id]
@@ -545,6 +585,17 @@ class _Family:
             childcare=tariff.childcare,
             **common,
         )
+
+
+def _part(line: LineData, share: Share) -> LineData:
+    """A line of a child in shared custody under a percentage: the household's part of its
+    amount (families.custody: the child's foyer its rounded percent, the other the rest)."""
+    percent = f"{share.percent.normalize():f}".replace(".", ",")
+    said = _("part de %(percent)s %% (garde partagée)") % {"percent": percent}
+    line.amount = share.of(line.amount)
+    line.label = f"{line.label} — {said}"[:200]
+    line.explanation = f"{line.explanation} — {said}" if line.explanation else said
+    return line
 
 
 # --- The month ---------------------------------------------------------------------------------

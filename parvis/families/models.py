@@ -374,3 +374,79 @@ class RequiredDocument(CommuneOwned):
 
     def __str__(self):
         return f"{self.get_doc_type_display()} — {self.get_provider_display()}"
+
+
+class CustodySide(models.TextChoices):
+    """One of the two households of a child in shared custody."""
+
+    FOYER = "foyer", _("Foyer de l'enfant")
+    AUTRE = "autre", _("Autre foyer")
+
+
+class CustodyRule(models.TextChoices):
+    """How the child's activity is split between the two households (« garde partagée »)."""
+
+    SEMAINES_PAIRES = "semaines_paires", _("Semaines paires et impaires")
+    ALTERNANCE = "alternance", _("Une semaine sur deux à partir d'une semaine donnée")
+    POURCENTAGE = "pourcentage", _("Un pourcentage")
+    PAR_ACTIVITE = "par_activite", _("Par activité")
+
+
+class CustodySource(models.TextChoices):
+    JUGEMENT = "jugement", _("Jugement")
+    ACCORD = "accord", _("Accord des parents")
+
+
+class SharedCustody(CommuneOwned):
+    """A child who belongs to two households: the family of the `child` row (« foyer de
+    l'enfant ») and `other_famille`, each with its own accounts, address, QF and documents. An
+    agent records the rule from the judgment or the parents' agreement; billing splits the
+    child's activity from `since` on by `families.custody.payers` (a week runs Monday to
+    Sunday; « semaines paires » are the even ISO weeks)."""
+
+    child = models.OneToOneField(
+        Personne, verbose_name=_("enfant"), on_delete=models.CASCADE, related_name="custody"
+    )
+    other_famille = models.ForeignKey(
+        Famille,
+        verbose_name=_("autre foyer"),
+        on_delete=models.CASCADE,
+        related_name="shared_children",
+    )
+    rule = models.CharField(_("règle de garde"), max_length=16, choices=CustodyRule.choices)
+    # Alternating weeks: whose the even weeks are, or the week of `start_week`; by activity:
+    # whose the activities without their own line are.
+    first_side = models.CharField(
+        _("foyer de la première semaine"),
+        max_length=5,
+        choices=CustodySide.choices,
+        default=CustodySide.FOYER,
+    )
+    start_week = models.DateField(_("semaine de départ (lundi)"), null=True, blank=True)
+    # The percentage of the child's foyer; the other pays the rest (to the cent, exactly).
+    percent_foyer = models.DecimalField(
+        _("part du foyer de l'enfant (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    since = models.DateField(_("applicable à partir du"))
+    source = models.CharField(_("décidée par"), max_length=8, choices=CustodySource.choices)
+    source_date = models.DateField(_("date de la décision"), null=True, blank=True)
+    note = models.CharField(_("précision"), max_length=300, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("garde partagée")
+        verbose_name_plural = _("gardes partagées")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent_foyer__isnull=True)
+                | Q(percent_foyer__gte=0, percent_foyer__lte=100),
+                name="custody_percent_between_0_and_100",
+            ),
+        ]
+        indexes = [models.Index(fields=["commune", "other_famille"], name="custody_other_idx")]
+
+    def __str__(self):
+        return str(self.child)
