@@ -866,3 +866,168 @@ class PaymentAllocation(models.Model):
 
     def __str__(self):
         return f"{self.payment_id} → {self.invoice_id}: {self.amount}"
+
+
+# --- Payment plans (« échéanciers », issue 19 §3) ----------------------------------------------
+
+
+class PlanStatus(models.TextChoices):
+    ACTIF = "actif", _("En cours")
+    SOLDE = "solde", _("Soldé")
+    ANNULE = "annule", _("Annulé")
+    ROMPU = "rompu", _("Rompu")
+
+
+# A plan is soldé when its instalments are all paid; a cancelled payment makes it « en cours »
+# again. An agent ends it: « annulé » (granted by mistake, the family's situation changed) or
+# « rompu » (the family did not keep it); both are final, and its invoices are reminded again.
+PLAN_TRANSITIONS = {
+    PlanStatus.ACTIF: {PlanStatus.SOLDE, PlanStatus.ANNULE, PlanStatus.ROMPU},
+    PlanStatus.SOLDE: {PlanStatus.ACTIF},
+    PlanStatus.ANNULE: set(),
+    PlanStatus.ROMPU: set(),
+}
+
+
+class InstalmentStatus(models.TextChoices):
+    A_PAYER = "a_payer", _("À payer")
+    PAYEE = "payee", _("Payée")
+    EN_RETARD = "en_retard", _("En retard")
+
+
+# An instalment is paid by the money the plan's invoices receive, in the instalments' order; it
+# is late once its date has passed unpaid; a cancelled payment takes a paid one back.
+INSTALMENT_TRANSITIONS = {
+    InstalmentStatus.A_PAYER: {InstalmentStatus.PAYEE, InstalmentStatus.EN_RETARD},
+    InstalmentStatus.EN_RETARD: {InstalmentStatus.PAYEE},
+    InstalmentStatus.PAYEE: {InstalmentStatus.A_PAYER, InstalmentStatus.EN_RETARD},
+}
+
+
+class PaymentPlan(CommuneOwned):
+    """A payment plan (« échéancier ») granted by the régie to a family in difficulty for one or
+    several of its due invoices: what they had due when it was granted (`total`) is paid in
+    instalments. Payments still go to the invoices (billing.services.record_payment); the
+    instalments follow the money the invoices receive (billing.plans.follow)."""
+
+    regie = models.ForeignKey(Regie, on_delete=models.PROTECT, related_name="plans")
+    famille = models.ForeignKey(
+        "families.Famille", on_delete=models.PROTECT, related_name="payment_plans"
+    )
+    status = models.CharField(
+        _("état"), max_length=8, choices=PlanStatus.choices, default=PlanStatus.ACTIF
+    )
+    total = models.DecimalField(_("montant de l'échéancier"), **MONEY)
+    note = models.CharField(
+        _("motif"),
+        max_length=300,
+        blank=True,
+        help_text=_("Pour la régie seulement : la situation de la famille, qui l'a demandé…"),
+    )
+    granted_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    granted_at = models.DateTimeField(_("accordé le"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    end_reason = models.CharField(_("motif de la fin"), max_length=300, blank=True)
+    invoices = models.ManyToManyField(Invoice, through="PlanInvoice", related_name="+")
+
+    class Meta:
+        verbose_name = _("échéancier")
+        verbose_name_plural = _("échéanciers")
+        ordering = ["-granted_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gt=0), name="plan_total_positive"),
+        ]
+
+    def __str__(self):
+        return _("Échéancier n° %(number)s") % {"number": self.pk}
+
+
+class PlanInvoice(models.Model):
+    """An invoice of a plan, in the order payments settle them, with what it had due when the
+    plan was granted. `held` is true while the plan is « en cours »: an invoice is in one plan
+    en cours at most, whatever two agents do at once."""
+
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="links")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="plan_links")
+    position = models.PositiveSmallIntegerField(default=0)
+    amount = models.DecimalField(_("reste dû à l'octroi"), **MONEY)
+    held = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["plan", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "invoice"], name="plan_invoice_once"),
+            models.UniqueConstraint(
+                fields=["invoice"], condition=Q(held=True), name="plan_invoice_one_active_plan"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="plan_invoice_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.plan_id} → {self.invoice_id}"
+
+
+class Instalment(models.Model):
+    """One instalment (« échéance ») of a plan: its date, its amount, and how much of it the
+    plan's payments have covered so far (`paid`, kept by billing.plans.follow)."""
+
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="instalments")
+    position = models.PositiveSmallIntegerField(_("numéro"))
+    due_on = models.DateField(_("à payer le"))
+    amount = models.DecimalField(_("montant"), **MONEY)
+    paid = models.DecimalField(_("déjà payé"), default=0, **MONEY)
+    status = models.CharField(
+        _("état"),
+        max_length=10,
+        choices=InstalmentStatus.choices,
+        default=InstalmentStatus.A_PAYER,
+    )
+    # The e-mails of billing.services_plans.remind_instalments, each sent once.
+    reminded_soon_at = models.DateTimeField(_("rappel avant l'échéance"), null=True, blank=True)
+    reminded_late_at = models.DateTimeField(_("relance après l'échéance"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("échéance")
+        verbose_name_plural = _("échéances")
+        ordering = ["plan", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "position"], name="instalment_position_once"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(paid__gte=0, paid__lte=F("amount")), name="instalment_paid_within"
+            ),
+        ]
+
+    def __str__(self):
+        return _("Échéance %(position)s du %(day)s") % {
+            "position": self.position,
+            "day": self.due_on.strftime("%d/%m/%Y"),
+        }
+
+    @property
+    def due_amount(self):
+        return self.amount - self.paid
+
+
+class PlanChange(models.Model):
+    """A plan's history: its status moves, and its instalments' (`instalment` set)."""
+
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="history")
+    instalment = models.ForeignKey(
+        Instalment, on_delete=models.CASCADE, null=True, blank=True, related_name="history"
+    )
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    actor = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plan", "at", "pk"]
+
+    def __str__(self):
+        return f"{self.plan_id}/{self.instalment_id}: {self.from_status} → {self.to_status}"

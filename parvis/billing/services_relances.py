@@ -5,6 +5,9 @@ are queued in it (parvis.mail) and leave once it has committed, to the addresses
 to. A family without any e-mail is reminded by post: it is listed, not e-mailed, and gets no
 reminder row.
 
+An invoice in a payment plan en cours is not reminded: the plan's instalments are
+(billing.services_plans.remind_instalments).
+
 An invoice is reminded at most once a day: the invoices are locked while the reminders are
 written, so a double click, or two agents at once, send one e-mail, not two."""
 
@@ -22,7 +25,7 @@ from parvis.accounts.models import User
 from parvis.accounts.services import audit
 from parvis.billing.delivery import family_emails, with_contacts
 from parvis.billing.links import mon_compte_url
-from parvis.billing.models import Invoice, InvoiceReminder
+from parvis.billing.models import Invoice, InvoiceReminder, PlanInvoice
 from parvis.billing.pricing import money
 from parvis.billing.selectors import DUE_STATUSES
 from parvis.families.models import Famille
@@ -35,6 +38,8 @@ class RemindersResult:
     by_post: list[Invoice] = field(default_factory=list)  # no e-mail: to remind by post
     already: list[Invoice] = field(default_factory=list)  # already reminded today
     not_due: list[Invoice] = field(default_factory=list)  # paid, cancelled or not overdue
+    # In a payment plan en cours: its instalments are reminded instead (services_plans).
+    under_plan: list[Invoice] = field(default_factory=list)
 
 
 def _start_of(day: date) -> datetime:
@@ -77,6 +82,11 @@ def send_reminders(*, invoices, actor: User, today: date | None = None) -> Remin
         .select_related("commune", "regie")
         .order_by("pk")
     )
+    under_plan = set(
+        PlanInvoice.objects.filter(invoice_id__in=ids, held=True).values_list(
+            "invoice_id", flat=True
+        )
+    )
     reminded_today = set(
         InvoiceReminder.objects.filter(
             invoice_id__in=ids, sent_at__gte=_start_of(today)
@@ -91,6 +101,9 @@ def send_reminders(*, invoices, actor: User, today: date | None = None) -> Remin
     for invoice in locked:
         if invoice.status not in DUE_STATUSES or invoice.due_on >= today:
             result.not_due.append(invoice)
+            continue
+        if invoice.pk in under_plan:
+            result.under_plan.append(invoice)
             continue
         if invoice.pk in reminded_today:
             result.already.append(invoice)

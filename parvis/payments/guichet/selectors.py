@@ -38,6 +38,7 @@ from parvis.billing.models import (
     Regie,
 )
 from parvis.billing.selectors import DUE_STATUSES
+from parvis.billing.selectors_plans import under_active_plan
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
 from parvis.money import ZERO
@@ -384,7 +385,7 @@ def overdue_invoices(
     and their family's contacts (for `family_emails`), the oldest due date first."""
     rows = Invoice.objects.filter(
         commune=commune, famille__commune=commune, status__in=DUE_STATUSES, due_on__lt=today
-    )
+    ).exclude(under_active_plan())  # a plan's instalments are reminded instead
     if regie is not None:
         rows = rows.filter(regie=regie)
     famille_queryset = with_contacts(Famille.objects.all())
