@@ -12,6 +12,7 @@ import json
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.forms.fields import InvalidJSONInput
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +26,7 @@ from parvis.demarches.definitions import (
     validate_definition,
 )
 from parvis.demarches.models import Procedure
+from parvis.demarches.versions import record_version
 
 # What a new procedure starts from: one step, one field, valid as it is.
 STARTER_DEFINITION = {
@@ -163,6 +165,17 @@ class ProcedureAdmin(CommuneScopedAdmin):
 
     def get_changeform_initial_data(self, request):
         return {"definition": STARTER_DEFINITION, **super().get_changeform_initial_data(request)}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        current = obj.current_version
+        if current is None or current.definition != obj.definition:
+            # A definition changed here is published as a new version, as by the builder:
+            # requests already started keep theirs.
+            with transaction.atomic():
+                record_version(
+                    procedure=obj, definition=obj.definition, actor=request.user, note="Admin"
+                )
 
     def has_delete_permission(self, request, obj=None):
         # A procedure with requests is kept (they point to it): switch it off instead.

@@ -12,7 +12,8 @@ The instructing service is the commune's first service of `service_kind` (by pos
 its first service: a commune without a service of that kind still gets the procedure, and its
 administrator reassigns it in the admin.
 
-Loading is idempotent (one row per commune and slug, updated in place). It leaves `is_enabled`
+Loading is idempotent (one row per commune and slug, updated in place; a new or changed
+definition is recorded as a new version, see versions.py). It leaves `is_enabled`
 alone: a procedure the commune switched off stays off when the catalogue is loaded again.
 """
 
@@ -26,6 +27,7 @@ from django.db import transaction
 from parvis.communes.models import Commune, Service, ServiceKind
 from parvis.demarches.definitions import DefinitionError, validate_definition
 from parvis.demarches.models import Audience, Effect, Procedure
+from parvis.demarches.versions import record_version
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 
@@ -116,5 +118,11 @@ def load_catalogue(commune: Commune) -> list[Procedure]:
         procedure, _created = Procedure.objects.update_or_create(
             commune=commune, slug=entry["slug"], defaults=defaults
         )
+        current = procedure.current_version
+        if current is None or current.definition != procedure.definition:
+            # A new or changed shipped definition is a new version; requests keep theirs.
+            record_version(
+                procedure=procedure, definition=procedure.definition, note="Catalogue Parvis"
+            )
         procedures.append(procedure)
     return procedures

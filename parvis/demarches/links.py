@@ -34,7 +34,7 @@ def page_url(procedure: Procedure) -> str:
 def step_url(demande: Demande, step: int) -> str:
     """A step of the wizard; past the last one, the summary."""
     kwargs = {"commune": demande.commune.slug, "slug": demande.procedure.slug, "pk": demande.pk}
-    if step > len(demande.procedure.definition["steps"]):
+    if step > len(demande.definition["steps"]):
         return reverse("demarches:recapitulatif", kwargs=kwargs)
     return reverse("demarches:etape", kwargs={**kwargs, "step": step})
 

@@ -50,6 +50,26 @@ class Procedure(CommuneOwned):
     definition = models.JSONField(_("définition (étapes et champs)"))
     is_enabled = models.BooleanField(_("proposée"), default=True)
     position = models.PositiveSmallIntegerField(_("ordre d'affichage"), default=0)
+    # The builder (issue 21): `definition` is what citizens see (the published version's);
+    # `draft` the working copy the builder edits, None when it holds no change to publish.
+    current_version = models.ForeignKey(
+        "ProcedureVersion",
+        verbose_name=_("version publiée"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    draft = models.JSONField(_("brouillon de la définition"), null=True, blank=True)
+    emails = models.JSONField(
+        _("courriels par changement d'état"),
+        default=dict,
+        blank=True,
+        help_text=_('{état: {"subject": …, "body": …}} ; le courriel par défaut sinon.'),
+    )
+    processing_days = models.PositiveSmallIntegerField(
+        _("délai de traitement visé (jours)"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("démarche")
@@ -67,6 +87,80 @@ class Procedure(CommuneOwned):
     @property
     def without_account(self) -> bool:
         return self.audience == Audience.ANYONE
+
+    @property
+    def state(self) -> str:
+        if self.is_enabled:
+            return ProcedureState.PUBLIEE
+        return (
+            ProcedureState.BROUILLON
+            if self.current_version_id is None
+            else ProcedureState.DESACTIVEE
+        )
+
+    @property
+    def working_definition(self) -> dict:
+        """What the builder edits: the draft, else the published definition."""
+        return self.draft if self.draft is not None else self.definition
+
+
+class ProcedureState(models.TextChoices):
+    BROUILLON = "brouillon", _("Brouillon")
+    PUBLIEE = "publiee", _("Publiée")
+    DESACTIVEE = "desactivee", _("Désactivée")
+
+
+class ProcedureVersion(CommuneOwned):
+    """A published definition, never changed: a request keeps the version it started with."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    definition = models.JSONField(_("définition (étapes et champs)"))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    published_by_label = models.CharField(_("publiée par"), max_length=200, blank=True)
+    published_at = models.DateTimeField(_("publiée le"), auto_now_add=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("version de démarche")
+        verbose_name_plural = _("versions de démarches")
+        ordering = ["procedure", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["procedure", "number"], name="procedure_version_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.procedure_id} v{self.number}"
+
+
+class LibraryEntry(models.Model):
+    """A procedure shared by a commune in the operator's library (the shipped ones are files of
+    `catalogue/`): a catalogue entry (see catalogue.py) any commune may copy."""
+
+    slug = models.SlugField(max_length=80)
+    title = models.CharField(_("titre"), max_length=200)
+    category = models.CharField(_("catégorie"), max_length=80)
+    description = models.TextField(_("description"), blank=True)
+    entry = models.JSONField(_("démarche (format du catalogue)"))
+    shared_by = models.ForeignKey(
+        "communes.Commune",
+        verbose_name=_("partagée par"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    shared_at = models.DateTimeField(_("partagée le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("démarche de la bibliothèque")
+        verbose_name_plural = _("démarches de la bibliothèque")
+        ordering = ["category", "title", "pk"]
+
+    def __str__(self):
+        return self.title
 
 
 class Status(models.TextChoices):
@@ -100,6 +194,15 @@ CLOSED = {Status.ACCEPTEE, Status.REFUSEE, Status.SANS_SUITE}
 
 class Demande(CommuneOwned):
     procedure = models.ForeignKey(Procedure, on_delete=models.PROTECT, related_name="demandes")
+    # The version it started with: its questions, whatever is published later (None: a
+    # procedure never published through the builder, read from `procedure.definition`).
+    version = models.ForeignKey(
+        ProcedureVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="demandes",
+    )
     number = models.CharField(
         _("numéro"), max_length=20, blank=True
     )  # DEM-2026-000123, at submission
@@ -154,6 +257,11 @@ class Demande(CommuneOwned):
 
     def __str__(self):
         return f"{self.number or _('Brouillon')} — {self.procedure.title}"
+
+    @property
+    def definition(self) -> dict:
+        """The questions of the version it started with."""
+        return self.version.definition if self.version_id else self.procedure.definition
 
 
 class DemandeCounter(CommuneOwned):

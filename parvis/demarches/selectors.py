@@ -111,6 +111,7 @@ def draft_of(*, commune, procedure: Procedure, pk, user, draft_key: str) -> Dema
     return (
         Demande.objects.filter(_owned(user=user, draft_key=draft_key))
         .filter(pk=pk, commune=commune, procedure=procedure, status=Status.BROUILLON)
+        .select_related("version")
         .first()
     )
 
@@ -124,6 +125,7 @@ def drafts_in_progress(
     return list(
         Demande.objects.filter(_owned(user=user, draft_key=draft_key))
         .filter(commune=commune, procedure=procedure, status=Status.BROUILLON)
+        .select_related("version")
         .order_by("-updated_at")[:limit]
     )
 
@@ -157,7 +159,7 @@ def filed_request(*, commune, slug: str, pk, user, filed_in_session: bool) -> De
     if filed_in_session:
         owner |= Q(requester=None)
     return (
-        Demande.objects.select_related("procedure")
+        Demande.objects.select_related("procedure", "version")
         .filter(owner)
         .exclude(number="")
         .filter(pk=pk, commune=commune, procedure__slug=slug)
@@ -201,7 +203,7 @@ def dashboard(*, user, commune, status: str = "") -> list[DashboardRow]:
     the newest filed; one query whatever their number."""
     demandes = (
         Demande.objects.filter(commune=commune, requester=user)
-        .select_related("procedure")
+        .select_related("procedure", "version")
         .order_by(F("submitted_at").desc(nulls_first=True), "-created_at", "-pk")
     )
     if status:
@@ -219,7 +221,7 @@ def dashboard(*, user, commune, status: str = "") -> list[DashboardRow]:
 
 
 def _with_details(queryset: QuerySet) -> QuerySet:
-    return queryset.select_related("procedure", "procedure__service").prefetch_related(
+    return queryset.select_related("procedure", "procedure__service", "version").prefetch_related(
         "events",
         Prefetch(
             "messages",

@@ -22,6 +22,7 @@ from parvis.accounts.services import (
     normalise_identifier,
     update_coordinates,
 )
+from parvis.demarches.builder import render_placeholders
 from parvis.demarches.models import (
     CLOSED,
     TRANSITIONS,
@@ -100,6 +101,7 @@ def start_draft(*, procedure: Procedure, user=None, draft_key: str = "") -> Dema
     return Demande.objects.create(
         commune=procedure.commune,
         procedure=procedure,
+        version_id=procedure.current_version_id,
         requester=account,
         famille_id=famille_id,
         draft_key="" if account else draft_key,
@@ -538,6 +540,19 @@ def tracking_url(demande: Demande) -> str:
     return absolute_url(reverse("demarches:suivi", kwargs={"commune": demande.commune.slug}))
 
 
+def email_values(demande: Demande, link: str) -> dict:
+    """The values of the placeholders of a procedure's e-mails (builder.PLACEHOLDERS)."""
+    return {
+        "numero": demande.number,
+        "demarche": demande.procedure.title,
+        "nom": demande.contact_name
+        or (demande.requester.get_full_name() if demande.requester else ""),
+        "etat": demande.get_status_display(),
+        "commune": demande.commune.name,
+        "lien_suivi": link,
+    }
+
+
 def _send(demande: Demande, template: str, **extra) -> None:
     to = demande.contact_email or (demande.requester.email if demande.requester else "")
     if not to:
@@ -550,14 +565,21 @@ def _send(demande: Demande, template: str, **extra) -> None:
         "tracking_url": tracking_url(demande),
         **extra,
     }
+    subject = _("%(commune)s — %(procedure)s (%(number)s) : %(status)s") % {
+        "commune": demande.commune.name,
+        "procedure": demande.procedure.title,
+        "number": demande.number,
+        "status": demande.get_status_display(),
+    }
+    custom = (
+        (demande.procedure.emails or {}).get(demande.status) if "message" not in extra else None
+    )
+    if custom:  # the procedure's own e-mail for this status (the builder's « Courriels »)
+        values = email_values(demande, context["tracking_url"])
+        subject = render_placeholders(custom.get("subject") or subject, values)
+        context["custom_body"] = render_placeholders(custom.get("body", ""), values)
     queue_email(
-        subject=_("%(commune)s — %(procedure)s (%(number)s) : %(status)s")
-        % {
-            "commune": demande.commune.name,
-            "procedure": demande.procedure.title,
-            "number": demande.number,
-            "status": demande.get_status_display(),
-        },
+        subject=subject,
         body=render_to_string(template, context),
         commune_id=demande.commune_id,
         to=[to],

@@ -149,7 +149,7 @@ def ma_demande(request, number: str):
         {
             **_page_context(demande, form),
             "sections": display_answers(
-                demande.procedure.definition, demande.answers, demande.answer_attachments
+                demande.definition, demande.answers, demande.answer_attachments
             ),
             "answer_files": demande.answer_attachments,
             "tableau_url": reverse("demarches:tableau_de_bord", kwargs={"commune": commune.slug}),

@@ -62,6 +62,9 @@ def _draft(request, procedure: Procedure, pk: int) -> Demande:
     )
     if demande is None:
         raise Http404
+    if demande.version_id is not None:
+        # The questions of the version the draft started with, whatever was published since.
+        procedure.definition = demande.version.definition
     demande.procedure, demande.commune = procedure, request.commune
     return demande
 
@@ -441,7 +444,7 @@ def confirmation(request, slug: str, pk: int):
             "demande": demande,
             "anonymous": demande.requester_id is None,
             "code": code,
-            "confirmation_text": demande.procedure.definition.get("confirmation", ""),
+            "confirmation_text": demande.definition.get("confirmation", ""),
             "tracking_url": url_if_exists("demarches:suivi", commune.slug),
             "dashboard_url": url_if_exists("demarches:tableau_de_bord", commune.slug),
             "current_section": "demarches:catalogue",

@@ -126,7 +126,7 @@ def demande_for(commune: Commune, agent: Agent, number: str) -> Demande:
     """One request, or 404 (another commune, a service the agent does not work for, a draft)."""
     demande = (
         visible_demandes(commune, agent)
-        .select_related("procedure__service", "requester", "assigned_to")
+        .select_related("procedure__service", "version", "requester", "assigned_to")
         .filter(number=number)
         .first()
     )
@@ -139,7 +139,7 @@ def demande_file(commune: Commune, agent: Agent, number: str) -> Demande:
     """A request with everything its page shows, in a constant number of queries."""
     demande = (
         visible_demandes(commune, agent)
-        .select_related("procedure__service", "requester", "assigned_to", "famille")
+        .select_related("procedure__service", "version", "requester", "assigned_to", "famille")
         .prefetch_related(
             "events",
             Prefetch(

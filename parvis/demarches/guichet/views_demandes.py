@@ -335,7 +335,7 @@ def _demande_page(request, number: str, *, bound: dict | None = None, status: in
             "requester_name": requester_name(demande),
             "requester_email": requester_email(demande),
             "sections": display_answers(
-                demande.procedure.definition, demande.answers, attachments=field_files
+                demande.definition, demande.answers, attachments=field_files
             ),
             "files": field_files,
             "events": list(demande.events.all()),
