@@ -15,8 +15,10 @@ class ActivitiesConfig(AppConfig):
 
     def ready(self):
         # Démarches never imports activities (apps depend one way): activities plugs in here.
+        from parvis.activities import services_decisions
         from parvis.activities.services_inscriptions import INSCRIPTION_SLUG, on_demande_closed
         from parvis.activities.views_inscriptions import activities_offer
+        from parvis.background import jobs
         from parvis.demarches import views_dossier
         from parvis.demarches.services import register_closing_hook
 
@@ -25,3 +27,5 @@ class ActivitiesConfig(AppConfig):
         # « Créer une inscription » lists the open activities after the administrative file.
         if activities_offer not in views_dossier.OFFERS:
             views_dossier.OFFERS.append(activities_offer)
+        # The queue's bulk decisions run as background jobs (the worker finds their batches).
+        jobs.register(services_decisions.KIND, services_decisions.JOB_KIND)

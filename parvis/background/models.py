@@ -69,3 +69,49 @@ class PeriodicRun(models.Model):
 
     def __str__(self):
         return f"{self.job} {self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
+
+class Job(models.Model):
+    """A long piece of agents' work done by a worker rather than in their request (a bulk
+    decision, reminders): its items (ids) are worked through batch by batch, each batch in one
+    transaction with the job's progress (parvis.background.jobs), so that a worker killed midway
+    loses at most its batch and « Reprendre » carries on from there. The domain app that queued
+    it registers what a batch does (`jobs.register`)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("en attente")
+        RUNNING = "running", _("en cours")
+        DONE = "done", _("terminé")
+        FAILED = "failed", _("interrompu")
+
+    # Bare ids, not foreign keys: this app sits below parvis.communes and parvis.accounts.
+    commune_id = models.PositiveBigIntegerField(_("commune"), db_index=True)
+    actor_id = models.PositiveBigIntegerField(_("lancé par"), null=True, blank=True)
+    kind = models.CharField(_("type"), max_length=64)
+    # What to work on (ids, in order) and how (the decision, its reason…): the handler's input.
+    items = models.JSONField(_("éléments"), default=list)
+    params = models.JSONField(_("paramètres"), default=dict, blank=True)
+    total = models.PositiveIntegerField(_("à traiter"), default=0)
+    done = models.PositiveIntegerField(_("traités"), default=0)
+    # Counters (and ids) the handler's batches returned, added up: its summary reads them.
+    result = models.JSONField(_("résultat"), default=dict, blank=True)
+    status = models.CharField(
+        _("état"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    # Why it stopped, as a code and its values (jobs.ERRORS): shown in the reader's language.
+    error_code = models.CharField(_("erreur"), max_length=64, blank=True)
+    error_params = models.JSONField(_("détails de l'erreur"), default=dict, blank=True)
+    # The page the agent came from (its « Retour » link).
+    return_url = models.CharField(_("page d'origine"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("lancé le"), auto_now_add=True)
+    progress_at = models.DateTimeField(_("dernière avancée"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("travail en arrière-plan")
+        verbose_name_plural = _("travaux en arrière-plan")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "progress_at"])]
+
+    def __str__(self):
+        return _("Traitement n° %(pk)s") % {"pk": self.pk}

@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Min, OuterRef, Subquery
 
-from parvis.background.models import OutgoingEmail, PeriodicRun
+from parvis.background.models import Job, OutgoingEmail, PeriodicRun
 
 
 def last_runs() -> list[PeriodicRun]:
@@ -28,3 +28,8 @@ def email_counts() -> dict:
         **{status: counts.get(status, 0) for status in OutgoingEmail.Status.values},
         "oldest_queued_at": oldest,
     }
+
+
+def job_for(*, commune_id: int, actor_id: int, pk: int) -> Job | None:
+    """A job of the commune, for the agent who started it (None otherwise: a 404)."""
+    return Job.objects.filter(pk=pk, commune_id=commune_id, actor_id=actor_id).first()

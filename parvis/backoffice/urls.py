@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from parvis.backoffice import views, views_payeur
+from parvis.backoffice import views, views_payeur, views_travaux
 
 app_name = "backoffice"
 
@@ -41,6 +41,8 @@ urlpatterns = [
     path("familles/<int:number>/cles/generer/", views.cle_generer, name="cle_generer"),
     path("familles/<int:number>/cles/<int:pk>/revoquer/", views.cle_revoquer, name="cle_revoquer"),
     path("familles/<int:number>/code-famille/", views.code_famille, name="code_famille"),
+    # A background job the agent started (bulk decisions, reminders): its progress.
+    path("travaux/<int:pk>/", views_travaux.travail, name="travail"),
     # demarches' agent pages (family quotient, requests, documents): same namespace and names.
     path("", include("parvis.demarches.guichet.urls")),
 ]

@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_tasks import task
 
 from parvis.accounts.models import User
@@ -135,7 +136,7 @@ def start_run(*, regie: Regie, month: date, actor: User | None) -> tuple[Invoici
     left = [pk for pk in invoicing.families_to_bill(regie=regie, month=month) if pk not in done]
     if run.status == InvoicingRunStatus.TERMINEE and not left:
         return run, False
-    before = (run.status, run.error)
+    before = (run.status, error_message(run))
     run.status, run.error, run.progress_at = InvoicingRunStatus.EN_COURS, "", timezone.now()
     run.families_done, run.families_total = len(done), len(done) + len(left)
     run.save(update_fields=["status", "error", "progress_at", "families_done", "families_total"])
@@ -192,25 +193,62 @@ def _work(*, run: InvoicingRun, actor: User | None, chunk_size: int) -> Invoicin
 
 
 def _interrupt(*, run: InvoicingRun, actor: User | None, error: Exception) -> None:
-    """Records why the run stopped (its chunks before stay billed): the page says it and
-    offers « Reprendre »."""
+    """Records why the run stopped (its chunks before stay billed): the page says it, in its
+    reader's language (`error_message`), and offers « Reprendre ». Stored as a code and its
+    values, never as a sentence of the language the worker happened to run in."""
     if isinstance(error, invoicing.MissingTariff):
-        message = str(error)
+        stored = {
+            "code": "missing_tariff",
+            "params": {
+                "unit": error.unit.label,
+                "activity": error.unit.activity.name,
+                "day": error.day.strftime("%d/%m/%Y"),
+            },
+        }
     else:
         logger.exception("Invoicing run %s stopped", run.pk)
-        message = _(
-            "Une erreur technique a arrêté la facturation. Reprenez-la ; si l'erreur revient, "
-            "prévenez l'exploitant."
-        )
+        stored = {"code": "technical", "params": {}}
+    run.error = json.dumps(stored, ensure_ascii=False)
     with transaction.atomic():
-        InvoicingRun.objects.filter(pk=run.pk).update(error=message, progress_at=timezone.now())
+        InvoicingRun.objects.filter(pk=run.pk).update(error=run.error, progress_at=timezone.now())
         audit(
             actor=actor,
             action="facturation.interrompue",
             commune=run.regie.commune,
             target=run,
-            changes={"error": ["", message]},
+            # The journal's words: the message as it reads in the portal's language.
+            changes={"error": ["", error_message(run)]},
         )
+
+
+# Why a run stopped, by the code `_interrupt` stores (read in the reader's language).
+RUN_ERRORS = {
+    "missing_tariff": gettext_lazy(
+        "L'unité « %(unit)s » de l'activité « %(activity)s » n'a pas de tarif en vigueur "
+        "le %(day)s : ajoutez son tarif dans l'administration avant de facturer."
+    ),
+    "technical": gettext_lazy(
+        "Une erreur technique a arrêté la facturation. Reprenez-la ; si l'erreur revient, "
+        "prévenez l'exploitant."
+    ),
+}
+
+
+def error_message(run: InvoicingRun) -> str:
+    """The run's stored error in the active language; « » when none. A run stopped before the
+    error became a code keeps its sentence as it was written."""
+    if not run.error:
+        return ""
+    try:
+        stored = json.loads(run.error)
+        template = RUN_ERRORS[stored["code"]]
+        params = stored.get("params") or {}
+    except (ValueError, KeyError, TypeError):
+        return run.error
+    try:
+        return str(template) % params if params else str(template)
+    except (KeyError, TypeError, ValueError):
+        return str(RUN_ERRORS["technical"])
 
 
 def _bill_chunk(*, run: InvoicingRun, famille_ids: list[int], actor: User | None, today: date):

@@ -19,10 +19,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from parvis.accounts.agents import agent_required
+from parvis.activities import services_decisions
 from parvis.activities import services_instruction as services
 from parvis.activities.guichet import selectors
 from parvis.activities.services_inscriptions import REASON_MAX_LENGTH
@@ -203,9 +204,11 @@ def _queue_url(request) -> str:
 
 
 def _decide(request, *, kind: str, refuse: bool):
-    """Accept or refuse the ticked inscriptions or bookings (`kind`): those the agent does not
-    cover, or no longer pending, are left as they are, and said. A refusal needs its reason:
-    without one, the queue comes back with the error next to the field, nothing changed."""
+    """Accept or refuse the ticked inscriptions or bookings (`kind`), as many as ticked: a
+    background job (activities.services_decisions) decides them batch by batch and its page
+    follows it; those the agent does not cover, or no longer pending, are left as they are, and
+    said there. A refusal needs its reason: without one, the queue comes back with the error next
+    to the field, nothing queued."""
     ids = _ids(request)
     inscriptions = kind == "inscriptions"
     if not ids:
@@ -216,53 +219,23 @@ def _decide(request, *, kind: str, refuse: bool):
             else _("Cochez au moins une réservation."),
         )
         return redirect(_queue_url(request))
-    if len(ids) > selectors.QUEUE_PAGE_SIZE:
-        # Decisions stay in the request (their e-mails are queued): one page of the queue at
-        # most keeps it well under a second.
-        messages.error(
-            request,
-            _("Cochez au plus %(n)d lignes à la fois (une page de la liste) : rien n'a été fait.")
-            % {"n": selectors.QUEUE_PAGE_SIZE},
-        )
-        return redirect(_queue_url(request))
-    arguments = {
-        "commune": request.commune,
-        "actor": request.user,
-        "ids": ids,
-        "activities": selectors.visible_activities(request.commune, request.agent),
-    }
+    reason = ""
     if refuse:
         form = RefusalForm(request.POST, prefix=kind)
         if not form.is_valid():
             return _render_queue(request, forms_sent={kind: form}, checked={kind: ids}, status=400)
         reason = form.cleaned_data["motif"]
-        if inscriptions:
-            count = services.refuse_inscriptions(**arguments, reason=reason)
-            done = ngettext(
-                "%(count)d inscription refusée.", "%(count)d inscriptions refusées.", count
-            )
-        else:
-            count = services.refuse_bookings(**arguments, reason=reason)
-            done = ngettext(
-                "%(count)d réservation refusée : la famille est prévenue et la place libérée.",
-                "%(count)d réservations refusées : les familles sont prévenues et les places "
-                "libérées.",
-                count,
-            )
-    elif inscriptions:
-        count = services.accept_inscriptions(**arguments)
-        done = ngettext(
-            "%(count)d inscription acceptée.", "%(count)d inscriptions acceptées.", count
-        )
-    else:
-        count = services.accept_bookings(**arguments)
-        done = ngettext(
-            "%(count)d réservation acceptée.", "%(count)d réservations acceptées.", count
-        )
-    messages.success(request, done % {"count": count})
-    if count < len(set(ids)):
-        messages.error(request, _("Les autres n'étaient plus en attente : rien n'y a été changé."))
-    return redirect(_queue_url(request))
+    job = services_decisions.start_decisions(
+        commune=request.commune,
+        actor=request.user,
+        what=services_decisions.INSCRIPTIONS if inscriptions else services_decisions.BOOKINGS,
+        decision=services_decisions.REFUSE if refuse else services_decisions.ACCEPT,
+        ids=ids,
+        activities=selectors.visible_activities(request.commune, request.agent),
+        reason=reason,
+        return_url=_queue_url(request),
+    )
+    return redirect("backoffice:travail", commune=request.commune.slug, pk=job.pk)
 
 
 @agent_required

@@ -160,6 +160,8 @@ SAMPLES = {
         "invoicingrun",
         {"invoices": [None, 50], "numbers": [None, "1–50"], "total": [None, "5012.40"]},
     ),
+    "travail.lance": ("job", {"status": [None, "queued"], "items": [None, 120]}),
+    "travail.repris": ("job", {"status": ["failed", "queued"], "done": [None, 50]}),
     "facturation.lancee": (
         "invoicingrun",
         {"status": [None, "en_cours"], "families_total": [None, 120], "families_done": [None, 0]},

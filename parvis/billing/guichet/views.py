@@ -224,6 +224,7 @@ def facturation(request, pk: int):
             "counts": counts,
             "running": running,
             "interrupted": run.status != InvoicingRunStatus.TERMINEE and not running,
+            "run_error": services_runs.error_message(run),
             "families_done": min(run.families_done, run.families_total),
             "online": online,
             "sending": sending,

@@ -238,7 +238,7 @@ def test_close_form_redisplays_with_french_errors(agent_client, commune, activit
 
 
 def test_bulk_accept_inscriptions_and_bookings(
-    agent_client, commune, day, django_assert_max_num_queries
+    agent_client, commune, day, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
     start = timezone.localdate()
     mercredi = make_activity(
@@ -263,19 +263,21 @@ def test_bulk_accept_inscriptions_and_bookings(
     assert "Caché" not in page
 
     bookings = Reservation.objects.filter(status=BookingStatus.EN_ATTENTE)
-    response = agent_client.post(
-        url("valider_reservations", commune), {"ids": [b.pk for b in bookings[:2]]}
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the job runs at the commit
+        response = agent_client.post(
+            url("valider_reservations", commune), {"ids": [b.pk for b in bookings[:2]]}
+        )
     assert response.status_code == 302
     assert Reservation.objects.filter(status=BookingStatus.RESERVEE).count() == 2
     assert Reservation.objects.filter(status=BookingStatus.EN_ATTENTE).count() == 1
     assert BookingEvent.objects.filter(action="accepted").count() == 2
     assert AuditEntry.objects.filter(action="reservation.accept").count() == 2
 
-    agent_client.post(
-        url("valider_inscriptions", commune),
-        {"ids": [w.pk for w in waiting] + [out_of_scope.pk]},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        agent_client.post(
+            url("valider_inscriptions", commune),
+            {"ids": [w.pk for w in waiting] + [out_of_scope.pk]},
+        )
     for inscription in waiting:
         inscription.refresh_from_db()
         assert inscription.status == InscriptionStatus.ACCEPTEE

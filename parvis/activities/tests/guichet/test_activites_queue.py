@@ -148,7 +148,7 @@ def test_garbage_ticked_ids_change_nothing_and_never_crash(agent_client, commune
 
 
 def test_a_request_waiting_for_a_complement_is_accepted_too(
-    agent_client, commune, activity, enfance_agent
+    agent_client, commune, activity, enfance_agent, django_capture_on_commit_callbacks
 ):
     from parvis.demarches import services as demarches_services
 
@@ -156,7 +156,8 @@ def test_a_request_waiting_for_a_complement_is_accepted_too(
     demarches_services.ask_complement(
         demande=inscription.demande, agent=enfance_agent, message="Le certificat ?"
     )
-    agent_client.post(url("valider_inscriptions", commune), {"ids": [inscription.pk]})
+    with django_capture_on_commit_callbacks(execute=True):
+        agent_client.post(url("valider_inscriptions", commune), {"ids": [inscription.pk]})
     inscription.refresh_from_db()
     inscription.demande.refresh_from_db()
     assert inscription.status == InscriptionStatus.ACCEPTEE

@@ -7,6 +7,7 @@ reason, the command `run_invoicing`; garbage never gives a 500.
 
 The clock is Thursday 3 December 2026: the previous month is November 2026."""
 
+import json
 import re
 from datetime import date
 from decimal import Decimal as D
@@ -230,6 +231,9 @@ def test_a_missing_tariff_is_said_not_a_500(
     assert not Invoice.objects.exists()
     text = text_of(regie_client.get(posted.url))
     assert "n'a pas de tarif en vigueur le 02/11/2026" in text
+    # Stored as a code and its values, not as a French sentence (issue 17 §4).
+    stored = json.loads(InvoicingRun.objects.get().error)
+    assert stored["code"] == "missing_tariff" and stored["params"]["day"] == "02/11/2026"
     assert "Interrompue : à reprendre" in text and "Reprendre la facturation" in text
 
 

@@ -8,6 +8,7 @@ a double click makes one run and one task; another commune's agent gets a 404.
 The tests' backend runs a task at the commit (`django_capture_on_commit_callbacks`): without
 `execute=True` the task stays queued, as with a busy worker. The clock is 3 December 2026."""
 
+import json
 import re
 import signal
 import threading
@@ -21,7 +22,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tasks_db.models import DBTaskResult
 
 from parvis.accounts.models import AgentRole, AuditEntry
@@ -179,9 +180,16 @@ def test_a_run_stopped_in_its_second_chunk_is_resumed_without_a_duplicate(
     assert list(Invoice.objects.order_by("number").values_list("number", flat=True)) == [1, 2]
     assert InvoiceLine.objects.filter(invoice__number__gt=2).count() == 0
     assert (run.status, run.families_done, run.families_total) == (Status.EN_COURS, 2, 5)
-    assert run.error.startswith("Une erreur technique a arrêté la facturation.")
+    # Stored as a code (issue 17 §4), read in the reader's language.
+    assert json.loads(run.error) == {"code": "technical", "params": {}}
+    assert services_runs.error_message(run).startswith(
+        "Une erreur technique a arrêté la facturation."
+    )
+    with translation.override("en"):
+        assert services_runs.error_message(run).startswith("A technical error stopped")
     stopped = AuditEntry.objects.get(action="facturation.interrompue")
     assert stopped.actor_id == agent.pk
+    assert stopped.changes["error"][1].startswith("Une erreur technique")
     text = text_of(regie_client.get(url("facturation", world, run.pk)))
     assert "Interrompue : à reprendre" in text and "Une erreur technique" in text
     assert "s'est arrêtée après 2 familles sur 5" in text
