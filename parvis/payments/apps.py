@@ -11,6 +11,9 @@ class PaymentsConfig(AppConfig):
         "providerconfig": ("view", "add", "change"),
         "transaction": ("view",),
         "exchange": ("view",),
+        "creditorsettings": ("view", "add", "change"),
+        "mandate": ("view",),
+        "debitbatch": ("view",),
     }
 
     def ready(self):
@@ -20,3 +23,10 @@ class PaymentsConfig(AppConfig):
 
         # A receipt also goes to the account that paid online.
         register_payer_email(payer_email)
+
+        # Direct debit (issue 19): « prélevé le … » on invoices, the panel of « Mon compte ».
+        from parvis.billing.direct_debit import register_compte_panel, register_debit_dates
+        from parvis.payments.selectors_sepa import compte_panel, debit_dates
+
+        register_debit_dates(debit_dates)
+        register_compte_panel(compte_panel)

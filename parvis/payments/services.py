@@ -38,14 +38,14 @@ from parvis.accounts.services_notifications import (
 )
 from parvis.billing import selectors as billing_selectors
 from parvis.billing import services as billing
-from parvis.billing.models import DUE_STATUSES, Invoice, InvoiceStatus, PaymentMethod, Regie
+from parvis.billing.models import DUE_STATUSES, Invoice, PaymentMethod, Regie
 from parvis.billing.pricing import money
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
 from parvis.ids import parse_ids
 from parvis.mail import absolute_url
 from parvis.money import ZERO
-from parvis.payments import selectors
+from parvis.payments import selectors, selectors_sepa
 from parvis.payments.models import (
     TRANSACTION_TRANSITIONS,
     TROP_PERCU_TRANSITIONS,
@@ -196,6 +196,8 @@ def start_payment(
     invoices = billing_selectors.due_invoices(
         famille=famille, commune=commune, ids=parse_ids(invoice_ids)
     )
+    debited = selectors_sepa.debit_dates(invoices)  # a mandate pays these: no « Payer »
+    invoices = [invoice for invoice in invoices if invoice.pk not in debited]
     if not invoices:
         raise ValidationError(_("Aucune facture à régler parmi celles choisies."))
     try:
@@ -401,7 +403,9 @@ def _shares_capped(transaction: Transaction) -> tuple[dict, dict[Regie, Decimal]
     excess: dict[Regie, Decimal] = defaultdict(lambda: ZERO)
     for share in shares:
         invoice = invoices[share.invoice_id]
-        due = ZERO if invoice.status == InvoiceStatus.ANNULEE else max(invoice.due_amount, ZERO)
+        # Only an invoice still due takes money: cancelled, settled, or in a direct-debit
+        # batch (issue 19: never both debited and paid by card), the share is a trop-perçu.
+        due = max(invoice.due_amount, ZERO) if invoice.status in DUE_STATUSES else ZERO
         paid = min(share.amount, due)
         if share.amount > paid:
             excess[invoice.regie] += share.amount - paid
