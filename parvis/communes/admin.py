@@ -12,7 +12,14 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from parvis.communes.models import Actualite, Closure, Commune, OpeningRange, Service
+from parvis.communes.models import (
+    Actualite,
+    ApiParticulierConfig,
+    Closure,
+    Commune,
+    OpeningRange,
+    Service,
+)
 from parvis.communes.services import create_commune_administrator, setup_commune
 
 # The accounts app is above this one (docs/ARCHITECTURE.md): its user model through Django's
@@ -380,3 +387,58 @@ class ActualiteAdmin(CommuneScopedAdmin):
     search_fields = ["title", "body"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
+
+
+# --- API Particulier (issue 20 §2) ----------------------------------------------------------------
+
+TOKEN_MASK = "••••••••"  # noqa: S105 (what a masked token shows)
+
+
+class ApiParticulierConfigForm(forms.ModelForm):
+    """The token is a password field never rendered back; left empty, the current one stays."""
+
+    token = forms.CharField(
+        label=_("jeton d'API Particulier"),
+        required=False,
+        max_length=512,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta:
+        model = ApiParticulierConfig
+        fields = ["enabled", "token", "recipient"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.instance.token if self.instance.pk else ""
+        self.fields["token"].help_text = (
+            _("Jeton actuel : %(masked)s — laisser vide pour garder le jeton actuel.")
+            % {"masked": TOKEN_MASK + current[-4:]}
+            if current
+            else _("Le jeton remis par API Particulier à la commune (habilitation accordée).")
+        )
+
+    def clean_token(self):
+        value = self.cleaned_data.get("token", "")
+        if not value and self.instance.pk:
+            return self.instance.token  # kept
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("enabled") and not cleaned.get("token"):
+            self.add_error("token", _("Saisissez le jeton pour proposer le service aux familles."))
+        return cleaned
+
+
+@admin.register(ApiParticulierConfig)
+class ApiParticulierConfigAdmin(CommuneScopedAdmin):
+    form = ApiParticulierConfigForm
+    list_display = ["commune", "enabled", "updated_at"]
+    fieldsets = [(None, {"fields": ["enabled", "token", "recipient"]})]
+
+    def get_fieldsets(self, request, obj=None):
+        if is_operator(request):
+            return [(None, {"fields": ["commune", "enabled", "token", "recipient"]})]
+        return super().get_fieldsets(request, obj)

@@ -12,4 +12,5 @@ class CommunesConfig(AppConfig):
         "openingrange": ("view", "add", "change", "delete"),
         "closure": ("view", "add", "change", "delete"),
         "actualite": ("view", "add", "change", "delete"),
+        "apiparticulierconfig": ("view", "add", "change"),
     }

@@ -500,3 +500,37 @@ class Actualite(CommuneOwned):
         while slug in taken:
             slug, n = f"{base}-{n}", n + 1
         return slug
+
+
+class ApiParticulierConfig(CommuneOwned):
+    """The commune's access to API Particulier (issue 20 §2): its token, given by the DINUM to the
+    commune once its « habilitation » is granted, lets a family fetch its CAF/MSA family quotient
+    with its consent. The token is a secret: typed in the admin, never shown back (only its last
+    four characters). Without a row, or switched off, families are never offered the fetch."""
+
+    enabled = models.BooleanField(
+        _("proposer aux familles de récupérer leur quotient familial CAF/MSA"), default=False
+    )
+    token = models.CharField(_("jeton d'API Particulier"), max_length=512, blank=True)
+    recipient = models.CharField(
+        _("SIRET de la commune (destinataire)"),
+        max_length=14,
+        blank=True,
+        validators=[RegexValidator(r"^\d{14}$", _("Le SIRET compte 14 chiffres."))],
+        help_text=_("Facultatif : API Particulier le déduit du jeton s'il est vide."),
+    )
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("API Particulier (quotient familial CAF/MSA)")
+        verbose_name_plural = _("API Particulier (quotient familial CAF/MSA)")
+        constraints = [
+            models.UniqueConstraint(fields=["commune"], name="api_particulier_one_per_commune")
+        ]
+
+    def __str__(self):
+        return f"{self.commune} — API Particulier"
+
+    @property
+    def usable(self) -> bool:
+        return self.enabled and bool(self.token)

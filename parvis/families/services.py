@@ -486,10 +486,12 @@ def record_quotient(
     monthly_benefits: Decimal = Decimal("0"),
     couple: bool | None = None,
     children: int | None = None,
+    details: dict | None = None,
 ) -> QuotientFamilial:
-    """A new QF for the family: given as is (CAF certificate, agent), or computed from the tax
-    notice with the commune's parts rules. The older rows stay as history."""
-    details = {}
+    """A new QF for the family: given as is (CAF certificate, agent, API Particulier with what it
+    answered in `details`), or computed from the tax notice with the commune's parts rules. The
+    older rows stay as history."""
+    details = dict(details or {})
     if value is None:
         parts = number_of_parts(
             famille.commune.qf_parts_rules, couple=bool(couple), children=children or 0

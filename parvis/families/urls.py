@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from parvis.families import views_documents
+from parvis.families import views_documents, views_quotient
 
 app_name = "families"
 
@@ -25,5 +25,10 @@ urlpatterns = [
         f"{DOCUMENTS}<int:pk>/supprimer/",
         views_documents.document_supprimer,
         name="document_supprimer",
+    ),
+    path(
+        "mon-espace/quotient-familial/caf-msa/",
+        views_quotient.quotient_api_particulier,
+        name="quotient_api_particulier",
     ),
 ]

@@ -10,7 +10,7 @@ from parvis.billing import demo_invoices as billing_demo_invoices
 from parvis.communes import demo as communes_demo
 from parvis.demarches import demo as demarches_demo
 from parvis.families import demo as families_demo
-from parvis.families import demo_documents
+from parvis.families import demo_api_particulier, demo_documents
 from parvis.payments import demo as payments_demo
 
 # Each app with demo data adds its loader here, in dependency order.
@@ -19,6 +19,7 @@ LOADERS = [
     families_demo.load,
     demarches_demo.load,
     demo_documents.load,
+    demo_api_particulier.load,
     activities_demo.load,
     billing_demo.load,
     billing_demo_invoices.load,
