@@ -21,3 +21,8 @@ class BillingConfig(AppConfig):
         from parvis.billing.preview import basket_preview
 
         register_basket_pricer(basket_preview)
+        # The régie's reminders run as background jobs (the worker finds their batches).
+        from parvis.background import jobs
+        from parvis.billing import services_relances
+
+        jobs.register(services_relances.KIND, services_relances.JOB_KIND)

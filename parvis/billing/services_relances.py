@@ -20,16 +20,20 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from parvis.accounts.models import User
-from parvis.accounts.services import audit
+from parvis.accounts.services import audit, audit_many
+from parvis.background import jobs
+from parvis.background.models import Job
 from parvis.billing.delivery import family_emails, with_contacts
 from parvis.billing.links import mon_compte_url
 from parvis.billing.models import Invoice, InvoiceReminder, PlanInvoice
 from parvis.billing.pricing import money
 from parvis.billing.selectors import DUE_STATUSES
+from parvis.communes.models import Commune
 from parvis.families.models import Famille
-from parvis.mail import queue_email
+from parvis.mail import queue_emails
 
 
 @dataclass
@@ -46,7 +50,7 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _queue(invoice: Invoice, famille: Famille, to: list[str]) -> None:
+def _email(invoice: Invoice, famille: Famille, to: list[str]) -> dict:
     commune = invoice.commune
     context = {
         "commune": commune,
@@ -57,7 +61,7 @@ def _queue(invoice: Invoice, famille: Famille, to: list[str]) -> None:
         "total": money(invoice.total),
         "url": mon_compte_url(commune),
     }
-    queue_email(
+    return dict(
         subject=_("%(commune)s — rappel : facture n° %(number)s à régler")
         % {"commune": commune.name, "number": invoice.number},
         body=render_to_string("billing/emails/relance.txt", context),
@@ -67,7 +71,7 @@ def _queue(invoice: Invoice, famille: Famille, to: list[str]) -> None:
 
 
 @transaction.atomic
-def send_reminders(*, invoices, actor: User, today: date | None = None) -> RemindersResult:
+def send_reminders(*, invoices, actor: User | None, today: date | None = None) -> RemindersResult:
     """Reminds the families of `invoices` (already scoped to the agent's commune by the caller).
     Each invoice is checked again on its locked row: still due, due date passed, not reminded
     yet today."""
@@ -98,6 +102,7 @@ def send_reminders(*, invoices, actor: User, today: date | None = None) -> Remin
             Famille.objects.filter(pk__in={invoice.famille_id for invoice in locked})
         )
     }
+    reminders, audits, emails_out = [], [], []
     for invoice in locked:
         if invoice.status not in DUE_STATUSES or invoice.due_on >= today:
             result.not_due.append(invoice)
@@ -114,17 +119,125 @@ def send_reminders(*, invoices, actor: User, today: date | None = None) -> Remin
         if not emails:
             result.by_post.append(invoice)
             continue
-        InvoiceReminder.objects.create(
-            commune_id=invoice.commune_id, invoice=invoice, sent_by=actor, email=emails[0]
+        reminders.append(
+            InvoiceReminder(
+                commune_id=invoice.commune_id,
+                invoice=invoice,
+                sent_by=actor if actor is not None and actor.pk else None,
+                email=emails[0],
+            )
         )
-        audit(
-            actor=actor,
-            action="facture.relance",
-            commune=invoice.commune,
-            target=invoice,
-            famille_id=invoice.famille_id,
-            changes={"email": [None, ", ".join(emails)], "due": [None, invoice.due_amount]},
+        audits.append(
+            dict(
+                action="facture.relance",
+                commune=invoice.commune,
+                target=invoice,
+                famille_id=invoice.famille_id,
+                changes={"email": [None, ", ".join(emails)], "due": [None, invoice.due_amount]},
+            )
         )
-        _queue(invoice, famille, emails)
+        emails_out.append(_email(invoice, famille, emails))
         result.sent.append(invoice)
+    # The writes in a few statements whatever the number of invoices (a reminder job's batch).
+    InvoiceReminder.objects.bulk_create(reminders)
+    audit_many(actor=actor, rows=audits)
+    queue_emails(emails_out)
     return result
+
+
+# --- As a background job, from the guichet ------------------------------------------------------
+
+KIND = "billing.relances"
+
+
+@transaction.atomic
+def start_reminders(*, commune: Commune, invoices, actor: User, return_url: str = "") -> Job:
+    """« Envoyer une relance » for any number of ticked invoices (already scoped to the agent's
+    commune and to its overdue list by the caller): a background job reminds them batch by batch
+    (`send_reminders`, each batch checked again on its locked rows), its page follows it."""
+    ids = sorted({invoice.pk for invoice in invoices})
+    job = jobs.create(
+        commune_id=commune.pk, actor_id=actor.pk, kind=KIND, items=ids, return_url=return_url
+    )
+    audit(
+        actor=actor,
+        action="travail.lance",
+        commune=commune,
+        target=job,
+        changes={"status": [None, job.status], "items": [None, len(ids)]},
+    )
+    return job
+
+
+def run_batch(job: Job, ids: list[int]) -> dict:
+    actor = User.objects.filter(pk=job.actor_id).first() if job.actor_id else None
+    result = send_reminders(
+        invoices=Invoice.objects.filter(commune_id=job.commune_id, pk__in=ids).only("pk"),
+        actor=actor,
+    )
+    return {
+        "sent": len(result.sent),
+        "by_post": [invoice.pk for invoice in result.by_post],
+        "already": [invoice.pk for invoice in result.already],
+        "not_due": [invoice.pk for invoice in result.not_due],
+        "under_plan": [invoice.pk for invoice in result.under_plan],
+    }
+
+
+def summary(job: Job) -> list[str]:
+    """What the reminders' job did so far, in the reader's language (one query)."""
+    lists = {
+        key: job.result.get(key, []) for key in ("by_post", "already", "not_due", "under_plan")
+    }
+    named = {
+        invoice.pk: _("n° %(number)s (%(famille)s)")
+        % {"number": invoice.number, "famille": invoice.famille.name}
+        for invoice in Invoice.objects.filter(
+            commune_id=job.commune_id, pk__in=[pk for pks in lists.values() for pk in pks]
+        ).select_related("famille")
+    }
+
+    def numbers(key):
+        return ", ".join(named[pk] for pk in lists[key] if pk in named)
+
+    sent = job.result.get("sent", 0)
+    lines = []
+    if sent or not any(lists.values()):
+        lines.append(
+            ngettext(
+                "%(count)d relance envoyée par courriel.",
+                "%(count)d relances envoyées par courriel.",
+                sent,
+            )
+            % {"count": sent}
+        )
+    if lists["by_post"]:
+        lines.append(
+            ngettext(
+                "Sans adresse électronique, à relancer par courrier : %(invoices)s.",
+                "Sans adresse électronique, à relancer par courrier : %(invoices)s.",
+                len(lists["by_post"]),
+            )
+            % {"invoices": numbers("by_post")}
+        )
+    if lists["already"]:
+        lines.append(
+            _("Déjà relancées aujourd'hui, pas de nouveau courriel : %(invoices)s.")
+            % {"invoices": numbers("already")}
+        )
+    if lists["not_due"]:
+        lines.append(
+            _("Plus en retard (réglées ou annulées entre-temps) : %(invoices)s.")
+            % {"invoices": numbers("not_due")}
+        )
+    if lists["under_plan"]:
+        lines.append(
+            _("Dans un échéancier en cours, ses échéances sont relancées à part : %(invoices)s.")
+            % {"invoices": numbers("under_plan")}
+        )
+    return lines
+
+
+JOB_KIND = jobs.JobKind(
+    label=gettext_lazy("Relances des factures en retard"), run_batch=run_batch, summary=summary
+)

@@ -195,10 +195,11 @@ def test_the_page_sends_once_per_click(
         )
     assert response.status_code == 302
     assert len(mail.outbox) == 1 and InvoiceReminder.objects.count() == 1
+    # The job's page (the reminders are a background job) says what was done.
     page = text_of(client.get(response["Location"]))
     assert "1 relance envoyée par courriel." in page
-    assert f"à relancer par courrier : n° {by_post.number} (MOREAU)" in page
-    assert "20/10/2026" in page  # the last reminder
+    assert f"à relancer par courrier : n° {by_post.number} (MOREAU)." in page
+    assert "20/10/2026" in text_of(client.get(relances_url(commune)))  # the last reminder
     # The same click again (a double submission): nothing more today.
     with django_capture_on_commit_callbacks(execute=True):
         client.post(relances_url(commune), {"invoices": [str(overdue.pk)]})

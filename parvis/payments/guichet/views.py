@@ -23,7 +23,6 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from parvis.accounts.agents import regie_required
@@ -32,7 +31,7 @@ from parvis.billing.delivery import family_emails
 from parvis.billing.models import Delivery, InvoiceStatus, PaymentStatus
 from parvis.billing.pricing import money
 from parvis.billing.selectors import DUE_STATUSES, invoice_state
-from parvis.billing.services_relances import send_reminders
+from parvis.billing.services_relances import start_reminders
 from parvis.money import ZERO
 from parvis.payments import services as services_paiement
 from parvis.payments.guichet import selectors
@@ -421,19 +420,14 @@ def relances(request):
     overdue = selectors.overdue_invoices(request.commune, today=today, regie=regie)
     form = RemindersForm(request.POST if request.method == "POST" else None, overdue=overdue)
     if request.method == "POST" and form.is_valid():
-        invoices = list(form.cleaned_data["invoices"])
-        if len(invoices) > PER_PAGE:
-            # Reminders stay in the request (their e-mails are queued): one page's worth at most
-            # keeps it well under a second.
-            form.add_error(
-                "invoices",
-                _("Cochez au plus %(n)d factures à la fois (une page de la liste).")
-                % {"n": PER_PAGE},
-            )
-        else:
-            result = send_reminders(invoices=invoices, actor=request.user, today=today)
-            _say_reminders(request, result)
-            return redirect(request.get_full_path())
+        # As many as ticked: a background job reminds them in batches, its page follows it.
+        job = start_reminders(
+            commune=request.commune,
+            invoices=form.cleaned_data["invoices"],
+            actor=request.user,
+            return_url=request.get_full_path(),
+        )
+        return redirect("backoffice:travail", commune=request.commune.slug, pk=job.pk)
     page = Paginator(overdue, PER_PAGE).get_page(request.GET.get("page"))
     rows = [(invoice, family_emails(invoice.famille)) for invoice in page.object_list]
     return _page(
@@ -450,48 +444,6 @@ def relances(request):
         },
         status=400 if form.errors else 200,
     )
-
-
-def _numbers(invoices) -> str:
-    return ", ".join(
-        _("n° %(number)s (%(famille)s)") % {"number": i.number, "famille": i.famille.name}
-        for i in invoices
-    )
-
-
-def _say_reminders(request, result) -> None:
-    if result.sent:
-        messages.success(
-            request,
-            ngettext(
-                "%(count)d relance envoyée par courriel.",
-                "%(count)d relances envoyées par courriel.",
-                len(result.sent),
-            )
-            % {"count": len(result.sent)},
-        )
-    if result.by_post:
-        messages.warning(
-            request,
-            ngettext(
-                "Sans adresse électronique, à relancer par courrier : %(invoices)s.",
-                "Sans adresse électronique, à relancer par courrier : %(invoices)s.",
-                len(result.by_post),
-            )
-            % {"invoices": _numbers(result.by_post)},
-        )
-    if result.already:
-        messages.info(
-            request,
-            _("Déjà relancées aujourd'hui, pas de nouveau courriel : %(invoices)s.")
-            % {"invoices": _numbers(result.already)},
-        )
-    if result.not_due:
-        messages.info(
-            request,
-            _("Plus en retard (réglées ou annulées entre-temps) : %(invoices)s.")
-            % {"invoices": _numbers(result.not_due)},
-        )
 
 
 # --- CSV exports for the Treasury ---------------------------------------------------------------
