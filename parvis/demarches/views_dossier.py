@@ -41,6 +41,7 @@ from parvis.demarches import services as demarches_services
 from parvis.demarches.forms_dossier import InsertDocumentForm
 from parvis.demarches.models import CLOSED, Status
 from parvis.demarches.services_dossier import DOSSIER_SLUG, DossierNotReady, file_dossier
+from parvis.families import services_api_particulier
 from parvis.families.documents import (
     SlotState,
     dossier_state,
@@ -311,6 +312,10 @@ def _render_dossier(request, where: Where, *, failed=None, valider_error="", sta
         "has_errors": bool(valider_error) or (failed is not None and bool(failed.errors)),
         "porte_documents_url": url_if_exists("families:porte_documents", commune.slug),
         "mes_informations_url": url_if_exists("accounts:mes_informations", commune.slug),
+        # Issue 20 §2: the QF from the CAF/MSA instead of the tax notice, where the commune can.
+        "api_particulier_url": url_if_exists("families:quotient_api_particulier", commune.slug)
+        if services_api_particulier.commune_config(commune) is not None
+        else None,
     }
     if year is None:
         return render(request, "demarches/dossier/dossier.html", context, status=status)

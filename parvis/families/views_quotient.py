@@ -129,7 +129,7 @@ def quotient_api_particulier(request):
             "certified": certified is not None,
             "failure": failure,
             "tax_notice": TAX_NOTICE,
-            "dossier_url": url_if_exists("inscriptions:index", commune.slug),
+            "dossier_url": url_if_exists("inscriptions:dossier_administratif", commune.slug),
             "back_url": reverse("accounts:mes_informations", kwargs={"commune": commune.slug}),
         },
     )

@@ -237,3 +237,21 @@ def test_an_administrator_sees_only_the_config_of_their_commune(client, demo):
     listing = client.get(reverse("admin:communes_apiparticulierconfig_changelist"))
     assert listing.status_code == 200
     assert "Carrières-sous-Poissy" not in text_of(listing)
+
+
+def test_the_administrative_file_offers_the_fetch_beside_the_tax_notice(client_francoise, demo):
+    from parvis.demarches import demo as demarches_demo
+    from parvis.families import demo_documents
+
+    demarches_demo.load()
+    demo_documents.load()
+    url = reverse("inscriptions:dossier_administratif", kwargs={"commune": CSP})
+    response = client_francoise.get(url)
+    assert response.status_code == 200
+    assert f'href="{PAGE}"' in response.content.decode()
+    assert "plutôt que de le faire calculer à partir de l'avis d'imposition" in text_of(response)
+    ApiParticulierConfig.objects.update(enabled=False)
+    assert PAGE not in client_francoise.get(url).content.decode()
+    # And the page of the fetch leads back to the administrative file (the tax-notice path).
+    ApiParticulierConfig.objects.update(enabled=True)
+    assert f'href="{url}"' in client_francoise.get(PAGE).content.decode()
