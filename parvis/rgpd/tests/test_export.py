@@ -6,8 +6,10 @@ import io
 import json
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from parvis.accounts.models import User
@@ -119,3 +121,85 @@ def test_the_archive_holds_documents_invoices_bookings_and_the_rest(
             body = archive.read(name)
             for foreign in ("LEROY", "Inès", "sophie.martin"):
                 assert foreign.encode() not in body, (name, foreign)
+
+
+# --- Who downloads, and for how long ------------------------------------------------------------
+
+
+@pytest.fixture
+def citizen(db, private_root):
+    from parvis.families.tests.factories import CitizenFactory, FamilyAccessFactory
+
+    user = CitizenFactory()
+    FamilyAccessFactory(user=user, famille__commune=user.commune)
+    return user
+
+
+def ready_export(user, capture) -> DataExport:
+    with capture(execute=True):
+        export = services.request_export(user=user, commune=user.commune)
+    export.refresh_from_db()
+    assert export.status == ExportStatus.PRETE
+    return export
+
+
+def archive_url(export):
+    return reverse(
+        "accounts:archive_donnees", kwargs={"commune": export.commune.slug, "pk": export.pk}
+    )
+
+
+def test_only_its_account_downloads_an_archive(client, citizen, django_capture_on_commit_callbacks):
+    from parvis.families.tests.factories import CitizenFactory
+
+    export = ready_export(citizen, django_capture_on_commit_callbacks)
+    assert client.get(archive_url(export)).status_code == 302  # to the login
+    client.force_login(CitizenFactory(commune=citizen.commune), backend=BACKEND)
+    assert client.get(archive_url(export)).status_code == 404
+    client.force_login(citizen, backend=BACKEND)
+    assert client.get(archive_url(export)).status_code == 200
+
+
+def test_an_archive_past_its_days_is_gone(client, citizen, django_capture_on_commit_callbacks):
+    export = ready_export(citizen, django_capture_on_commit_callbacks)
+    client.force_login(citizen, backend=BACKEND)
+    path = export.file.path
+    # The last second it may be downloaded, then no more: the daily job deletes the file.
+    with time_machine.travel(export.expires_at - timedelta(seconds=1), tick=False):
+        assert client.get(archive_url(export)).status_code == 200
+    with time_machine.travel(export.expires_at, tick=False):
+        assert client.get(archive_url(export)).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.expire_exports(now=export.expires_at - timedelta(seconds=1)) == 0
+        assert services.expire_exports(now=export.expires_at) == 1
+    export.refresh_from_db()
+    assert export.status == ExportStatus.EXPIREE and not export.file
+    assert not Path(path).exists()
+    assert list(export.history.values_list("to_status", flat=True)) == [
+        ExportStatus.EN_PREPARATION,
+        ExportStatus.PRETE,
+        ExportStatus.EXPIREE,
+    ]
+
+
+def test_two_clicks_make_one_export_and_a_pending_one_has_no_link(client, citizen):
+    client.force_login(citizen, backend=BACKEND)
+    path = reverse("accounts:telecharger_donnees", kwargs={"commune": citizen.commune.slug})
+    client.post(path)  # the task waits for the commit, which the test never makes
+    client.post(path)
+    export = DataExport.objects.get(user=citizen)
+    assert export.status == ExportStatus.EN_PREPARATION
+    page = client.get(path).content.decode()
+    assert "Une archive est en préparation." in page and "Préparer mes données" not in page
+    assert client.get(archive_url(export)).status_code == 404
+
+
+def test_a_failed_build_says_so(citizen, django_capture_on_commit_callbacks, monkeypatch):
+    def broken(**kwargs):
+        raise OSError("disque plein")
+
+    monkeypatch.setattr(services.selectors, "export_entries", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        export = services.request_export(user=citizen, commune=citizen.commune)
+    export.refresh_from_db()
+    assert export.status == ExportStatus.ECHOUEE and "disque plein" in export.error
