@@ -1,9 +1,22 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from parvis.accounts.models import Agent, AgentRole, User
-from parvis.communes.admin import CommuneScopedMixin, ScopedInline, is_operator
+from parvis.accounts.models import (
+    Agent,
+    AgentRole,
+    FranceConnectConfig,
+    FranceConnectPlatform,
+    User,
+)
+from parvis.communes.admin import (
+    CommuneScopedAdmin,
+    CommuneScopedMixin,
+    ScopedInline,
+    is_operator,
+)
 
 
 class OperatorOnlyMixin:
@@ -97,3 +110,62 @@ class AgentAdmin(CommuneScopedMixin, DjangoUserAdmin):
 
 
 # The audit log (AuditEntry) is registered by parvis/backoffice/admin.py, in the journal's words.
+
+
+MASK = "••••••••"
+
+
+class FranceConnectConfigForm(forms.ModelForm):
+    """The client secret is a password field never rendered back; left empty, it stays."""
+
+    client_secret = forms.CharField(
+        label=_("clé secrète (client_secret)"),
+        required=False,
+        max_length=256,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta:
+        model = FranceConnectConfig
+        fields = ["enabled", "platform", "client_id", "client_secret"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.instance.client_secret if self.instance.pk else ""
+        if current:
+            self.fields["client_secret"].help_text = _(
+                "Clé actuelle : %(masked)s — laisser vide pour garder la clé actuelle."
+            ) % {"masked": MASK + current[-4:]}
+        else:
+            self.fields["client_secret"].help_text = _(
+                "Donnée par FranceConnect avec l'identifiant client."
+            )
+        if not settings.PARVIS_FRANCECONNECT_DEMO:
+            self.fields["platform"].choices = [
+                choice
+                for choice in self.fields["platform"].choices
+                if choice[0] != FranceConnectPlatform.DEMO
+            ]
+
+    def clean_client_secret(self):
+        value = self.cleaned_data.get("client_secret", "")
+        if not value and self.instance.pk:
+            return self.instance.client_secret  # kept
+        if not value:
+            raise forms.ValidationError(_("Saisissez la clé secrète donnée par FranceConnect."))
+        return value
+
+
+@admin.register(FranceConnectConfig)
+class FranceConnectConfigAdmin(CommuneScopedAdmin):
+    """« S'identifier avec FranceConnect » of a commune: its client, on or off."""
+
+    form = FranceConnectConfigForm
+    list_display = ["commune", "enabled", "platform", "client_id", "updated_at"]
+
+    def get_fieldsets(self, request, obj=None):
+        names = ["enabled", "platform", "client_id", "client_secret"]
+        if is_operator(request):
+            names = ["commune", *names]
+        return [(None, {"fields": names})]

@@ -10,6 +10,7 @@ class AccountsConfig(AppConfig):
         "agent": ("view", "add", "change", "delete"),
         "agentrole": ("view", "add", "change", "delete"),
         "auditentry": ("view",),
+        "franceconnectconfig": ("view", "add", "change", "delete"),
     }
 
     def ready(self):

@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -77,6 +78,15 @@ class User(AbstractUser):
     @property
     def is_operator(self) -> bool:
         return self.is_active and self.is_superuser
+
+    @property
+    def certified_fields(self) -> tuple[str, ...]:
+        """The fields a FranceConnect identity certifies on this account (never edited)."""
+        try:
+            self.franceconnect  # noqa: B018 — the reverse one-to-one, or DoesNotExist
+        except ObjectDoesNotExist:
+            return ()
+        return CERTIFIED_FIELDS
 
     @property
     def greeting_name(self) -> str:
@@ -206,3 +216,80 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_label}"
+
+
+class FranceConnectPlatform(models.TextChoices):
+    """Where a commune's FranceConnect client talks to (its issuer's address: settings)."""
+
+    PRODUCTION = "production", _("FranceConnect (production)")
+    INTEGRATION = "integration", _("FranceConnect — plateforme d'intégration (essais)")
+    # The local provider of parvis.accounts.franceconnect_provider: development and demo only
+    # (PARVIS_FRANCECONNECT_DEMO), like the payment simulator.
+    DEMO = "demo", _("Fournisseur d'identité de démonstration (développement)")
+
+
+class FranceConnectConfig(models.Model):
+    """A commune's FranceConnect client: « S'identifier avec FranceConnect » on its login and
+    sign-up pages while `enabled`. The secret is typed in the admin and never shown back."""
+
+    commune = models.OneToOneField(
+        "communes.Commune",
+        verbose_name=_("commune"),
+        on_delete=models.CASCADE,
+        related_name="franceconnect",
+    )
+    enabled = models.BooleanField(
+        _("activé"),
+        default=False,
+        help_text=_("Affiche « S'identifier avec FranceConnect » aux familles."),
+    )
+    platform = models.CharField(
+        _("plateforme"),
+        max_length=12,
+        choices=FranceConnectPlatform.choices,
+        default=FranceConnectPlatform.PRODUCTION,
+    )
+    client_id = models.CharField(
+        _("identifiant client (client_id)"),
+        max_length=200,
+        help_text=_("Donné par FranceConnect à l'inscription de la commune."),
+    )
+    client_secret = models.CharField(_("clé secrète (client_secret)"), max_length=256)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("FranceConnect de la commune")
+        verbose_name_plural = _("FranceConnect des communes")
+
+    def __str__(self):
+        return f"{self.commune} — {self.get_platform_display()}"
+
+
+class FranceConnectIdentity(models.Model):
+    """The identity FranceConnect certified for an account (its `sub` is the key of the next
+    logins). The civility, names and birth date come from it and cannot be edited afterwards."""
+
+    commune = models.ForeignKey("communes.Commune", on_delete=models.CASCADE)
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="franceconnect")
+    sub = models.CharField(max_length=255)
+    given_name = models.CharField(_("prénoms"), max_length=200)
+    family_name = models.CharField(_("nom de naissance"), max_length=200)
+    birthdate = models.DateField(_("date de naissance"), null=True, blank=True)
+    gender = models.CharField(_("sexe"), max_length=10, blank=True)
+    birthplace = models.CharField(_("lieu de naissance (code INSEE)"), max_length=10, blank=True)
+    birthcountry = models.CharField(_("pays de naissance (code INSEE)"), max_length=10, blank=True)
+    linked_at = models.DateTimeField(_("relié le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("identité FranceConnect")
+        verbose_name_plural = _("identités FranceConnect")
+        constraints = [
+            models.UniqueConstraint(fields=["commune", "sub"], name="franceconnect_sub_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.given_name} {self.family_name}"
+
+
+# The account's fields that a FranceConnect identity certifies (never edited afterwards).
+CERTIFIED_FIELDS = ("civility", "first_name", "last_name")

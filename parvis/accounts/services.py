@@ -1001,7 +1001,12 @@ def update_coordinates(*, user: User, actor: User | None = None, **fields) -> Us
     unknown = set(fields) - set(COORDINATE_FIELDS)
     if unknown:
         raise ValueError(f"not a coordinate: {', '.join(sorted(unknown))}")
-    cleaned = {name: (value or "").strip() for name, value in fields.items()}
+    # A FranceConnect identity certifies some fields: they stay as FranceConnect gave them.
+    cleaned = {
+        name: (value or "").strip()
+        for name, value in fields.items()
+        if name not in user.certified_fields
+    }
     changes = diff(user, cleaned)
     if not changes:
         return user

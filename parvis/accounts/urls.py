@@ -2,6 +2,6 @@
 sign-up and « Mon espace » pages, which live in parvis.families (built around the household,
 above accounts in the app chain): parvis/urls.py puts the three lists together."""
 
-from parvis.accounts import views_auth
+from parvis.accounts import views_auth, views_franceconnect
 
-urlpatterns = [*views_auth.urlpatterns]
+urlpatterns = [*views_auth.urlpatterns, *views_franceconnect.urlpatterns]

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from parvis.accounts import selectors, services
+from parvis.accounts import selectors, services, views_franceconnect
 from parvis.accounts.decorators import citizen_required, is_citizen_of
 from parvis.accounts.forms_auth import (
     FirstLoginForm,
@@ -234,7 +234,13 @@ def nouveau_mot_de_passe(request, uidb64: str, token: str):
 
 @require_POST
 def deconnexion(request):
+    id_token = request.session.get(views_franceconnect.ID_TOKEN_KEY, "")
     logout(request)
+    if id_token:
+        # Opened with FranceConnect: its own session ends too (id_token_hint, state).
+        page = views_franceconnect.logout_page(request, id_token=id_token)
+        if page is not None:
+            return page
     messages.success(request, _("Vous êtes déconnecté de votre espace. À bientôt !"))
     return redirect("portal:home", commune=request.commune.slug)
 
