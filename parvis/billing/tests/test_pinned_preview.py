@@ -142,6 +142,7 @@ def test_a_flat_tariff_does_not_depend_on_the_qf(world):
     month = only_month(preview(world, added(world["lea"], matin(world), DECEMBER[:1])))
     assert month.qf == D("1000")
     assert month.qf_text == ""
+    assert month.qf_used is False
 
 
 def test_a_non_resident_without_a_non_resident_price_pays_by_qf_and_is_told(world):
