@@ -3,10 +3,11 @@
 `fetch_quotient` asks API Particulier (parvis.families.api_particulier, outside any transaction:
 the family never holds a lock while the CAF answers), then records the answer through
 `services.record_quotient` like any other QF: a new row of the history, source
-`QfSource.API_PARTICULIER`, valid from the day of the fetch to the end of the school year, its
-details (allocataire, month, composition, fetched_at) kept with it. Each fetch, found or not,
-leaves an audit row (« quotient.api_particulier ») without the identity typed. A failure raises
-ApiParticulierError for the page to say so in French; the tax-notice path stays open."""
+`QfSource.API_PARTICULIER`, valid from the first day of the month of the fetch (billing prices a
+month with the QF of its first day, and the month is not invoiced yet) to the end of the school
+year, its details (allocataire, month, composition, fetched_at) kept with it. Each fetch, found
+or not, leaves an audit row (« quotient.api_particulier ») without the identity typed. A failure
+raises ApiParticulierError for the page to say so in French; the tax-notice path stays open."""
 
 from __future__ import annotations
 
@@ -42,8 +43,10 @@ def commune_config(commune: Commune) -> ApiParticulierConfig | None:
 
 
 def validity(today: date) -> tuple[date, date]:
-    """A fetched QF counts from the day of the fetch to the end of the school year."""
-    return today, date(school_year_of(today) + 1, 8, 31)
+    """A fetched QF counts for the month of the fetch (billing reads a month's QF on its first
+    day; the invoices of the months before are left as they were) to the end of the school
+    year."""
+    return today.replace(day=1), date(school_year_of(today) + 1, 8, 31)
 
 
 def _details(answer: QfAnswer, *, fetched_at) -> dict:

@@ -209,9 +209,10 @@ def test_the_fetched_qf_becomes_the_current_one_and_the_history_stays(durand, fr
     )
     assert quotient.value == Decimal("612.00")
     assert quotient.source == QfSource.API_PARTICULIER
-    assert (quotient.valid_from, quotient.valid_until) == (date(2026, 12, 6), date(2027, 8, 31))
+    assert (quotient.valid_from, quotient.valid_until) == (date(2026, 12, 1), date(2027, 8, 31))
     assert current_quotient(durand) == quotient
-    assert current_quotient(durand, on=date(2026, 12, 5)) == before  # the past is not rewritten
+    assert current_quotient(durand, on=date(2026, 12, 1)) == quotient  # this month's invoice
+    assert current_quotient(durand, on=date(2026, 11, 30)) == before  # the past is not rewritten
     assert set(durand.quotients.all()) >= {before, quotient}
     details = quotient.details
     assert details["allocataire"] == "FRANCOISE DURAND"
@@ -250,11 +251,11 @@ def test_a_failure_records_nothing_and_is_audited(durand, francoise, identity, t
 
 def test_the_validity_runs_to_the_end_of_the_school_year():
     assert services_api_particulier.validity(date(2026, 12, 6)) == (
-        date(2026, 12, 6),
+        date(2026, 12, 1),
         date(2027, 8, 31),
     )
     assert services_api_particulier.validity(date(2027, 8, 31)) == (
-        date(2027, 8, 31),
+        date(2027, 8, 1),
         date(2027, 8, 31),
     )
     assert services_api_particulier.validity(date(2027, 9, 1)) == (
