@@ -10,7 +10,16 @@ from django.utils.translation import gettext_lazy as _
 from parvis.billing.pricing import money
 from parvis.communes.admin import CommuneScopedAdmin, is_operator
 from parvis.payments.forms import ProviderConfigForm
-from parvis.payments.models import Exchange, ProviderConfig, Transaction, TransactionInvoice
+from parvis.payments.models import (
+    CreditorSettings,
+    Debit,
+    DebitBatch,
+    Exchange,
+    Mandate,
+    ProviderConfig,
+    Transaction,
+    TransactionInvoice,
+)
 
 
 @admin.register(ProviderConfig)
@@ -107,3 +116,74 @@ class ExchangeAdmin(ReadOnlyMixin, CommuneScopedAdmin):
         "payload",
     ]
     readonly_fields = fields
+
+
+# --- SEPA direct debit (issue 19 §1) -------------------------------------------------------------
+
+
+@admin.register(CreditorSettings)
+class CreditorSettingsAdmin(CommuneScopedAdmin):
+    """A régie's creditor identifier (ICS, checked with its mod 97-10 digits), its account
+    (IBAN checked, BIC derived), the pre-notification notice and the rejection fee."""
+
+    list_display = ["regie", "ics", "enabled", "notice_days", "fee_text"]
+    list_select_related = ["regie"]
+    fields = [
+        "regie",
+        "enabled",
+        "creditor_name",
+        "ics",
+        "iban",
+        "bic",
+        "notice_days",
+        "rejection_fee",
+    ]
+
+    def get_fields(self, request, obj=None):
+        if is_operator(request):
+            return ["commune", *self.fields]
+        return self.fields
+
+    @admin.display(description=_("frais de rejet"), ordering="rejection_fee")
+    def fee_text(self, obj):
+        return money(obj.rejection_fee)
+
+
+@admin.register(Mandate)
+class MandateAdmin(ReadOnlyMixin, CommuneScopedAdmin):
+    list_display = ["rum", "famille", "regie", "status", "source", "signed_on"]
+    list_filter = ["status", "source"]
+    list_select_related = ["famille", "regie"]
+    search_fields = ["rum", "famille__name", "holder_name"]
+    fields = [
+        "rum",
+        "famille",
+        "regie",
+        "status",
+        "source",
+        "holder_name",
+        "bic",
+        "signed_on",
+        "signed_at",
+        "consecutive_rejects",
+        "ended_at",
+        "evidence",
+    ]
+    readonly_fields = fields
+
+
+class DebitInline(ReadOnlyMixin, admin.TabularInline):
+    model = Debit
+    fields = ["invoice", "mandate", "amount", "sequence_type", "status", "reject_code"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(DebitBatch)
+class DebitBatchAdmin(ReadOnlyMixin, CommuneScopedAdmin):
+    list_display = ["collection_date", "regie", "count", "total", "status"]
+    list_filter = ["status"]
+    list_select_related = ["regie"]
+    fields = ["regie", "collection_date", "status", "message_id", "count", "total", "sent_at"]
+    readonly_fields = fields
+    inlines = [DebitInline]
