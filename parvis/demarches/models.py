@@ -1,8 +1,11 @@
 """Procedures (declared as data) and requests (« Demande »): the spine of the portal. Every citizen
 action an agent may look at is a numbered Demande with a status, a history and messages."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from parvis.communes.models import CommuneOwned, Service
@@ -257,6 +260,17 @@ class Demande(CommuneOwned):
 
     def __str__(self):
         return f"{self.number or _('Brouillon')} — {self.procedure.title}"
+
+    @property
+    def overdue(self) -> bool:
+        """Still open past its procedure's target processing time (« délai dépassé »)."""
+        days = self.procedure.processing_days
+        return bool(
+            days
+            and self.submitted_at
+            and self.status not in CLOSED
+            and timezone.now() > self.submitted_at + timedelta(days=days)
+        )
 
     @property
     def definition(self) -> dict:
