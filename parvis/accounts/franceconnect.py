@@ -160,10 +160,12 @@ def claims_options(config: FranceConnectConfig, issuer: str) -> dict:
 
 def complete(request, config: FranceConnectConfig) -> Identity:
     """The callback: state, code, ID token, userinfo. Raises FranceConnectError."""
+    app = client(config)
     error = request.GET.get("error")
     if error == "access_denied":
+        # The request is over: its state is spent.
+        app.framework.clear_state_data(request.session, request.GET.get("state"))
         raise FranceConnectError(FranceConnectError.CANCELLED, error)
-    app = client(config)
     try:
         metadata = app.load_server_metadata()
         issuer = issuer_of(config)  # never the discovery's word for it

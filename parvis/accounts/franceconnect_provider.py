@@ -13,14 +13,16 @@ Its errors are switches, chosen on the authorize page (« Réponse du fournisseu
 authorisation by a test (`server.mode = "bad_signature"`): see MODES.
 
 Only the standard library and joserfc: nothing of Django, so that it runs on its own
-(`manage.py franceconnect_demo`)."""
+(`python -m parvis.accounts.franceconnect_provider --port 8765`, started by `make run`)."""
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import html
 import json
+import os
 import secrets
 import threading
 import time
@@ -192,6 +194,7 @@ def page(title: str, body: str, status: str = "200 OK") -> Response:
         f"""<!doctype html>
 <html lang="fr"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>{html.escape(title)} — FranceConnect (démonstration)</title>
 <style>
 body {{ font-family: sans-serif; max-width: 40rem; margin: 1rem auto; padding: 0 1rem;
@@ -509,3 +512,30 @@ class RunningProvider:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def main(argv=None) -> None:
+    """`python -m parvis.accounts.franceconnect_provider --port 8765` (make run starts it)."""
+    parser = argparse.ArgumentParser(description="Fournisseur FranceConnect de démonstration")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args(argv)
+    if os.environ.get("PARVIS_DEVELOPMENT", "").strip().lower() not in {"1", "true", "yes", "on"}:
+        raise SystemExit(
+            "Le fournisseur FranceConnect de démonstration ne démarre qu'en développement "
+            "(PARVIS_DEVELOPMENT=1)."
+        )
+    running = RunningProvider(args.port).start()
+    client_id, secret = next(iter(DEMO_CLIENTS.items()))
+    print(
+        f"FranceConnect de démonstration : {running.url} "
+        f"(client_id {client_id}, client_secret {secret})",
+        flush=True,
+    )
+    try:
+        running.thread.join()
+    except KeyboardInterrupt:
+        running.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -473,3 +473,10 @@ def test_queries_of_a_returning_login_are_bounded(client, commune, django_assert
     with django_assert_max_num_queries(15):
         response = come_back(client, location)
     assert response.status_code == 302 and logged_in(client)
+
+
+def test_a_cancelled_request_spends_its_state(client, commune):
+    params = start(client, commune)
+    assert [key for key in client.session.keys() if key.startswith("_state_")]  # noqa: SIM118 — no __iter__
+    come_back(client, at_provider(params, action="annuler"))
+    assert not [key for key in client.session.keys() if key.startswith("_state_")]  # noqa: SIM118 — no __iter__
