@@ -1,11 +1,12 @@
 """The operator's status report (/healthz/status): the database, each file storage, the task
-queue's age, the e-mails waiting or failed, and the last run of each periodic job. Each check
+queue's age and its tasks left running by a dead worker, the e-mails waiting or failed, the
+agents' background jobs stalled or failed, and the last run of each periodic job. Each check
 catches its own failure, so that the report says what is down instead of answering 500."""
 
 import contextlib
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -13,6 +14,7 @@ from django.core.files.storage import storages
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from parvis.background import jobs as background_jobs
 from parvis.background import selectors as background
 from parvis.background.models import PeriodicRun
 
@@ -28,6 +30,7 @@ PERIODIC_COMMANDS = (
     "send_booking_reminders",
     "send_penalty_warnings",
     "run_invoicing",
+    "send_plan_reminders",
 )
 # A last run in one of these states makes the report an error (the job needs a look).
 FAILED_RUNS = {PeriodicRun.Status.FAILED, PeriodicRun.Status.INTERRUPTED}
@@ -93,20 +96,43 @@ def check_task_queue(now: datetime | None = None) -> dict:
     from django_tasks_db.models import DBTaskResult
 
     now = now or timezone.now()
+    stale_after = timedelta(seconds=settings.PARVIS_TASK_STALE_AFTER)
     try:
         ready = DBTaskResult.objects.ready()
         waiting = ready.count()
         oldest = ready.order_by("enqueued_at").values_list("enqueued_at", flat=True).first()
         failed = DBTaskResult.objects.failed().count()
+        # django-tasks-db leaves a task « RUNNING » for ever when its worker dies (killed, machine
+        # down): one started longer ago than PARVIS_TASK_STALE_AFTER is reported.
+        stale = DBTaskResult.objects.running().filter(started_at__lt=now - stale_after).count()
     except DatabaseError as error:
         return {"status": "error", "backend": backend, "error": error.__class__.__name__}
     return {
-        "status": "ok",
+        "status": "error" if stale else "ok",
         "backend": backend,
         "waiting": waiting,
         "oldest_waiting_age_s": None if oldest is None else round((now - oldest).total_seconds()),
         "failed": failed,
+        "stale_running": stale,
     }
+
+
+# Failed jobs are reported for a day: the agent who started one resumes it from its page.
+FAILED_JOBS_WINDOW = timedelta(days=1)
+
+
+def check_jobs(now: datetime | None = None) -> dict:
+    """The agents' background jobs (bulk decisions, reminders: parvis.background.jobs) stalled
+    (no progress for jobs.STALE_AFTER: their worker died, or none runs) or stopped by an error
+    in the last day: either makes the report an error."""
+    now = now or timezone.now()
+    try:
+        counts = background.job_counts(
+            now=now, stale_after=background_jobs.STALE_AFTER, failed_since=now - FAILED_JOBS_WINDOW
+        )
+    except DatabaseError as error:
+        return {"status": "error", "error": error.__class__.__name__}
+    return {"status": "error" if any(counts.values()) else "ok", **counts}
 
 
 def check_email_queue(now: datetime | None = None) -> dict:
@@ -156,9 +182,10 @@ def report() -> dict:
         "storage": check_storages(),
         "task_queue": check_task_queue(),
         "email": check_email_queue(),
+        "jobs": check_jobs(),
         "periodic_jobs": periodic_runs(),
     }
-    statuses = [checks[name]["status"] for name in ("database", "task_queue", "email")]
+    statuses = [checks[name]["status"] for name in ("database", "task_queue", "email", "jobs")]
     statuses += [storage["status"] for storage in checks["storage"].values()]
     statuses.append(checks["periodic_jobs"]["status"])
     return {

@@ -1,6 +1,6 @@
 """What the operator reads of the background work (the status endpoint, the admin)."""
 
-from django.db.models import Count, Min, OuterRef, Subquery
+from django.db.models import Count, Min, OuterRef, Q, Subquery
 
 from parvis.background.models import Job, OutgoingEmail, PeriodicRun
 
@@ -33,3 +33,18 @@ def email_counts() -> dict:
 def job_for(*, commune_id: int, actor_id: int, pk: int) -> Job | None:
     """A job of the commune, for the agent who started it (None otherwise: a 404)."""
     return Job.objects.filter(pk=pk, commune_id=commune_id, actor_id=actor_id).first()
+
+
+def job_counts(*, now, stale_after, failed_since) -> dict:
+    """The agents' background jobs that need a look: « stalled » (queued or running without
+    progress for `stale_after`: no worker took them, or theirs died) and « failed » (stopped by
+    an error since `failed_since`, not resumed). One query."""
+    counts = Job.objects.aggregate(
+        stalled=Count(
+            "pk",
+            filter=Q(status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+            & Q(progress_at__lt=now - stale_after),
+        ),
+        failed=Count("pk", filter=Q(status=Job.Status.FAILED, progress_at__gte=failed_since)),
+    )
+    return {"stalled": counts["stalled"], "failed": counts["failed"]}

@@ -420,6 +420,7 @@ def test_the_task_queue_reports_the_age_of_its_oldest_waiting_task(settings):
         "waiting": 0,
         "oldest_waiting_age_s": None,
         "failed": 0,
+        "stale_running": 0,
     }
 
     def queued(age_s: int, status: str = "READY", run_after=None):

@@ -290,6 +290,11 @@ def test_only_parvis_mail_sends_email():
     for path in sorted(PARVIS.rglob("*.py")):
         if "tests" in path.parts or "migrations" in path.parts or path == PARVIS / "mail.py":
             continue
+        if path == PARVIS / "logs.py":
+            # The operator's error e-mails go straight to the relay: the queue's database may be
+            # what failed (parvis.logs.ErrorEmailHandler).
+            assert len(offences(path)) == 1
+            continue
         found += offences(path)
     assert found == [], "Send through parvis.mail.queue_email: " + ", ".join(found)
 
