@@ -60,3 +60,14 @@ def plans(
 def plan_of(child) -> Plan | None:
     """The custody plan of one child, or None (not shared): two queries at most."""
     return plans(commune_id=child.commune_id, child_ids=[child.pk]).get(child.pk)
+
+
+def custodies_of(famille) -> list[SharedCustody]:
+    """The shared custodies of a family file (agents): its children shared with another
+    household, and the children of another household shared with it; one query."""
+    return list(
+        SharedCustody.objects.filter(commune_id=famille.commune_id)
+        .filter(Q(child__famille=famille) | Q(other_famille=famille))
+        .select_related("child__famille", "other_famille")
+        .order_by("child__birth_date", "child__first_names", "pk")
+    )

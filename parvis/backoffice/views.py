@@ -25,6 +25,7 @@ from parvis.accounts.agents import (
     family_editor_required,
     forbidden,
 )
+from parvis.activities import custody
 from parvis.backoffice.forms import (
     AgentLoginForm,
     AuthorisedPersonForm,
@@ -165,6 +166,7 @@ def famille(request, number: int):
             "papers": selectors_documents.family_papers(famille, request.agent),
             "today": timezone.localdate(),
             "is_regie": bool(request.agent.roles & REGIE_ROLES),
+            "custodies": custody.custodies_of(famille),
         },
     )
 

@@ -39,7 +39,7 @@ from parvis.billing.models import (
 )
 from parvis.billing.pricing import money
 from parvis.families import selectors as family_selectors
-from parvis.families.models import Famille, Personne
+from parvis.families.models import Famille, Personne, SharedCustody
 
 STYLESHEET = Path(__file__).parent / "static" / "billing" / "pdf.css"
 _WHITESPACE = re.compile(r"\s+")
@@ -291,9 +291,13 @@ def tax_certificate_pdf(*, famille: Famille, year: int) -> bytes:
 def attendance_certificate_context(
     *, famille: Famille, child: Personne, start: date, end: date
 ) -> dict:
-    if child.famille_id != famille.pk:
+    if (
+        child.famille_id != famille.pk
+        and not SharedCustody.objects.filter(child=child, other_famille=famille).exists()
+    ):
         raise ValueError("the child is not of this family")
-    units = selectors.attendance_days(child=child, start=start, end=end)
+    # A child in shared custody: the household's days only (families.custody).
+    units = selectors.attendance_days(child=child, start=start, end=end, famille=famille)
     famille = (
         Famille.objects.select_related("commune")
         .prefetch_related(selectors.responsables_prefetch(prefix=""))

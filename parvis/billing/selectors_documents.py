@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Prefetch, Sum
+from django.db.models import Prefetch, Q, Sum
 from django.db.models.functions import ExtractYear
 
 from parvis.accounts.models import User
+from parvis.activities import custody
 from parvis.activities.models import (
     Absence,
     ActivityClosure,
@@ -41,7 +42,7 @@ from parvis.billing.models import (
 from parvis.communes.models import Commune
 from parvis.families import selectors as family_selectors
 from parvis.families.models import Famille, MemberKind, Personne
-from parvis.families.selectors_citizen import _linked_families
+from parvis.families.selectors_citizen import _linked_families, linked_children_q
 from parvis.ids import parse_id
 from parvis.money import CENT, ZERO
 
@@ -106,12 +107,13 @@ def family_payments(*, user: User, commune: Commune):
 
 
 def family_children(*, user: User, commune: Commune) -> list[Personne]:
-    """The children of the account's families (for the attendance certificate)."""
+    """The children of the account's families, and those a family of it shares with another
+    household (for the attendance certificate)."""
     return list(
         Personne.objects.filter(
+            linked_children_q(user=user, commune=commune),
             commune=commune,
             kind=MemberKind.ENFANT,
-            famille__in=_linked_families(user=user, commune=commune),
         )
         .select_related("famille")
         .order_by("famille__name", "famille__number", "birth_date", "first_names", "pk")
@@ -184,7 +186,9 @@ def tax_certificate(*, famille: Famille, year: int) -> TaxCertificate:
     children = [
         child
         for child in Personne.objects.filter(
-            famille=famille, kind=MemberKind.ENFANT, birth_date__isnull=False
+            Q(famille=famille) | Q(custody__other_famille=famille),  # shared custody: its part
+            kind=MemberKind.ENFANT,
+            birth_date__isnull=False,
         ).order_by("birth_date", "first_names", "pk")
         if under_six_on_first_january(child, year)
     ]
@@ -244,12 +248,16 @@ class UnitDays:
         return len(self.days)
 
 
-def attendance_days(*, child: Personne, start: date, end: date) -> list[UnitDays]:
+def attendance_days(
+    *, child: Personne, start: date, end: date, famille: Famille | None = None
+) -> list[UnitDays]:
     """The days `child` was present on each unit from `start` to `end` included: where the
     register was taken, the days ticked present; where it was not (no row for the child, the
     unit and the day), the days booked (« réservée ») that no declared absence covers and no
     closure of the activity (or of every activity) cancelled. Units in the activities' order,
-    days in order; a unit without a present day is left out. Five queries."""
+    days in order; a unit without a present day is left out. A child in shared custody, for
+    `famille` (one of its two households): the days its rule bills to that household (all of
+    them under a percentage). Five queries, six with `famille` (seven for a shared child)."""
     registered: dict[tuple[int, date], bool] = {}
     units: dict[int, Unit] = {}
     for row in Attendance.objects.filter(
@@ -284,6 +292,14 @@ def attendance_days(*, child: Personne, start: date, end: date) -> list[UnitDays
             continue
         present.add(key)
         units[booking.unit_id] = booking.unit
+    if famille is not None:
+        plan = custody.plan_of(child)
+        if plan is not None:
+            present = {
+                (unit_id, day)
+                for unit_id, day in present
+                if famille.pk in plan.payers(day, units[unit_id].activity_id)
+            }
     by_unit: dict[int, UnitDays] = {}
     for unit_id, day in present:
         by_unit.setdefault(unit_id, UnitDays(unit=units[unit_id])).days.append(day)

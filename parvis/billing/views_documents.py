@@ -154,9 +154,11 @@ def attestation_presence(request):
     if presence_form.is_valid():
         child = presence_form.cleaned_data["child"]
         start, end = presence_form.cleaned_data["start"], presence_form.cleaned_data["end"]
-        content = pdf.attendance_certificate_pdf(
-            famille=child.famille, child=child, start=start, end=end
-        )
+        # A child in shared custody: the certificate of the account's own household (its
+        # address, its days), never the other parent's.
+        mine = {famille.pk: famille for famille in familles}
+        famille = mine.get(child.famille_id) or mine.get(child.custody.other_famille_id)
+        content = pdf.attendance_certificate_pdf(famille=famille, child=child, start=start, end=end)
         return _pdf_response(
             content, f"attestation-presence-{child.pk}-{start:%Y%m%d}-{end:%Y%m%d}.pdf"
         )

@@ -50,6 +50,16 @@ def _linked_families(*, user: User, commune: Commune):
     return Famille.objects.filter(commune=commune, pk__in=linked).order_by("name", "number")
 
 
+def linked_children_q(*, user: User, commune: Commune, prefix: str = "") -> Q:
+    """The children an account sees in its activities' pages, as a filter on Personne (or on a
+    relation to it, `prefix` such as "child__"): those of its families, and those a family of
+    it shares with another household (families.SharedCustody, « garde partagée »)."""
+    linked = _linked_families(user=user, commune=commune)
+    return Q(**{f"{prefix}famille__in": linked}) | Q(
+        **{f"{prefix}custody__other_famille__in": linked}
+    )
+
+
 def households(*, user: User, commune: Commune) -> list[Household]:
     """The households `user` is linked to in `commune`, with members and the people authorised
     to pick the children up: three queries whatever the number of families or children."""

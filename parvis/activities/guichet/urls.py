@@ -3,7 +3,7 @@ closures, the inscriptions' and bookings' queue, absences."""
 
 from django.urls import path
 
-from parvis.activities.guichet import views, views_absences, views_registres
+from parvis.activities.guichet import views, views_absences, views_garde, views_registres
 
 app_name = "guichet_activites"
 
@@ -29,4 +29,7 @@ urlpatterns = [
     path("<slug:activite>/fermer/", views.fermer, name="fermer"),
     path(REGISTER, views_registres.registre, name="registre"),
     path(f"{REGISTER}csv/", views_registres.registre_csv, name="registre_csv"),
+    # After the activities' own pages: an activity slugged « garde-partagee » keeps them.
+    path("garde-partagee/<str:child>/", views_garde.garde, name="garde"),
+    path("garde-partagee/<str:child>/terminer/", views_garde.garde_terminer, name="garde_terminer"),
 ]
