@@ -1,8 +1,9 @@
-"""The operator's read-only view of the outgoing e-mails and of the periodic runs."""
+"""The operator's read-only view of the outgoing e-mails, the periodic runs and the agents'
+background jobs."""
 
 from django.contrib import admin
 
-from parvis.background.models import OutgoingEmail, PeriodicRun
+from parvis.background.models import Job, OutgoingEmail, PeriodicRun
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -25,3 +26,11 @@ class OutgoingEmailAdmin(ReadOnly):
 class PeriodicRunAdmin(ReadOnly):
     list_display = ["job", "host", "started_at", "finished_at", "status"]
     list_filter = ["job", "status"]
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnly):
+    list_display = ["created_at", "kind", "status", "done", "total", "error_code", "progress_at"]
+    list_filter = ["kind", "status"]
+    # The rows and parameters (ids, a refusal's reason) stay out of the list.
+    exclude = ["items", "params"]
