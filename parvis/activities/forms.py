@@ -14,6 +14,10 @@ MODIFY = "modifier"  # the basket's « Modifier »: back to the calendar with it
 CANCEL = "annuler"  # « Annuler la démarche »: nothing was saved, back to the choice of activity
 CHECK_PERIOD, UNCHECK_PERIOD = "cocher_periode", "decocher_periode"
 CHECK_WEEK, UNCHECK_WEEK = "cocher_semaine", "decocher_semaine"
+# The calendar shows a few weeks at a time (a page of a few tens of kB, not the year's 300):
+# « aller:<Monday> » shows the weeks from that one, « annee » the whole period on one page; the
+# changes made elsewhere ride along as the basket's hidden « ajout » / « retrait » values.
+GOTO, YEAR = "aller", "annee"
 
 
 def parse_cells(values, *, unit_ids: set[int], start: date, end: date) -> set[tuple[int, date]]:
@@ -37,7 +41,10 @@ class Posted:
     add: set = field(default_factory=set)  # the basket's days to add
     remove: set = field(default_factory=set)  # the basket's days to cancel
     action: str = PANIER
-    week: date | None = None  # the Monday of « Tout cocher » for a week
+    week: date | None = None  # the Monday of « Tout cocher » for a week, or of « aller »
+    # The days whose boxes the form showed (first, last); None: the whole period (year view).
+    window: tuple[date, date] | None = None
+    year: bool = False  # the form showed the whole period (« vue=annee »)
 
 
 def read_post(data, *, unit_ids: set[int], start: date, end: date) -> Posted:
@@ -49,14 +56,27 @@ def read_post(data, *, unit_ids: set[int], start: date, end: date) -> Posted:
         checked=cells("c"),
         add=cells("ajout"),
         remove=cells("retrait"),
+        window=parse_window(data.get("fenetre", "")),
+        year=data.get("vue") == YEAR,
     )
     action, _sep, week = str(data.get("action", PANIER)).partition(":")
-    if action in (CHECK_PERIOD, UNCHECK_PERIOD, MODIFY, CANCEL):
+    if action in (CHECK_PERIOD, UNCHECK_PERIOD, MODIFY, CANCEL, YEAR):
         posted.action = action
-    elif action in (CHECK_WEEK, UNCHECK_WEEK):
+    elif action in (CHECK_WEEK, UNCHECK_WEEK, GOTO):
         try:
             posted.week = date.fromisoformat(week)
             posted.action = action
         except ValueError:
             pass
     return posted
+
+
+def parse_window(value) -> tuple[date, date] | None:
+    """« <first day>:<last day> » of the weeks a calendar form showed; None when absent or not
+    two ISO dates in order (the form is then read as showing the whole period)."""
+    first, _sep, last = str(value).partition(":")
+    try:
+        window = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        return None
+    return window if window[0] <= window[1] else None

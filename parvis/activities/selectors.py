@@ -157,6 +157,16 @@ def unit_ids(*, target: Target) -> set[int]:
     return set(Unit.objects.filter(activity=target.activity).values_list("pk", flat=True))
 
 
+def booked_keys(*, target: Target) -> set[tuple[int, date]]:
+    """The (unit id, day) pairs the child has a booking on (any state) in the activity: what
+    the weeks a calendar form did not show keep, with the changes it carried: one query."""
+    return set(
+        Reservation.objects.filter(child=target.child, unit__activity=target.activity).values_list(
+            "unit_id", "day"
+        )
+    )
+
+
 # --- The calendar --------------------------------------------------------------------------------
 
 

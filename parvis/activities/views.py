@@ -29,9 +29,11 @@ from parvis.activities.forms import (
     CANCEL,
     CHECK_PERIOD,
     CHECK_WEEK,
+    GOTO,
     MODIFY,
     UNCHECK_PERIOD,
     UNCHECK_WEEK,
+    YEAR,
     read_post,
 )
 from parvis.activities.painter import Painter
@@ -170,34 +172,84 @@ def week_locks(week: Week) -> list[Lock]:
     ]
 
 
-def _render_calendar(request, target, cal, **extra):
-    """The calendar page: its days drawn by the Painter (a whole year in a few milliseconds).
-    It opens on the first week that can still change: the weeks before it are folded, « Aller
-    à la semaine du … » leads to that week and « Aller au mois : » to the week where each month
-    starts from there on. A week shown that cannot change says why once, in its row header
-    (its days' checkboxes are described by it), and has no « Tout cocher »."""
+# The weeks the calendar shows at a time: about six weeks of changeable days weigh some 40 kB of
+# HTML where the whole school year weighs 300 (issue 18 §4); « annee » shows them all.
+WINDOW_WEEKS = 6
+
+
+@dataclass
+class Window:
+    """The weeks a calendar page shows (indexes in `cal.weeks`), and the ways to the others."""
+
+    first: int
+    last: int  # exclusive
+    previous: date | None = None  # the Monday « Semaines précédentes » shows from
+    following: date | None = None  # the Monday « Semaines suivantes » shows from
+
+
+def _window(cal, *, opening: int, start: date | None) -> Window:
+    """WINDOW_WEEKS weeks from the one of `start` (a day of it), else from the opening week."""
+    first = opening
+    if start is not None:
+        first = next(
+            (i for i, week in enumerate(cal.weeks) if week.monday <= start <= week.sunday), opening
+        )
+    last = min(first + WINDOW_WEEKS, len(cal.weeks))
+    window = Window(first=first, last=last)
+    if first > 0:
+        window.previous = cal.weeks[max(0, first - WINDOW_WEEKS)].monday
+    if last < len(cal.weeks):
+        window.following = cal.weeks[last].monday
+    return window
+
+
+def _render_calendar(request, target, cal, *, start=None, year=False, **extra):
+    """The calendar page: its days drawn by the Painter. It opens on the first week that can
+    still change and shows WINDOW_WEEKS weeks (« Semaines précédentes / suivantes », « Aller au
+    mois : » move through the period by submit buttons, so the boxes ticked are kept; the changes
+    of the weeks not shown ride along as hidden values). `year`: the whole period on one page,
+    the weeks before the first that can change folded. A week shown that cannot change says why
+    once, in its row header (its days' checkboxes are described by it), and has no « Tout
+    cocher »."""
     painter = Painter(request.commune)
     activity = target.activity
+    weeks = cal.weeks
     opening = cal.opening_week(today=timezone.localdate())
-    rows = []
-    for index, week in enumerate(cal.weeks):
-        locks = week_locks(week) if index >= opening else []
+    window = None if year else _window(cal, opening=opening, start=start)
+    first, last = (opening, len(weeks)) if year else (window.first, window.last)
+
+    def row(index, week):
+        locks = week_locks(week) if index >= first else []
         described = {lock.reason: lock.ident for lock in locks}
         painted = [painter.child_day(day, described=described) if day else "" for day in week.days]
-        rows.append(Row(week, painted, locks=locks))
-    folded, shown = rows[:opening], rows[opening:]
+        return Row(week, painted, locks=locks)
+
+    folded = [row(i, weeks[i]) for i in range(opening)] if year else []
+    shown = [row(i, weeks[i]) for i in range(first, last)]
+    carried = {"ajout": [], "retrait": []}
+    if window is not None:  # the changes of the weeks not shown, kept in the form
+        for week in weeks[: window.first] + weeks[window.last :]:
+            for cell in week.cells():
+                if cell.changed:
+                    carried[cell.changed].append(cell.key)
+    # « Aller au mois : » the week where each month starts, from the opening week on.
     months = []
-    for row in shown:
-        # A week spans two months at most: its first and last days in the period say which.
-        for day in (max(row.week.monday, activity.start), min(row.week.sunday, activity.end)):
+    for index in range(opening, len(weeks)):
+        week = weeks[index]
+        for day in (max(week.monday, activity.start), min(week.sunday, activity.end)):
             month = day.replace(day=1)
-            if month not in months:
-                months.append(month)
-                row.months.append(month)
-    first = next((row.week for row in shown if row.week.changeable), None)
+            if month not in (m for m, _w in months):
+                months.append((month, week.monday))
+                if first <= index < last:
+                    shown[index - first].months.append(month)
+    first_changeable = next((r.week for r in shown if r.week.changeable), None)
+    if first_changeable is None and year:
+        first_changeable = next((w for w in weeks[opening:] if w.changeable), None)
     context = _context(
-        target, cal=cal, folded=folded, rows=shown, months=months, step=1,
-        counts=_counts(cal), first_changeable=first, **extra,
+        target, cal=cal, folded=folded, rows=shown, months=months, step=1, year=year,
+        window=window, carried=carried, counts=_counts(cal), first_changeable=first_changeable,
+        shown_days=f"{weeks[first].monday}:{weeks[last - 1].sunday}" if shown else "",
+        **extra,
     )  # fmt: skip
     return render(request, "activities/calendrier.html", context)
 
@@ -232,25 +284,26 @@ def calendrier(request, target):
     Tout décocher » (a week or the whole period), or the basket (« panier ») of the changes."""
     if request.method == "GET":
         cal = _calendar(request, target)
-        return _render_calendar(request, target, cal)
+        start = _parse_day(request.GET.get("semaine", ""))
+        return _render_calendar(request, target, cal, start=start, year=_year(request.GET))
 
     posted = _read(request, target)
     if posted.action == CANCEL:
         return redirect("activities:choisir", commune=request.commune.slug)
-    if posted.from_grid:
-        wanted = posted.checked
-    else:  # « Modifier » from the basket: what is booked, with the basket's changes
-        booked = _calendar(request, target)
-        wanted = {(c.unit.pk, c.day) for c in booked.cells() if c.booked}
-        wanted = (wanted - posted.remove) | posted.add
-    cal = _calendar(request, target, wanted=wanted)
+    cal = _calendar(request, target, wanted=_wanted(target, posted))
+    # The page comes back on the weeks it showed, unless a button asked for others.
+    view = {"year": posted.year, "start": posted.window[0] if posted.window else None}
+    if posted.action == GOTO:
+        view = {"year": False, "start": posted.week}
+    elif posted.action == YEAR:
+        view = {"year": True, "start": None}
     if posted.action in (CHECK_PERIOD, UNCHECK_PERIOD, CHECK_WEEK, UNCHECK_WEEK):
         check = posted.action in (CHECK_PERIOD, CHECK_WEEK)
         weeks = cal.weeks
         if posted.week is not None:
             weeks = [week for week in cal.weeks if week.monday == posted.week]
         if not weeks:  # a week outside the period: nothing to do, nothing to say
-            return _render_calendar(request, target, cal)
+            return _render_calendar(request, target, cal, **view)
         days, locked = _tick(weeks, check=check)
         done = Done(
             week=posted.week,
@@ -260,18 +313,43 @@ def calendrier(request, target):
                 posted.week.isoformat() if posted.week else "periode",
             ),
         )
-        return _render_calendar(request, target, cal, done=done)
-    if posted.action == MODIFY:
-        return _render_calendar(request, target, cal)
+        return _render_calendar(request, target, cal, done=done, **view)
+    if posted.action in (MODIFY, GOTO, YEAR):
+        return _render_calendar(request, target, cal, **view)
     add, remove = _changes(cal)
     if not add and not remove:
-        return _render_calendar(request, target, cal, nothing=True)
+        return _render_calendar(request, target, cal, nothing=True, **view)
     previews = _prices(request, target, add, remove)
     return render(
         request,
         "activities/panier.html",
         _context(target, add=add, remove=remove, price_previews=previews, step=2),
     )
+
+
+def _wanted(target, posted) -> set:
+    """The days the posted form wants booked: the boxes ticked among the days it showed; for
+    the others (or from the basket's « Modifier »), what is booked with the changes it carried."""
+    if posted.from_grid and posted.window is None:  # the whole period was shown
+        return posted.checked
+    kept = (selectors.booked_keys(target=target) - posted.remove) | posted.add
+    if not posted.from_grid:
+        return kept
+    first, last = posted.window
+    return {key for key in posted.checked if first <= key[1] <= last} | {
+        key for key in kept if not first <= key[1] <= last
+    }
+
+
+def _parse_day(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _year(data) -> bool:
+    return data.get("vue") == YEAR
 
 
 def _tick(weeks, *, check: bool) -> tuple[int, int]:

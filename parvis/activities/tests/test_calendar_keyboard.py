@@ -66,7 +66,8 @@ def test_when_nothing_can_change_no_jump_and_no_button_at_all(logged, family):
     html = response.content.decode()
     assert "Aller à la semaine" not in html
     calendar = html.split('id="periode"')[1].split("</form>")[0]
-    assert "<button" not in calendar  # neither the period's nor a week's
+    # Neither the period's « Tout cocher » nor a week's (only the ways through the period).
+    assert 'value="cocher' not in calendar and 'value="decocher' not in calendar
     assert (
         "Aucun jour de la période ne peut être modifié : la raison est écrite à côté de chaque "
         "semaine."
@@ -97,7 +98,7 @@ def test_a_week_that_cannot_change_has_no_button_and_says_why_once(logged, famil
     assert f'id="c-{unit.pk}-2026-12-25" disabled aria-describedby="{friday}"' in christmas
     assert "resa-reason" not in christmas
     # The winter holidays: one reason, said in one sentence.
-    winter = row(response, "2027-02-15")
+    winter = row(logged.get(url("calendrier", family) + "?semaine=2027-02-15"), "2027-02-15")
     assert "<button" not in winter
     assert re.search(r"Non modifiable : pas d'accueil : Vacances d'hiver", text(winter))
     assert 'aria-describedby="pourquoi-2027-02-15-1"' in winter
@@ -124,7 +125,8 @@ def test_a_row_header_names_its_week_only(logged, family):
     # cannot change and what a button did sit in a cell of their own (issue 24 §2).
     response = post(logged, family, "cocher_semaine:2026-11-30")
     html = response.content.decode()
-    assert html.count('<th scope="col">Toute la semaine</th>') == 2  # folded weeks, the grid
+    # The grid's only (the folded weeks' table is the whole period's view, « vue=annee »).
+    assert html.count('<th scope="col">Toute la semaine</th>') == 1
     # A month that starts in the week keeps its name there (« Aller au mois » leads to it).
     assert text(row_header(response, "2026-11-30")) == "Décembre 2026 Semaine du 30/11/2026"
     assert text(row_header(response, "2026-12-21")) == "Semaine du 21/12/2026"

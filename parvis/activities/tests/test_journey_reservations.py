@@ -62,7 +62,7 @@ def in_first_screen(page, locator) -> None:
 
 def the_calendar_screen_opens_on_the_first_changeable_week(page) -> None:
     """The seed's words (their capitals are the stylesheet's, as the browser shows them), the
-    week of Monday 23 November (Tuesday 24 can still be booked) under the folded weeks, and
+    week of Monday 23 November (Tuesday 24 can still be booked) first of the weeks shown, and
     the basket's count and « ALLER À L'ÉTAPE 2 » in sight, all without scrolling: « Commencer »
     opens the page on the agenda."""
     expect(page).to_have_url(re.compile(r"/#agenda$"))
@@ -73,8 +73,11 @@ def the_calendar_screen_opens_on_the_first_changeable_week(page) -> None:
     for words in ("Accueil Périscolaire Maternelle", "Durée approximative de cette démarche : 5 mn",
                   "1 - MA DEMANDE", "ANNULER LA DÉMARCHE", "ALLER À L'ÉTAPE 2"):  # fmt: skip
         expect(main).to_contain_text(words, use_inner_text=True)
-    expect(page.get_by_text("Semaines passées ou non modifiables (12)")).to_be_visible()
-    expect(page.locator("#semaine-2026-11-16")).to_be_hidden()  # folded
+    # Six weeks from that one; the weeks before it, and the whole period, a button away.
+    expect(page.get_by_role("button", name="Semaines précédentes")).to_be_visible()
+    expect(page.locator("#semaine-2026-11-16")).to_have_count(0)
+    expect(page.locator("#semaine-2026-12-28")).to_have_count(1)
+    expect(page.locator("#semaine-2027-01-04")).to_have_count(0)
     in_first_screen(page, page.locator("#semaine-2026-11-23 .resa-week"))
     in_first_screen(page, page.locator(".resa-bar__basket"))
     in_first_screen(page, page.get_by_role("button", name="Aller à l'étape 2"))
@@ -120,10 +123,18 @@ def test_a_parent_books_two_days_from_activites_to_the_confirmation(
     cell(page, activity, date(2026, 12, 4)).check()
     expect(page.get_by_text("✎ ajout demandé")).to_have_count(2)  # marked at once (JS)
     expect(page.locator('[data-resa-count="ajout"]')).to_have_text("2")  # counted at once (JS)
-    # « Aller au mois : » jumps to January; the bar stays in sight.
-    page.get_by_role("link", name="Janvier 2027").click()
+    # « Aller au mois : » shows the weeks from January's, the two days ticked kept (hidden, still
+    # counted); the bar stays in sight.
+    page.get_by_role("button", name="Janvier 2027").click()
     expect(page.locator("#mois-2027-01")).to_be_in_viewport()
+    unit = activity.units.get().pk
+    expect(page.locator(f"#c-{unit}-2026-12-03")).to_have_count(0)  # its week is not shown
+    expect(
+        page.locator(f'input[type="hidden"][name="ajout"][value="{unit}:2026-12-03"]')
+    ).to_have_count(1)
+    expect(page.locator('[data-resa-count="ajout"]')).to_have_text("2")
     expect(page.get_by_role("button", name="Aller à l'étape 2")).to_be_in_viewport()
+    assert_accessible(page)
     page.get_by_role("button", name="Aller à l'étape 2").click()
 
     expect(page.get_by_role("heading", name="Panier")).to_be_visible()
@@ -163,17 +174,22 @@ def test_the_same_flow_on_a_phone_with_tout_cocher_for_a_week(reservations_site,
     page.get_by_role("link", name="Commencer").click()
     the_calendar_screen_opens_on_the_first_changeable_week(page)
     assert_accessible(page)
-    # The folded weeks open with a tap, without JavaScript's help (<details>).
-    page.get_by_text("Semaines passées ou non modifiables (12)").click()
+    # The weeks before, and back, with a tap each.
+    page.get_by_role("button", name="Semaines précédentes").click()
     expect(page.get_by_text("Semaine du 16/11/2026")).to_be_visible()
     assert_accessible(page)
+    page.get_by_role("button", name="Semaines suivantes").click()
+    expect(page.get_by_text("Semaine du 23/11/2026", exact=True)).to_be_visible()
 
     page.get_by_role("button", name="Tout cocher — semaine du 30/11/2026").click()
     for day in (date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 3), date(2026, 12, 4)):
         expect(cell(page, activity, day)).to_be_checked()
     expect(cell(page, activity, date(2026, 12, 7))).not_to_be_checked()
     expect(page.locator('[data-resa-count="ajout"]')).to_have_text("4")
-    # Far down the year, the fixed bar is still in sight.
+    # The whole period on one page keeps the ticks; far down the year, the bar is in sight.
+    page.get_by_role("button", name="Afficher toute la période sur une page").click()
+    expect(cell(page, activity, date(2026, 12, 1))).to_be_checked()
+    expect(page.locator('[data-resa-count="ajout"]')).to_have_text("4")
     cell(page, activity, date(2027, 6, 3)).scroll_into_view_if_needed()
     expect(page.get_by_role("button", name="Aller à l'étape 2")).to_be_in_viewport()
     assert_accessible(page)

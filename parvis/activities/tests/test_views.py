@@ -147,7 +147,7 @@ def test_the_calendar_shows_every_week_and_says_why_a_day_is_locked(logged, fami
     unit = family["unit"]
     book(family, TUESDAY_24)
     book(family, MONDAY_30, status=BookingStatus.EN_ATTENTE)
-    response = logged.get(url("calendrier", family))
+    response = logged.get(url("calendrier", family) + "?vue=annee")  # the whole period
     assert response.status_code == 200
     cal = response.context["cal"]
     assert cal.weeks[0].monday == date(2026, 8, 31)

@@ -38,6 +38,9 @@
         minus += 1;
       }
     });
+    // The changes of the weeks not shown ride along as hidden values (views._render_calendar).
+    plus += form.querySelectorAll('input[type="hidden"][name="ajout"]').length;
+    minus += form.querySelectorAll('input[type="hidden"][name="retrait"]').length;
     counts.ajout.textContent = String(plus);
     counts.retrait.textContent = String(minus);
   }

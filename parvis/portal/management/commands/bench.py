@@ -94,6 +94,7 @@ class Command(BaseCommand):
                 household,
                 f"/{slug}/mon-espace/reservations/periscolaire/{household_child.pk}/",
             ),
+            ("calendar_household_default", household, f"/{slug}/mon-espace/reservations/foyer/"),
             ("calendar_household", household, f"/{slug}/mon-espace/reservations/foyer/?vue=annee"),
         ]
         # As parvis/wsgi.py does once the application is loaded (the data built above is freed).
@@ -101,12 +102,13 @@ class Command(BaseCommand):
         gc.freeze()
         trivial = None
         for name, client, url in pages:
-            timings, queries = measure(client, url, requests)
+            timings, queries, size = measure(client, url, requests)
             p50 = statistics.median(timings)
             p95 = statistics.quantiles(timings, n=20)[-1] if len(timings) >= 20 else max(timings)
             out.write(f"{name}_ms_p50: {p50:.2f} ms")
             out.write(f"{name}_ms_p95: {p95:.2f} ms")
             out.write(f"{name}_queries: {queries}")
+            out.write(f"{name}_kb: {size / 1000:.1f} kB")
             if name == "trivial_page":
                 trivial = p50
             else:
@@ -168,8 +170,9 @@ def measure(client, url, requests):
         client.get(url)
         timings.append((time.perf_counter() - start) * 1000)
     with CaptureQueriesContext(connection) as captured:
-        client.get(url)
-    return timings, len(captured)
+        response = client.get(url)
+    # The HTML's weight (issue 18 §4: the calendars' default views ≤ 60 kB).
+    return timings, len(captured), len(response.content)
 
 
 def build_reference_commune(families: int, *, slug: str = "reference") -> dict:
