@@ -37,10 +37,20 @@ from parvis.activities.services import (
     validate_basket,
     why_not_bookable,
 )
+from parvis.activities.services_custody import record_custody
 from parvis.communes.models import Commune, Service
-from parvis.families.demo import CITIZEN_EMAIL
+from parvis.families.demo import CITIZEN_EMAIL, MOTHER_EMAIL, PETIT_NUMBER, ROBERT_NUMBER
 from parvis.families.documents import school_year_of
-from parvis.families.models import Famille, MemberKind, Personne, SchoolLevel
+from parvis.families.models import (
+    CustodyRule,
+    CustodySide,
+    CustodySource,
+    Famille,
+    MemberKind,
+    Personne,
+    SchoolLevel,
+    SharedCustody,
+)
 
 SLUG = "carrieres-sous-poissy"
 DAY_BEFORE_9H = {"kind": "days_before", "days": 1, "time": "09:00", "working_days": True}
@@ -303,5 +313,30 @@ def load(today: date | None = None) -> dict[str, Activity]:
             )
         _book(lea, mercredi, [(journee, full)], now=now, actor=parent)  # → waiting list
         _book(hugo, mercredi, [(journee, pending)], now=now, actor=parent)  # → en attente
+    _separated_parents(commune, cantine, repas, first=first, now=now)
     _load_carrieres_sur_seine(today)
     return activities
+
+
+def _separated_parents(commune, cantine, repas, *, first, now) -> None:
+    """Nina ROBERT (families/demo.py): in shared custody between her mother's foyer (PETIT) and
+    her father's (ROBERT), even weeks with her mother, as the judgment says; registered to the
+    canteen, her coming meals booked by her mother (billing/demo_invoices.py writes last
+    month's, so the demo run gives each parent an invoice for their weeks)."""
+    nina = Personne.objects.filter(
+        commune=commune, famille__number=PETIT_NUMBER, kind=MemberKind.ENFANT, first_names="Nina"
+    ).first()
+    father = Famille.objects.filter(commune=commune, number=ROBERT_NUMBER).first()
+    if nina is None or father is None:
+        return
+    _register(nina, cantine)
+    if not SharedCustody.objects.filter(child=nina).exists():
+        record_custody(
+            child=nina, other_famille=father, actor=None, rule=CustodyRule.SEMAINES_PAIRES,
+            first_side=CustodySide.FOYER, since=cantine.start, source=CustodySource.JUGEMENT,
+            source_date=cantine.start - timedelta(days=90),
+            note="Jugement du juge aux affaires familiales : garde alternée.",
+        )  # fmt: skip
+    mother = User.objects.filter(commune=commune, email=MOTHER_EMAIL).first()
+    meals = _open_days(cantine, repas, first, now)
+    _book(nina, cantine, [(repas, d) for d in meals], now=now, actor=mother)

@@ -68,10 +68,15 @@ def basket_price(*, famille, commune, changes: list[BasketChange], now: datetime
 
 def basket_prices(*, commune, changes: list[BasketChange], now: datetime) -> list:
     """The previews of a basket that may hold the children of several families (an account
-    linked to two households): one per family, in the basket's order; empty without a pricer."""
+    linked to two households): one per family, in the basket's order; empty without a pricer.
+    A child in shared custody (families.SharedCustody) has none: its days are split between two
+    households, each at its own QF, and a preview would give one parent the other's prices.
+    (The pages load the children with their `custody`: no query here.)"""
     by_family: dict[int, list[BasketChange]] = {}
     families = {}
     for change in changes:
+        if getattr(change.child, "custody", None) is not None:
+            continue
         famille = change.child.famille
         families.setdefault(famille.pk, famille)
         by_family.setdefault(famille.pk, []).append(change)

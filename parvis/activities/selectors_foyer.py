@@ -44,7 +44,7 @@ from parvis.activities.selectors import (
 from parvis.communes.dates import first_of_month, month_bounds
 from parvis.communes.models import Commune
 from parvis.families.models import Personne
-from parvis.families.selectors_citizen import _linked_families
+from parvis.families.selectors_citizen import linked_children_q
 
 MOIS, TRIMESTRE, ANNEE = "mois", "trimestre", "annee"
 VUES = {
@@ -171,12 +171,12 @@ def household(*, user: User, commune: Commune) -> Household:
     two queries, whatever the number of children and activities."""
     inscriptions = list(
         Inscription.objects.filter(
+            linked_children_q(user=user, commune=commune, prefix="child__"),
             commune=commune,
             status=InscriptionStatus.ACCEPTEE,
-            child__famille__in=_linked_families(user=user, commune=commune),
             activity__commune=commune,
         )
-        .select_related("child__famille", "activity__commune")
+        .select_related("child__famille", "child__custody", "activity__commune")
         .order_by(
             "child__famille__name", "child__birth_date", "child__first_names", "child__pk",
             "activity__position", "activity__name", "activity__pk",

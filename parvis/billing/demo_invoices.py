@@ -48,6 +48,7 @@ from parvis.billing.models import (
 )
 from parvis.billing.services import record_payment
 from parvis.communes.models import Commune
+from parvis.families.demo import PETIT_NUMBER
 from parvis.families.demo_documents import pdf_bytes
 from parvis.families.models import Document, Famille, FamilyAccess, MemberKind, Personne
 
@@ -150,6 +151,29 @@ def _last_month(commune: Commune, famille: Famille, children: dict, month: date)
         )  # fmt: skip
 
 
+def _nina_last_month(commune: Commune, month: date) -> None:
+    """Nina ROBERT's meals of last month, every open day (issue 19 §2: her parents share her
+    custody, families/demo.py and activities/demo.py): the run bills each parent's household
+    its own weeks at its own QF."""
+    nina = Personne.objects.filter(
+        commune=commune, famille__number=PETIT_NUMBER, kind=MemberKind.ENFANT, first_names="Nina"
+    ).first()
+    repas = Unit.objects.filter(commune=commune, code="REPAS").select_related("activity").first()
+    first, last = month_bounds(month)
+    if (
+        nina is None
+        or repas is None
+        or Reservation.objects.filter(child=nina, day__range=(first, last)).exists()
+    ):
+        return
+    load_booked(
+        [
+            Reservation(commune=commune, famille=nina.famille, child=nina, unit=repas, day=day)
+            for day in _open_days(repas, first, last)
+        ]
+    )
+
+
 def _martin_last_month(commune: Commune, famille: Famille, month: date) -> None:
     """Carrières-sur-Seine (seed 003): Jules MARTIN's meals and Monday and Tuesday mornings of
     last month, so its régie's run leaves the family an invoice to pay."""
@@ -226,5 +250,6 @@ def load(today: date | None = None) -> dict:
     stay = _stay(regie, famille, children["Léa"], today)
     month = previous_month(today)
     _last_month(commune, famille, children, month)
+    _nina_last_month(commune, month)
     run = services_runs.issue_run(regie=regie, month=month, actor=None)
     return {"stay": stay, "run": run, "run_css": _load_carrieres_sur_seine(today)}

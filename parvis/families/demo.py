@@ -6,6 +6,7 @@ credentials exist only in demo data."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal as D
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -19,6 +20,8 @@ from parvis.families.models import (
     FamilyAccess,
     MemberKind,
     Personne,
+    QfSource,
+    QuotientFamilial,
     SchoolLevel,
     ServiceKey,
 )
@@ -32,6 +35,11 @@ UNUSED_KEY = "DEM0-CSP2-026K-EY42"
 FAMILY_CODE_READY = "F000001"  # Carrières-sur-Seine, MARTIN family: password DEMO_PASSWORD
 FAMILY_CODE_FIRST_LOGIN = "F000002"  # MOREAU family: temporary password below, first login
 FIRST_LOGIN_PASSWORD = "PREMIERE26"  # noqa: S105 — documented demo credential
+# Separated parents (issue 19 §2): Nina ROBERT belongs to her mother's foyer (PETIT) and to her
+# father's (ROBERT); activities/demo.py records their custody rule (alternating weeks).
+MOTHER_EMAIL = "camille.petit@example.fr"
+FATHER_EMAIL = "julien.robert@example.fr"
+PETIT_NUMBER, ROBERT_NUMBER = 41, 42  # next to activities/demo.py's BERNARD (40)
 
 AGENTS = [
     # (commune slug, username, role)
@@ -156,6 +164,38 @@ def _load_carrieres_sous_poissy(commune: Commune) -> None:
     AgentRole.objects.get_or_create(
         user=admin, role=AgentRole.Role.ADMINISTRATEUR, defaults={"commune": commune}
     )
+    _load_separated_parents(commune)
+
+
+def _load_separated_parents(commune: Commune) -> None:
+    """Two households of one child, each with its own account, address and QF: Nina ROBERT's
+    mother's foyer (PETIT, QF 1 250 €) and her father's (ROBERT, QF 640 €)."""
+    for number, name, first, civility, email, address, qf in (
+        (PETIT_NUMBER, "PETIT", "Camille", "mme", MOTHER_EMAIL, "4, rue des Écoles", "1250.00"),
+        (ROBERT_NUMBER, "ROBERT", "Julien", "m", FATHER_EMAIL, "27, quai de Seine", "640.00"),
+    ):
+        famille = _famille(commune, number, name, address=address, postal_code="78955",
+                           city=commune.name)  # fmt: skip
+        parent = _member(famille, MemberKind.RESPONSABLE, first, civility=civility, email=email)
+        user = _citizen(
+            commune, f"carrieres-sous-poissy/{email.split('@')[0]}", email=email,
+            civility=civility, first_name=first, last_name=name, address=address,
+            postal_code="78955", city=commune.name,
+            email_confirmed_at=datetime(2025, 9, 1, 18, 0, tzinfo=PARIS),
+        )  # fmt: skip
+        FamilyAccess.objects.update_or_create(
+            famille=famille, user=user, defaults={"commune": commune, "personne": parent}
+        )
+        QuotientFamilial.objects.update_or_create(
+            famille=famille, source=QfSource.AGENT, valid_from=date(2025, 1, 1),
+            defaults={"commune": commune, "value": D(qf), "valid_until": date(2030, 12, 31)},
+        )  # fmt: skip
+        if number == PETIT_NUMBER:
+            _member(
+                famille, MemberKind.ENFANT, "Nina", last_name="ROBERT",
+                birth_date=date(2017, 10, 5), school="Ecole du PARC", class_name="CM1",
+                level=SchoolLevel.ELEMENTAIRE,
+            )  # fmt: skip
 
 
 def _load_carrieres_sur_seine(commune: Commune) -> None:
@@ -232,6 +272,10 @@ DEMO_LOGINS = [
      "Madame Françoise DURAND, famille DURAND (2 enfants)"),
     ("carrieres-sous-poissy", "creer-mon-espace", "(clé)", format_key(UNUSED_KEY.replace("-", "")),
      "clé Espace Citoyens Enfance de la famille LEROY, non utilisée"),
+    ("carrieres-sous-poissy", "connexion", MOTHER_EMAIL, DEMO_PASSWORD,
+     "Madame Camille PETIT, mère de Nina ROBERT (garde alternée, semaines paires)"),
+    ("carrieres-sous-poissy", "connexion", FATHER_EMAIL, DEMO_PASSWORD,
+     "Monsieur Julien ROBERT, père de Nina ROBERT (garde alternée, semaines impaires)"),
     ("carrieres-sur-seine", "connexion", FAMILY_CODE_READY, DEMO_PASSWORD,
      "code famille de la famille MARTIN"),
     ("carrieres-sur-seine", "connexion", FAMILY_CODE_FIRST_LOGIN, FIRST_LOGIN_PASSWORD,
