@@ -16,6 +16,7 @@ from parvis.communes.admin import (
     CommuneScopedMixin,
     ScopedInline,
     is_operator,
+    scoped_commune_id,
 )
 
 
@@ -163,6 +164,14 @@ class FranceConnectConfigAdmin(CommuneScopedAdmin):
 
     form = FranceConnectConfigForm
     list_display = ["commune", "enabled", "platform", "client_id", "updated_at"]
+
+    def has_add_permission(self, request, *args):
+        # One client per commune: its administrator changes the one that exists (the form,
+        # without the commune field, could not say it is taken).
+        commune_id = scoped_commune_id(request)
+        if commune_id and FranceConnectConfig.objects.filter(commune_id=commune_id).exists():
+            return False
+        return super().has_add_permission(request, *args)
 
     def get_fieldsets(self, request, obj=None):
         names = ["enabled", "platform", "client_id", "client_secret"]

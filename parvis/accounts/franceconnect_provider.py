@@ -99,6 +99,8 @@ MODES = {
     "expired_id_token": "ID token expiré (exp)",
     "wrong_acr": "ID token d'un niveau eIDAS non demandé (acr)",
     "userinfo_bad_signature": "Userinfo signé avec une autre clé",
+    "userinfo_other_sub": "Userinfo d'une autre personne (sub)",
+    "userinfo_wrong_audience": "Userinfo destiné à un autre client (aud)",
     "token_error": "Erreur du serveur au jeton (500)",
 }
 
@@ -398,7 +400,8 @@ class App:
         overrides = {
             "wrong_nonce": {"nonce": "autre-nonce"},
             "wrong_issuer": {"iss": "https://autre-fournisseur.example/api/v2"},
-            "wrong_audience": {"aud": "un-autre-client"},
+            # Its azp names this client, so that only the audience check can refuse it.
+            "wrong_audience": {"aud": "un-autre-client", "azp": client_id},
             "expired_id_token": {"exp": now - 600, "iat": now - 900},
             "wrong_acr": {"acr": "eidas0"},
         }
@@ -436,6 +439,10 @@ class App:
         for scope in grant.scopes:
             if scope in grant.identity and scope != "sub":
                 claims[scope] = grant.identity[scope]
+        if grant.mode == "userinfo_other_sub":
+            claims["sub"] = IDENTITIES[1]["sub"]
+        if grant.mode == "userinfo_wrong_audience":
+            claims["aud"] = "un-autre-client"
         signed = self.provider.sign(claims, rogue=grant.mode == "userinfo_bad_signature")
         return Response(signed, "200 OK", "application/jwt")
 

@@ -18,7 +18,7 @@ from parvis.accounts import franceconnect, services
 from parvis.accounts.franceconnect_provider import IDENTITIES
 from parvis.accounts.models import AuditEntry, FranceConnectConfig, FranceConnectIdentity, User
 from parvis.accounts.tests.conftest import CLIENT_ID, CLIENT_SECRET, configure_franceconnect
-from parvis.communes.tests.factories import CommuneFactory, OperatorFactory
+from parvis.communes.tests.factories import CommuneAdminFactory, CommuneFactory, OperatorFactory
 from parvis.families.tests.factories import PASSWORD, CitizenFactory
 
 pytestmark = pytest.mark.django_db
@@ -308,6 +308,8 @@ ERROR_CASES = [
     ("continuer", "expired_id_token", 400, "n'a pas passé les contrôles de sécurité"),
     ("continuer", "wrong_acr", 400, "n'a pas passé les contrôles de sécurité"),
     ("continuer", "userinfo_bad_signature", 400, "n'a pas passé les contrôles de sécurité"),
+    ("continuer", "userinfo_other_sub", 400, "n'a pas passé les contrôles de sécurité"),
+    ("continuer", "userinfo_wrong_audience", 400, "n'a pas passé les contrôles de sécurité"),
     ("continuer", "token_error", 502, "FranceConnect est indisponible pour le moment"),
 ]
 
@@ -480,3 +482,36 @@ def test_a_cancelled_request_spends_its_state(client, commune):
     assert [key for key in client.session.keys() if key.startswith("_state_")]  # noqa: SIM118 — no __iter__
     come_back(client, at_provider(params, action="annuler"))
     assert not [key for key in client.session.keys() if key.startswith("_state_")]  # noqa: SIM118 — no __iter__
+
+
+def test_a_commune_administrator_manages_only_their_communes_client(commune, settings):
+    other = CommuneFactory()
+    configure_franceconnect(other, client_id="client-de-l-autre")
+    administrator = CommuneAdminFactory(commune=commune)
+    admin = Client()
+    admin.force_login(administrator)
+    listing = admin.get(reverse("admin:accounts_franceconnectconfig_changelist"))
+    assert listing.status_code == 200
+    assert CLIENT_ID in listing.content.decode()
+    assert "client-de-l-autre" not in listing.content.decode()
+    theirs = FranceConnectConfig.objects.get(commune=other)
+    change = reverse("admin:accounts_franceconnectconfig_change", args=[theirs.pk])
+    assert admin.get(change).status_code in {302, 404}
+    # One client per commune: no second one (never a server error).
+    add = reverse("admin:accounts_franceconnectconfig_add")
+    response = admin.post(add, {"platform": "production", "client_id": "x", "client_secret": "y"})
+    assert response.status_code == 403
+    assert FranceConnectConfig.objects.filter(commune=commune).count() == 1
+    # The demo provider is offered only where it is on.
+    mine = reverse(
+        "admin:accounts_franceconnectconfig_change",
+        args=[FranceConnectConfig.objects.get(commune=commune).pk],
+    )
+    assert '<option value="demo"' in admin.get(mine).content.decode()
+    settings.PARVIS_FRANCECONNECT_DEMO = False
+    assert '<option value="demo"' not in admin.get(mine).content.decode()
+    # A commune without a client adds its own.
+    FranceConnectConfig.objects.filter(commune=commune).delete()
+    response = admin.post(add, {"platform": "production", "client_id": "x", "client_secret": "y"})
+    assert response.status_code == 302
+    assert FranceConnectConfig.objects.get(commune=commune).client_secret == "y"
