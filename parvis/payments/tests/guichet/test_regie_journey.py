@@ -95,8 +95,12 @@ def test_a_payment_at_the_counter(regie_site, browser_page):
     assert_accessible(page)
     page.get_by_label(f"Relancer la facture n° {invoice.number}").check()
     page.get_by_role("button", name="Envoyer une relance").click()
+    # The reminders' job page (a background job: done at once by the tests' backend).
+    expect(page.get_by_role("heading", level=1)).to_have_text("Relances des factures en retard")
     expect(page.get_by_text("1 relance envoyée par courriel.")).to_be_visible()
     assert_accessible(page)
+    page.get_by_role("link", name="Retour à la liste").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Régie — relances")
 
     for name, heading in (
         ("Paiements", "Régie — paiements"),
