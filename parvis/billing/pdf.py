@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from parvis.billing import direct_debit
 from parvis.billing import selectors_documents as selectors
 from parvis.billing.links import mon_compte_url
 from parvis.billing.models import (
@@ -148,9 +149,10 @@ def _line(line: InvoiceLine) -> dict:
     }
 
 
-def invoice_context(invoice: Invoice) -> dict:
+def invoice_context(invoice: Invoice, *, debit_on: date | None = None) -> dict:
     """What an invoice's PDF shows; `invoice` with its régie, commune, famille (and, for speed,
-    its lines and the famille's `responsables` prefetched)."""
+    its lines and the famille's `responsables` prefetched). `debit_on`: the day a direct debit
+    takes it (billing.direct_debit), which the invoice announces (the pre-notification)."""
     commune, regie = invoice.commune, invoice.regie
     status = invoice.status
     return {
@@ -167,12 +169,16 @@ def invoice_context(invoice: Invoice) -> dict:
         "status": InvoiceStatus(status).label,
         "portal_url": mon_compte_url(commune),
         "counter_means": [str(PaymentMethod(m).label) for m in COUNTER_METHODS],
+        "debit_on": debit_on,
     }
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
     invoice = _invoice_queryset().get(pk=invoice.pk)
-    return render_pdf("billing/pdf/facture.html", {"invoices": [invoice_context(invoice)]})
+    debit_on = direct_debit.debit_dates([invoice]).get(invoice.pk)
+    return render_pdf(
+        "billing/pdf/facture.html", {"invoices": [invoice_context(invoice, debit_on=debit_on)]}
+    )
 
 
 def invoices_pdf(invoices: Iterable[Invoice]) -> bytes:
@@ -180,7 +186,8 @@ def invoices_pdf(invoices: Iterable[Invoice]) -> bytes:
     the order given; one WeasyPrint pass, three queries whatever their number."""
     ids = [invoice.pk for invoice in invoices]
     found = {invoice.pk: invoice for invoice in _invoice_queryset().filter(pk__in=ids)}
-    contexts = [invoice_context(found[pk]) for pk in ids if pk in found]
+    debits = direct_debit.debit_dates(found.values())
+    contexts = [invoice_context(found[pk], debit_on=debits.get(pk)) for pk in ids if pk in found]
     return render_pdf("billing/pdf/facture.html", {"invoices": contexts})
 
 
@@ -192,7 +199,8 @@ def invoice_pdfs(invoices: Iterable[Invoice]) -> dict[int, bytes]:
     anchor (`facture-<pk>`, _facture.html) to the next one's."""
     ids = [invoice.pk for invoice in invoices]
     found = {invoice.pk: invoice for invoice in _invoice_queryset().filter(pk__in=ids)}
-    contexts = [invoice_context(found[pk]) for pk in ids if pk in found]
+    debits = direct_debit.debit_dates(found.values())
+    contexts = [invoice_context(found[pk], debit_on=debits.get(pk)) for pk in ids if pk in found]
     if not contexts:
         return {}
     document = _document("billing/pdf/facture.html", {"invoices": contexts})

@@ -198,10 +198,11 @@ class InvoiceState:
         return self.code == "en_retard"
 
 
-def invoice_state(invoice: Invoice, *, today: date) -> InvoiceState:
+def invoice_state(invoice: Invoice, *, today: date, debit_on: date | None = None) -> InvoiceState:
     """« Facture réglée : 73,80 € », « À régler : 45,10 € avant le 15/12/2026 », « Partiellement
     réglée : reste 20,00 € sur 45,10 € avant le 15/12/2026 », « En retard — … (échéance :
-    15/12/2026) », « Annulée »."""
+    15/12/2026) », « Annulée »; with `debit_on` (billing.direct_debit: a mandate pays it),
+    « À régler : 45,10 € — prélevé le 05/01/2027 », not payable online."""
     if invoice.status == InvoiceStatus.ANNULEE:
         return InvoiceState("annulee", _("Annulée"), ZERO, False)
     if invoice.status == InvoiceStatus.REGLEE or invoice.due_amount <= 0:
@@ -209,6 +210,20 @@ def invoice_state(invoice: Invoice, *, today: date) -> InvoiceState:
             "reglee", _("Facture réglée : %(total)s") % {"total": money(invoice.total)}, ZERO, False
         )
     due, deadline = invoice.due_amount, invoice.due_on.strftime("%d/%m/%Y")
+    if invoice.status == InvoiceStatus.PRELEVEMENT_EN_COURS:
+        text = _("Prélèvement en cours : %(due)s") % {"due": money(due)}
+        if debit_on is not None:
+            text = _("Prélèvement en cours : %(due)s prélevé le %(day)s") % {
+                "due": money(due),
+                "day": debit_on.strftime("%d/%m/%Y"),
+            }
+        return InvoiceState("prelevement", text, due, False)
+    if debit_on is not None and invoice.status == InvoiceStatus.A_REGLER:
+        text = _("À régler : %(due)s — prélevé le %(day)s (prélèvement automatique)") % {
+            "due": money(due),
+            "day": debit_on.strftime("%d/%m/%Y"),
+        }
+        return InvoiceState("prelevement", text, due, False)
     if invoice.status == InvoiceStatus.PARTIELLEMENT_REGLEE:
         what = _("Partiellement réglée : reste %(due)s sur %(total)s") % {
             "due": money(due),

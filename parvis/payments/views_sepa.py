@@ -25,6 +25,8 @@ from parvis.payments.forms_sepa import CodeForm, MandateForm, RevokeForm, errors
 from parvis.payments.models import MandateStatus
 
 SECTION = "billing:mon_compte"
+# A form sent back with its errors answers 200 (« Erreur : » in its title, the summary, each
+# message at its field), as the families' other forms do.
 
 
 def _families(request):
@@ -96,7 +98,6 @@ def signer(request, regie_pk):
             "current": live.first(),
             "current_section": SECTION,
         },
-        status=400 if form.errors else 200,
     )
 
 
@@ -128,7 +129,6 @@ def confirmer(request, pk):
         request,
         "payments/sepa/confirmer.html",
         {"form": form, "mandate": mandate, "current_section": SECTION},
-        status=400 if form.errors else 200,
     )
 
 
@@ -177,7 +177,7 @@ def revoquer(request, pk):
                 request, _("Votre mandat a pris fin : plus aucune facture ne sera prélevée.")
             )
             return redirect("payments:mandat", commune=request.commune.slug, pk=mandate.pk)
-    return _mandate_page(request, mandate, form, status=400)
+    return _mandate_page(request, mandate, form)
 
 
 @never_cache

@@ -524,3 +524,16 @@ def test_everything_is_scoped_by_commune(sepa_world):
     sign(world)
     assert debit_dates([other.sejour]) == {}
     assert Debit.objects.count() == 0
+
+
+def test_the_invoice_pdf_is_the_pre_notification_of_its_debit(sepa_world):
+    from parvis.billing import pdf
+    from parvis.billing.tests.test_pdf_support import pdf_text
+
+    world = sepa_world
+    before = " ".join(pdf_text(pdf.invoice_pdf(world.sejour)).split())
+    assert "Comment payer" in before and "prélevée" not in before
+    sign(world)
+    text = " ".join(pdf_text(pdf.invoice_pdf(world.sejour)).split())
+    assert f"Cette facture sera prélevée le {announced(world):%d/%m/%Y} sur votre compte" in text
+    assert "73,80 €" in text and "Comment payer" not in text
