@@ -255,3 +255,16 @@ def test_the_administrative_file_offers_the_fetch_beside_the_tax_notice(client_f
     # And the page of the fetch leads back to the administrative file (the tax-notice path).
     ApiParticulierConfig.objects.update(enabled=True)
     assert f'href="{url}"' in client_francoise.get(PAGE).content.decode()
+
+
+def test_the_agents_qf_page_says_the_caf_qf_replaces_the_tax_notice(
+    client, client_francoise, durand
+):
+    client_francoise.post(PAGE, GOOD)
+    client.logout()
+    client.force_login(User.objects.get(username="csp-enfance"))
+    url = reverse("backoffice:qf_calculer", args=[CSP, durand.number])
+    text = text_of(client.get(url))
+    assert "QF actuel : 612,00 €, valable du 01/12/2026 au 31/08/2027" in text
+    assert "(API Particulier (CAF ou MSA))" in text
+    assert "il remplace le calcul à partir de l'avis d'imposition" in text
