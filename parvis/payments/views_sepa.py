@@ -107,8 +107,10 @@ def signer(request, regie_pk):
 def confirmer(request, pk):
     """The code e-mailed: typed here, it signs the mandate."""
     mandate = _mandate_or_404(request, pk)
-    if mandate.status != MandateStatus.EN_ATTENTE or mandate.created_by_id != request.user.pk:
+    if mandate.status != MandateStatus.EN_ATTENTE:
         return redirect("payments:mandat", commune=request.commune.slug, pk=mandate.pk)
+    if mandate.created_by_id != request.user.pk:
+        raise Http404(_("Ce mandat n'existe pas."))  # the code went to the account that asked
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         result = services_sepa.confirm_mandate(
@@ -138,6 +140,8 @@ def confirmer(request, pk):
 def mandat(request, pk):
     mandate = _mandate_or_404(request, pk)
     if mandate.status == MandateStatus.EN_ATTENTE:
+        if mandate.created_by_id != request.user.pk:
+            raise Http404(_("Ce mandat n'existe pas."))
         return redirect("payments:mandat_confirmer", commune=request.commune.slug, pk=mandate.pk)
     return _mandate_page(request, mandate, RevokeForm())
 

@@ -151,3 +151,23 @@ def test_mon_compte_reads_in_constant_queries_with_a_mandate(
         text = text_of(logged.get(burl(world, "mon_compte")))
     assert text.count("prélevé le") == 17
     assert D("1.05") > 0
+
+
+def test_only_the_account_that_asked_confirms_a_mandate(client, sepa_world):
+    from parvis.families.tests.factories import FamilyAccessFactory
+
+    world = sepa_world
+    client.force_login(world.user, backend=BACKEND)
+    client.post(
+        purl(world, "mandat_signer", regie_pk=world.regie.pk),
+        {"holder_name": "Françoise DURAND", "iban": FAMILY_IBAN, "consent": "on"},
+    )
+    mandate = Mandate.objects.get()
+    other = FamilyAccessFactory(famille=world.famille, user__email="paul.durand@example.fr").user
+    client.force_login(other, backend=BACKEND)
+    assert client.get(purl(world, "mandat", pk=mandate.pk)).status_code == 404
+    assert client.get(purl(world, "mandat_confirmer", pk=mandate.pk)).status_code == 404
+    assert (
+        client.post(purl(world, "mandat_confirmer", pk=mandate.pk), {"code": "123456"}).status_code
+        == 404
+    )
