@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 # How long a ready export may be downloaded; then its file is deleted.
 EXPORT_DAYS = 7
+# An export still « en préparation » after this long lost its worker: asking again starts anew.
+STALE_AFTER = timedelta(hours=1)
 
 
 class NotAllowed(Exception):
@@ -66,8 +68,10 @@ def request_export(*, user: User, commune: Commune) -> DataExport:
     pending = DataExport.objects.filter(
         commune=commune, user=user, status=ExportStatus.EN_PREPARATION
     ).first()
-    if pending is not None:
+    if pending is not None and pending.requested_at > timezone.now() - STALE_AFTER:
         return pending
+    if pending is not None:  # its worker died: failed, and a new one
+        _move(pending, ExportStatus.ECHOUEE, error="interrompue")
     export = DataExport.objects.create(commune=commune, user=user)
     ExportStatusChange.objects.create(export=export, to_status=ExportStatus.EN_PREPARATION)
     audit(actor=user, action="rgpd.export", commune=commune, target=user)

@@ -44,7 +44,11 @@ def mes_donnees(request):
         {
             "exports": exports,
             "export_days": services.EXPORT_DAYS,
-            "pending": any(e.status == ExportStatus.EN_PREPARATION for e in exports),
+            "pending": any(
+                e.status == ExportStatus.EN_PREPARATION
+                and e.requested_at > now - services.STALE_AFTER
+                for e in exports
+            ),
             "now": now,
         },
     )

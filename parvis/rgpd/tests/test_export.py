@@ -203,3 +203,14 @@ def test_a_failed_build_says_so(citizen, django_capture_on_commit_callbacks, mon
         export = services.request_export(user=citizen, commune=citizen.commune)
     export.refresh_from_db()
     assert export.status == ExportStatus.ECHOUEE and "disque plein" in export.error
+
+
+def test_an_export_whose_worker_died_is_asked_anew(citizen):
+    first = services.request_export(user=citizen, commune=citizen.commune)  # never built
+    assert services.request_export(user=citizen, commune=citizen.commune) == first
+    later = first.requested_at + services.STALE_AFTER + timedelta(seconds=1)
+    with time_machine.travel(later, tick=False):
+        second = services.request_export(user=citizen, commune=citizen.commune)
+    assert second != first
+    first.refresh_from_db()
+    assert first.status == ExportStatus.ECHOUEE
