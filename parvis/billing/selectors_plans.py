@@ -26,8 +26,16 @@ from parvis.billing.models import (
     Regie,
 )
 from parvis.communes.models import Commune
+from parvis.families.models import Famille
 from parvis.ids import parse_id
 from parvis.money import ZERO
+
+
+def _of_family(famille) -> Q:
+    """One Famille, or the account's families (a queryset or a list)."""
+    if isinstance(famille, Famille):
+        return Q(famille=famille)
+    return Q(famille__in=famille)
 
 
 def under_active_plan() -> Exists:
@@ -95,25 +103,31 @@ def plan_for(commune: Commune, pk) -> PaymentPlan:
 
 
 def family_plans(*, famille, commune: Commune) -> list[PaymentPlan]:
-    """The plans of the account's families (a queryset, or one Famille), en cours first."""
-    condition = Q(famille=famille) if not isinstance(famille, QuerySet) else Q(famille__in=famille)
+    """The plans of the account's families (a queryset, or one Famille), en cours first (the
+    ended ones are not shown), each with `next` (its next instalment to pay, or None) and
+    `remaining` (what is left to pay)."""
+    condition = _of_family(famille)
     rows = PaymentPlan.objects.filter(condition, commune=commune).exclude(
         status__in=(PlanStatus.ANNULE, PlanStatus.ROMPU)
     )
-    return list(
+    result = list(
         rows.prefetch_related(
             Prefetch("instalments", queryset=Instalment.objects.order_by("position"))
         )
         .select_related("regie")
         .order_by("status", "-granted_at", "-pk")
     )
+    for plan in result:
+        plan.next = next_instalment(plan)
+        plan.remaining = remaining(plan)
+    return result
 
 
 def family_plan(*, famille, commune: Commune, pk) -> PaymentPlan | None:
     pk = parse_id(pk)
     if pk is None:
         return None
-    condition = Q(famille=famille) if not isinstance(famille, QuerySet) else Q(famille__in=famille)
+    condition = _of_family(famille)
     return _with_details(PaymentPlan.objects.filter(condition, commune=commune, pk=pk)).first()
 
 

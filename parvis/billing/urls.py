@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from parvis.billing import views, views_documents
+from parvis.billing import views, views_documents, views_plans
 
 app_name = "billing"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.mon_compte, name="mon_compte"),
     path("<int:pk>/", views.facture, name="facture"),
     path("<int:pk>/paiements/", views.paiements, name="paiements"),
+    path("echeanciers/<int:pk>/", views_plans.echeancier, name="echeancier"),
     path("<int:pk>/pdf/", views_documents.facture_pdf, name="facture_pdf"),
     path("recus/<int:pk>/pdf/", views_documents.recu_pdf, name="recu_pdf"),
     path("documents/", views_documents.documents, name="documents"),

@@ -1,0 +1,36 @@
+"""The daily round of the payment plans en cours (issue 19 §3): an instalment whose date has
+passed unpaid is marked « en retard » (the régie's « Échéanciers » list flags it) and the family
+is e-mailed once; an instalment due within three days is announced once. For every commune, or
+one (`--commune`); running it again sends nothing twice."""
+
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from parvis.background.periodic import PeriodicCommand
+from parvis.billing.services_plans import remind_instalments
+from parvis.communes.models import Commune
+
+
+class Command(PeriodicCommand):
+    help = (
+        "Échéanciers de paiement : signale à la régie les échéances non réglées à leur date et "
+        "envoie aux familles les rappels (avant l'échéance) et relances (après)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--commune", help="identifiant (slug) d'une seule commune (par défaut : toutes)"
+        )
+
+    def run(self, *args, **options) -> str:
+        commune = None
+        if options["commune"]:
+            commune = Commune.objects.filter(slug=options["commune"]).first()
+            if commune is None:
+                raise CommandError(f"Aucune commune « {options['commune']} ».")
+        result = remind_instalments(today=timezone.localdate(), commune=commune)
+        return (
+            f"{result.late} échéance(s) passée(s) en retard ; {result.reminded_late} relance(s) "
+            f"et {result.reminded_soon} rappel(s) envoyé(s) ; {result.by_post} famille(s) sans "
+            "adresse électronique."
+        )
