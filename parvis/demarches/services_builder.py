@@ -140,6 +140,13 @@ def create_from_entry(*, commune: Commune, entry, actor, source: str) -> Procedu
     """A brouillon from a catalogue entry (the library, an imported file), checked first:
     DefinitionError says what is wrong, in French."""
     entry = check_entry(entry)
+    for key, longest in (("title", 200), ("category", 80), ("keywords", 300)):
+        if len(entry[key]) > longest:
+            raise DefinitionError(
+                _("« %(key)s » dépasse %(n)s caractères.") % {"key": key, "n": longest}
+            )
+    if not 1 <= entry["duration_minutes"] <= 32767:
+        raise DefinitionError(_("« duration_minutes » doit être un nombre de minutes."))
     columns = {
         key: entry[key]
         for key in PROCEDURE_COLUMNS

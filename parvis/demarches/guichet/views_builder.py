@@ -230,7 +230,7 @@ def demarche(request, pk):
         {
             "procedure": procedure,
             "steps": steps,
-            "problem": problem[0] if problem and problem[1] is None else "",
+            "problem": problem[0] if problem else "",
             "publishable": problem is None and procedure.draft is not None,
             "broken": problem is not None,
             "documents": procedure.working_definition.get("documents", []),
@@ -259,7 +259,6 @@ def parametres(request, pk):
         request,
         "demarches/guichet/builder/parametres.html",
         {"procedure": procedure, "form": form, "current_section": SECTION},
-        status=400 if form.errors else 200,
     )
 
 
@@ -279,14 +278,13 @@ def etape_ajouter(request, pk):
             {
                 "procedure": procedure,
                 "steps": steps,
-                "problem": problem[0] if problem and problem[1] is None else "",
+                "problem": problem[0] if problem else "",
                 "publishable": False,
                 "broken": problem is not None,
                 "documents": procedure.working_definition.get("documents", []),
                 "new_step": form,
                 "current_section": SECTION,
             },
-            status=400,
         )
     definition = builder.add_step(
         builder.working_copy(procedure.working_definition), **form.cleaned_data
@@ -440,7 +438,6 @@ def champ(request, pk, name):
             "dependants": builder.dependants(definition, name),
             "current_section": SECTION,
         },
-        status=400 if form.errors else 200,
     )
 
 
@@ -548,7 +545,6 @@ def courriels(request, pk):
             "placeholders": builder.PLACEHOLDERS,
             "current_section": SECTION,
         },
-        status=400 if form.errors else 200,
     )
 
 
@@ -635,7 +631,6 @@ def apercu(request, pk, number):
             "fields": field_items(form, {}),
             "next_step": number + 1,
         },
-        status=400 if form.errors else 200,
     )
 
 

@@ -197,6 +197,12 @@ def test_an_imported_file_is_checked(commune, service, agent):
         services_builder.create_from_entry(
             commune=commune, entry=["pas", "un objet"], actor=agent, source="import"
         )
+    entry = services_builder.export_entry(new_procedure(commune, service, agent))
+    for key, value in (("title", "T" * 201), ("duration_minutes", -1)):
+        with pytest.raises(DefinitionError, match=key):
+            services_builder.create_from_entry(
+                commune=commune, entry={**entry, key: value}, actor=agent, source="import"
+            )
 
 
 def test_custom_email_per_status_with_placeholders(
