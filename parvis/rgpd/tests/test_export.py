@@ -214,3 +214,18 @@ def test_an_export_whose_worker_died_is_asked_anew(citizen):
     assert second != first
     first.refresh_from_db()
     assert first.status == ExportStatus.ECHOUEE
+
+
+def test_the_page_and_the_request_cost_a_few_queries(
+    client, citizen, django_assert_max_num_queries
+):
+    client.force_login(citizen, backend=BACKEND)
+    path = reverse("accounts:telecharger_donnees", kwargs={"commune": citizen.commune.slug})
+    with django_assert_max_num_queries(8) as none:
+        client.get(path)
+    for _n in range(5):
+        DataExport.objects.create(commune=citizen.commune, user=citizen, status="echouee")
+    with django_assert_max_num_queries(len(none.captured_queries)):
+        assert client.get(path).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.post(path).status_code == 302
