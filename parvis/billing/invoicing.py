@@ -342,7 +342,8 @@ class _Month:
             rows |= Q(child_id__in=list(plans))
 
         def slots_of(famille_id: int, child_id: int, unit_id: int, day: date) -> list[_Unit]:
-            plan = plans.get(child_id)
+            """Where a row goes: its family's slot, or (a shared child) the payers'."""
+            plan = plans.get(child_id) if plans else None
             if plan is None:
                 return [chunk.slot(famille_id, child_id, unit_id)]
             activity_id = self.units[unit_id].activity_id
@@ -362,8 +363,13 @@ class _Month:
         ):
             if unit_id not in units:
                 continue
-            for slot in slots_of(famille_id, child_id, unit_id, day):
-                slot.booked[day] = queued_at[0] if queued_at else None
+            if plans and child_id in plans:
+                for slot in slots_of(famille_id, child_id, unit_id, day):
+                    slot.booked[day] = queued_at[0] if queued_at else None
+            else:  # the common case, kept as cheap as before shared custody
+                chunk.slot(famille_id, child_id, unit_id).booked[day] = (
+                    queued_at[0] if queued_at else None
+                )
         for famille_id, child_id, unit_id, day, present, late in (
             Attendance.objects.filter(rows, day__range=period)
             .order_by()
