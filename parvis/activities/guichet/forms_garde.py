@@ -69,7 +69,7 @@ class CustodyForm(forms.Form):
     def clean_other_famille(self):
         value = self.cleaned_data["other_famille"].strip().upper().removeprefix("F")
         famille = None
-        if value.isdigit() and len(value) <= 9:
+        if value.isascii() and value.isdigit() and len(value) <= 9:
             famille = Famille.objects.filter(
                 commune_id=self.child.commune_id, number=int(value)
             ).first()

@@ -3,7 +3,13 @@ closures, the inscriptions' and bookings' queue, absences."""
 
 from django.urls import path
 
-from parvis.activities.guichet import views, views_absences, views_garde, views_registres
+from parvis.activities.guichet import (
+    views,
+    views_absences,
+    views_garde,
+    views_registres,
+    views_regles,
+)
 
 app_name = "guichet_activites"
 
@@ -27,9 +33,10 @@ urlpatterns = [
     path("absences/<int:pk>/", views_absences.absence, name="absence"),
     path("<slug:activite>/occupation/", views.occupation, name="occupation"),
     path("<slug:activite>/fermer/", views.fermer, name="fermer"),
+    path("<slug:activite>/regles/", views_regles.regles, name="regles"),
     path(REGISTER, views_registres.registre, name="registre"),
     path(f"{REGISTER}csv/", views_registres.registre_csv, name="registre_csv"),
     # After the activities' own pages: an activity slugged « garde-partagee » keeps them.
-    path("garde-partagee/<str:child>/", views_garde.garde, name="garde"),
-    path("garde-partagee/<str:child>/terminer/", views_garde.garde_terminer, name="garde_terminer"),
+    path("garde-partagee/<int:child>/", views_garde.garde, name="garde"),
+    path("garde-partagee/<int:child>/terminer/", views_garde.garde_terminer, name="garde_terminer"),
 ]
