@@ -23,7 +23,8 @@ Shape of a definition::
               "max_date": …,
               "show_if": {"field": "livraison", "equals": "courrier"}  # or "in": [..]
               "prefill": "user.email",            # see PREFILL_SOURCES, for logged-in users
-              "member_kind": "enfant"             # member: "enfant", "responsable" or absent
+              "member_kind": "enfant",            # member: "enfant", "responsable" or absent
+              "document_types": ["piece_identite"]   # file: the stored documents that fit
             }, …
           ]
         }, …
@@ -43,6 +44,8 @@ import re
 from datetime import date, timedelta
 
 from django.utils import timezone
+
+from parvis.families.models import DocumentType
 
 FIELD_TYPES = {
     "text",  # one line
@@ -71,7 +74,7 @@ RELATIVE_DATE_RE = re.compile(r"^today(?:([+-])(\d+)([dy]))?$")
 KNOWN_KEYS = {
     "name", "label", "type", "required", "help", "choices", "min_length", "max_length",
     "pattern", "pattern_message", "min", "max", "min_date", "max_date", "show_if", "prefill",
-    "member_kind",
+    "member_kind", "document_types",
 }  # fmt: skip
 
 
@@ -179,6 +182,16 @@ def _check_field(field, where: str, names_so_far: set[str]) -> None:
         raise DefinitionError(
             f"{where} : « prefill » inconnu ({', '.join(sorted(PREFILL_SOURCES))})."
         )
+    if "document_types" in field and (
+        kind != "file"
+        or not isinstance(field["document_types"], list)
+        or not field["document_types"]
+        or any(value not in DocumentType.values for value in field["document_types"])
+    ):
+        raise DefinitionError(
+            f"{where} : « document_types » liste des types de documents "
+            f"({', '.join(DocumentType.values)}), pour le type file."
+        )
     if "member_kind" in field and (
         kind != "member" or field["member_kind"] not in {"enfant", "responsable"}
     ):
@@ -271,7 +284,7 @@ KEY_ORDER = [
     "title", "intro", "fields", "steps", "documents", "confirmation",
     "name", "label", "type", "required", "help", "choices", "min_length", "max_length",
     "pattern", "pattern_message", "min", "max", "min_date", "max_date", "show_if", "prefill",
-    "member_kind", "field", "equals", "in",
+    "member_kind", "document_types", "field", "equals", "in",
 ]  # fmt: skip
 
 

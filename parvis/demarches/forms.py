@@ -252,10 +252,20 @@ class StepForm(forms.Form):
                 if is_required(spec):
                     field.bound_field_class = ConditionalBoundField
             self.fields[spec["name"]] = field
-            if spec["type"] == "file" and self.documents:
+            fitting = (
+                {
+                    pk: document
+                    for pk, document in self.documents.items()
+                    if document.doc_type in spec.get("document_types", [document.doc_type])
+                }
+                if spec["type"] == "file"
+                else {}
+            )
+            if fitting:  # the stored documents of the types the field asks (any without)
                 self._add_document_choice(
                     spec,
                     field,
+                    fitting,
                     help_text=" ".join(filter(None, [condition_help, spec.get("help", "")])),
                 )
             if value is not None and spec["type"] != "file":
@@ -270,7 +280,7 @@ class StepForm(forms.Form):
         for name, value in initial.items():
             self.fields[name].initial = value
 
-    def _add_document_choice(self, spec, field, *, help_text: str) -> None:
+    def _add_document_choice(self, spec, field, documents: dict, *, help_text: str) -> None:
         """Two ways to answer a file field, shown as one group whose legend is the question
         (with its help): a new file, or a document already in the family's store. Exactly one
         is needed when the field is required (checked in clean())."""
@@ -283,7 +293,7 @@ class StepForm(forms.Form):
             label=_("ou choisissez un document de votre espace de stockage sécurisé"),
             choices=[
                 ("", _("— Aucun —")),
-                *((str(pk), stored_document_text(d)) for pk, d in self.documents.items()),
+                *((str(pk), stored_document_text(d)) for pk, d in documents.items()),
             ],
             coerce=int,
             required=False,

@@ -22,6 +22,7 @@ from parvis.demarches.definitions import (
     is_required,
 )
 from parvis.demarches.models import Audience, Procedure, Status
+from parvis.families.models import DocumentType
 from parvis.forms_renderer import ParvisBoundField
 
 TYPE_LABELS = {
@@ -76,6 +77,7 @@ KEY_FIELDS = {
     "« in »": "condition_values",
     "« prefill »": "prefill",
     "« member_kind »": "member_kind",
+    "« document_types »": "document_types",
 }
 MAX_IMPORT_BYTES = 512 * 1024
 
@@ -219,6 +221,15 @@ class FieldEditForm(BuilderForm):
             ("responsable", gettext_lazy("Les responsables")),
         ],
     )
+    document_types = forms.MultipleChoiceField(
+        label=gettext_lazy("Documents de l'espace de stockage que l'on peut joindre"),
+        help_text=gettext_lazy(
+            "Proposés au demandeur à la place d'un nouveau fichier ; aucun coché : tous."
+        ),
+        required=False,
+        choices=DocumentType.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
     condition_field = forms.ChoiceField(
         label=gettext_lazy("Afficher seulement si le champ"), required=False
     )
@@ -242,12 +253,12 @@ class FieldEditForm(BuilderForm):
         "email": {"prefill"},
         "phone": {"prefill"},
         "address": {"prefill"},
-        "file": set(),
+        "file": {"document_types"},
         "member": {"member_kind"},
     }
     OPTIONAL = {
         "choices", "min_length", "max_length", "pattern", "pattern_message", "min", "max",
-        "min_date", "max_date", "prefill", "member_kind",
+        "min_date", "max_date", "prefill", "member_kind", "document_types",
     }  # fmt: skip
 
     def __init__(self, *args, spec: dict, definition: dict, place: tuple[int, int], **kwargs):
@@ -270,6 +281,7 @@ class FieldEditForm(BuilderForm):
                     "max_date",
                     "prefill",
                     "member_kind",
+                    "document_types",
                 )
             },
         }

@@ -6,6 +6,7 @@ deletes the document. Documents of another family or commune, refused or expired
 offered nor accepted; one way only; nothing offered to anonymous visitors or accounts without a
 family. Each test fails without the behaviour it names."""
 
+import copy
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.demarches import services
+from parvis.demarches.definitions import validate_definition
 from parvis.demarches.links import step_url
 from parvis.demarches.models import Audience, Demande, DemandeAttachment, Status
 from parvis.demarches.tests.factories import SIMPLE_DEFINITION, ProcedureFactory
@@ -430,3 +432,35 @@ def test_the_copy_is_named_after_the_document_with_one_extension(procedure, acce
         "Avis d'imposition 2025.pdf",
         "Attestation.PDF",
     )
+
+
+def with_types(types):
+    definition = copy.deepcopy(DEFINITION)
+    definition["steps"][0]["fields"][1]["document_types"] = types
+    return validate_definition(definition)
+
+
+def test_only_the_documents_that_fit_are_offered(client, procedure, parent, access, tax_notice):
+    """Issue 21 §2: a file field's « document_types » says which stored documents fit."""
+    make_document(famille=access.famille, doc_type="piece_identite", label="CNI de Marc")
+    procedure.definition = with_types(["avis_imposition"])
+    procedure.save()
+    log_in(client, parent)
+    client.post(
+        reverse(
+            "demarches:demarche",
+            kwargs={"commune": procedure.commune.slug, "slug": procedure.slug},
+        )
+    )
+    demande = Demande.objects.filter(procedure=procedure).latest("pk")
+    text = text_of(client.get(step_url(demande, 1)))
+    assert "Avis d'imposition 2025" in text and "CNI de Marc" not in text
+
+    procedure.definition = with_types(["piece_identite"])
+    procedure.save()
+    text = text_of(client.get(step_url(demande, 1)))
+    assert "CNI de Marc" in text and "Avis d'imposition 2025" not in text
+
+    procedure.definition = with_types(["attestation_caf"])  # none fits: no choice at all
+    procedure.save()
+    assert "ou choisissez un document" not in text_of(client.get(step_url(demande, 1)))
