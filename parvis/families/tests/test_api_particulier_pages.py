@@ -18,7 +18,7 @@ from parvis.families import demo as families_demo
 from parvis.families import demo_api_particulier
 from parvis.families.api_particulier_local import DEMO_TOKEN
 from parvis.families.models import Famille, QfSource
-from parvis.families.tests.factories import FamilleFactory
+from parvis.families.tests.factories import FamilleFactory, FamilyAccessFactory
 
 User = get_user_model()
 CSP = "carrieres-sous-poissy"
@@ -268,3 +268,17 @@ def test_the_agents_qf_page_says_the_caf_qf_replaces_the_tax_notice(
     assert "QF actuel : 612,00 €, valable du 01/12/2026 au 31/08/2027" in text
     assert "(API Particulier (CAF ou MSA))" in text
     assert "il remplace le calcul à partir de l'avis d'imposition" in text
+
+
+def test_an_account_of_two_households_chooses_which_one(client_francoise, durand):
+    user = User.objects.get(commune__slug=CSP, email=families_demo.CITIZEN_EMAIL)
+    second = FamilleFactory(commune=durand.commune, name="DURAND-BIS", number=9998)
+    FamilyAccessFactory(famille=second, user=user)
+    page = client_francoise.get(f"{PAGE}?foyer={second.pk}")
+    html = page.content.decode()
+    assert f'href="?foyer={durand.pk}"' in html and f'href="?foyer={second.pk}"' in html
+    assert f'name="foyer" value="{second.pk}"' in html
+    assert "Foyer DURAND-BIS (dossier" in text_of(page)
+    assert client_francoise.post(PAGE, {**GOOD, "foyer": second.pk}).status_code == 302
+    assert second.quotients.filter(source=QfSource.API_PARTICULIER).exists()
+    assert not durand.quotients.filter(source=QfSource.API_PARTICULIER).exists()
