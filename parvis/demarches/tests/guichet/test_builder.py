@@ -4,18 +4,21 @@ from lists, reordering without JavaScript, the preview with its checks, publishi
 broken, with the French message next to what is wrong), versions and restore, the library,
 import and export, the e-mails' preview. Every write is audited."""
 
+import copy
 import json
 import re
 from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
 from parvis.accounts.agents import BUILDER_ROLE
 from parvis.accounts.models import AgentRole, AuditEntry
 from parvis.communes.tests.factories import CommuneFactory, ServiceFactory
 from parvis.demarches import services, services_builder
+from parvis.demarches.links import step_url
 from parvis.demarches.models import Demande, LibraryEntry, Procedure, ProcedureState
 from parvis.demarches.tests.factories import SIMPLE_DEFINITION
 from parvis.testing.guichet import make_agent, text_of
@@ -376,3 +379,22 @@ def test_an_overrun_of_the_processing_time_shows_in_the_queue(admin_client, proc
     late.refresh_from_db()
     services.transition(demande=late, to="acceptee", actor=admin)
     assert "Délai dépassé" not in text_of(admin_client.get(queue))  # closed
+
+
+def test_a_draft_started_on_version_1_goes_on_with_its_questions(client, procedure, admin):
+    services_builder.publish(procedure=procedure, actor=admin)
+    procedure.refresh_from_db()
+    client.post(f"/villebois/demarches/{procedure.slug}/")  # « Commencer », without an account
+    demande = Demande.objects.get(procedure=procedure)
+    changed = copy.deepcopy(SIMPLE_DEFINITION)
+    changed["steps"][0]["fields"][0]["label"] = "Objet de la version 2"
+    services_builder.save_draft(procedure=procedure, actor=admin, definition=changed, what="x")
+    services_builder.publish(procedure=procedure, actor=admin)
+    text = text_of(client.get(step_url(demande, 1)))
+    assert "Objet" in text and "Objet de la version 2" not in text
+
+    newcomer = Client()
+    newcomer.post(f"/villebois/demarches/{procedure.slug}/")
+    later = Demande.objects.filter(procedure=procedure).latest("pk")
+    assert later.version.number == 2
+    assert "Objet de la version 2" in text_of(newcomer.get(step_url(later, 1)))
