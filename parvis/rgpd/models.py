@@ -46,7 +46,9 @@ class DataExport(CommuneOwned):
     requested_at = models.DateTimeField(_("demandée le"), auto_now_add=True)
     ready_at = models.DateTimeField(_("prête le"), null=True, blank=True)
     expires_at = models.DateTimeField(_("téléchargeable jusqu'au"), null=True, blank=True)
-    file = models.FileField(storage=private_storage, upload_to="rgpd/exports/", blank=True)
+    file = models.FileField(
+        _("archive"), storage=private_storage, upload_to="rgpd/exports/", blank=True
+    )
     size = models.PositiveBigIntegerField(_("taille (octets)"), default=0)
     error = models.CharField(_("erreur"), max_length=300, blank=True)
 
@@ -66,11 +68,15 @@ class ExportStatusChange(models.Model):
     """The history of an export's status."""
 
     export = models.ForeignKey(DataExport, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=16, choices=ExportStatus.choices, blank=True)
-    to_status = models.CharField(max_length=16, choices=ExportStatus.choices)
-    at = models.DateTimeField(auto_now_add=True)
+    from_status = models.CharField(
+        _("état précédent"), max_length=16, choices=ExportStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("nouvel état"), max_length=16, choices=ExportStatus.choices)
+    at = models.DateTimeField(_("le"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("changement d'état d'un export")
+        verbose_name_plural = _("changements d'état des exports")
         ordering = ["at", "pk"]
 
     def __str__(self):
@@ -154,7 +160,7 @@ class InactivityWarning(CommuneOwned):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
-    sent_at = models.DateTimeField()
+    sent_at = models.DateTimeField(_("averti le"))
 
     class Meta:
         verbose_name = _("avertissement d'inactivité")
