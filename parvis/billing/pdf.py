@@ -183,7 +183,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 
 def invoices_pdf(invoices: Iterable[Invoice]) -> bytes:
     """Several invoices in one document (the régie's printing batch), each from a new page, in
-    the order given; one WeasyPrint pass, three queries whatever their number."""
+    the order given; one WeasyPrint pass, four queries whatever their number."""
     ids = [invoice.pk for invoice in invoices]
     found = {invoice.pk: invoice for invoice in _invoice_queryset().filter(pk__in=ids)}
     debits = direct_debit.debit_dates(found.values())

@@ -239,10 +239,10 @@ def test_an_invoice_that_cannot_be_rendered_does_not_stop_the_others(world, monk
     PersonneFactory(famille=invoices["LEROY"].famille, email="leroy@example.fr")
     real_context = delivery.pdf.invoice_context
 
-    def broken_for_durand(invoice):
+    def broken_for_durand(invoice, **kwargs):
         if invoice.pk == invoices["DURAND"].pk:
             raise ValueError("bad layout")
-        return real_context(invoice)
+        return real_context(invoice, **kwargs)
 
     # Both the task's batch and the one-by-one rendering it falls back to read the context.
     monkeypatch.setattr(delivery.pdf, "invoice_context", broken_for_durand)

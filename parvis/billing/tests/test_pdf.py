@@ -119,8 +119,9 @@ def test_a_printing_batch_puts_each_invoice_on_its_own_page_in_one_rendering(
     real = pdf.render_pdf
     monkeypatch.setattr(pdf, "render_pdf", lambda *a: renderings.append(a) or real(*a))
     order = [invoices[2], invoices[0], invoices[3], invoices[1]]
-    # Three queries whatever the number: the invoices, their lines, the responsables.
-    with django_assert_num_queries(3):
+    # Four queries whatever the number: the invoices, their lines, the responsables, and the
+    # families' SEPA mandates (« prélevé le … », issue 19).
+    with django_assert_num_queries(4):
         content = pdf.invoices_pdf(order)
     assert len(renderings) == 1
     assert page_count(content) == 4

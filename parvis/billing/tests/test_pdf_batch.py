@@ -47,8 +47,9 @@ def test_a_batch_gives_each_invoice_the_pdf_invoice_pdf_gives_it(
     real = pdf._document
     monkeypatch.setattr(pdf, "_document", lambda *a: layouts.append(a) or real(*a))
     order = [invoices[3], invoices[1], invoices[0], invoices[2]]
-    # Three queries whatever the number: the invoices, their lines, the responsables.
-    with django_assert_num_queries(3):
+    # Four queries whatever the number: the invoices, their lines, the responsables, and the
+    # families' SEPA mandates (« prélevé le … », issue 19).
+    with django_assert_num_queries(4):
         batch = pdf.invoice_pdfs(order)
     assert len(layouts) == 1
     assert list(batch) == [invoice.pk for invoice in order]

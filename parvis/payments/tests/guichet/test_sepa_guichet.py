@@ -183,3 +183,19 @@ def test_the_pages_read_in_constant_queries(
     for name, kwargs in (("prelevements", {}), ("lot", {"pk": batch.pk}), ("mandats", {})):
         with django_assert_max_num_queries(25):
             assert regie_client.get(gurl(world, name, **kwargs)).status_code == 200
+
+
+def test_an_overdue_invoice_a_mandate_pays_gets_no_reminder(sepa_world):
+    from datetime import date, timedelta
+
+    from parvis.payments.guichet.selectors import overdue_invoices
+    from parvis.payments.tests.sepa_fixtures import today
+
+    world = sepa_world
+    later = max(today(), date(2026, 12, 10)) + timedelta(days=1)  # past the due date
+    assert {i.pk for i in overdue_invoices(world.commune, today=later)} == {
+        world.sejour.pk,
+        world.cantine.pk,
+    }
+    sign(world)
+    assert list(overdue_invoices(world.commune, today=later)) == []
