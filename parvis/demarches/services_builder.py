@@ -284,7 +284,8 @@ def publish(*, procedure: Procedure, actor) -> ProcedureVersion:
     old = locked.current_version.number if locked.current_version_id else None
     version = record_version(procedure=locked, definition=definition, actor=actor)
     locked.draft = None
-    locked.is_enabled = True
+    if old is None:
+        locked.is_enabled = True  # a first publication offers it; a switched-off one stays off
     locked.save(update_fields=["draft", "is_enabled"])
     audit(
         actor=actor,

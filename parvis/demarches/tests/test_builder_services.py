@@ -141,6 +141,12 @@ def test_disable_and_enable(commune, service, agent):
     procedure = services_builder.set_enabled(procedure=procedure, actor=agent, enabled=False)
     assert procedure.state == ProcedureState.DESACTIVEE
     assert AuditEntry.objects.get(action="procedure.state").changes == {"is_enabled": [True, False]}
+    changed = copy.deepcopy(SIMPLE_DEFINITION)
+    changed["steps"].pop()
+    services_builder.save_draft(procedure=procedure, actor=agent, definition=changed, what="x")
+    services_builder.publish(procedure=procedure, actor=agent)
+    procedure.refresh_from_db()
+    assert procedure.state == ProcedureState.DESACTIVEE  # a new version does not switch it on
 
 
 def test_copy_keeps_the_questions_as_a_new_draft(commune, service, agent):
