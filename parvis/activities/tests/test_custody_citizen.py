@@ -82,6 +82,7 @@ def test_each_week_says_who_it_will_be_billed_to_as_each_parent_reads_it(client,
     response = client.get(calendar_url(world), {"semaine": "2026-11-23"})
     assert response.status_code == 200
     html = response.content.decode()
+    assert "rue des Lilas" not in html  # the mother's address
     assert "Facturé à votre foyer" in week_row(html, date(2026, 11, 30))  # odd: the father's
     assert "Facturé à l'autre parent" in week_row(html, date(2026, 11, 23))  # even: hers
     client.force_login(world["mother_user"], backend=BACKEND)
