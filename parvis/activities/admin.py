@@ -2,43 +2,36 @@
 their units inline), the closures and the inscriptions; the operator sees every commune's.
 
 Scoping comes from `CommuneScopedAdmin` / `ScopedInline` (parvis/communes/admin.py): another
-commune's rows can be neither listed, opened, chosen nor created. The booking rules are JSON,
-checked by the model's validators (parvis/activities/rules.validate_rule) on save."""
+commune's rows can be neither listed, opened, chosen nor created. The booking rules are set by
+form (parvis.activities.forms_rules: a kind and its inputs, each rule said in a sentence), checked
+by rules.validate_rule, and a change of an existing activity's rules goes through
+services_regles.set_booking_rules (audited)."""
 
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from parvis.activities.forms_rules import RULE_FIELDS, rule_fields
 from parvis.activities.models import Activity, ActivityClosure, Inscription, Unit
+from parvis.activities.rules_text import sentence
 from parvis.activities.services import offer_new_seats
 from parvis.activities.services_instruction import close_day
+from parvis.activities.services_regles import set_booking_rules
 from parvis.communes.admin import CommuneScopedAdmin, ScopedInline, is_operator, scoped_commune_id
 from parvis.communes.models import Commune
-
-RULES_HELP = _(
-    "Règle en JSON. Formes possibles : "
-    '{"kind": "days_before", "days": 1, "time": "09:00", "working_days": true} (la veille '
-    "ouvrée à 09:00 : le lundi, le vendredi précédent) ; "
-    '{"kind": "hours_before", "hours": 72} (72 h avant) ; '
-    '{"kind": "weekly", "weekday": 1, "time": "23:59"} (le mardi 23:59 pour la semaine '
-    "suivante, 0 = lundi) ; "
-    '{"kind": "monthly", "day": 20, "time": "12:00"} (le 20 du mois précédent).'
-)
-OPENING_HELP = _(
-    'Règle en JSON, par exemple {"kind": "weeks_before", "weeks": 6} (6 semaines avant) ou '
-    "une règle de la même forme qu'une date limite ; vide : dès l'inscription acceptée."
-)
 
 
 class ActivityAdminForm(forms.ModelForm):
     class Meta:
         model = Activity
         fields = "__all__"  # noqa: DJ007 — the admin's fieldsets choose what is shown
-        help_texts = {
-            "booking_opens": OPENING_HELP,
-            "booking_deadline": RULES_HELP,
-            "cancel_deadline": RULES_HELP,
-        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The rules by form, not JSON (issue 21 §7): the same fields as the guichet's page.
+        for name, field in rule_fields().items():
+            if name in self.fields:
+                self.fields[name] = field
 
     def clean(self):
         cleaned = super().clean()
@@ -73,6 +66,7 @@ class ActivityAdmin(CommuneScopedAdmin):
             _("Règles de réservation"),
             {
                 "fields": [
+                    "rules_sentences",
                     "booking_opens",
                     "booking_deadline",
                     "cancel_deadline",
@@ -84,6 +78,24 @@ class ActivityAdmin(CommuneScopedAdmin):
             },
         ),
     ]
+
+    readonly_fields = ["rules_sentences"]
+
+    @admin.display(description=_("Règles en clair"))
+    def rules_sentences(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return " ".join(sentence(getattr(obj, name), which) for name, which in RULE_FIELDS.items())
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # The rules go through the audited service; the other fields as usual.
+        new = {name: getattr(obj, name) for name in RULE_FIELDS}
+        for name in RULE_FIELDS:
+            setattr(obj, name, form.initial.get(name))
+        super().save_model(request, obj, form, change)
+        set_booking_rules(commune=obj.commune, activity=obj, actor=request.user, **new)
 
     def save_formset(self, request, form, formset, change):
         # Seats a unit had before this save, for the units whose capacity changes.

@@ -2,7 +2,6 @@
 commune's administrator lists and edits only their commune's activities, a broken booking rule
 comes back with its error, and another commune's activity is out of reach."""
 
-import json
 from datetime import date, datetime
 
 import pytest
@@ -61,7 +60,10 @@ def test_change_page_shows_units_inline_and_rule_help(as_admin_alpha, alpha):
     response = as_admin_alpha.get(change_url(alpha))
     page = response.content.decode()
     assert "PERI_AM_M" in page
-    assert "la veille ouvrée à 09:00" in page
+    # The rules by form (issue 21 §7): their inputs and their sentences, no JSON to write.
+    assert "la veille ouvrée à 9 h (le vendredi pour le lundi)" in page
+    assert 'name="booking_deadline_kind"' in page
+    assert '<option value="days_before" selected>' in page
     # The commune is not a choice for a commune's administrator; the service only among theirs.
     assert 'name="commune"' not in page
     services = response.context["adminform"].form.fields["service"].queryset
@@ -71,20 +73,31 @@ def test_change_page_shows_units_inline_and_rule_help(as_admin_alpha, alpha):
 def test_a_broken_rule_comes_back_with_its_error(as_admin_alpha, alpha):
     url = change_url(alpha)
     response = submit(
-        as_admin_alpha, url, booking_deadline=json.dumps({"kind": "days_before", "days": -1})
+        as_admin_alpha, url, booking_deadline_kind="days_before", booking_deadline_days="-1"
     )
     assert response.status_code == 200
-    assert "« days » doit être un entier" in response.content.decode()
+    assert "Nombre de jours avant (J-N) : un nombre entier de 0 à 60." in response.content.decode()
     alpha.refresh_from_db()
     assert alpha.booking_deadline["days"] == 1
 
 
 def test_a_valid_change_is_saved(as_admin_alpha, alpha):
     rule = {"kind": "hours_before", "hours": 72}
-    response = submit(as_admin_alpha, change_url(alpha), cancel_deadline=json.dumps(rule))
+    response = submit(
+        as_admin_alpha, change_url(alpha), cancel_deadline_kind="hours_before",
+        cancel_deadline_hours="72",
+    )  # fmt: skip
     assert response.status_code == 302
     alpha.refresh_from_db()
     assert alpha.cancel_deadline == rule
+    # Audited as at the guichet, in sentences.
+    entry = AuditEntry.objects.get(action="activite.regles")
+    assert entry.changes == {
+        "cancel_deadline": [
+            "Annulation jusqu'à la veille ouvrée à 9 h (le vendredi pour le lundi).",
+            "Annulation jusqu'à 72 heures avant le début de l'accueil.",
+        ]
+    }
 
 
 def test_closures_are_scoped_and_take_the_communes(as_admin_alpha, alpha, beta):
