@@ -165,6 +165,12 @@ def test_a_valid_definition_is_saved(as_admin_a, a):
     assert a.procedure.title == "Nouveau titre"
     assert a.procedure.commune == a.commune
     assert LogEntry.objects.filter(object_id=str(a.procedure.pk), action_flag=CHANGE).exists()
+    # Published as a new version (issue 21), as the builder does; saved again unchanged: none.
+    assert a.procedure.current_version.definition == new
+    assert a.procedure.current_version.note == "Admin"
+    versions = a.procedure.versions.count()
+    submit(as_admin_a, change_url(a.procedure), definition=json.dumps(new), title="Encore")
+    assert a.procedure.versions.count() == versions
 
 
 def test_a_broken_definition_comes_back_with_its_error_and_the_other_entries(as_admin_a, a):
