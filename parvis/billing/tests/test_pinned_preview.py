@@ -389,3 +389,17 @@ def test_an_activity_not_billed_here_has_no_surcharge_but_its_own_activity_rule_
     late_rule(world, activity=other, amount=D("9.00"))
     month = only_month(preview(world, added(world["lea"], world["repas"], [MONDAY_23])))
     assert [line.kind for line in month.lines] == ["ajout"]  # the rule is another activity's
+
+
+def test_a_day_still_open_does_not_hide_a_later_childs_late_day(world):
+    # Léa (the elder, priced first) adds a day still open; Hugo a day past its deadline.
+    qf(world, "1000")
+    late_rule(world, percent=D(50))
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=base.PARIS)
+    changes = added(world["lea"], world["repas"], [date(2026, 11, 30)]) + added(
+        world["hugo"], world["repas"], [date(2026, 11, 24)]
+    )
+    month = only_month(preview(world, changes, now=now))
+    assert [line for line in lines(month) if line[0] == "majoration"] == [
+        ("majoration", "Hugo DURAND", 1, D("1.24"), D("1.24")),
+    ]
