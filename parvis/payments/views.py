@@ -128,6 +128,8 @@ def retour(request, reference):
             "transaction": transaction,
             "state": state,
             "invoices": invoices,
+            # An instalment of a payment plan pays part of its invoices: not « réglée(s) ».
+            "settled": all(invoice.due_amount <= 0 for invoice in invoices),
             "amount": money(transaction.amount),
             "current_section": SECTION,
         },

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal as D
+from io import StringIO
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from hypothesis import given
 from hypothesis import strategies as st
 
 from parvis.accounts.models import AgentRole, AuditEntry
-from parvis.background.models import OutgoingEmail
+from parvis.background.models import OutgoingEmail, PeriodicRun
 from parvis.billing import plans, selectors_plans, services, services_plans
 from parvis.billing.models import (
     InstalmentStatus,
@@ -341,3 +343,14 @@ def test_instalments_due_on_is_the_direct_debit_hook(world):
         InstalmentStatus.A_PAYER,
     ]
     assert selectors_plans.instalments_due_on(world[0], date(2026, 11, 25)) == []
+
+
+def test_the_periodic_command_flags_and_reminds_once(world, now):
+    grant(world)
+    now.move_to("2026-10-26 07:30 +01:00")
+    out = StringIO()
+    call_command("send_plan_reminders", "--commune", "villebois", stdout=out)
+    assert "1 échéance(s) passée(s) en retard ; 1 relance(s)" in out.getvalue()
+    assert PeriodicRun.objects.get(job="send_plan_reminders").status == PeriodicRun.Status.SUCCEEDED
+    with pytest.raises(CommandError):
+        call_command("send_plan_reminders", "--commune", "nulle-part")

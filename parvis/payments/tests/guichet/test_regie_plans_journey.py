@@ -60,7 +60,9 @@ def pay_next_instalment_online(page, plan, amount):
     expect(page.get_by_text(f"{amount} €").first).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Payer", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Paiement accepté : votre facture est réglée en partie"
+    )
     assert_accessible(page)
 
 
