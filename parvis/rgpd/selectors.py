@@ -31,7 +31,16 @@ from parvis.activities.models import (
     Reservation,
 )
 from parvis.billing import pdf
-from parvis.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod, PaymentStatus
+from parvis.billing.models import (
+    Instalment,
+    InstalmentStatus,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    PlanStatus,
+)
 from parvis.communes.models import Commune
 from parvis.demarches.models import Demande, DemandeAttachment, DemandeEvent, DemandeMessage
 from parvis.demarches.models import Status as DemandeStatus
@@ -45,7 +54,13 @@ from parvis.families.models import (
     QfSource,
     QuotientFamilial,
 )
-from parvis.payments.models import Transaction, TransactionStatus
+from parvis.payments.models import (
+    Mandate,
+    MandateSource,
+    MandateStatus,
+    Transaction,
+    TransactionStatus,
+)
 from parvis.rgpd.models import DataExport, ExportStatus
 
 # --- One export, for its account only -------------------------------------------------------------
@@ -536,6 +551,45 @@ def _money(user, commune, families) -> Iterator[Entry]:
     )
 
 
+def _mandates_and_plans(user, commune, families) -> Iterator[Entry]:
+    mandates = (
+        Mandate.objects.filter(commune=commune, famille_id__in=families)
+        .order_by("created_at", "pk")
+        .values_list(
+            "regie__name", "rum", "holder_name", "iban", "bic", "source", "status", "signed_on",
+            "signed_at", "evidence", "ended_at",
+        )
+    )  # fmt: skip
+    yield Entry(
+        "mandats_prelevement.csv",
+        csv_bytes(
+            [_("régie"), _("référence unique du mandat (RUM)"), _("titulaire du compte"),
+             _("IBAN"), _("BIC"), _("origine"), _("état"), _("signé le"),
+             _("signature confirmée le"), _("preuve du consentement"), _("fin du mandat")],
+            ((r, rum, h, i, b, _label(MandateSource, so), _label(MandateStatus, st), *rest)
+             for r, rum, h, i, b, so, st, *rest in mandates),
+        ),
+    )  # fmt: skip
+    instalments = (
+        Instalment.objects.filter(plan__commune=commune, plan__famille_id__in=families)
+        .order_by("plan__granted_at", "plan_id", "position")
+        .values_list(
+            "plan__regie__name", "plan__granted_at", "plan__total", "plan__status", "position",
+            "due_on", "amount", "paid", "status",
+        )
+    )  # fmt: skip
+    yield Entry(
+        "echeanciers.csv",
+        csv_bytes(
+            [_("régie"), _("accordé le"), _("montant de l'échéancier (€)"),
+             _("état de l'échéancier"), _("échéance"), _("à payer le"), _("montant (€)"),
+             _("déjà payé (€)"), _("état de l'échéance")],
+            ((r, g, t, _label(PlanStatus, ps), *rest[:4], _label(InstalmentStatus, rest[4]))
+             for r, g, t, ps, *rest in instalments),
+        ),
+    )  # fmt: skip
+
+
 def _consents(user, commune, families) -> Iterator[Entry]:
     invoices = [
         {"famille": number, "facture_en_ligne": paperless, "depuis": since}
@@ -599,6 +653,7 @@ KINDS = (
     _demandes,
     _activities,
     _money,
+    _mandates_and_plans,
     _consents,
     _logins,
 )

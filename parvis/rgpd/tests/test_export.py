@@ -108,6 +108,8 @@ def test_the_archive_holds_documents_invoices_bookings_and_the_rest(
         "presences.csv",
         "paiements.csv",
         "paiements_en_ligne.csv",
+        "mandats_prelevement.csv",
+        "echeanciers.csv",
         "consentements.json",
         "connexions.csv",
         "LISEZMOI.txt",
