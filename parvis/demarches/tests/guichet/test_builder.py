@@ -398,3 +398,23 @@ def test_a_draft_started_on_version_1_goes_on_with_its_questions(client, procedu
     later = Demande.objects.filter(procedure=procedure).latest("pk")
     assert later.version.number == 2
     assert "Objet de la version 2" in text_of(newcomer.get(step_url(later, 1)))
+
+
+def test_pages_and_writes_in_constant_queries(
+    admin_client, procedure, admin, django_assert_max_num_queries
+):
+    big = copy.deepcopy(SIMPLE_DEFINITION)
+    big["steps"][0]["fields"] += [
+        {"name": f"champ_{n}", "label": f"Champ {n}", "type": "text"} for n in range(40)
+    ]
+    services_builder.save_draft(procedure=procedure, actor=admin, definition=big, what="x")
+    with django_assert_max_num_queries(10):
+        assert admin_client.get(url(procedure)).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert admin_client.get(url(procedure, "champs/champ_39/")).status_code == 200
+    with django_assert_max_num_queries(14):
+        admin_client.post(url(procedure, "champs/champ_39/deplacer/"), {"sens": "monter"})
+    with django_assert_max_num_queries(16):
+        admin_client.post(url(procedure, "publier/"))
+    procedure.refresh_from_db()
+    assert procedure.current_version.number == 1
