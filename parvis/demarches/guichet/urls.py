@@ -4,7 +4,7 @@ under /<commune>/guichet/ in its `backoffice` namespace: no app_name here, so th
 
 from django.urls import path
 
-from parvis.demarches.guichet import views_builder, views_demandes, views_documents
+from parvis.demarches.guichet import views_builder, views_demandes, views_documents, views_stats
 
 B = "concepteur/<int:pk>/"
 BUILDER = [
@@ -50,6 +50,7 @@ urlpatterns = [
     ),
     # The queue of requests (« demandes »), scoped to the agent's services.
     path("demandes/", views_demandes.demandes, name="demandes"),
+    path("statistiques/", views_stats.statistiques, name="statistiques"),
     path("demandes/export/", views_demandes.demandes_export, name="demandes_export"),
     path("demandes/lot/", views_demandes.demandes_lot, name="demandes_lot"),
     path("demandes/<str:number>/", views_demandes.demande, name="demande"),
