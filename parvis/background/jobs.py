@@ -159,8 +159,9 @@ def label(job: Job) -> str:
 
 
 def summary(job: Job) -> list[str]:
+    """What the job did so far, in the active language (nothing before its first batch)."""
     kind = KINDS.get(job.kind)
-    return [str(line) for line in kind.summary(job)] if kind else []
+    return [str(line) for line in kind.summary(job)] if kind and job.done else []
 
 
 def _merge(result: dict, counters: dict) -> dict:

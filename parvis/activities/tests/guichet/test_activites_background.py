@@ -108,6 +108,7 @@ def test_a_running_job_reloads_its_page_until_asked_not_to(agent_client, commune
     assert page["Refresh"] == "3"
     text = text_of(page)
     assert "0 ligne sur 1 traitée" in text and "Arrêter l'actualisation" in text
+    assert "acceptée" not in text  # nothing decided yet, nothing said
     assert 'role="status"' in page.content.decode()
     quiet = agent_client.get(response.url + "?suivi=non")
     assert "Refresh" not in quiet and "Actualiser la page" in text_of(quiet)
