@@ -64,6 +64,12 @@ def regie_plans(
     return rows.select_related("famille", "regie").order_by("-late_count", "-granted_at", "-pk")
 
 
+def active_plan_of(invoice: Invoice) -> PaymentPlan | None:
+    """The plan en cours that holds the invoice, if any (one at most)."""
+    link = PlanInvoice.objects.filter(invoice=invoice, held=True).select_related("plan").first()
+    return link.plan if link is not None else None
+
+
 def late_instalment_count(commune: Commune) -> int:
     """The badge of the régie's pages: instalments late in plans en cours."""
     return Instalment.objects.filter(

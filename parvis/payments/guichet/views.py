@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from parvis.accounts.agents import regie_required
-from parvis.billing import services
+from parvis.billing import selectors_plans, services
 from parvis.billing.delivery import family_emails
 from parvis.billing.models import Delivery, InvoiceStatus, PaymentStatus
 from parvis.billing.pricing import money
@@ -113,6 +113,9 @@ def facture(request, pk: int):
             "can_collect": invoice.status in DUE_STATUSES,
             "can_cancel": invoice.status != InvoiceStatus.ANNULEE and invoice.paid == 0,
             "overdue": invoice.is_overdue(timezone.localdate()),
+            # Issue 19 §3: the payment plan en cours the invoice is in (its instalments are
+            # reminded instead of it), or None.
+            "plan": selectors_plans.active_plan_of(invoice),
         },
     )
 

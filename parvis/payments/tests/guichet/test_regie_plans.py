@@ -303,3 +303,13 @@ def test_another_familys_plan_is_not_paid(client, commune, famille, invoices):
         {"echeancier": str(plan.pk)},
     )
     assert not Transaction.objects.exists()
+
+
+def test_the_invoice_page_names_its_plan(regie_client, commune, famille, invoices):
+    page = text_of(regie_client.get(url("facture", commune, pk=invoices[0].pk)))
+    assert "Accorder un échéancier" in page
+    regie_client.post(url("accorder_echeancier", commune, pk=famille.pk), grant_data(invoices))
+    plan = PaymentPlan.objects.get()
+    page = text_of(regie_client.get(url("facture", commune, pk=invoices[0].pk)))
+    assert f"Échéancier n° {plan.pk} en cours" in page
+    assert "Accorder un échéancier" not in page
