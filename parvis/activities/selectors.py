@@ -11,11 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from parvis.accounts.models import User
 from parvis.activities.calendar import closed_reason
+from parvis.activities.custody import plan_of
 from parvis.activities.models import (
     Activity,
     BookingStatus,
@@ -27,8 +29,9 @@ from parvis.activities.models import (
 )
 from parvis.activities.services import closures_of, why_not_bookable, why_not_cancellable
 from parvis.communes.models import Commune
-from parvis.families.models import MemberKind, Personne
-from parvis.families.selectors_citizen import _linked_families
+from parvis.families.custody import Plan
+from parvis.families.models import CustodySide, MemberKind, Personne
+from parvis.families.selectors_citizen import _linked_families, linked_children_q
 from parvis.ids import parse_id
 
 WEEKDAY_LABELS = [
@@ -59,9 +62,9 @@ def children_inscriptions(*, user: User, commune: Commune) -> list[ChildInscript
     """Each child of the account's families with their inscriptions: two queries."""
     children = list(
         Personne.objects.filter(
+            linked_children_q(user=user, commune=commune),
             commune=commune,
             kind=MemberKind.ENFANT,
-            famille__in=_linked_families(user=user, commune=commune),
         )
         .select_related("famille")
         .order_by("famille__name", "birth_date", "first_names", "pk")
@@ -114,6 +117,23 @@ class Target:
     activity: Activity
     child: Personne
     inscription: Inscription | None
+    # A child in shared custody: its rule, and which of its two households the account is of.
+    custody: Plan | None = None
+    viewer_sides: frozenset[str] = frozenset()
+
+    def billed_to(self, day: date) -> str:
+        """Who the child's `day` of the activity will be billed to, as the account reads it
+        (a child in shared custody), else ""."""
+        if self.custody is None:
+            return ""
+        shares = self.custody.shares(day, self.activity.pk)
+        if len(shares) > 1:
+            mine = next(s for s in shares if s.side in self.viewer_sides)
+            percent = f"{mine.percent.normalize():f}".replace(".", ",")
+            return _("Partagé : %(percent)s %% facturé à votre foyer") % {"percent": percent}
+        if shares[0].side in self.viewer_sides:
+            return _("Facturé à votre foyer")
+        return _("Facturé à l'autre parent")
 
     @property
     def registered(self) -> bool:
@@ -130,12 +150,12 @@ def booking_target(*, user: User, commune: Commune, activity_slug: str, child_pk
         return None
     child = (
         Personne.objects.filter(
+            linked_children_q(user=user, commune=commune),
             pk=child_pk,
             commune=commune,
             kind=MemberKind.ENFANT,
-            famille__in=_linked_families(user=user, commune=commune),
         )
-        .select_related("famille", "commune")
+        .select_related("famille", "commune", "custody")
         .first()
     )
     if child is None:
@@ -148,7 +168,19 @@ def booking_target(*, user: User, commune: Commune, activity_slug: str, child_pk
     if activity is None:
         return None
     inscription = Inscription.objects.filter(child=child, activity=activity).first()
-    return Target(activity=activity, child=child, inscription=inscription)
+    target = Target(activity=activity, child=child, inscription=inscription)
+    if getattr(child, "custody", None) is not None:  # two more queries, shared children only
+        target.custody = plan_of(child)
+        linked = set(_linked_families(user=user, commune=commune).values_list("pk", flat=True))
+        target.viewer_sides = frozenset(
+            side
+            for side, famille_id in (
+                (CustodySide.FOYER, child.famille_id),
+                (CustodySide.AUTRE, child.custody.other_famille_id),
+            )
+            if famille_id in linked
+        )
+    return target
 
 
 def unit_ids(*, target: Target) -> set[int]:
@@ -231,6 +263,7 @@ class Day:
 class Week:
     monday: date
     days: list[Day | None]  # one per column (None: outside the period)
+    billed_to: str = ""  # a child in shared custody: who the week is billed to
 
     @property
     def key(self) -> str:
@@ -255,6 +288,7 @@ class Calendar:
     units: list[Unit]
     columns: list[int]  # weekdays shown (0 = Monday)
     weeks: list[Week]
+    opening: int | None = None  # the opening week's index, when worked out with a window
 
     @property
     def column_labels(self) -> list[str]:
@@ -270,6 +304,8 @@ class Calendar:
         """The index of the week the calendar opens on (the weeks before it are folded): the
         first one with a day that can still change; when none can (not registered, file
         incomplete), today's week; when the period is over, the first (nothing to fold)."""
+        if self.opening is not None:  # worked out with a window (see `calendar`)
+            return self.opening
         return opening_week(self.weeks, today=today)
 
 
@@ -391,11 +427,19 @@ def fill_cell(
 
 
 def calendar(
-    *, target: Target, now: datetime, file_complete: bool = True, wanted: set | None = None
+    *,
+    target: Target,
+    now: datetime,
+    file_complete: bool = True,
+    wanted: set | None = None,
+    window: tuple[date | None, int] | None = None,
 ) -> Calendar:
     """The whole period of `target.activity` for `target.child`, a week per row: six queries
     whatever the number of weeks. `wanted` (a set of (unit id, day)) is what the form shown
-    checks among the changeable cells; None: what is booked."""
+    checks among the changeable cells; None: what is booked. `window` (a day of the first week
+    to show, None for the opening week; how many weeks) works out only the weeks a page of
+    that many weeks shows and those from today's to the first that can change (its opening):
+    the others are left empty (nothing is changed there: a GET's page, not a posted form)."""
     activity, child = target.activity, target.child
     units = list(activity.units.all())
     closures = closures_of(activity, activity.start, activity.end)
@@ -408,9 +452,8 @@ def calendar(
         activity, now=now, closures=closures, full=full_days(units, activity.start, activity.end)
     )
     columns = sorted({d for unit in units for d in unit.weekdays}) or [0, 1, 2, 3, 4]
-    weeks = []
-    monday = activity.start - timedelta(days=activity.start.weekday())
-    while monday <= activity.end:
+
+    def week_of(monday: date) -> Week:
         days = []
         for weekday in columns:
             day = monday + timedelta(days=weekday)
@@ -429,9 +472,52 @@ def calendar(
                     )
                 )  # fmt: skip
             days.append(Day(day=day, cells=cells))
-        weeks.append(Week(monday=monday, days=days))
-        monday += timedelta(days=7)
-    return Calendar(activity=activity, units=units, columns=columns, weeks=weeks)
+        billed_to = target.billed_to(max(monday, activity.start))
+        return Week(monday=monday, days=days, billed_to=billed_to)
+
+    first_monday = activity.start - timedelta(days=activity.start.weekday())
+    mondays = []
+    while first_monday + timedelta(days=7 * len(mondays)) <= activity.end:
+        mondays.append(first_monday + timedelta(days=7 * len(mondays)))
+    cal = Calendar(activity=activity, units=units, columns=columns, weeks=[])
+    if window is None:
+        cal.weeks = [week_of(monday) for monday in mondays]
+        return cal
+    # No week before today's can change (its days' deadlines are past): the opening is the
+    # first that can from today's on, else today's week (else the first, the period over).
+    today = timezone.localtime(now).date()
+    cal.weeks = [Week(monday=monday, days=[]) for monday in mondays]
+    cal.opening = 0
+    for index, monday in enumerate(mondays):
+        if monday + timedelta(days=6) < today:
+            continue
+        cal.weeks[index] = week_of(monday)
+        if cal.weeks[index].changeable:
+            cal.opening = index
+            break
+    else:
+        cal.opening = next(
+            (i for i, monday in enumerate(mondays) if monday + timedelta(days=6) >= today), 0
+        )
+    start, size = window
+    first, last = window_bounds(mondays, opening=cal.opening, start=start, size=size)
+    for index in range(first, last):
+        if not cal.weeks[index].days:
+            cal.weeks[index] = week_of(mondays[index])
+    return cal
+
+
+def window_bounds(
+    mondays: list[date], *, opening: int, start: date | None, size: int
+) -> tuple[int, int]:
+    """The indexes [first, last) of the `size` weeks a calendar page shows: from the week of
+    `start` (a day of it), else from the opening week."""
+    first = opening
+    if start is not None:
+        first = next(
+            (i for i, m in enumerate(mondays) if m <= start <= m + timedelta(days=6)), opening
+        )
+    return first, min(first + size, len(mondays))
 
 
 def file_complete(*, target: Target) -> bool:

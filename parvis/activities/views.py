@@ -189,12 +189,8 @@ class Window:
 
 def _window(cal, *, opening: int, start: date | None) -> Window:
     """WINDOW_WEEKS weeks from the one of `start` (a day of it), else from the opening week."""
-    first = opening
-    if start is not None:
-        first = next(
-            (i for i, week in enumerate(cal.weeks) if week.monday <= start <= week.sunday), opening
-        )
-    last = min(first + WINDOW_WEEKS, len(cal.weeks))
+    mondays = [week.monday for week in cal.weeks]
+    first, last = selectors.window_bounds(mondays, opening=opening, start=start, size=WINDOW_WEEKS)
     window = Window(first=first, last=last)
     if first > 0:
         window.previous = cal.weeks[max(0, first - WINDOW_WEEKS)].monday
@@ -260,10 +256,12 @@ def _counts(cal) -> dict:
     return {"added": len(add), "removed": len(remove)}
 
 
-def _calendar(request, target, *, wanted=None):
+def _calendar(request, target, *, wanted=None, window=None):
     now = timezone.now()
     complete = selectors.file_complete(target=target)
-    return selectors.calendar(target=target, now=now, file_complete=complete, wanted=wanted)
+    return selectors.calendar(
+        target=target, now=now, file_complete=complete, wanted=wanted, window=window
+    )
 
 
 def _read(request, target):
@@ -283,9 +281,10 @@ def calendrier(request, target):
     """The calendar. GET: what is booked. POST: the form re-displayed after « Tout cocher /
     Tout décocher » (a week or the whole period), or the basket (« panier ») of the changes."""
     if request.method == "GET":
-        cal = _calendar(request, target)
-        start = _parse_day(request.GET.get("semaine", ""))
-        return _render_calendar(request, target, cal, start=start, year=_year(request.GET))
+        start, year = _parse_day(request.GET.get("semaine", "")), _year(request.GET)
+        # A page of a few weeks works out only those (and the way to the opening week).
+        cal = _calendar(request, target, window=None if year else (start, WINDOW_WEEKS))
+        return _render_calendar(request, target, cal, start=start, year=year)
 
     posted = _read(request, target)
     if posted.action == CANCEL:

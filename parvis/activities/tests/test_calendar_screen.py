@@ -355,3 +355,50 @@ def test_a_bad_week_or_window_shows_the_opening_weeks(logged, family, value):
         url("calendrier", family), {"grille": "1", "fenetre": value, "action": f"aller:{value}"}
     )
     assert response.status_code == 200
+
+
+def _state(week):
+    return [(c.key, c.status, c.reason, c.wanted, c.note) for c in week.cells()]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2026, 8, 20, 10, 0),  # before the period
+        datetime(2026, 11, 20, 8, 0),
+        datetime(2026, 12, 3, 8, 59),  # the last minute of the week of 30 November
+        datetime(2026, 12, 3, 9, 1),  # a minute after
+        datetime(2026, 12, 19, 12, 0),  # Christmas holidays ahead
+        datetime(2027, 6, 30, 10, 0),  # the last week
+        datetime(2027, 8, 2, 10, 0),  # after the period
+    ],
+)
+@pytest.mark.parametrize("registered", [True, False])
+@pytest.mark.parametrize("start", [None, date(2026, 10, 7), date(2027, 3, 3)])
+def test_a_windows_weeks_are_the_whole_calendars(family, when, registered, start):
+    """The page of a few weeks works out only those (and from today's week to the opening):
+    the same opening, and the same cells on the weeks it shows, as the whole period's."""
+    from parvis.activities import selectors
+    from parvis.activities.views import WINDOW_WEEKS
+
+    book(family, date(2026, 12, 4))
+    book(family, date(2027, 3, 2), status=BookingStatus.EN_ATTENTE)
+    if not registered:
+        family["inscription"].delete()
+    now = when.replace(tzinfo=PARIS)
+    with time_machine.travel(now, tick=False):
+        target = selectors.booking_target(
+            user=family["user"], commune=family["commune"],
+            activity_slug=family["activity"].slug, child_pk=family["child"].pk,
+        )  # fmt: skip
+        whole = selectors.calendar(target=target, now=now)
+        shown = selectors.calendar(target=target, now=now, window=(start, WINDOW_WEEKS))
+        today = now.date()
+        assert shown.opening_week(today=today) == whole.opening_week(today=today)
+        mondays = [week.monday for week in whole.weeks]
+        first, last = selectors.window_bounds(
+            mondays, opening=whole.opening_week(today=today), start=start, size=WINDOW_WEEKS
+        )
+        assert [w.monday for w in shown.weeks] == mondays
+        for index in range(first, last):
+            assert _state(shown.weeks[index]) == _state(whole.weeks[index]), mondays[index]
