@@ -75,6 +75,14 @@ def test_an_agent_changes_the_deadline_and_the_calendar_follows(regles_site, pag
     booking.get_by_label("Forme de la règle").select_option("weekly")
     booking.get_by_label("Jour de la semaine précédente").select_option(label="jeudi")
     booking.get_by_label("À l'heure (HH:MM)").fill("10:00")
+    booking.get_by_label("À l'heure (HH:MM)").dispatch_event("change")
+    # The inputs a kind does not use are hidden, and the preview follows the entries (JS).
+    expect(booking.get_by_label("Nombre d'heures avant le début de l'accueil")).to_be_hidden()
+    expect(booking.get_by_label("Jour de la semaine précédente")).to_be_visible()
+    expect(agent.locator("#apercu")).to_contain_text(
+        "Réservation jusqu'au jeudi 10 h de la semaine précédente."
+    )
+    assert Activity.objects.get(pk=activity.pk).booking_deadline["kind"] == "days_before"
     # A wrong entry first: its French error next to the rule, the entries kept.
     cancel.get_by_label("Forme de la règle").select_option("hours_before")
     cancel.get_by_label("Nombre d'heures avant le début de l'accueil").fill("5000")
