@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+API_PARTICULIER_PORT ?= 8766
+FRANCECONNECT_PORT ?= 8765
 PYTEST_ARGS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -42,11 +44,20 @@ makemessages: install
 		--ignore=.venv --ignore=node_modules --ignore=staticfiles --no-obsolete --add-location=file
 
 # PARVIS_DEVELOPMENT: the development key, the payment simulator, /_dev/outbox/, plain-HTTP
-# cookies (refused unless every allowed host is loopback).
+# cookies (refused unless every allowed host is loopback). Beside the server, the local API
+# Particulier (parvis/families/api_particulier_local.py, port API_PARTICULIER_PORT) and the demo
+# FranceConnect provider (parvis/accounts/franceconnect_provider.py, port FRANCECONNECT_PORT),
+# stopped with it.
 run: messages
 	PARVIS_DEVELOPMENT=1 DEBUG=1 $(BIN)/python manage.py migrate --noinput -v0
 	PARVIS_DEVELOPMENT=1 DEBUG=1 $(BIN)/python manage.py load_demo --base-url http://127.0.0.1:$(PORT)
-	PARVIS_DEVELOPMENT=1 DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	PARVIS_DEVELOPMENT=1 $(BIN)/python -m parvis.families.api_particulier_local --port $(API_PARTICULIER_PORT) & \
+	api=$$!; \
+	PARVIS_DEVELOPMENT=1 $(BIN)/python -m parvis.accounts.franceconnect_provider --port $(FRANCECONNECT_PORT) & \
+	fc=$$!; trap 'kill $$api $$fc 2>/dev/null' EXIT INT TERM; \
+	PARVIS_DEVELOPMENT=1 DEBUG=1 PARVIS_API_PARTICULIER_URL=http://127.0.0.1:$(API_PARTICULIER_PORT) \
+	PARVIS_FRANCECONNECT_DEMO_URL=http://127.0.0.1:$(FRANCECONNECT_PORT)/api/v2 \
+		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Browser journeys drive Debian's Chromium (browsers cannot be downloaded here).
 chromium:

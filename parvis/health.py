@@ -31,6 +31,8 @@ PERIODIC_COMMANDS = (
     "send_penalty_warnings",
     "run_invoicing",
     "send_plan_reminders",
+    "settle_direct_debits",
+    "apply_retention",
 )
 # A last run in one of these states makes the report an error (the job needs a look).
 FAILED_RUNS = {PeriodicRun.Status.FAILED, PeriodicRun.Status.INTERRUPTED}

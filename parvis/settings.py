@@ -131,6 +131,23 @@ PARVIS_BASE_URL = os.environ.get(
 # demo, off in production unless asked for (a commune without a provider then pays at the régie).
 PARVIS_PAYMENT_SIMULATOR = env_bool("PARVIS_PAYMENT_SIMULATOR", PARVIS_DEVELOPMENT)
 
+# FranceConnect: each commune's client (id, secret, platform) is set in the admin. The local demo
+# provider (`manage.py franceconnect_demo`, started by `make run`) may be chosen by a commune only
+# with PARVIS_FRANCECONNECT_DEMO: on in development and in the demo, off in production.
+PARVIS_FRANCECONNECT_DEMO = env_bool("PARVIS_FRANCECONNECT_DEMO", PARVIS_DEVELOPMENT)
+PARVIS_FRANCECONNECT_DEMO_URL = os.environ.get(
+    "PARVIS_FRANCECONNECT_DEMO_URL", "http://127.0.0.1:8765/api/v2"
+)
+
+# API Particulier (a family's CAF/MSA quotient; each commune's token is set in the admin): its
+# address, and how long to wait for it (seconds) before the family is told to try later. In
+# development, the local server of parvis/families/api_particulier_local.py (`make run`).
+PARVIS_API_PARTICULIER_URL = os.environ.get(
+    "PARVIS_API_PARTICULIER_URL",
+    "http://127.0.0.1:8766" if PARVIS_DEVELOPMENT else "https://particulier.api.gouv.fr",
+)
+PARVIS_API_PARTICULIER_TIMEOUT = float(os.environ.get("PARVIS_API_PARTICULIER_TIMEOUT", 10))
+
 # Who hosts this deployment, for the legal notices of every commune (« Hébergement »).
 PARVIS_HOSTING = os.environ.get("PARVIS_HOSTING", "")
 
@@ -180,6 +197,9 @@ PARVIS_TASKS = os.environ.get("PARVIS_TASKS", "immediate" if DEBUG else "databas
 # runs that overlap (a job of a few milliseconds is over before the next host has started Django).
 # Shorter than the shortest timer (5 minutes); 0 turns it off (the tests, a manual re-run).
 PARVIS_PERIODIC_MIN_INTERVAL = int(os.environ.get("PARVIS_PERIODIC_MIN_INTERVAL", 60))
+# Seconds: a task still « running » this long after it started lost its worker (/healthz/status
+# reports it; django-tasks-db never marks it failed). Longer than the longest task (a run's PDFs).
+PARVIS_TASK_STALE_AFTER = int(os.environ.get("PARVIS_TASK_STALE_AFTER", 3600))
 _TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",
@@ -213,6 +233,7 @@ INSTALLED_APPS = [
     "parvis.activities",
     "parvis.billing",
     "parvis.payments",
+    "parvis.rgpd",
     "parvis.portal",
     "parvis.backoffice",
 ]
@@ -465,6 +486,9 @@ else:
 
 # The operator, who receives the server errors (« Nom <adresse>, Autre <adresse> »).
 ADMINS = parse_admins(os.environ.get("ADMINS", ""))
+# The ERROR lines of parvis.* reach ADMINS too (parvis.logs.ErrorEmailHandler, without personal
+# data): at most one e-mail per logger and line per this many seconds, in each process.
+PARVIS_ERROR_EMAIL_INTERVAL = int(os.environ.get("PARVIS_ERROR_EMAIL_INTERVAL", 900))
 
 # --- Logging -------------------------------------------------------------------------------------
 
@@ -489,13 +513,20 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "filters": ["request_id"],
             "formatter": PARVIS_LOG_FORMAT,
-        }
+        },
+        "error_email": {
+            "class": "parvis.logs.ErrorEmailHandler",
+            "filters": ["request_id"],
+            "level": "ERROR",
+        },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # WeasyPrint logs each step of every PDF at INFO.
         "weasyprint": {"level": "WARNING"},
+        # Parvis's own ERROR lines also go to ADMINS (besides the console, through the root).
+        "parvis": {"handlers": ["error_email"]},
     },
 }
 

@@ -32,6 +32,9 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 PARVIS_BASE_URL = "http://testserver"
 PARVIS_PAYMENT_SIMULATOR = True
+# Never the real API Particulier from a test: a closed port of the loopback (connection refused at
+# once); the tests that need it start the local server (parvis/families/tests/conftest.py).
+PARVIS_API_PARTICULIER_URL = "http://127.0.0.1:9"
 # The development conveniences read at run time (/_dev/outbox/); the import-time ones (key,
 # cookies, simulator) are set above, so the environment of the tests' subprocesses stays clean.
 PARVIS_DEVELOPMENT = True

@@ -6,6 +6,7 @@ from parvis.accounts import urls as accounts_urls
 from parvis.accounts.forms_auth import AdminLoginForm
 from parvis.communes.admin_shortcut import scoped_shortcut
 from parvis.families import views_espace, views_signup
+from parvis.rgpd import views as rgpd_views
 
 admin.site.site_header = _("Parvis — administration")
 admin.site.site_title = _("Parvis")
@@ -13,9 +14,15 @@ admin.site.index_title = _("Administration")
 admin.site.login_form = AdminLoginForm  # throttled like the guichet's door
 
 # The citizen's account pages share one namespace, « accounts »: the sign-up and « Mon espace »
-# (parvis.families: they are built around the household) and the login doors (parvis.accounts).
+# (parvis.families: they are built around the household), the login doors (parvis.accounts) and
+# « Télécharger mes données » (parvis.rgpd).
 ACCOUNT_PAGES = (
-    [*views_signup.urlpatterns, *accounts_urls.urlpatterns, *views_espace.urlpatterns],
+    [
+        *views_signup.urlpatterns,
+        *accounts_urls.urlpatterns,
+        *views_espace.urlpatterns,
+        *rgpd_views.account_urlpatterns,  # « Télécharger mes données »
+    ],
     "accounts",
 )
 
@@ -32,6 +39,7 @@ urlpatterns = [
     path("<slug:commune>/paiement/", include("parvis.payments.urls")),
     path("<slug:commune>/guichet/activites/", include("parvis.activities.guichet.urls")),
     path("<slug:commune>/guichet/regie/", include("parvis.payments.guichet.urls")),
+    path("<slug:commune>/guichet/donnees-personnelles/", include("parvis.rgpd.guichet.urls")),
     path("<slug:commune>/guichet/", include("parvis.backoffice.urls")),
     path("<slug:commune>/demarches/", include("parvis.demarches.urls")),
 ]

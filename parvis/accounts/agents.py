@@ -139,3 +139,36 @@ def regie_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def administrateur_required(view):
+    """The commune's administrator (its DPO's pages: retention, registre); other agents get a
+    403 page."""
+
+    @agent_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.agent.is_administrateur:
+            return forbidden(request, _("Ces pages sont celles de l'administrateur de la commune."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+# « Concepteur de démarches » (issue 21): builds the commune's procedures at the guichet; the
+# administrator builds them too.
+BUILDER_ROLE = AgentRole.Role.CONCEPTEUR
+BUILDER_ROLES = frozenset({BUILDER_ROLE, AgentRole.Role.ADMINISTRATEUR})
+
+
+def builder_required(view):
+    """A « concepteur de démarches » (or the administrator); other agents get a 403 page."""
+
+    @agent_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.agent.roles & BUILDER_ROLES:
+            return forbidden(request, _("Ces pages sont celles des concepteurs de démarches."))
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -113,6 +113,8 @@ class AgentRole(models.Model):
         SCOLAIRE = "scolaire", _("Affaires scolaires")
         ETAT_CIVIL = "etat_civil", _("État civil")
         REGIE = "regie", _("Régie")
+        # Builds and publishes the commune's procedures (issue 21), nothing else.
+        CONCEPTEUR = "concepteur", _("Concepteur de démarches")
         ADMINISTRATEUR = "administrateur", _("Administrateur")
 
     commune = models.ForeignKey("communes.Commune", on_delete=models.CASCADE)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from parvis.accounts.agents import REGIE_ROLES
+from parvis.accounts.agents import BUILDER_ROLES, REGIE_ROLES
 from parvis.portal.navigation import NavEntry
 
 
@@ -46,6 +46,22 @@ def _navigation(request) -> list[NavEntry]:
                 reverse("guichet_regie:facturations", args=[slug]),
             ),
         ]
+    if request.agent.is_administrateur:
+        entries.append(
+            NavEntry(
+                "guichet_rgpd:conservation",
+                _("Données personnelles"),
+                reverse("guichet_rgpd:conservation", args=[slug]),
+            )
+        )
+    if request.agent.roles & BUILDER_ROLES:
+        entries.append(
+            NavEntry(
+                "backoffice:concepteur",
+                _("Concepteur de démarches"),
+                reverse("backoffice:concepteur", args=[slug]),
+            )
+        )
     if request.agent.can_edit_families:
         entries.append(
             NavEntry(

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
+from parvis.billing import plans
 from parvis.billing.models import (
     INVOICE_TRANSITIONS,
     Delivery,
@@ -211,6 +212,13 @@ def cancel_invoice(*, invoice: Invoice, actor: User, reason: str) -> Invoice:
         raise ValidationError(
             _("Cette facture a des paiements : annulez-les avant d'annuler la facture.")
         )
+    if invoice.plan_links.filter(held=True).exists():
+        raise ValidationError(
+            _(
+                "Cette facture fait partie d'un échéancier en cours : mettez fin à "
+                "l'échéancier avant d'annuler la facture."
+            )
+        )
     before = invoice.status
     _move(invoice, InvoiceStatus.ANNULEE, actor=actor, reason=reason)
     invoice.save(update_fields=["status"])
@@ -275,6 +283,21 @@ def record_payment(
             raise ValidationError(_("Cette facture n'est pas une facture de la famille."))
         if invoice.status == InvoiceStatus.ANNULEE:
             raise ValidationError(_("La facture n° %(n)s est annulée.") % {"n": invoice.number})
+        # An invoice in a direct-debit batch is paid by that debit alone, and only it (issue 19):
+        # never both debited and paid by card or at the counter.
+        if (invoice.status == InvoiceStatus.PRELEVEMENT_EN_COURS) != (
+            method == PaymentMethod.PRELEVEMENT
+        ):
+            raise ValidationError(
+                _(
+                    "La facture n° %(n)s est en cours de prélèvement : elle sera réglée par le "
+                    "prélèvement, ou de nouveau due s'il est rejeté."
+                )
+                % {"n": invoice.number}
+                if invoice.status == InvoiceStatus.PRELEVEMENT_EN_COURS
+                else _("La facture n° %(n)s n'est pas dans un lot de prélèvements.")
+                % {"n": invoice.number}
+            )
         if amount <= 0:
             raise ValidationError({"amount": _("Le montant est supérieur à 0 €.")})
         if amount > invoice.due_amount:
@@ -308,6 +331,7 @@ def record_payment(
         invoice.paid += amount
         _move(invoice, _status_for(invoice), actor=actor)
         invoice.save(update_fields=["paid", "status"])
+    plans.follow_invoices(invoice_ids=list(wanted), actor=actor)
     audit(
         actor=actor,
         action="paiement.enregistre",
@@ -325,6 +349,33 @@ def record_payment(
 
         enqueue_on_commit(tasks.send_receipt, payment_id=payment.pk)
     return payment
+
+
+# --- Direct debit (issue 19; payments.services_sepa is the caller) --------------------------------
+
+
+def start_direct_debit(*, invoices: Seq[Invoice], actor: User | None, reason: str) -> None:
+    """Moves invoices the caller has locked (pk order, `lock_invoices`) from « à régler » to
+    « prélèvement en cours », with their history: they are in a debit batch sent to the bank."""
+    for invoice in invoices:
+        if invoice.paid != 0:
+            raise ValidationError(_("Seule une facture sans paiement est prélevée."))
+        _move(invoice, InvoiceStatus.PRELEVEMENT_EN_COURS, actor=actor, reason=reason)
+        invoice.save(update_fields=["status"])
+
+
+def end_direct_debit(*, invoice: Invoice, actor: User | None, reason: str) -> None:
+    """A locked invoice « prélèvement en cours » is due again (its debit was rejected or taken
+    out of its batch before the bank had it)."""
+    if invoice.status != InvoiceStatus.PRELEVEMENT_EN_COURS:
+        raise ValidationError(_("Cette facture n'est pas en cours de prélèvement."))
+    _move(invoice, _status_for(invoice), actor=actor, reason=reason)
+    invoice.save(update_fields=["status"])
+
+
+def lock_invoices(ids: Seq[int]) -> dict[int, Invoice]:
+    """The invoices locked in pk order (the order every payment path takes them in)."""
+    return _lock_invoices(ids)
 
 
 @transaction.atomic
@@ -349,6 +400,7 @@ def cancel_payment(*, payment: Payment, actor: User, reason: str) -> Payment:
     payment.cancelled_at = timezone.now()
     payment.cancel_reason = reason
     payment.save(update_fields=["status", "cancelled_by", "cancelled_at", "cancel_reason"])
+    plans.follow_invoices(invoice_ids=list(invoices), actor=actor)
     audit(
         actor=actor,
         action="paiement.annule",

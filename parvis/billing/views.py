@@ -20,15 +20,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from parvis.accounts.decorators import citizen_required
-from parvis.billing import selectors, selectors_compte
+from parvis.billing import direct_debit, selectors, selectors_compte, selectors_plans
 
 SECTION = "billing:mon_compte"
 PER_PAGE = 24
 
 
-def _with_state(invoices, today):
+def _with_state(invoices, today, debit_dates=None):
+    if debit_dates is None:
+        debit_dates = direct_debit.debit_dates(invoices)  # « prélevé le … » (issue 19)
     for invoice in invoices:
-        invoice.state = selectors.invoice_state(invoice, today=today)
+        invoice.state = selectors.invoice_state(
+            invoice, today=today, debit_on=debit_dates.get(invoice.pk)
+        )
     return invoices
 
 
@@ -51,7 +55,7 @@ def _invoice_or_404(request, pk):
     invoice = selectors.invoice_of(famille=_families(request), commune=request.commune, pk=pk)
     if invoice is None:
         raise Http404(_("Cette facture n'existe pas."))
-    invoice.state = selectors.invoice_state(invoice, today=timezone.localdate())
+    _with_state([invoice], timezone.localdate())
     return invoice
 
 
@@ -70,7 +74,10 @@ def mon_compte(request):
     families = list(_families(request))
     paginator = Paginator(selectors.invoices_of(famille=families, commune=commune), PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    invoices = _with_state(list(page.object_list), today)
+    invoices = list(page.object_list)
+    payable = selectors.payable_invoices(famille=families, commune=commune)
+    debit_dates = direct_debit.debit_dates([*invoices, *payable])  # once for both lists
+    _with_state(invoices, today, debit_dates)
     return render(
         request,
         "billing/mon_compte.html",
@@ -79,10 +86,14 @@ def mon_compte(request):
             "several_families": len(families) > 1,
             "page": page,
             "groups": _groups(invoices),
-            "payable": _with_state(
-                selectors.payable_invoices(famille=families, commune=commune), today
-            ),
+            "payable": [
+                invoice
+                for invoice in _with_state(payable, today, debit_dates)
+                if invoice.state.payable  # not those a direct debit pays
+            ],
+            "debit_panel": direct_debit.compte_panel(families=families, commune=commune),
             "balance": selectors.balance_of(famille=families, commune=commune),
+            "plans": selectors_plans.family_plans(famille=families, commune=commune),
             "choices": selectors_compte.billing_choices(families=families, commune=commune),
             "adhesion_url": selectors_compte.paperless_procedure_url(commune),
             "current_section": SECTION,

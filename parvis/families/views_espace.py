@@ -16,13 +16,11 @@ templates under accounts/espace/."""
 
 from __future__ import annotations
 
-import json
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
-from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -35,7 +33,7 @@ from parvis.accounts import services
 from parvis.accounts.decorators import citizen_required
 from parvis.accounts.fields import use_commune_postal_code
 from parvis.communes.links import url_if_exists
-from parvis.families import selectors_citizen, selectors_documents
+from parvis.families import selectors_citizen, selectors_documents, services_api_particulier
 from parvis.families import services as family_services
 from parvis.families.forms_espace import (
     AuthorisedPersonForm,
@@ -64,6 +62,10 @@ PREFIXES = {SECTION_AUTH: "mdp", SECTION_EMAIL: "courriel", SECTION_KEYS: "cle"}
 
 def _url(name: str, request, query: str = "") -> str:
     return reverse(f"accounts:{name}", kwargs={"commune": request.commune.slug}) + query
+
+
+def _url_families(name: str, request) -> str:
+    return reverse(f"families:{name}", kwargs={"commune": request.commune.slug})
 
 
 # --- Gérer mes informations -----------------------------------------------------------------------
@@ -138,6 +140,9 @@ def mes_informations(request):
             (value, DocumentType(value).label) for value in PERSON_DOCUMENT_TYPES
         ]
         context["dossier_url"] = url_if_exists("inscriptions:index", commune.slug)
+        # Issue 20 §2: the CAF/MSA quotient through API Particulier, where the commune offers it.
+        if households and services_api_particulier.commune_config(commune) is not None:
+            context["api_particulier_url"] = _url_families("quotient_api_particulier", request)
     return render(request, "accounts/espace/mes_informations.html", context)
 
 
@@ -266,21 +271,6 @@ def modifier_espace(request):
 
 
 # --- Data rights ----------------------------------------------------------------------------------
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-@citizen_required
-def telecharger_donnees(request):
-    """GET: what the file holds, and the button. POST: the file (JSON, as an attachment)."""
-    if request.method == "GET":
-        return render(request, "accounts/espace/telecharger_donnees.html")
-    data = selectors_citizen.export_data(user=request.user, commune=request.commune)
-    body = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
-    filename = f"parvis-{request.commune.slug}-mes-donnees-{timezone.localdate():%Y-%m-%d}.json"
-    response = HttpResponse(body, content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 @sensitive_post_parameters()
@@ -469,7 +459,6 @@ FOYER = "mon-espace/foyers/<int:number>/"
 urlpatterns = [
     path("mon-espace/mes-informations/", mes_informations, name="mes_informations"),
     path("mon-espace/modifier/", modifier_espace, name="modifier_espace"),
-    path("mon-espace/mes-donnees/", telecharger_donnees, name="telecharger_donnees"),
     path("mon-espace/supprimer/", supprimer_espace, name="supprimer_espace"),
     path(
         f"{FOYER}personnes-autorisees/ajouter/",

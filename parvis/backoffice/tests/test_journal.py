@@ -30,6 +30,11 @@ YEAR.append("REPAS 02/07/2027")
 
 # What each action writes in `changes`, as the code writes it (target model, changes).
 SAMPLES = {
+    "garde_partagee.record": (
+        "sharedcustody",
+        {"rule": [None, "semaines_paires"], "since": [None, "2026-09-01"]},
+    ),
+    "garde_partagee.end": ("sharedcustody", {"other_famille": ["F000007", None]}),
     "famille.create": ("famille", {"name": [None, "DURAND"], "address": [None, "3, rue"]}),
     "famille.update": ("famille", {"address": ["3, rue", "5, rue"], "payeur": [None, "Marc"]}),
     "personne.create": ("personne", {"kind": [None, "enfant"], "birth_date": [None, "2018-06-02"]}),
@@ -46,8 +51,15 @@ SAMPLES = {
     ),
     "family_access.remove": ("user", {"famille": ["DURAND (F000001)", None]}),
     "demande.transition": ("demande", {"status": ["en_attente", "acceptee"]}),
+    "procedure.create": ("procedure", {"title": [None, "Permis"], "source": [None, "nouvelle"]}),
+    "procedure.update": ("procedure", {"modification": [None, "champ « Nom » ajouté"]}),
+    "procedure.publish": ("procedure", {"version": [1, 2]}),
+    "procedure.restore": ("procedure", {"version": [2, 3], "restored": [None, 1]}),
+    "procedure.state": ("procedure", {"is_enabled": [True, False]}),
+    "procedure.share": ("procedure", {"version": [None, 2]}),
     "account.update_coordinates": ("user", {"phone": ["", "06 12 34 56 78"]}),
     "account.create": ("user", {}),
+    "account.franceconnect_link": ("user", {"first_name": ["Angela", "Angela Claire Louise"]}),
     "account.confirm_email": ("user", {"email": ["a@example.fr", "b@example.fr"]}),
     "account.request_email_change": ("user", {"pending_email": ["", "b@example.fr"]}),
     "account.set_password": ("user", {}),
@@ -58,6 +70,10 @@ SAMPLES = {
     "account.delete": ("user", {}),
     "account.login_alert": ("user", {"failed_attempts": [None, 12]}),
     "quotient.record": ("quotientfamilial", {"value": [None, "1117.02"], "source": [None, "avis"]}),
+    "quotient.api_particulier": (
+        "quotientfamilial",
+        {"resultat": [None, "trouve"], "month": [None, "2026-11"], "statut_http": [None, 404]},
+    ),
     "document.create": (
         "document",
         {
@@ -79,6 +95,15 @@ SAMPLES = {
         "inscription",
         {"status": ["en_attente", "refusee"], "refusal_reason": ["", "Complet"]},
     ),
+    "rgpd.export": ("user", {}),
+    "rgpd.retention": (
+        "retentionrun",
+        {
+            "counts": [None, "Justificatifs dont la validité a pris fin : 3"],
+            "warned": [None, 2],
+        },
+    ),
+    "rgpd.retention_enabled": ("retentionpolicy", {"enabled_at": [None, "2026-12-06T09:00"]}),
     "reservation.basket": (
         "personne",
         {
@@ -113,6 +138,15 @@ SAMPLES = {
         },
     ),
     "activite.places_proposees": ("unit", {"offres": [None, 2], "seats": [None, 12]}),
+    "activite.regles": (
+        "activity",
+        {
+            "booking_deadline": [
+                "Réservation jusqu'à la veille à 9 h.",
+                "Réservation jusqu'au vendredi 9 h de la semaine précédente.",
+            ]
+        },
+    ),
     "presence.pointage": (
         "unit",
         {
@@ -219,6 +253,66 @@ SAMPLES = {
             "refund_method": [None, "virement"],
             "refunded_on": [None, date(2026, 12, 3)],
             "refund_reference": [None, "VIR-1"],
+        },
+    ),
+    "mandat.demande": (
+        "mandate",
+        {"regie": [None, "Régie enfance"], "holder_name": [None, "Françoise DURAND"]},
+    ),
+    "mandat.signe": (
+        "mandate",
+        {
+            "status": ["en_attente", "actif"],
+            "rum": [None, "PVS-ENF-ABCDEFGHJKLM"],
+            "iban": [None, "FR14 **** … 2606"],
+        },
+    ),
+    "mandat.papier": (
+        "mandate",
+        {
+            "rum": [None, "ENF-PAPIER-1"],
+            "iban": [None, "FR14 **** … 2606"],
+            "signed_on": [None, date(2026, 11, 2)],
+        },
+    ),
+    "mandat.revoque": ("mandate", {"status": ["actif", "revoque"], "count": [None, 1]}),
+    "mandat.suspendu": ("mandate", {"status": ["actif", "suspendu"]}),
+    "mandat.reactive": ("mandate", {"status": ["suspendu", "actif"]}),
+    "prelevement.lot_prepare": (
+        "debitbatch",
+        {
+            "collection_date": [None, date(2027, 1, 5)],
+            "count": [None, 2],
+            "total": [None, Decimal("144.35")],
+        },
+    ),
+    "prelevement.lot_transmis": ("debitbatch", {"status": ["prepare", "envoye"]}),
+    "prelevement.lot_annule": ("debitbatch", {"status": ["prepare", "annule"], "count": [None, 2]}),
+    "prelevement.lot_regle": ("debitbatch", {"status": ["envoye", "regle"], "count": [None, 2]}),
+    "prelevement.rejete": (
+        "debit",
+        {"reject_code": [None, "AM04"], "amount": [None, "73.80"], "invoices": [None, "7916"]},
+    ),
+    "echeancier.accorde": (
+        "paymentplan",
+        {
+            "total": [None, Decimal("100.00")],
+            "count": [None, 3],
+            "invoices": [None, "7916, 7917"],
+            "first_day": [None, date(2026, 10, 25)],
+            "last_day": [None, date(2026, 12, 25)],
+        },
+    ),
+    "echeancier.solde": ("paymentplan", {"status": ["actif", "solde"]}),
+    "echeancier.repris": ("paymentplan", {"status": ["solde", "actif"]}),
+    "echeancier.annule": ("paymentplan", {"status": ["actif", "annule"], "reason": [None, "x"]}),
+    "echeancier.rompu": ("paymentplan", {"status": ["actif", "rompu"], "reason": [None, "Non"]}),
+    "echeance.en_retard": (
+        "paymentplan",
+        {
+            "position": [None, 2],
+            "day": [None, date(2026, 11, 25)],
+            "due": [None, Decimal("33.33")],
         },
     ),
     "commune.creee": ("commune", {"slug": [None, "villebois"]}),

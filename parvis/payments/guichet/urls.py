@@ -7,6 +7,7 @@ from django.urls import path
 
 from parvis.billing.guichet import views as views_facturation
 from parvis.payments.guichet import views as views_regie
+from parvis.payments.guichet import views_plans, views_sepa
 
 app_name = "guichet_regie"
 
@@ -26,6 +27,37 @@ urlpatterns = [
     path("trop-percus/<int:pk>/rembourser/", views_regie.rembourser, name="rembourser"),
     path("relances/", views_regie.relances, name="relances"),
     path("export/", views_regie.export, name="export"),
+    # Payment plans (payments.guichet.views_plans)
+    path("echeanciers/", views_plans.echeanciers, name="echeanciers"),
+    path("echeanciers/<int:pk>/", views_plans.echeancier, name="echeancier"),
+    path(
+        "echeanciers/<int:pk>/encaisser/",
+        views_plans.encaisser_echeance,
+        name="encaisser_echeance",
+    ),
+    path("echeanciers/<int:pk>/fin/", views_plans.terminer, name="terminer_echeancier"),
+    path("familles/<int:pk>/echeancier/", views_plans.accorder, name="accorder_echeancier"),
+    # SEPA direct debit (payments.guichet.views_sepa, issue 19)
+    path("prelevements/", views_sepa.prelevements, name="prelevements"),
+    path("prelevements/lots/<int:pk>/", views_sepa.lot, name="lot"),
+    path("prelevements/lots/<int:pk>/pain008.xml", views_sepa.lot_xml, name="lot_xml"),
+    path("prelevements/lots/<int:pk>/transmis/", views_sepa.lot_transmis, name="lot_transmis"),
+    path("prelevements/lots/<int:pk>/annuler/", views_sepa.lot_annuler, name="lot_annuler"),
+    path("prelevements/lots/<int:pk>/rejets/", views_sepa.rejets_importer, name="rejets_importer"),
+    path("prelevements/<int:pk>/rejet/", views_sepa.rejet, name="rejet"),
+    path("prelevements/mandats/", views_sepa.mandats, name="mandats"),
+    path("prelevements/mandats/papier/", views_sepa.mandat_papier, name="mandat_papier"),
+    path("prelevements/mandats/<int:pk>/", views_sepa.mandat, name="mandat"),
+    path(
+        "prelevements/mandats/<int:pk>/reactiver/",
+        views_sepa.mandat_reactiver,
+        name="mandat_reactiver",
+    ),
+    path(
+        "prelevements/mandats/<int:pk>/revoquer/",
+        views_sepa.mandat_revoquer,
+        name="mandat_revoquer",
+    ),
     # Invoicing (billing.guichet.views)
     path("facturation/", views_facturation.facturations, name="facturations"),
     path("facturation/nouvelle/", views_facturation.apercu, name="apercu"),

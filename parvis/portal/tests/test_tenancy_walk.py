@@ -4,8 +4,11 @@ another family) and expect nothing: 404 for agents, the login page for citizens.
 New URL patterns are picked up automatically: a pattern whose parameters this walk cannot fill
 fails the test, so a new object URL cannot ship without being tried."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from parvis.accounts.models import AgentRole, AuditEntry
 from parvis.demarches import views_suivi
@@ -21,6 +24,7 @@ from parvis.families.tests.factories import (
     FamilleFactory,
     FamilyAccessFactory,
 )
+from parvis.rgpd.models import DataExport, ExportStatus
 from parvis.testing.files import pdf_bytes
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +55,12 @@ def world(commune=None):
     )
     key, _shown = generate_service_key(famille=famille, service=service, actor=agent)
     demande, attachment = submitted_demande(commune)
+    export = DataExport.objects.create(
+        commune=commune,
+        user=FamilyAccessFactory(famille=famille).user,
+        status=ExportStatus.PRETE,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
     return {
         "commune": commune,
         "famille": famille,
@@ -60,6 +70,7 @@ def world(commune=None):
         "key": key,
         "demande": demande,
         "attachment": attachment,
+        "export": export,
     }
 
 
@@ -103,6 +114,8 @@ def fill(pattern: URLPattern, objects: dict) -> str:
         values["<int:pk>"] = str(objects["child"].pk)
     elif "cles/<int:pk>" in route:
         values["<int:pk>"] = str(objects["key"].pk)
+    elif "mes-donnees/<int:pk>" in route:
+        values["<int:pk>"] = str(objects["export"].pk)
     elif "pieces/<int:pk>" in route:
         values["<int:pk>"] = str(objects["attachment"].pk)
     elif "documents/<int:pk>" in route:

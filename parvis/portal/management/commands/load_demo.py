@@ -4,6 +4,7 @@ import os
 
 from django.core.management.base import BaseCommand
 
+from parvis.accounts import demo as accounts_demo
 from parvis.activities import demo as activities_demo
 from parvis.billing import demo as billing_demo
 from parvis.billing import demo_invoices as billing_demo_invoices
@@ -16,6 +17,7 @@ from parvis.payments import demo as payments_demo
 # Each app with demo data adds its loader here, in dependency order.
 LOADERS = [
     communes_demo.load,
+    accounts_demo.load,
     families_demo.load,
     demarches_demo.load,
     demo_documents.load,
