@@ -403,3 +403,19 @@ def test_a_day_still_open_does_not_hide_a_later_childs_late_day(world):
     assert [line for line in lines(month) if line[0] == "majoration"] == [
         ("majoration", "Hugo DURAND", 1, D("1.24"), D("1.24")),
     ]
+
+
+def test_another_familys_quotient_bookings_and_children_change_nothing(world):
+    changes = added(world["lea"], world["repas"], DECEMBER[:2])
+    alone = only_month(preview(world, changes))
+    # The MARTIN family of the same commune: a low QF, an elder child booked in December.
+    from parvis.families.tests.factories import FamilleFactory
+
+    martin = FamilleFactory(commune=world["commune"], name="MARTIN")
+    elder = ChildFactory(famille=martin, first_names="Tom", birth_date=date(2015, 1, 1))
+    low = qf(world, "300")
+    type(low).objects.filter(pk=low.pk).update(famille=martin)
+    book(world, elder, world["repas"], DECEMBER[:3])
+    again = only_month(preview(world, changes))
+    assert (again.before, again.after, lines(again)) == (alone.before, alone.after, lines(alone))
+    assert again.before == D("0.00") and again.qf is None
