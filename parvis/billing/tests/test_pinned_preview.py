@@ -419,3 +419,22 @@ def test_another_familys_quotient_bookings_and_children_change_nothing(world):
     again = only_month(preview(world, changes))
     assert (again.before, again.after, lines(again)) == (alone.before, alone.after, lines(alone))
     assert again.before == D("0.00") and again.qf is None
+
+
+def test_siblings_are_ranked_by_birth_date_not_by_their_order_of_creation(world):
+    qf(world, "1000")
+    # Zoé, the eldest, recorded after Léa and Hugo: she is the first child, Hugo the third.
+    zoe = ChildFactory(famille=world["famille"], first_names="Zoé", birth_date=date(2016, 2, 1))
+    changes = [
+        change
+        for child in (world["lea"], world["hugo"], zoe)
+        for change in added(child, world["repas"], DECEMBER[:1])
+    ]
+    result = preview(world, changes)
+    month = only_month(result)
+    assert lines(month) == [
+        ("ajout", "Zoé DURAND", 1, D("2.75"), D("2.75")),
+        ("ajout", "Léa DURAND", 1, D("2.48"), D("2.48")),  # 10 % off the 2nd child
+        ("ajout", "Hugo DURAND", 1, D("2.20"), D("2.20")),  # 20 % off the 3rd
+    ]
+    assert result.pending is False
