@@ -11,7 +11,7 @@ import pytest
 from parvis.activities.rules import PARIS
 from parvis.billing import invoicing
 from parvis.billing.models import LineKind, PenaltyKind
-from parvis.billing.tests.invoicing_factories import NOV, book, child, family, make_world
+from parvis.billing.tests.invoicing_factories import NOV, book, child, family, make_world, tick
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +75,21 @@ def test_a_missing_tariffs_message(world):
         "tarif en vigueur le 02/11/2026 : ajoutez son tarif dans l'administration avant de "
         "facturer."
     )
+
+
+def test_a_unit_billed_elsewhere_does_not_stop_the_reading_of_the_month(world):
+    from parvis.activities.tests.factories import make_activity
+
+    sport = make_activity(world.commune, slug="sport", name="Sport").units.get()  # no régie here
+    famille = family(world, "AILLEURS")
+    kid = child(world, famille, "Léo", date(2018, 1, 1))
+    # Its earlier rows are of the unit billed elsewhere; the later ones of this régie's.
+    book(kid, sport, [date(2026, 11, 2)])
+    book(kid, world.am, [date(2026, 11, 16)])
+    tick(kid, sport, date(2026, 11, 2), present=True)
+    tick(kid, world.am, date(2026, 11, 16), present=True)
+    tick(kid, world.am, date(2026, 11, 17), present=True)  # present without a booking
+    bills = {b.famille.name: b for b in invoicing.compute_month(regie=world.regie, month=NOV)}
+    kinds = [line.kind for line in bills["AILLEURS"].lines]
+    assert kinds == [LineKind.PRESTATION, LineKind.PRESTATION, LineKind.PENALITE], kinds
+    assert all("Sport" not in line.label for line in bills["AILLEURS"].lines)
