@@ -22,6 +22,7 @@ from parvis.payments.models import (
     DebitBatch,
     DebitStatus,
     Mandate,
+    MandateChange,
     MandateStatus,
 )
 
@@ -59,6 +60,16 @@ def mandate_of(*, famille, commune: Commune, pk) -> Mandate | None:
     return (
         Mandate.objects.filter(_families_q(famille), commune=commune, pk=pk)
         .select_related("regie", "famille", "commune")
+        .first()
+    )
+
+
+def live_mandate_of(*, famille, commune: Commune, regie: Regie) -> Mandate | None:
+    """The family's (or families') mandate in force for `regie` (« actif » or « suspendu »), the
+    newest, or None."""
+    return (
+        mandates_of(famille=famille, commune=commune)
+        .filter(regie=regie, status__in=[MandateStatus.ACTIF, MandateStatus.SUSPENDU])
         .first()
     )
 
@@ -215,6 +226,18 @@ def mandate(*, commune: Commune, pk) -> Mandate | None:
         .select_related("regie", "famille", "commune")
         .first()
     )
+
+
+def mandate_history(*, mandate: Mandate) -> list[MandateChange]:
+    """The mandate's status changes with who made them, oldest first (one query); `mandate`
+    comes from `mandate(commune=…, pk=…)`, so of the commune."""
+    return list(mandate.history.select_related("actor"))
+
+
+def mandate_debits(*, mandate: Mandate, limit: int = 50) -> list[Debit]:
+    """The mandate's last `limit` debits with their invoice and batch, newest first (one
+    query)."""
+    return list(mandate.debits.select_related("invoice", "batch").order_by("-pk")[:limit])
 
 
 def open_batches(*, regie: Regie) -> QuerySet[DebitBatch]:

@@ -85,9 +85,6 @@ def signer(request, regie_pk):
             return redirect(
                 "payments:mandat_confirmer", commune=request.commune.slug, pk=mandate.pk
             )
-    live = selectors_sepa.mandates_of(famille=families, commune=request.commune).filter(
-        regie=creditor.regie, status__in=[MandateStatus.ACTIF, MandateStatus.SUSPENDU]
-    )
     return render(
         request,
         "payments/sepa/signer.html",
@@ -95,7 +92,9 @@ def signer(request, regie_pk):
             "form": form,
             "creditor": creditor,
             "wording": sepa.mandate_wording(creditor.creditor_name),
-            "current": live.first(),
+            "current": selectors_sepa.live_mandate_of(
+                famille=families, commune=request.commune, regie=creditor.regie
+            ),
             "current_section": SECTION,
         },
     )

@@ -12,22 +12,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from parvis.accounts.agents import family_editor_required
+from parvis.activities.guichet import selectors_garde
 from parvis.activities.guichet.forms_garde import ACTIVITY_PREFIX, CustodyForm
-from parvis.activities.models import Activity, CustodyActivity
 from parvis.activities.services_custody import end_custody, record_custody
-from parvis.families.models import MemberKind, Personne
-from parvis.ids import parse_id
+from parvis.families.models import Personne
 
 
 def _child(request, child) -> Personne:
-    pk = parse_id(child)
-    found = (
-        Personne.objects.filter(commune=request.commune, kind=MemberKind.ENFANT, pk=pk)
-        .select_related("famille", "commune", "custody__other_famille")
-        .first()
-        if pk is not None
-        else None
-    )
+    found = selectors_garde.custody_child(commune=request.commune, agent=request.agent, pk=child)
     if found is None:
         raise Http404(_("Cet enfant n'existe pas."))
     return found
@@ -51,9 +43,7 @@ def _initial(custody) -> dict:
         "percent_foyer": custody.percent_foyer,
         "note": custody.note,
     }
-    for activity_id, side in CustodyActivity.objects.filter(custody=custody).values_list(
-        "activity_id", "side"
-    ):
+    for activity_id, side in selectors_garde.custody_sides(custody=custody).items():
         initial[f"{ACTIVITY_PREFIX}{activity_id}"] = side
     return initial
 
@@ -63,9 +53,7 @@ def _initial(custody) -> dict:
 def garde(request, child):
     kid = _child(request, child)
     custody = getattr(kid, "custody", None)
-    activities = list(
-        Activity.objects.filter(commune=request.commune).order_by("position", "name", "pk")
-    )
+    activities = selectors_garde.custody_activities(commune=request.commune)
     form = CustodyForm(
         request.POST or None, child=kid, activities=activities, initial=_initial(custody)
     )

@@ -30,6 +30,7 @@ from parvis.billing.delivery import with_contacts
 from parvis.billing.models import (
     Invoice,
     InvoiceLine,
+    InvoiceStatus,
     InvoiceStatusChange,
     Payment,
     PaymentAllocation,
@@ -42,6 +43,7 @@ from parvis.billing.selectors_plans import under_active_plan
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
 from parvis.money import ZERO
+from parvis.payments import selectors_sepa
 from parvis.payments.models import (
     Transaction,
     TransactionInvoice,
@@ -182,6 +184,27 @@ def due_invoices_of(famille: Famille) -> QuerySet[Invoice]:
         .select_related("regie")
         .order_by("issued_on", "due_on", "regie_id", "number", "pk")
     )
+
+
+def plannable_invoices(*, commune: Commune, famille: Famille) -> list[Invoice]:
+    """The family's invoices a payment plan may take: due (« à régler », « partiellement
+    réglée »), in no plan en cours, the oldest first; none for another commune's family."""
+    if famille.commune_id != commune.pk:
+        return []
+    return list(
+        due_invoices_of(famille)
+        .exclude(under_active_plan())
+        .filter(status__in=(InvoiceStatus.A_REGLER, InvoiceStatus.PARTIELLEMENT_REGLEE))
+    )
+
+
+def famille_by_code(*, commune: Commune, code: str) -> Famille | None:
+    """The commune's family of a code famille as an agent types it (« F000012 », « 12 »), or
+    None."""
+    number = code.strip().upper().removeprefix("F")
+    if not (number.isascii() and number.isdigit() and len(number) <= 9):
+        return None
+    return Famille.objects.filter(commune=commune, number=int(number)).first()
 
 
 # --- CESU ----------------------------------------------------------------------------------------
@@ -386,6 +409,7 @@ def overdue_invoices(
     rows = Invoice.objects.filter(
         commune=commune, famille__commune=commune, status__in=DUE_STATUSES, due_on__lt=today
     ).exclude(under_active_plan())  # a plan's instalments are reminded instead
+    rows = rows.exclude(selectors_sepa.paid_by_debit())  # a direct debit pays them (issue 19)
     if regie is not None:
         rows = rows.filter(regie=regie)
     famille_queryset = with_contacts(Famille.objects.all())

@@ -61,21 +61,12 @@ def echeanciers(request):
     )
 
 
-def _plannable(famille):
-    """The family's invoices that a plan may take: due, and in no plan en cours."""
-    return list(
-        selectors.due_invoices_of(famille)
-        .exclude(selectors_plans.under_active_plan())
-        .filter(status__in=("a_regler", "partiellement_reglee"))
-    )
-
-
 @regie_required
 @require_http_methods(["GET", "POST"])
 def accorder(request, pk: int):
     famille = selectors.famille_for(request.commune, pk)
     today = timezone.localdate()
-    invoices = _plannable(famille)
+    invoices = selectors.plannable_invoices(commune=request.commune, famille=famille)
     form = None
     status = 200
     if invoices:

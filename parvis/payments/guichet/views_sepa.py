@@ -21,7 +21,6 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from parvis.accounts.agents import regie_required
-from parvis.families.models import Famille
 from parvis.payments import selectors_sepa, sepa, services_sepa
 from parvis.payments.forms_sepa import (
     BatchForm,
@@ -30,6 +29,7 @@ from parvis.payments.forms_sepa import (
     RejectForm,
     errors_on,
 )
+from parvis.payments.guichet import selectors as guichet_selectors
 from parvis.payments.models import BatchStatus, DebitStatus, MandateStatus
 
 SECTION = "guichet_regie:impayes"
@@ -274,7 +274,7 @@ def mandat(request, pk):
     labels = dict(MandateStatus.choices)
     history = [
         (change, labels.get(change.from_status, ""), labels.get(change.to_status, ""))
-        for change in mandate.history.select_related("actor")
+        for change in selectors_sepa.mandate_history(mandate=mandate)
     ]
     return _page(
         request,
@@ -283,7 +283,7 @@ def mandat(request, pk):
             "mandate": mandate,
             "iban": sepa.format_iban(mandate.iban),
             "history": history,
-            "debits": list(mandate.debits.select_related("invoice", "batch").order_by("-pk")[:50]),
+            "debits": selectors_sepa.mandate_debits(mandate=mandate),
         },
     )
 
@@ -326,12 +326,7 @@ def mandat_papier(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         regie = next((r for r in regies if r.pk == data["regie"]), None)
-        number = data["famille"].strip().upper().removeprefix("F")
-        famille = (
-            Famille.objects.filter(commune=request.commune, number=int(number)).first()
-            if number.isascii() and number.isdigit() and len(number) <= 9
-            else None
-        )
+        famille = guichet_selectors.famille_by_code(commune=request.commune, code=data["famille"])
         try:
             if famille is None:
                 raise ValidationError({"famille": _("Aucune famille de la commune n'a ce code.")})

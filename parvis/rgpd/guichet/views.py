@@ -14,7 +14,8 @@ from django.views.decorators.http import require_http_methods
 from parvis.accounts.agents import administrateur_required
 from parvis.rgpd import registre as registre_data
 from parvis.rgpd import retention, services
-from parvis.rgpd.models import RetentionKind, RetentionPolicy, RetentionRun
+from parvis.rgpd.guichet import selectors
+from parvis.rgpd.models import RetentionKind
 
 
 def _rows(commune, found: dict) -> list[dict]:
@@ -48,7 +49,7 @@ def conservation(request):
         )
         return redirect("guichet_rgpd:conservation", commune=commune.slug)
     found = services.report(commune=commune, now=timezone.now())
-    policy = RetentionPolicy.objects.filter(commune=commune).select_related("enabled_by").first()
+    policy = selectors.retention_policy(commune=commune)
     return render(
         request,
         "rgpd/guichet/conservation.html",
@@ -66,7 +67,7 @@ def conservation(request):
                         for key in retention.KINDS
                     ],
                 }
-                for run in RetentionRun.objects.filter(commune=commune)[:10]
+                for run in selectors.recent_runs(commune=commune)
             ],
         },
     )
