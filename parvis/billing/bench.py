@@ -185,7 +185,8 @@ def measure_invoicing(world: dict) -> dict:
 
 
 def measure_pdfs(regie, count: int = PDF_INVOICES) -> float:
-    """Invoice PDFs rendered per second (WeasyPrint), after one warm-up rendering."""
+    """Invoice PDFs rendered per second (pdf.invoice_pdf: ReportLab), after one warm-up
+    rendering."""
     from parvis.billing.pdf import invoice_pdf
 
     invoices = list(
@@ -201,8 +202,8 @@ def measure_pdfs(regie, count: int = PDF_INVOICES) -> float:
 
 
 def measure_pdfs_batch(regie, count: int = PDF_INVOICES) -> float:
-    """Invoice PDFs per second when a task renders its invoices together (pdf.invoice_pdfs: one
-    layout, one PDF per invoice), after one warm-up batch."""
+    """Invoice PDFs per second when a task renders its invoices together (pdf.invoice_pdfs: four
+    queries, one PDF per invoice), after one warm-up batch."""
     from parvis.billing.pdf import invoice_pdfs
 
     invoices = list(Invoice.objects.filter(regie=regie).order_by("number")[: count + 1])
@@ -216,14 +217,14 @@ _CONTEXTS: list[dict] = []  # read by the forked workers of measure_pdfs_paralle
 
 
 def _render(index: int) -> int:
-    from parvis.billing.pdf import render_pdf
+    from parvis.billing import pdf_reportlab
 
-    return len(render_pdf("billing/pdf/facture.html", {"invoices": [_CONTEXTS[index]]}))
+    return len(pdf_reportlab.invoice(_CONTEXTS[index]))
 
 
 def measure_pdfs_parallel(regie, count: int = PDF_INVOICES * 2) -> tuple[float, int]:
     """Invoice PDFs per second with one process per CPU, as task workers sending a run's
-    invoices would render them (WeasyPrint is single-threaded and CPU-bound). The contexts are
+    invoices would render them (ReportLab is single-threaded and CPU-bound). The contexts are
     read before forking, so the workers do not touch the database."""
     from django.db import connections
 

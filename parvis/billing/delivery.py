@@ -142,8 +142,8 @@ def _pending(queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
 
 
 def _rendered_together(invoices: list[Invoice]) -> dict[int, bytes]:
-    """The task's PDFs laid out in one WeasyPrint pass (pdf.invoice_pdfs: about a fifth
-    cheaper than one by one). If that fails, {}: each invoice is then rendered alone, so that
+    """The task's PDFs (pdf.invoice_pdfs: four queries for the task, not four an invoice).
+    If that fails, {}: each invoice is then rendered alone, so that
     one that cannot be rendered does not keep the others from leaving."""
     try:
         return pdf.invoice_pdfs(invoices)

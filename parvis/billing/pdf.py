@@ -1,15 +1,17 @@
 """The PDFs of billing: invoices (one, or a printing batch), payment receipts, the yearly
 certificate for the tax credit on childcare and the attendance certificate.
 
-Each is an HTML template under billing/pdf/ rendered by WeasyPrint (`render_pdf`, the one place
-that calls it, imported lazily: importing Django does not load it). The templates receive
-amounts already written as « 73,80 € » (`pricing.money`) and carry their own small print CSS;
-nothing is fetched while rendering (only `data:` URLs: no network, no file of the machine).
-`*_context` builds what a template shows, so tests can read it without parsing a PDF."""
+Invoices and receipts are drawn by ReportLab's Platypus (`pdf_reportlab`, issue 18 §5: a run
+sends one invoice to every paperless family, and Platypus renders 5 to 6 times faster than
+WeasyPrint on this machine). The certificates (a few a year per family) and other apps' documents
+(the SEPA mandate) are HTML templates under billing/pdf/ rendered by WeasyPrint (`render_pdf`,
+the one place that calls it, imported lazily: importing Django does not load it). Both receive
+amounts already written as « 73,80 € » (`pricing.money`); nothing is fetched while rendering
+(WeasyPrint: only `data:` URLs; ReportLab: no URL at all). `*_context` builds what a document
+shows, so tests can read it without parsing a PDF."""
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 import threading
@@ -24,7 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from parvis.billing import direct_debit
+from parvis.billing import direct_debit, pdf_reportlab
 from parvis.billing import selectors_documents as selectors
 from parvis.billing.links import mon_compte_url
 from parvis.billing.models import (
@@ -173,51 +175,40 @@ def invoice_context(invoice: Invoice, *, debit_on: date | None = None) -> dict:
     }
 
 
+def _invoice_contexts(invoices: Iterable[Invoice]) -> list[dict]:
+    """The contexts of the invoices, in the order given (those not found left out): four
+    queries whatever their number (the invoices, their lines, the responsables, the families'
+    SEPA mandates for « prélevé le … »)."""
+    ids = [invoice.pk for invoice in invoices]
+    if not ids:
+        return []
+    found = {invoice.pk: invoice for invoice in _invoice_queryset().filter(pk__in=ids)}
+    debits = direct_debit.debit_dates(found.values())
+    return [invoice_context(found[pk], debit_on=debits.get(pk)) for pk in ids if pk in found]
+
+
 def invoice_pdf(invoice: Invoice) -> bytes:
+    """The PDF of one invoice, titled « Facture n° … » (« Télécharger la facture », the e-mail
+    of a run)."""
     invoice = _invoice_queryset().get(pk=invoice.pk)
     debit_on = direct_debit.debit_dates([invoice]).get(invoice.pk)
-    return render_pdf(
-        "billing/pdf/facture.html", {"invoices": [invoice_context(invoice, debit_on=debit_on)]}
-    )
+    return pdf_reportlab.invoice(invoice_context(invoice, debit_on=debit_on))
 
 
 def invoices_pdf(invoices: Iterable[Invoice]) -> bytes:
     """Several invoices in one document (the régie's printing batch), each from a new page, in
-    the order given; one WeasyPrint pass, four queries whatever their number."""
-    ids = [invoice.pk for invoice in invoices]
-    found = {invoice.pk: invoice for invoice in _invoice_queryset().filter(pk__in=ids)}
-    debits = direct_debit.debit_dates(found.values())
-    contexts = [invoice_context(found[pk], debit_on=debits.get(pk)) for pk in ids if pk in found]
-    return render_pdf("billing/pdf/facture.html", {"invoices": contexts})
+    the order given; four queries whatever their number."""
+    return pdf_reportlab.invoices(_invoice_contexts(invoices))
 
 
 def invoice_pdfs(invoices: Iterable[Invoice]) -> dict[int, bytes]:
-    """One PDF per invoice ({pk: bytes}, the same as `invoice_pdf`'s), laid out by WeasyPrint
-    in one pass and then written invoice by invoice: a background task sending a run's
-    invoices spares the per-document work (HTML parsing, style cascade, layout setup), about a
-    fifth of a PDF's time. Each invoice's pages are those from the page holding its section's
-    anchor (`facture-<pk>`, _facture.html) to the next one's."""
-    ids = [invoice.pk for invoice in invoices]
-    found = {invoice.pk: invoice for invoice in _invoice_queryset().filter(pk__in=ids)}
-    debits = direct_debit.debit_dates(found.values())
-    contexts = [invoice_context(found[pk], debit_on=debits.get(pk)) for pk in ids if pk in found]
-    if not contexts:
-        return {}
-    document = _document("billing/pdf/facture.html", {"invoices": contexts})
-    anchors = {f"facture-{context['invoice'].pk}": context["invoice"] for context in contexts}
-    pages: dict[Invoice, list] = {}
-    for page in document.pages:
-        starts = [anchors[name] for name in page.anchors if name in anchors]
-        if starts:
-            current = starts[0]
-        pages.setdefault(current, []).append(page)
-    pdfs = {}
-    for invoice, its_pages in pages.items():
-        one = document.copy(its_pages)
-        one.metadata = copy.copy(document.metadata)
-        one.metadata.title = _("Facture n° %(number)s") % {"number": invoice.number}
-        pdfs[invoice.pk] = one.write_pdf()
-    return pdfs
+    """One PDF per invoice ({pk: bytes}, each the same as `invoice_pdf`'s), in the order given:
+    a background task sending a run's invoices reads them in four queries, not four an
+    invoice."""
+    return {
+        context["invoice"].pk: pdf_reportlab.invoice(context)
+        for context in _invoice_contexts(invoices)
+    }
 
 
 # --- Receipts -----------------------------------------------------------------------------------
@@ -256,7 +247,7 @@ def receipt_context(payment: Payment) -> dict:
 
 def receipt_pdf(payment: Payment) -> bytes:
     payment = Payment.objects.select_related("regie", "commune").get(pk=payment.pk)
-    return render_pdf("billing/pdf/recu.html", receipt_context(payment))
+    return pdf_reportlab.receipt(receipt_context(payment))
 
 
 # --- Certificates -------------------------------------------------------------------------------

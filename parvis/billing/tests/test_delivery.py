@@ -255,14 +255,14 @@ def test_an_invoice_that_cannot_be_rendered_does_not_stop_the_others(world, monk
 def test_a_tasks_invoices_are_laid_out_together_each_mail_with_its_own_pdf(world, monkeypatch):
     _run, invoices = run_with_families(world)
     PersonneFactory(famille=invoices["LEROY"].famille, email="leroy@example.fr")
-    layouts = []
-    real_document = delivery.pdf._document
+    batches = []
+    real_batch = delivery.pdf.invoice_pdfs
     monkeypatch.setattr(
-        delivery.pdf, "_document", lambda *a: layouts.append(a) or real_document(*a)
+        delivery.pdf, "invoice_pdfs", lambda *a: batches.append(a) or real_batch(*a)
     )
     ids = [invoices["DURAND"].pk, invoices["LEROY"].pk]
     assert delivery.send_invoices(invoice_ids=ids)["emailed"] == 2
-    assert len(layouts) == 1
+    assert len(batches) == 1
     for message in mail.outbox:
         ((name, content, _mimetype),) = message.attachments
         number = name.removeprefix("facture-").removesuffix(".pdf")

@@ -116,8 +116,10 @@ def test_a_printing_batch_puts_each_invoice_on_its_own_page_in_one_rendering(
     world.famille = other
     invoices.append(make_invoice(world, number_month=3))
     renderings = []
-    real = pdf.render_pdf
-    monkeypatch.setattr(pdf, "render_pdf", lambda *a: renderings.append(a) or real(*a))
+    real = pdf.pdf_reportlab._build
+    monkeypatch.setattr(
+        pdf.pdf_reportlab, "_build", lambda *a, **k: renderings.append(a) or real(*a, **k)
+    )
     order = [invoices[2], invoices[0], invoices[3], invoices[1]]
     # Four queries whatever the number: the invoices, their lines, the responsables, and the
     # families' SEPA mandates (« prélevé le … », issue 19).
