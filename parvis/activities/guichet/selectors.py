@@ -46,6 +46,13 @@ def activity_for(commune: Commune, agent, slug: str) -> Activity:
     return activity
 
 
+def first_unit_start(*, activity: Activity):
+    """When the activity's first unit starts (the example day of its rules' sentences), None
+    without a unit: one query."""
+    unit = Unit.objects.filter(activity=activity).order_by("position", "starts_at").first()
+    return unit.starts_at if unit is not None else None
+
+
 def unit_for(activity: Activity, code: str) -> Unit:
     unit = Unit.objects.filter(activity=activity, code=code).first()
     if unit is None:

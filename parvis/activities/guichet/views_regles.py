@@ -16,7 +16,6 @@ from django.views.decorators.http import require_http_methods
 from parvis.accounts.agents import agent_required
 from parvis.activities.forms_rules import BookingRulesForm
 from parvis.activities.guichet import selectors
-from parvis.activities.models import Unit
 from parvis.activities.rules_text import example_day
 from parvis.activities.services_regles import set_booking_rules
 
@@ -43,8 +42,7 @@ def regles(request, activite: str):
         return redirect(
             reverse("guichet_activites:regles", args=[request.commune.slug, activity.slug])
         )
-    unit = Unit.objects.filter(activity=activity).order_by("position", "starts_at").first()
-    starts_at = unit.starts_at if unit is not None else None
+    starts_at = selectors.first_unit_start(activity=activity)
     previews = form.previews(
         day=example_day(timezone.localdate()),
         starts_at=starts_at or timezone.datetime.min.time(),
