@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -31,11 +32,13 @@ FIRST_DELAY = timedelta(days=7)
 
 
 def _count(value) -> int | None:
+    """The number of instalments as the « nombre » field reads it (« 3 », « 3.0 »), None when it
+    would refuse it: the instalment fields drawn always match the count the form validates."""
     try:
-        count = int(str(value).strip())
-    except (TypeError, ValueError):
+        count = forms.IntegerField(min_value=1, max_value=plans.MAX_INSTALMENTS).clean(value)
+    except ValidationError:
         return None
-    return count if 1 <= count <= plans.MAX_INSTALMENTS else None
+    return count
 
 
 class GrantPlanForm(forms.Form):

@@ -121,6 +121,19 @@ def test_granting_with_edited_amounts(regie_client, commune, famille, invoices):
     assert "Encaisser l'échéance 1" in page
 
 
+@pytest.mark.parametrize("nombre", ["3.0", " 3 "])
+def test_a_count_written_otherwise_grants_the_same_plan(
+    regie_client, commune, famille, invoices, nombre
+):
+    # « 3.0 » is 3 for the count field: the instalment fields drawn follow the same reading
+    # (they once did not, and the page crashed on a valid form without its schedule).
+    data = grant_data(invoices, nombre=nombre)
+    response = regie_client.post(url("accorder_echeancier", commune, pk=famille.pk), data)
+    assert response.status_code == 302
+    plan = PaymentPlan.objects.get()
+    assert [i.amount for i in plan.instalments.all()] == [D("33.33"), D("33.33"), D("33.34")]
+
+
 def test_a_sum_one_cent_short_is_refused_with_the_sites_error_pattern(
     regie_client, commune, famille, invoices
 ):
