@@ -140,10 +140,18 @@ def record_custody(
             )
 
         changes["activities"] = [said(old_sides) or None, said(new_sides) or None]
-    for famille_id in sorted({child.famille_id, other_famille.pk} | _old_other(old)):
+    for famille_id in sorted({child.famille_id, other_famille.pk}):
         audit(
             actor=actor, action="garde_partagee.record", commune=child.commune,
             target=custody, famille_id=famille_id, changes=changes,
+        )  # fmt: skip
+    # A household that no longer shares the child reads only that it left: not the new
+    # household, nor the agent's note (its journal is theirs to read and export).
+    for famille_id in _old_other(old) - {child.famille_id, other_famille.pk}:
+        audit(
+            actor=actor, action="garde_partagee.record", commune=child.commune,
+            target=custody, famille_id=famille_id,
+            changes={"other_famille": [changes.get("other_famille", [None])[0], None]},
         )  # fmt: skip
     return custody
 

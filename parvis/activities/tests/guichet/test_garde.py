@@ -147,3 +147,22 @@ def test_ending_the_custody_is_audited(agent_client, commune, households, enfanc
     ended = AuditEntry.objects.filter(action="garde_partagee.end")
     assert sorted(ended.values_list("famille_id", flat=True)) == sorted([mother.pk, father.pk])
     assert agent_client.post(url(commune, lea, "terminer")).status_code == 404
+
+
+def test_the_household_that_no_longer_shares_the_child_reads_only_that_it_left(
+    agent_client, commune, households
+):
+    mother, father, lea = households
+    post(agent_client, commune, lea, other_famille=father.reference)
+    stepfather = FamilleFactory(commune=commune, name="PETIT")
+    response = post(
+        agent_client, commune, lea, other_famille=stepfather.reference, note="Jugement du 02/12"
+    )
+    assert response.status_code == 302
+    last = AuditEntry.objects.filter(action="garde_partagee.record").order_by("-pk")
+    by_family = {row.famille_id: row.changes for row in last[:3]}
+    # Father's journal (and his RGPD export) says he no longer shares Léa: nothing of the new
+    # household nor of the agent's note.
+    assert by_family[father.pk] == {"other_famille": [father.reference, None]}
+    assert by_family[stepfather.pk]["other_famille"] == [father.reference, stepfather.reference]
+    assert by_family[mother.pk]["note"] == ["", "Jugement du 02/12"]
