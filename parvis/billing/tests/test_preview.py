@@ -237,6 +237,8 @@ def test_cancelling_the_elders_days_costs_the_younger_their_discount(world):
         ("autres", "", 0, None, D("1.08")),
     ]
     assert month.lines[1].text.startswith("Autres jours réservés du mois")
+    others = month.lines[1]
+    assert (others.unit, others.price_label, others.explanation) == ("", "", "")
     assert month.change_text == "\u22121,67 €"
 
 
