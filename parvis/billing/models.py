@@ -547,8 +547,18 @@ INVOICE_TRANSITIONS = {
         InvoiceStatus.ANNULEE,
         InvoiceStatus.PRELEVEMENT_EN_COURS,
     },
-    InvoiceStatus.PRELEVEMENT_EN_COURS: {InvoiceStatus.REGLEE, InvoiceStatus.A_REGLER},
-    InvoiceStatus.PARTIELLEMENT_REGLEE: {InvoiceStatus.A_REGLER, InvoiceStatus.REGLEE},
+    # An instalment of a payment plan is debited from an invoice partly paid, and its debit
+    # leaves the invoice partly paid (issue 19 §3).
+    InvoiceStatus.PRELEVEMENT_EN_COURS: {
+        InvoiceStatus.REGLEE,
+        InvoiceStatus.PARTIELLEMENT_REGLEE,
+        InvoiceStatus.A_REGLER,
+    },
+    InvoiceStatus.PARTIELLEMENT_REGLEE: {
+        InvoiceStatus.A_REGLER,
+        InvoiceStatus.REGLEE,
+        InvoiceStatus.PRELEVEMENT_EN_COURS,
+    },
     InvoiceStatus.REGLEE: {InvoiceStatus.A_REGLER, InvoiceStatus.PARTIELLEMENT_REGLEE},
     InvoiceStatus.ANNULEE: set(),
 }

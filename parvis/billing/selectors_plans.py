@@ -19,6 +19,7 @@ from parvis.billing.models import (
     Instalment,
     InstalmentStatus,
     Invoice,
+    InvoiceStatus,
     PaymentPlan,
     PlanChange,
     PlanInvoice,
@@ -156,12 +157,17 @@ def instalment_allocations(
 ) -> list[tuple[Invoice, Decimal]]:
     """`amount` spread over the plan's invoices in their order, each up to what it has due now:
     the allocations for `billing.services.record_payment` (which checks them again on the
-    locked rows). `invoices` (by pk) are rows already locked; by default they are read."""
+    locked rows). `invoices` (by pk) are rows already locked; by default they are read.
+    Nothing while an instalment of the plan is being debited (an invoice of the plan
+    « prélèvement en cours »): that instalment is paid by the debit alone, and none after it
+    before the bank has settled it (issue 19: never both debited and paid otherwise)."""
     links = list(PlanInvoice.objects.filter(plan=plan).order_by("position", "pk"))
     if invoices is None:
         invoices = Invoice.objects.select_related("regie").in_bulk(
             [link.invoice_id for link in links]
         )
+    if any(invoice.status == InvoiceStatus.PRELEVEMENT_EN_COURS for invoice in invoices.values()):
+        return []
     shares, left = [], amount
     for link in links:
         invoice = invoices.get(link.invoice_id)
@@ -218,4 +224,25 @@ def instalments_due_on(
                 allocations=instalment_allocations(plan, amount),
             )
         )
+    return result
+
+
+def held_invoice_ids(invoice_ids) -> set[int]:
+    """Those of `invoice_ids` held by a plan en cours: their instalments are debited, not them."""
+    return set(
+        PlanInvoice.objects.filter(invoice_id__in=list(invoice_ids), held=True).values_list(
+            "invoice_id", flat=True
+        )
+    )
+
+
+def invoice_ids_of_plans(plan_ids) -> dict[int, list[int]]:
+    """{plan pk: its invoices' pks in the plan's order} (one query)."""
+    result: dict[int, list[int]] = {}
+    for plan_id, invoice_id in (
+        PlanInvoice.objects.filter(plan_id__in=list(plan_ids))
+        .order_by("plan_id", "position", "pk")
+        .values_list("plan_id", "invoice_id")
+    ):
+        result.setdefault(plan_id, []).append(invoice_id)
     return result

@@ -22,6 +22,7 @@ from parvis.accounts.models import User
 from parvis.accounts.services import audit
 from parvis.billing import plans
 from parvis.billing.models import (
+    DUE_STATUSES,
     INVOICE_TRANSITIONS,
     Delivery,
     Invoice,
@@ -354,11 +355,21 @@ def record_payment(
 # --- Direct debit (issue 19; payments.services_sepa is the caller) --------------------------------
 
 
-def start_direct_debit(*, invoices: Seq[Invoice], actor: User | None, reason: str) -> None:
+def start_direct_debit(
+    *, invoices: Seq[Invoice], actor: User | None, reason: str, instalment: bool = False
+) -> None:
     """Moves invoices the caller has locked (pk order, `lock_invoices`) from « à régler » to
-    « prélèvement en cours », with their history: they are in a debit batch sent to the bank."""
+    « prélèvement en cours », with their history: they are in a debit batch sent to the bank.
+    A whole invoice is debited only with nothing paid; an `instalment` of a payment plan is
+    debited from an invoice of the plan « à régler » or « partiellement réglée »: until the
+    bank has it, nothing else pays the invoice (`record_payment` refuses any other way)."""
     for invoice in invoices:
-        if invoice.paid != 0:
+        if instalment:
+            if invoice.status not in DUE_STATUSES or invoice.due_amount <= 0:
+                raise ValidationError(
+                    _("La facture n° %(n)s n'a plus rien à régler.") % {"n": invoice.number}
+                )
+        elif invoice.paid != 0:
             raise ValidationError(_("Seule une facture sans paiement est prélevée."))
         _move(invoice, InvoiceStatus.PRELEVEMENT_EN_COURS, actor=actor, reason=reason)
         invoice.save(update_fields=["status"])

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
+from parvis.billing import selectors_plans
 from parvis.billing import services as billing
 from parvis.billing.delivery import family_emails
 from parvis.billing.models import (
@@ -587,8 +588,27 @@ def prepare_batch(
                 % {"day": earliest.strftime("%d/%m/%Y")}
             }
         )
+    # Whole invoices, but not those of a plan en cours: its instalments are debited instead.
     candidates = selectors_sepa.batch_candidates(regie=regie, collection_date=collection_date)
-    invoices = billing.lock_invoices([c.invoice.pk for c in candidates])
+    in_plans = selectors_plans.held_invoice_ids(c.invoice.pk for c in candidates)
+    candidates = [c for c in candidates if c.invoice.pk not in in_plans]
+    family_mandates = {
+        m.famille_id: m.pk
+        for m in Mandate.objects.filter(regie=regie, status=MandateStatus.ACTIF).only(
+            "pk", "famille_id"
+        )
+    }
+    due = [
+        d
+        for d in selectors_plans.instalments_due_on(regie.commune, collection_date, regie=regie)
+        if d.plan.famille_id in family_mandates
+    ]
+    plan_invoices = selectors_plans.invoice_ids_of_plans(d.plan.pk for d in due)
+    # Locks: every invoice in pk order first (as « Payer » and the bank's notification), then
+    # the mandates; what was read above is checked again on the locked rows.
+    invoices = billing.lock_invoices(
+        [c.invoice.pk for c in candidates] + [pk for pks in plan_invoices.values() for pk in pks]
+    )
     held = set(
         TransactionInvoice.objects.filter(invoice__in=list(invoices), pending=True).values_list(
             "invoice_id", flat=True
@@ -597,7 +617,10 @@ def prepare_batch(
     mandates = {
         m.pk: m
         for m in Mandate.objects.select_for_update(of=("self",))
-        .filter(pk__in={c.mandate.pk for c in candidates})
+        .filter(
+            pk__in={c.mandate.pk for c in candidates}
+            | {family_mandates[d.plan.famille_id] for d in due}
+        )
         .order_by("pk")
     }
     kept = []
@@ -613,7 +636,38 @@ def prepare_batch(
             or mandate.status != MandateStatus.ACTIF
         ):
             continue
-        kept.append((invoice, mandate))
+        kept.append((invoice, mandate, invoice.due_amount))
+    whole = len(kept)
+    # Instalments: read again now that the plan's invoices are locked (no payment can move
+    # them any more), each plan's due amount spread over its invoices in order. A plan with an
+    # invoice already in a debit under way, or held by a card payment, waits for it.
+    due = [
+        d
+        for d in selectors_plans.instalments_due_on(regie.commune, collection_date, regie=regie)
+        if d.plan.pk in plan_invoices and d.plan.famille_id in family_mandates
+    ]
+    instalments = ZERO
+    for plan_due in due:
+        ids = plan_invoices[plan_due.plan.pk]
+        mandate = mandates.get(family_mandates[plan_due.plan.famille_id])
+        if (
+            mandate is None
+            or mandate.status != MandateStatus.ACTIF
+            or any(pk in held for pk in ids)
+            or any(
+                invoices[pk].status == InvoiceStatus.PRELEVEMENT_EN_COURS
+                for pk in ids
+                if pk in invoices
+            )
+        ):
+            continue
+        allocations = selectors_plans.instalment_allocations(
+            plan_due.plan, plan_due.amount, {pk: invoices[pk] for pk in ids if pk in invoices}
+        )
+        if sum((share for _, share in allocations), ZERO) != plan_due.amount:
+            continue
+        kept.extend((invoice, mandate, share) for invoice, share in allocations)
+        instalments += plan_due.amount
     if not kept:
         raise ValidationError(
             {
@@ -633,26 +687,31 @@ def prepare_batch(
     )
     batch.message_id = f"PVS-{sepa.latin(regie.code, 12)}-{batch.pk}-{collection_date:%Y%m%d}"[:35]
     BatchChange.objects.create(batch=batch, from_status="", to_status=batch.status, actor=actor)
-    types = _sequence_types({mandate.pk for _, mandate in kept})
+    types = _sequence_types({mandate.pk for _, mandate, _ in kept})
     Debit.objects.bulk_create(
         Debit(
             commune_id=regie.commune_id,
             batch=batch,
             invoice=invoice,
             mandate=mandate,
-            amount=invoice.due_amount,
+            amount=amount,
             sequence_type=types[mandate.pk],
             end_to_end_id=_end_to_end(regie, invoice),
         )
-        for invoice, mandate in kept
+        for invoice, mandate, amount in kept
+    )
+    reason = _("Lot de prélèvements du %(day)s") % {"day": collection_date.strftime("%d/%m/%Y")}
+    billing.start_direct_debit(
+        invoices=[invoice for invoice, _, _ in kept[:whole]], actor=actor, reason=reason
     )
     billing.start_direct_debit(
-        invoices=[invoice for invoice, _ in kept],
+        invoices=[invoice for invoice, _, _ in kept[whole:]],
         actor=actor,
-        reason=_("Lot de prélèvements du %(day)s") % {"day": collection_date.strftime("%d/%m/%Y")},
+        reason=reason,
+        instalment=True,
     )
     _write_file(batch)
-    expected = sum((invoice.total for invoice, _ in kept), ZERO)
+    expected = sum((invoice.total for invoice, _, _ in kept[:whole]), ZERO) + instalments
     if batch.total != expected or batch.count != len(kept):
         raise ValidationError(_("Les totaux du lot ne correspondent pas aux factures."))
     batch.save(update_fields=["message_id"])
