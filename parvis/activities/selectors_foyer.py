@@ -195,10 +195,10 @@ def household(*, user: User, commune: Commune) -> Household:
 
 def _files_complete(lines: list[Line], *, today: date) -> dict[tuple[int, int], bool]:
     """(family id, activity id) → whether the family's administrative file for the activity's
-    school year is complete, for the activities that require it: three queries then (the same
+    school year is complete, for the activities that require it: four queries then (the same
     reading as selectors_documents.dossier, for every family at once), none otherwise."""
     from parvis.families.documents import dossier_state, school_year_of
-    from parvis.families.models import Document, RequiredDocument
+    from parvis.families.models import Document, QuotientFamilial, RequiredDocument
 
     needing = [line for line in lines if line.activity.requires_complete_file]
     if not needing:
@@ -216,6 +216,12 @@ def _files_complete(lines: list[Line], *, today: date) -> dict[tuple[int, int], 
         Personne.objects.filter(famille_id__in=families).order_by("kind", "birth_date", "pk")
     )
     documents = list(Document.objects.filter(famille_id__in=families).select_related("personne"))
+    # A current QF fetched from API Particulier stands for the tax notice (issue 20 §2).
+    quotients = list(
+        QuotientFamilial.objects.filter(
+            famille_id__in=families, valid_from__lte=today, valid_until__gte=today
+        )
+    )
     result = {}
     for line in needing:
         year, famille_id = school_year_of(line.activity.start), line.child.famille_id
@@ -225,6 +231,7 @@ def _files_complete(lines: list[Line], *, today: date) -> dict[tuple[int, int], 
             documents=[d for d in documents if d.famille_id == famille_id],
             school_year=year,
             today=today,
+            quotients=[q for q in quotients if q.famille_id == famille_id],
         ).is_complete
     return result
 

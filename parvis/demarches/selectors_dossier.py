@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from parvis.demarches.models import Demande, Procedure, Status
 from parvis.demarches.services_dossier import DOSSIER_SLUG
-from parvis.families.models import Document, RequiredDocument
+from parvis.families.models import Document, QuotientFamilial, RequiredDocument
 
 
 def requirements(*, commune, years) -> list[RequiredDocument]:
@@ -22,6 +22,19 @@ def documents_of_families(*, commune, famille_ids) -> list[Document]:
     return list(
         Document.objects.filter(commune=commune, famille_id__in=famille_ids).select_related(
             "personne"
+        )
+    )
+
+
+def current_quotients_of_families(*, commune, famille_ids, today) -> list[QuotientFamilial]:
+    """The QFs of the families `famille_ids` of `commune` valid on `today` (a current one fetched
+    from API Particulier stands for the tax notice of the file, issue 20 §2)."""
+    return list(
+        QuotientFamilial.objects.filter(
+            commune=commune,
+            famille_id__in=famille_ids,
+            valid_from__lte=today,
+            valid_until__gte=today,
         )
     )
 

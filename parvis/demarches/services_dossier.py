@@ -35,6 +35,11 @@ def open_dossier_demandes(*, famille: Famille, school_year: int | None = None):
 
 
 def _slot_line(slot) -> str:
+    if slot.document is None and slot.quotient is not None:
+        return _("%(slot)s : quotient familial CAF ou MSA (API Particulier), %(value)s €") % {
+            "slot": slot.label,
+            "value": slot.quotient.value,
+        }
     document = slot.document
     state = _("validé") if slot.state == SlotState.VALIDE else _("à valider")
     return f"{slot.label} : {document.label} ({state})"
@@ -78,7 +83,7 @@ def file_dossier(*, famille: Famille, user: User, school_year: int, today=None) 
         "annee_scolaire": school_year_label(school_year),
         "documents": "\n".join(_slot_line(slot) for slot in state.slots),
         "school_year": school_year,
-        "document_ids": sorted({slot.document.pk for slot in state.slots}),
+        "document_ids": sorted({slot.document.pk for slot in state.slots if slot.document}),
     }
     demande.save(update_fields=["famille", "answers", "updated_at"])
     services.submit(demande=demande)

@@ -99,7 +99,7 @@ def _dossier_url(commune, *, year: int | None = None, famille=None, several: boo
 
 def dossier_offer(request, household_list, today) -> Offer | None:
     """« Dossier administratif », with the state of each family's file for every school year the
-    commune has set: five queries in all, whatever the number of years, families or documents."""
+    commune has set: six queries in all, whatever the number of years, families or documents."""
     commune = request.commune
     years = dossier_years(commune=commune, today=today)
     several = len(household_list) > 1
@@ -120,6 +120,9 @@ def dossier_offer(request, household_list, today) -> Offer | None:
     requirements = selectors_dossier.requirements(commune=commune, years=years)
     ids = [h.famille.pk for h in household_list]
     documents = selectors_dossier.documents_of_families(commune=commune, famille_ids=ids)
+    quotients = selectors_dossier.current_quotients_of_families(
+        commune=commune, famille_ids=ids, today=today
+    )
     for household in household_list:
         famille = household.famille
         members = [*household.responsables, *household.children]
@@ -130,6 +133,7 @@ def dossier_offer(request, household_list, today) -> Offer | None:
                 documents=[d for d in documents if d.famille_id == famille.pk],
                 school_year=year,
                 today=today,
+                quotients=[q for q in quotients if q.famille_id == famille.pk],
             )
             label = _("Année scolaire %(year)s") % {"year": school_year_label(year)}
             if several:

@@ -20,7 +20,7 @@ from datetime import date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from parvis.families.models import DocumentStatus, DocumentType, MemberKind, Provider
+from parvis.families.models import DocumentStatus, DocumentType, MemberKind, Provider, QfSource
 
 MONTHS_VALID = {
     DocumentType.JUSTIFICATIF_DOMICILE: 3,
@@ -101,6 +101,8 @@ class Slot:
     personne: object | None
     documents: list = field(default_factory=list)  # those that count, best first
     state: str = SlotState.MANQUANT
+    # The QF fetched from the CAF/MSA (API Particulier) that answers a tax-notice requirement.
+    quotient: object | None = None
 
     @property
     def key(self) -> str:
@@ -157,11 +159,30 @@ def _rank(document):
     return (document.status != DocumentStatus.VALIDE, -document.uploaded_at.timestamp())
 
 
-def dossier_state(*, requirements, members, documents, school_year: int, today: date):
+def fetched_quotient_for_year(quotients, *, school_year: int, today: date):
+    """The household's current QF (valid today, the latest recorded first, as
+    families.services.current_quotient picks it) when it was fetched from the CAF/MSA through API
+    Particulier and still counts in `school_year`: it replaces the tax notice (issue 20 §2).
+    None otherwise (no QF, another source, or one that ends before the school year starts)."""
+    valid = [q for q in quotients if q.valid_from <= today <= q.valid_until]
+    if not valid:
+        return None
+    current = max(valid, key=lambda q: (q.valid_from, q.created_at, q.pk))
+    if current.source != QfSource.API_PARTICULIER:
+        return None
+    if current.valid_until < date(school_year, SCHOOL_YEAR_START_MONTH, 1):
+        return None
+    return current
+
+
+def dossier_state(*, requirements, members, documents, school_year: int, today: date, quotients=()):
     """The administrative file of one household for `school_year`: a slot per requirement (per
     responsable or per child when the requirement says so), each filled by the best stored
-    document that counts (validated → « valide », only deposited → « à valider »)."""
+    document that counts (validated → « valide », only deposited → « à valider »). A tax notice
+    is « valide » without any document when the household's current QF was fetched from API
+    Particulier and counts in the school year (`quotients`: the household's QFs, any order)."""
     counting = [d for d in documents if counts_for_year(d, school_year=school_year, today=today)]
+    fetched = fetched_quotient_for_year(quotients, school_year=school_year, today=today)
     slots = []
     for requirement in requirements:
         if requirement.provider == Provider.FOYER:
@@ -188,7 +209,16 @@ def dossier_state(*, requirements, members, documents, school_year: int, today: 
                     if matching[0].status == DocumentStatus.VALIDE
                     else SlotState.A_VALIDER
                 )
+            quotient = None
+            if fetched is not None and requirement.doc_type == DocumentType.AVIS_IMPOSITION:
+                state, quotient = SlotState.VALIDE, fetched
             slots.append(
-                Slot(requirement=requirement, personne=personne, documents=matching, state=state)
+                Slot(
+                    requirement=requirement,
+                    personne=personne,
+                    documents=matching,
+                    state=state,
+                    quotient=quotient,
+                )
             )
     return DossierState(school_year=school_year, slots=slots)

@@ -83,7 +83,8 @@ def dossier_years(*, commune: Commune, today: date | None = None) -> list[int]:
 
 
 def dossier(*, famille: Famille, school_year: int, today: date | None = None) -> DossierState:
-    """The household's administrative file for `school_year`: three queries."""
+    """The household's administrative file for `school_year`: four queries (the fourth, its QFs
+    valid today: a current one fetched from API Particulier stands for the tax notice)."""
     today = today or timezone.localdate()
     requirements = list(
         RequiredDocument.objects.filter(commune_id=famille.commune_id, school_year=school_year)
@@ -92,12 +93,14 @@ def dossier(*, famille: Famille, school_year: int, today: date | None = None) ->
     )
     members = list(famille.members.order_by("kind", "birth_date", "pk"))
     documents = list(famille.documents.select_related("personne"))
+    quotients = list(famille.quotients.filter(valid_from__lte=today, valid_until__gte=today))
     return dossier_state(
         requirements=requirements,
         members=members,
         documents=documents,
         school_year=school_year,
         today=today,
+        quotients=quotients,
     )
 
 

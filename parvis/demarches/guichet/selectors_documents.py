@@ -191,6 +191,7 @@ def family_papers(famille: Famille, agent: Agent, *, today: date | None = None) 
             documents=documents,
             school_year=year,
             today=today,
+            quotients=quotients,
         )
         for year in sorted({r.school_year for r in requirements}, reverse=True)
     ]
