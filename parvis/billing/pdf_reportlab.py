@@ -337,7 +337,8 @@ def _invoice_story(f: dict) -> list[Flowable]:
     s = _styles()
     invoice = f["invoice"]
     story = _header(f)
-    story.append(Paragraph(text(_("Facture n° %(number)s") % {"number": invoice.number}), s["h1"]))
+    title = _("Facture n° %(number)s") % {"number": invoice.number}
+    story += [_Bookmark(title), Paragraph(text(title), s["h1"])]
     if f["is_cancelled"]:
         story.append(_stamp(_("FACTURE ANNULÉE")))
     elif f["is_paid"]:
@@ -416,6 +417,25 @@ def _invoice_story(f: dict) -> list[Flowable]:
     return story
 
 
+class _Bookmark(Flowable):
+    """Zero-sized: an entry of the PDF's outline (the reader's side panel) pointing here, as
+    WeasyPrint made one of each heading: « Facture n° 7916 », one an invoice in a batch."""
+
+    def __init__(self, title: str):
+        super().__init__()
+        self.title = title
+        self.width = self.height = 0
+
+    def wrap(self, available_width, available_height):
+        return 0, 0
+
+    def draw(self):
+        # Kept for _NumberingCanvas.save, which writes the pages (and so their references).
+        x, y = self.canv.absolutePosition(0, 0)
+        page = self.canv.getPageNumber()
+        self.canv.bookmarks.setdefault(page, []).append((self.title, x, y))
+
+
 class _Start(Flowable):
     """Zero-sized: tells the canvas that document number `index` begins on this page."""
 
@@ -438,6 +458,7 @@ class _NumberingCanvas(Canvas):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.starts: dict[int, int] = {}
+        self.bookmarks: dict[int, list[tuple[str, float, float]]] = {}
         self.kept: list[dict] = []
 
     def showPage(self):
@@ -451,8 +472,13 @@ class _NumberingCanvas(Canvas):
             owners.append(current)
         counts = {owner: owners.count(owner) for owner in set(owners)}
         seen: dict[int, int] = {}
-        for state, owner in zip(self.kept, owners, strict=True):
+        bookmarks = self.bookmarks
+        for number, (state, owner) in enumerate(zip(self.kept, owners, strict=True), start=1):
             self.__dict__.update(state)
+            for index, (title, x, y) in enumerate(bookmarks.get(number, [])):
+                key = f"p{number}-{index}"
+                self.bookmarkPage(key, fit="XYZ", left=x, top=y)
+                self.addOutlineEntry(title, key, level=0)
             seen[owner] = seen.get(owner, 0) + 1
             if counts[owner] > 1:
                 self.setFont(FONT, SMALL)
@@ -492,6 +518,7 @@ def _build(stories: Iterable[list[Flowable]], *, title: str, author: str = "") -
         pageTemplates=[_page_template()],
         title=title,
         author=author,
+        subject=title,
         creator="Parvis",
         lang=get_language() or "fr",
         displayDocTitle=1,
@@ -539,7 +566,7 @@ def receipt(context: dict) -> bytes:
     payment = context["payment"]
     title = _("Reçu de paiement n° %(number)s") % {"number": payment.number}
     story = _header(context)
-    story.append(Paragraph(text(title), s["h1"]))
+    story += [_Bookmark(title), Paragraph(text(title), s["h1"])]
     if context["is_cancelled"]:
         story.append(_stamp(_("ANNULÉ")))
         cancelled = _(

@@ -118,7 +118,15 @@ def test_a_printing_batch_numbers_the_pages_of_each_invoice_on_its_own(world):
     assert [f"Facture n° {after.number} " in page for page in pages] == [0, 0, 0, 1]
     assert ["Page 1 / 2" in page for page in pages] == [0, 1, 0, 0]
     assert ["Page 2 / 2" in page for page in pages] == [0, 0, 1, 0]
-    assert PdfReader(io.BytesIO(content)).metadata.title == "Factures à imprimer"
+    reader = PdfReader(io.BytesIO(content))
+    assert reader.metadata.title == "Factures à imprimer"
+    # The reader's side panel lists the invoices, each pointing to its first page.
+    outline = [(entry.title, reader.get_destination_page_number(entry)) for entry in reader.outline]
+    assert outline == [
+        (f"Facture n° {short.number}", 0),
+        (f"Facture n° {long.number}", 1),
+        (f"Facture n° {after.number}", 3),
+    ]
     # A task's batch gives each invoice its own PDF, numbered as when alone.
     batch = pdf.invoice_pdfs([after, long])
     assert list(batch) == [after.pk, long.pk]
