@@ -99,7 +99,7 @@ class AbsenceForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, households, today, **kwargs):
+    def __init__(self, *args, households, today, shared=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
         self._children = {}
@@ -111,6 +111,11 @@ class AbsenceForm(forms.Form):
                 if len(households) > 1:
                     label = f"{child.first_names} {child.last_name}"
                 choices.append((child.pk, label))
+        # A shared child of another household (« garde partagée »), declared by this one's.
+        for famille, child in shared:
+            if child.pk not in self._children:
+                self._children[child.pk] = (famille, child)
+                choices.append((child.pk, f"{child.first_names} {child.last_name}"))
         self.fields["child"].choices = choices
         if len(choices) == 1:
             self.fields["child"].initial = choices[0][0]

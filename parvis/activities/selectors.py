@@ -520,13 +520,27 @@ def window_bounds(
     return first, min(first + size, len(mondays))
 
 
+def booking_famille(target: Target):
+    """The household that books through this account: the child's own, or, for a shared
+    child whose account is only of its other household (« garde partagée »), that other
+    household (one query then)."""
+    custody = getattr(target.child, "custody", None)
+    if custody is not None and target.viewer_sides == frozenset({CustodySide.AUTRE}):
+        return custody.other_famille
+    return target.child.famille
+
+
 def file_complete(*, target: Target) -> bool:
-    """Whether the household's administrative file for the activity's school year is complete
-    (asked only when the activity requires it: three queries then, none otherwise)."""
+    """Whether the booking household's administrative file for the activity's school year is
+    complete (asked only when the activity requires it: three queries then, four for the other
+    household of a shared child, none otherwise). The other parent books on their own file,
+    not on the child's household's (issue 19 §2)."""
     if not target.activity.requires_complete_file:
         return True
     from parvis.families.documents import school_year_of
     from parvis.families.selectors_documents import dossier
 
-    state = dossier(famille=target.child.famille, school_year=school_year_of(target.activity.start))
+    state = dossier(
+        famille=booking_famille(target), school_year=school_year_of(target.activity.start)
+    )
     return state.is_complete

@@ -12,6 +12,7 @@ from django.db.models import Q
 from parvis.accounts.models import User
 from parvis.activities.models import Absence, Reservation
 from parvis.communes.models import Commune
+from parvis.families.models import SharedCustody
 from parvis.families.selectors_citizen import _linked_families
 from parvis.ids import parse_id
 
@@ -70,3 +71,24 @@ def family_absence(*, user: User, commune: Commune, pk) -> Absence | None:
     if absence is None:
         return None
     return with_bookings([absence])[0]
+
+
+def shares_child(famille, child) -> bool:
+    """`famille` is the other household of `child` in shared custody (families.SharedCustody,
+    of the same commune)."""
+    return SharedCustody.objects.filter(
+        child_id=child.pk, other_famille_id=famille.pk, commune_id=famille.commune_id
+    ).exists()
+
+
+def shared_children(*, user: User, commune: Commune) -> list[tuple]:
+    """[(household, child)]: the children of another household that one of the account's
+    households shares (« garde partagée »), with that household of the account; one query."""
+    return [
+        (custody.other_famille, custody.child)
+        for custody in SharedCustody.objects.filter(
+            commune=commune, other_famille__in=_linked_families(user=user, commune=commune)
+        )
+        .select_related("other_famille", "child")
+        .order_by("child__birth_date", "child__first_names", "pk")
+    ]

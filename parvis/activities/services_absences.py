@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
+from parvis.activities import selectors_absences
 from parvis.activities.absences import certificate_open_until, days_of, justification
 from parvis.activities.models import Absence, AbsenceReason, Inscription, InscriptionStatus
 from parvis.activities.rules import format_moment
@@ -149,12 +150,15 @@ def declare_absence(
     """« Signaler une absence »: the child absent from `first_day` to `last_day` (from today),
     the certificate (if any) stored and linked, justified or not by the commune's rule. Refused
     (ValidationError keyed by field — child, first_day, last_day, reason, certificate — nothing
-    written) for a child of another household, a past day, too long a range, an overlap with
-    another absence of the child, or a refused file. The acknowledgement is e-mailed to the
-    account on commit."""
+    written) for a child of another household (the other household of a shared child may:
+    the absence is the child's, declared by and kept with that household), a past day, too
+    long a range, an overlap with another absence of the child, or a refused file. The
+    acknowledgement is e-mailed to the account on commit."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    if child.famille_id != famille.pk or child.kind != MemberKind.ENFANT:
+    if child.kind != MemberKind.ENFANT or not (
+        child.famille_id == famille.pk or selectors_absences.shares_child(famille, child)
+    ):
         raise ValidationError({"child": _("Cet enfant n'est pas de votre foyer.")})
     if reason not in AbsenceReason.values:
         raise ValidationError({"reason": _("Choisissez le motif de l'absence.")})
@@ -202,21 +206,24 @@ def declare_absence(
             absence, certificate_at=absence.certificate_at
         )
         absence.save()
+        changes = {
+            "child": [None, str(child)],
+            "first_day": [None, first_day.isoformat()],
+            "last_day": [None, last_day.isoformat()],
+            "reason": [None, reason],
+            "certificate": [None, document.pk if document else None],
+            "justified": [None, absence.justified],
+            "justification": [None, absence.justification],
+        }
+        if child.famille_id != famille.pk:  # declared by the other household of a shared child
+            changes["child_famille"] = [None, child.famille_id]
         audit(
             actor=actor,
             action="absence.declare",
             commune=famille.commune,
             target=absence,
             famille_id=famille.pk,
-            changes={
-                "child": [None, str(child)],
-                "first_day": [None, first_day.isoformat()],
-                "last_day": [None, last_day.isoformat()],
-                "reason": [None, reason],
-                "certificate": [None, document.pk if document else None],
-                "justified": [None, absence.justified],
-                "justification": [None, absence.justification],
-            },
+            changes=changes,
         )
     except BaseException:
         if document is not None:

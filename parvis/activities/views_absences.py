@@ -59,9 +59,14 @@ def absences(request):
     user, commune = request.user, request.commune
     now = timezone.now()
     households = selectors_citizen.households(user=user, commune=commune)
+    shared = selectors.shared_children(user=user, commune=commune)
     form = None
-    if any(household.children for household in households):
-        arguments = {"households": households, "today": timezone.localdate(now)}
+    if shared or any(household.children for household in households):
+        arguments = {
+            "households": households,
+            "shared": shared,
+            "today": timezone.localdate(now),
+        }
         if request.method == "POST":
             form = AbsenceForm(request.POST, request.FILES, **arguments)
             if form.is_valid():
