@@ -58,7 +58,9 @@ class CoordinatesForm(forms.Form):
 
 
 class PasswordChangeForm(NewPasswordMixin):
-    """Current password, then the new one twice (checked as everywhere, see NewPasswordMixin)."""
+    """Current password, then the new one twice (checked as everywhere, see NewPasswordMixin).
+    An account without a usable password (created with FranceConnect) has no current password
+    to give: it chooses its first one, and `first_password` says so."""
 
     old_password = forms.CharField(
         label=_("Mot de passe actuel"),
@@ -72,6 +74,11 @@ class PasswordChangeForm(NewPasswordMixin):
     def __init__(self, user, *args, ip=None, **kwargs):
         self.ip = ip
         super().__init__(*args, user=user, **kwargs)
+        self.first_password = not user.has_usable_password()
+        if self.first_password:
+            del self.fields["old_password"]
+            self.fields["new_password1"].label = _("Mot de passe")
+            self.fields["new_password2"].label = _("Confirmez le mot de passe")
 
     def clean_old_password(self):
         return check_current_password(self.user, self.cleaned_data["old_password"], self.ip)
@@ -165,8 +172,13 @@ class ServiceKeysForm(forms.Form):
         ]
 
 
+DELETION_WORD = "SUPPRIMER"
+
+
 class PasswordConfirmForm(forms.Form):
-    """The password, to confirm a destructive action (deleting the account)."""
+    """The password, to confirm a destructive action (deleting the account). An account without
+    a usable password (created with FranceConnect) has none to give: it types « SUPPRIMER »
+    instead (`typed_confirmation`)."""
 
     password = forms.CharField(
         label=_("Mot de passe"),
@@ -179,9 +191,32 @@ class PasswordConfirmForm(forms.Form):
         self.user = user
         self.ip = ip
         super().__init__(*args, **kwargs)
+        self.typed_confirmation = not user.has_usable_password()
+        if self.typed_confirmation:
+            del self.fields["password"]
+            self.fields["confirmation"] = forms.CharField(
+                label=_("Confirmation"),
+                help_text=_("Saisissez %(word)s pour confirmer la suppression.")
+                % {"word": DELETION_WORD},
+                max_length=40,
+                widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+                error_messages={
+                    "required": _("Saisissez %(word)s pour confirmer.") % {"word": DELETION_WORD}
+                },
+            )
 
     def clean_password(self):
         return check_current_password(self.user, self.cleaned_data["password"], self.ip)
+
+    def clean_confirmation(self):
+        typed = self.cleaned_data["confirmation"].strip()
+        if typed.upper() != DELETION_WORD:
+            raise forms.ValidationError(
+                _("Saisissez exactement %(word)s pour confirmer la suppression."),
+                code="confirmation",
+                params={"word": DELETION_WORD},
+            )
+        return typed
 
 
 # --- The household rows a family may edit itself (when its commune allows it) -----------------

@@ -210,7 +210,12 @@ def modifier_espace(request):
                 update_session_auth_hash(request, user)
                 messages.success(
                     request,
-                    _("Votre mot de passe est modifié. Vos autres sessions sont fermées."),
+                    _(
+                        "Votre mot de passe est enregistré : vous pouvez aussi vous connecter "
+                        "avec votre identifiant. Vos autres sessions sont fermées."
+                    )
+                    if form.first_password
+                    else _("Votre mot de passe est modifié. Vos autres sessions sont fermées."),
                 )
                 return redirect(done)
             forms[section] = form
