@@ -35,7 +35,7 @@ from parvis.activities.models import (
     Unit,
 )
 from parvis.activities.reservations import load_booked
-from parvis.billing import services_runs
+from parvis.billing import demo_plans, services_runs
 from parvis.billing.demo import REGIE_CODE, REGIE_CSS_CODE, SLUG, SLUG_CSS
 from parvis.billing.invoicing import month_bounds, previous_month
 from parvis.billing.models import (
@@ -252,4 +252,10 @@ def load(today: date | None = None) -> dict:
     _last_month(commune, famille, children, month)
     _nina_last_month(commune, month)
     run = services_runs.issue_run(regie=regie, month=month, actor=None)
-    return {"stay": stay, "run": run, "run_css": _load_carrieres_sur_seine(today)}
+    plan_invoice = demo_plans.load(regie, today)  # after the run: its numbers stay the seed's
+    return {
+        "stay": stay,
+        "run": run,
+        "run_css": _load_carrieres_sur_seine(today),
+        "plan_invoice": plan_invoice,
+    }
