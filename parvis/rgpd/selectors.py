@@ -19,13 +19,14 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from parvis.accounts.models import Attempt, AuditEntry, User
+from parvis.accounts.models import Attempt, AuditEntry, FranceConnectIdentity, User
 from parvis.activities.models import (
     Absence,
     AbsenceReason,
     Attendance,
     BookingPreferences,
     BookingStatus,
+    CustodyActivity,
     Inscription,
     InscriptionStatus,
     Reservation,
@@ -46,6 +47,9 @@ from parvis.demarches.models import Demande, DemandeAttachment, DemandeEvent, De
 from parvis.demarches.models import Status as DemandeStatus
 from parvis.families import selectors_citizen
 from parvis.families.models import (
+    CustodyRule,
+    CustodySide,
+    CustodySource,
     Document,
     DocumentStatus,
     DocumentType,
@@ -53,6 +57,7 @@ from parvis.families.models import (
     FamilyAccess,
     QfSource,
     QuotientFamilial,
+    SharedCustody,
 )
 from parvis.payments.models import (
     Mandate,
@@ -154,6 +159,89 @@ def _identity(user, commune, families) -> Iterator[Entry]:
     # about the account (parvis.families' export, 5 queries).
     data = selectors_citizen.export_data(user=user, commune=commune)
     yield Entry("compte_et_foyers.json", json_bytes(data))
+
+
+def _franceconnect(user, commune, families) -> Iterator[Entry]:
+    # The identity FranceConnect certified for the account (issue 20 §1): the claims stored, never
+    # a token (Parvis keeps none: the ID token lives in the session until logout). One query.
+    certified = (
+        FranceConnectIdentity.objects.filter(commune=commune, user=user)
+        .values(
+            "sub", "given_name", "family_name", "birthdate", "gender", "birthplace",
+            "birthcountry", "linked_at",
+        )
+        .first()
+    )  # fmt: skip
+    data = None
+    if certified is not None:
+        data = {
+            "identifiant_franceconnect": certified["sub"],
+            "prenoms": certified["given_name"],
+            "nom_de_naissance": certified["family_name"],
+            "date_de_naissance": certified["birthdate"],
+            "sexe": certified["gender"],
+            "lieu_de_naissance_code_insee": certified["birthplace"],
+            "pays_de_naissance_code_insee": certified["birthcountry"],
+            "relie_le": certified["linked_at"],
+        }
+    yield Entry("identite_franceconnect.json", json_bytes({"identite_franceconnect": data}))
+
+
+def _custody(user, commune, families) -> Iterator[Entry]:
+    # The shared custodies (« garde partagée », families.SharedCustody) of a child of the
+    # households, on either side: the rule, its dates and source, and per activity who pays.
+    # Of the other household nothing but the child's name (not its number, name, address or
+    # people), and not the agent's free note, which may name it. Two queries.
+    mine = Q(child__famille_id__in=families) | Q(other_famille_id__in=families)
+    custodies = (
+        SharedCustody.objects.filter(commune=commune)
+        .filter(mine)
+        .order_by("since", "pk")
+        .values_list(
+            "pk", "child__famille_id", "child__famille__number", "other_famille_id",
+            "other_famille__number", "child__first_names", "child__last_name", "rule",
+            "first_side", "start_week", "percent_foyer", "since", "source", "source_date",
+        )
+    )  # fmt: skip
+    per_activity = {}
+    for custody_id, activity, side in (
+        CustodyActivity.objects.filter(commune=commune, custody__commune=commune)
+        .filter(
+            Q(custody__child__famille_id__in=families) | Q(custody__other_famille_id__in=families)
+        )
+        .order_by("activity__name", "pk")
+        .values_list("custody_id", "activity__name", "side")
+    ):
+        per_activity.setdefault(custody_id, []).append(f"{activity} : {_label(CustodySide, side)}")
+    rows = []
+    for (
+        pk, foyer_id, foyer_number, other_id, other_number, first_names, last_name, rule,
+        first_side, start_week, percent, since, source, source_date,
+    ) in custodies:  # fmt: skip
+        for side, famille_id, number in (
+            (CustodySide.FOYER, foyer_id, foyer_number),
+            (CustodySide.AUTRE, other_id, other_number),
+        ):
+            if famille_id not in families:
+                continue
+            rows.append(
+                (
+                    number, f"{first_names} {last_name}".strip(), _label(CustodySide, side),
+                    _label(CustodyRule, rule), _label(CustodySide, first_side), start_week,
+                    percent, " ; ".join(per_activity.get(pk, [])), since,
+                    _label(CustodySource, source), source_date,
+                )
+            )  # fmt: skip
+    yield Entry(
+        "gardes_partagees.csv",
+        csv_bytes(
+            [_("famille"), _("enfant"), _("votre foyer"), _("règle de garde"),
+             _("foyer de la première semaine"), _("semaine de départ (lundi)"),
+             _("part du foyer de l'enfant (%)"), _("foyer qui paie chaque activité"),
+             _("applicable à partir du"), _("décidée par"), _("date de la décision")],
+            rows,
+        ),
+    )  # fmt: skip
 
 
 def _journal(user, commune, families) -> Iterator[Entry]:
@@ -647,6 +735,8 @@ def _logins(user, commune, families) -> Iterator[Entry]:
 # The kinds, in the order of the archive's « LISEZMOI.txt ».
 KINDS = (
     _identity,
+    _franceconnect,
+    _custody,
     _journal,
     _quotients,
     _documents,

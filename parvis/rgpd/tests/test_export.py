@@ -231,3 +231,107 @@ def test_the_page_and_the_request_cost_a_few_queries(
         assert client.get(path).status_code == 200
     with django_assert_max_num_queries(12):
         assert client.post(path).status_code == 302
+
+
+# --- Issue 20: the FranceConnect identity and the shared custodies ------------------------------
+
+
+def archive_of_export(export) -> zipfile.ZipFile:
+    with export.file.open("rb") as handle:
+        return zipfile.ZipFile(io.BytesIO(handle.read()))
+
+
+def test_the_archive_holds_the_certified_identity_never_a_token(
+    citizen, django_capture_on_commit_callbacks
+):
+    from datetime import date
+
+    from parvis.accounts.models import FranceConnectIdentity
+
+    empty = archive_of_export(ready_export(citizen, django_capture_on_commit_callbacks))
+    assert json.loads(empty.read("identite_franceconnect.json")) == {"identite_franceconnect": None}
+    FranceConnectIdentity.objects.create(
+        commune=citizen.commune, user=citizen, sub="b6048e95bb134ec5b1d1e1fa69f287172e9",
+        given_name="Angela Claire Louise", family_name="DUBOIS", birthdate=date(1962, 8, 24),
+        gender="female", birthplace="75107", birthcountry="99100",
+    )  # fmt: skip
+    archive = archive_of_export(ready_export(citizen, django_capture_on_commit_callbacks))
+    certified = json.loads(archive.read("identite_franceconnect.json"))["identite_franceconnect"]
+    assert certified["prenoms"] == "Angela Claire Louise"
+    assert certified["nom_de_naissance"] == "DUBOIS"
+    assert certified["date_de_naissance"] == "1962-08-24"
+    assert certified["sexe"] == "female"
+    assert certified["lieu_de_naissance_code_insee"] == "75107"
+    assert certified["pays_de_naissance_code_insee"] == "99100"
+    assert certified["identifiant_franceconnect"].startswith("b6048e95")
+    assert certified["relie_le"]
+    assert not {key for key in certified if "token" in key or "jeton" in key}
+    assert "identite_franceconnect.json" in archive.read("LISEZMOI.txt").decode()
+
+
+def test_the_archive_holds_the_shared_custodies_and_nothing_of_the_other_household(
+    citizen, django_capture_on_commit_callbacks
+):
+    from datetime import date
+    from decimal import Decimal
+
+    from parvis.activities.models import CustodyActivity
+    from parvis.activities.tests.factories import make_activity
+    from parvis.families.models import CustodyRule, CustodySide, CustodySource, SharedCustody
+    from parvis.families.tests.factories import ChildFactory, FamilleFactory
+
+    commune = citizen.commune
+    mine = citizen.family_accesses.get().famille
+    other = FamilleFactory(
+        commune=commune, name="ROBERTSON", address="9, impasse des Tilleuls", postal_code="78300",
+        city="Poissy",
+    )  # fmt: skip
+    stranger = FamilleFactory(commune=commune, name="ÉTRANGERS")
+    nina = ChildFactory(famille=mine, first_names="Nina", last_name="PETIT")
+    SharedCustody.objects.create(
+        commune=commune, child=nina, other_famille=other, rule=CustodyRule.POURCENTAGE,
+        percent_foyer=Decimal("60.00"), since=date(2026, 9, 1), source=CustodySource.JUGEMENT,
+        source_date=date(2026, 6, 3), note="Père : M. ROBERTSON, 06 99 99 99 99",
+    )  # fmt: skip
+    # A child of the other household, shared with this one: its name only.
+    theo = ChildFactory(famille=other, first_names="Théo", last_name="ROBERTSON")
+    by_activity = SharedCustody.objects.create(
+        commune=commune, child=theo, other_famille=mine, rule=CustodyRule.PAR_ACTIVITE,
+        first_side=CustodySide.FOYER, since=date(2026, 9, 1), source=CustodySource.ACCORD,
+    )  # fmt: skip
+    CustodyActivity.objects.create(
+        commune=commune,
+        custody=by_activity,
+        activity=make_activity(commune, name="Cantine"),
+        side=CustodySide.AUTRE,
+    )
+    # Two households this account has nothing to do with.
+    SharedCustody.objects.create(
+        commune=commune, child=ChildFactory(famille=stranger, first_names="Inconnu"),
+        other_famille=other, rule=CustodyRule.SEMAINES_PAIRES, since=date(2026, 9, 1),
+        source=CustodySource.ACCORD,
+    )  # fmt: skip
+
+    archive = archive_of_export(ready_export(citizen, django_capture_on_commit_callbacks))
+    custodies = rows(archive, "gardes_partagees.csv")
+    assert [
+        (row["famille"], row["enfant"], row["votre foyer"], row["règle de garde"])
+        for row in custodies
+    ] == [
+        (str(mine.number), "Nina PETIT", "Foyer de l'enfant", "Un pourcentage"),
+        (str(mine.number), "Théo ROBERTSON", "Autre foyer", "Par activité"),
+    ]
+    nina_row, theo_row = custodies
+    assert nina_row["part du foyer de l'enfant (%)"] == "60.00"
+    assert nina_row["applicable à partir du"] == "2026-09-01"
+    assert nina_row["décidée par"] == "Jugement"
+    assert nina_row["date de la décision"] == "2026-06-03"
+    assert theo_row["foyer qui paie chaque activité"] == "Cantine : Autre foyer"
+    assert theo_row["décidée par"] == "Accord des parents"
+    # Nothing of the other household beyond the child's name, nor the agent's note.
+    body = archive.read("gardes_partagees.csv").decode("utf-8-sig")
+    for foreign in (
+        str(other.number), "impasse des Tilleuls", "78300", "Poissy", "06 99", "Père",
+        "Inconnu", "ÉTRANGERS",
+    ):  # fmt: skip
+        assert foreign not in body, foreign

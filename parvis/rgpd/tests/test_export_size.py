@@ -10,10 +10,19 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from parvis.accounts.models import FranceConnectIdentity
+from parvis.activities.models import CustodyActivity
 from parvis.billing.tests.invoicing_factories import absence, book, child, family, make_world, tick
 from parvis.demarches.models import Demande, DemandeMessage, Status
 from parvis.demarches.tests.factories import ProcedureFactory
-from parvis.families.models import Document, DocumentType
+from parvis.families.models import (
+    CustodyRule,
+    CustodySide,
+    CustodySource,
+    Document,
+    DocumentType,
+    SharedCustody,
+)
 from parvis.families.tests.factories import CitizenFactory, FamilyAccessFactory
 from parvis.rgpd import selectors, services
 from parvis.testing.regie import make_invoice
@@ -55,6 +64,35 @@ def household(world, name, *, children, days, invoices, documents, demandes):
     return user
 
 
+def certified_and_shared(world, user, *, custodies):
+    """Issue 20: the account's FranceConnect identity, and `custodies` children of its household
+    in shared custody with another (« par activité », a line per activity), plus one child of
+    another household shared with it."""
+    famille = user.family_accesses.get().famille
+    FranceConnectIdentity.objects.create(
+        commune=world.commune, user=user, sub=f"sub-{user.pk}", given_name="Françoise Marie",
+        family_name="DURAND", birthdate=date(1986, 4, 9), gender="female", birthplace="78123",
+    )  # fmt: skip
+    other = family(world, f"AUTRE{user.pk}")
+    kids = list(famille.members.filter(kind="enfant"))
+    for n in range(custodies):
+        custody = SharedCustody.objects.create(
+            commune=world.commune, child=kids[n % len(kids)] if n < len(kids)
+            else child(world, famille, f"Partagé{n}", date(2019, 1, 1 + n)),
+            other_famille=other, rule=CustodyRule.PAR_ACTIVITE, since=START,
+            source=CustodySource.JUGEMENT,
+        )  # fmt: skip
+        for activity, side in ((world.peri, CustodySide.FOYER), (world.canteen, CustodySide.AUTRE)):
+            CustodyActivity.objects.create(
+                commune=world.commune, custody=custody, activity=activity, side=side
+            )
+    theirs = child(world, other, f"Venu{user.pk}", date(2020, 2, 2))
+    SharedCustody.objects.create(
+        commune=world.commune, child=theirs, other_famille=famille,
+        rule=CustodyRule.SEMAINES_PAIRES, since=START, source=CustodySource.ACCORD,
+    )  # fmt: skip
+
+
 def export_queries(user, commune) -> tuple[int, list[str]]:
     with CaptureQueriesContext(connection) as queries:
         entries = list(selectors.export_entries(user=user, commune=commune))
@@ -66,14 +104,17 @@ def test_a_big_household_costs_the_queries_of_a_small_one(private_root):
     world = make_world()
     small = household(world, "PETIT", children=1, days=2, invoices=1, documents=1, demandes=1)
     big = household(world, "GRAND", children=3, days=120, invoices=12, documents=6, demandes=8)
+    certified_and_shared(world, small, custodies=1)
+    certified_and_shared(world, big, custodies=3)
 
     small_count, small_paths = export_queries(small, world.commune)
     big_count, big_paths = export_queries(big, world.commune)
 
-    assert big_count == small_count <= 32
+    assert big_count == small_count <= 33  # 3 of them the FranceConnect identity and custodies
     assert len([p for p in big_paths if p.startswith("factures/")]) == 12
     assert len([p for p in big_paths if p.startswith("documents/")]) == 6
     assert len(small_paths) < len(big_paths)
+    assert "identite_franceconnect.json" in big_paths and "gardes_partagees.csv" in big_paths
 
 
 @pytest.mark.django_db
