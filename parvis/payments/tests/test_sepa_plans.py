@@ -186,3 +186,123 @@ def test_a_reject_before_settlement_gives_the_instalment_back(plan_world):
     refresh(world.sejour, world.plan)
     assert world.sejour.status == InvoiceStatus.A_REGLER
     assert instalments(world.plan)[0] == (InstalmentStatus.A_PAYER, D("0"))
+
+
+# --- Under concurrency (PostgreSQL) ---------------------------------------------------------------
+
+
+def _plan_world(slug):
+    from parvis.payments.tests.conftest import make_world
+
+    world = make_world(slug=slug, name=slug.capitalize())
+    creditor(world.regie)
+    world.agent = regie_agent(world)
+    world.mandate = sign(world)
+    day = collection_day(world)
+    world.plan = services_plans.grant_plan(
+        famille=world.famille, invoices=[world.sejour, world.cantine],
+        schedule=[(day, D("48.11")), (day + timedelta(days=31), D("48.11")),
+                  (day + timedelta(days=62), D("48.13"))],
+        actor=world.agent, today=today(),
+    )  # fmt: skip
+    return world
+
+
+def _race(world, transaction):
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def batch():
+        try:
+            barrier.wait()
+            prepare(world, collection_day(world))
+        except ValidationError:
+            pass  # nothing to debit: the card paid the instalment, or still holds it
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def card():
+        try:
+            barrier.wait()
+            outcome = services.simulate_notification(
+                transaction=transaction, result="paye", remote_addr=None
+            )
+            if not outcome.handled:
+                errors.append(AssertionError(outcome.text))
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=f) for f in (batch, card)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def _instalment_paid_once(world):
+    from parvis.billing.models import PaymentAllocation
+    from parvis.payments.models import Debit, TropPercu
+
+    debited = Debit.objects.filter(
+        invoice__famille=world.famille, status__in=[DebitStatus.EN_COURS, DebitStatus.PAYE]
+    )
+    by_card = PaymentAllocation.objects.filter(
+        invoice__famille=world.famille,
+        payment__method=PaymentMethod.CARTE,
+        payment__status=PaymentStatus.VALIDE,
+    )
+    assert not (debited.exists() and by_card.exists())
+    world.sejour.refresh_from_db()
+    world.cantine.refresh_from_db()
+    assert world.sejour.paid + world.cantine.paid == (D("48.11") if by_card.exists() else 0)
+    if debited.exists():
+        assert sum(d.amount for d in debited) == D("48.11")
+    return debited.exists(), TropPercu.objects.filter(famille=world.famille).first()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_and_an_instalment_paid_by_card_at_once_never_both(receipts):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers: concurrency is only meaningful on PostgreSQL")
+    for round_ in range(3):
+        world = _plan_world(f"echeance{round_}")
+        transaction, _ = payment_plans.start_instalment_payment(
+            families=world.famille, user=world.user, commune=world.commune, plan_id=world.plan.pk
+        )
+        _race(world, transaction)
+        debited, excess = _instalment_paid_once(world)
+        assert not debited and excess is None  # the pending card payment held the plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_and_a_late_instalment_card_payment_leave_a_trop_percu_not_a_double(receipts):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers: concurrency is only meaningful on PostgreSQL")
+    for round_ in range(3):
+        world = _plan_world(f"tardive{round_}")
+        transaction, _ = payment_plans.start_instalment_payment(
+            families=world.famille, user=world.user, commune=world.commune, plan_id=world.plan.pk
+        )
+        services.simulate_notification(
+            transaction=transaction, result="abandonne", remote_addr=None
+        )
+        transaction.refresh_from_db()
+        _race(world, transaction)
+        debited, excess = _instalment_paid_once(world)
+        if debited:
+            assert excess is not None and excess.amount == D("48.11")
+        else:
+            assert excess is None
