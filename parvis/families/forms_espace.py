@@ -112,6 +112,18 @@ class EmailChangeForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         password, email = cleaned.get("password"), cleaned.get("new_email")
+        if not self.user.has_usable_password():
+            # An account created with FranceConnect: the password guards the address (the
+            # way back into the account), so it chooses one first.
+            self.errors.pop("password", None)
+            self.add_error(
+                "password",
+                _(
+                    "Votre espace n'a pas encore de mot de passe : choisissez-en un dans "
+                    "« Authentification », puis changez de courriel."
+                ),
+            )
+            return cleaned
         if password:
             try:
                 check_current_password(self.user, password, self.ip)

@@ -176,3 +176,21 @@ def test_an_account_with_a_password_still_gives_it(client):
     assert 'name="suppression-password"' in response.text
     page = client.get(url("modifier_espace", user))
     assert 'name="mdp-old_password"' in page.text
+
+
+def test_an_email_change_asks_to_choose_a_password_first(franceconnected, client_fc):
+    response = client_fc.post(
+        url("modifier_espace", franceconnected),
+        {
+            "section": "courriel",
+            "courriel-new_email": "nouvelle@example.fr",
+            "courriel-password": "",
+        },
+    )
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "Votre espace n'a pas encore de mot de passe : choisissez-en un" in text
+    assert "Indiquez votre mot de passe actuel." not in text
+    assert 'aria-invalid="true"' in input_tag(response, "courriel-password")
+    franceconnected.refresh_from_db()
+    assert franceconnected.pending_email == ""
