@@ -10,6 +10,7 @@ from datetime import date
 
 from django.db.models import Q, QuerySet
 
+from parvis.billing import selectors_plans
 from parvis.billing.models import Invoice, InvoiceStatus, Regie
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
@@ -81,7 +82,8 @@ def debit_dates(invoices: list[Invoice]) -> dict[int, date]:
     """{invoice pk: day debited} for those of `invoices` a direct debit pays: in a batch (its
     collection date), or « à régler », unpaid, of a family with an active mandate for the
     invoice's régie and never rejected (then the pre-notification's day: `sepa.debit_date`).
-    Three queries at most whatever the number of invoices (one without any mandate)."""
+    Four queries at most whatever the number of invoices (one without any mandate); an invoice
+    of a payment plan en cours is not announced whole (its instalments are debited)."""
     dates: dict[int, date] = {}
     in_batch = [i.pk for i in invoices if i.status == InvoiceStatus.PRELEVEMENT_EN_COURS]
     if in_batch:
@@ -111,9 +113,11 @@ def debit_dates(invoices: list[Invoice]) -> dict[int, date]:
             invoice_id__in=[i.pk for i in candidates], status=DebitStatus.REJETE
         ).values_list("invoice_id", flat=True)
     )
+    # An invoice of a payment plan en cours is debited by instalments, never whole (issue 19).
+    in_plans = selectors_plans.held_invoice_ids(i.pk for i in candidates)
     for invoice in candidates:
         mandate = mandates.get((invoice.famille_id, invoice.regie_id))
-        if mandate is None or invoice.pk in rejected:
+        if mandate is None or invoice.pk in rejected or invoice.pk in in_plans:
             continue
         signed_on, notice = mandate
         dates[invoice.pk] = sepa.debit_date(

@@ -24,6 +24,7 @@ from parvis.billing.models import (
 from parvis.payments import sepa, services, services_sepa
 from parvis.payments import services_plans as payment_plans
 from parvis.payments.models import DebitStatus, SequenceType
+from parvis.payments.selectors_sepa import debit_dates
 from parvis.payments.tests.conftest import make_invoice
 from parvis.payments.tests.sepa_fixtures import (
     collection_day,
@@ -130,6 +131,12 @@ def test_a_batch_debits_the_instalment_due_not_the_invoices_of_the_plan(plan_wor
     assert world.cantine.status == InvoiceStatus.PARTIELLEMENT_REGLEE
     assert [s for s, _p in instalments(world.plan)][:2] == [InstalmentStatus.PAYEE] * 2
     assert world.cantine.due_amount == D("48.13")  # the third instalment, to the cent
+
+
+def test_an_invoice_of_a_plan_is_not_announced_debited_whole(plan_world):
+    world = plan_world
+    outside = make_invoice(world.regie, world.famille, "3.00")
+    assert set(debit_dates([world.sejour, world.cantine, outside])) == {outside.pk}
 
 
 def test_an_instalment_under_debit_is_paid_neither_by_card_nor_at_the_counter(plan_world):
