@@ -47,6 +47,7 @@ AGENTS = [
     ("carrieres-sous-poissy", "csp-scolaire", AgentRole.Role.SCOLAIRE),
     ("carrieres-sous-poissy", "csp-etat-civil", AgentRole.Role.ETAT_CIVIL),
     ("carrieres-sous-poissy", "csp-regie", AgentRole.Role.REGIE),
+    ("carrieres-sous-poissy", "csp-concepteur", AgentRole.Role.CONCEPTEUR),
     # Carrières-sur-Seine's SEJ hands out the code famille letters.
     ("carrieres-sur-seine", "css-sej", AgentRole.Role.ENFANCE),
 ]
@@ -181,6 +182,7 @@ def _load_separated_parents(commune: Commune) -> None:
             commune, f"carrieres-sous-poissy/{email.split('@')[0]}", email=email,
             civility=civility, first_name=first, last_name=name, address=address,
             postal_code="78955", city=commune.name,
+            date_joined=datetime(2025, 9, 1, 17, 30, tzinfo=PARIS),
             email_confirmed_at=datetime(2025, 9, 1, 18, 0, tzinfo=PARIS),
         )  # fmt: skip
         FamilyAccess.objects.update_or_create(
