@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from parvis.accounts.agents import agent_required
+from parvis.accounts.services_jobs import resume_job
 from parvis.background import jobs
 from parvis.background import selectors as background
-from parvis.backoffice.services_travaux import resume_job
 from parvis.communes.links import safe_next
 
 REFRESH_SECONDS = 3  # the page reloads itself this often while the job runs

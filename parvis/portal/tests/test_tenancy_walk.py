@@ -11,6 +11,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from parvis.accounts.models import AgentRole, AuditEntry
+from parvis.activities import services_decisions as decisions
+from parvis.background.models import Job
 from parvis.demarches import views_suivi
 from parvis.demarches.models import DemandeMessage, Status
 from parvis.demarches.tests.factories import ProcedureFactory
@@ -61,10 +63,15 @@ def world(commune=None):
         status=ExportStatus.PRETE,
         expires_at=timezone.now() + timedelta(days=7),
     )
+    # A background job the agent started (a bulk decision): only its agent sees its page.
+    job = Job.objects.create(
+        commune_id=commune.pk, actor_id=agent.pk, kind=decisions.KIND, items=[1], total=1
+    )
     return {
         "commune": commune,
         "famille": famille,
         "agent": agent,
+        "job": job,
         "child": child,
         "person": person,
         "key": key,
@@ -116,6 +123,8 @@ def fill(pattern: URLPattern, objects: dict) -> str:
         values["<int:pk>"] = str(objects["key"].pk)
     elif "mes-donnees/<int:pk>" in route:
         values["<int:pk>"] = str(objects["export"].pk)
+    elif "travaux/<int:pk>" in route:
+        values["<int:pk>"] = str(objects["job"].pk)
     elif "pieces/<int:pk>" in route:
         values["<int:pk>"] = str(objects["attachment"].pk)
     elif "documents/<int:pk>" in route:
@@ -160,10 +169,15 @@ def test_an_agent_gets_nothing_of_another_commune(client):
     b["demande"].refresh_from_db()
     assert b["demande"].status == "en_attente" and b["demande"].assigned_to is None
     assert b["demande"].events.count() == 1 and not b["demande"].messages.exists()
+    b["job"].refresh_from_db()
+    assert b["job"].progress_at is None  # not resumed (« Reprendre ») by A's agent
+    assert not AuditEntry.objects.filter(action="travail.repris").exists()
+    # The job page answers its own agent: the 404s above come from the scoping.
+    assert client.get(f"/{a['commune'].slug}/guichet/travaux/{a['job'].pk}/").status_code == 200
 
 
 def pick_pks(objects: dict) -> dict:
-    return {key: objects[key] for key in ("child", "person", "key", "attachment")}
+    return {key: objects[key] for key in ("child", "person", "key", "attachment", "job")}
 
 
 def test_a_citizen_gets_nothing_of_another_commune(client):

@@ -1,6 +1,8 @@
-"""The guichet's writes on background jobs (parvis.background.jobs) that no domain app owns:
+"""The agents' writes on background jobs (parvis.background.jobs) that no domain app owns:
 « Reprendre » a job that stopped, with its audit row. A job is started by its domain app's
-service (e.g. activities.services_decisions), which audits it."""
+service (e.g. activities.services_decisions), which audits it. It lives here, not in
+parvis.background (which sits below this app and cannot write the audit row) nor in the guichet
+shell (which writes nothing)."""
 
 from __future__ import annotations
 
