@@ -64,7 +64,8 @@ def test_an_agent_ticks_the_canteen_register(registre_site, browser_page):
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Registre de présence — Restauration scolaire"
     )
-    expect(page.get_by_text("2 enfants réservés")).to_be_visible()
+    # Léa and Hugo DURAND, and Nina ROBERT (shared custody, in the demo since issue 19).
+    expect(page.get_by_text("3 enfants réservés")).to_be_visible()
     expect(page.get_by_text("⚠ PAI")).to_be_visible()  # Hugo's
     assert_accessible(page)
 
