@@ -7,11 +7,13 @@ cancelled or changed by the attempts."""
 
 from datetime import date, timedelta
 from decimal import Decimal as D
+from types import SimpleNamespace
 
 import pytest
+from django.utils import timezone
 
 from parvis.accounts.models import AgentRole
-from parvis.billing import services
+from parvis.billing import plans, services, services_plans
 from parvis.billing.models import (
     Invoice,
     InvoiceKind,
@@ -21,16 +23,20 @@ from parvis.billing.models import (
     Payment,
     PaymentMethod,
     PaymentStatus,
+    PlanStatus,
     Regie,
 )
 from parvis.families.tests.factories import AgentFactory, ChildFactory, FamilyAccessFactory
 from parvis.payments.models import (
+    Mandate,
+    MandateStatus,
     Transaction,
     TransactionInvoice,
     TransactionStatus,
     TropPercu,
     TropPercuStatus,
 )
+from parvis.payments.tests.sepa_fixtures import creditor, sign
 from parvis.portal.tests.test_tenancy_walk import commune_patterns
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +84,17 @@ def world(commune=None, *, code="ENF"):
         commune=commune, regie=regie, famille=famille, transaction=transaction, amount=D("3.10")
     )
     agent = AgentFactory(commune=commune, roles=[AgentRole.Role.ADMINISTRATEUR])
+    # A payment plan granted by the régie for a third invoice (the others stay as they are), and
+    # a signed direct-debit mandate of the family with the régie.
+    owed = _invoice(regie, famille, "30.00", date(2026, 8, 1))
+    first = timezone.localdate() + timedelta(days=20)
+    plan = services_plans.grant_plan(
+        famille=famille, invoices=[owed], actor=agent,
+        schedule=list(zip(plans.monthly_dates(first, 2), plans.split(owed.total, 2), strict=True)),
+    )  # fmt: skip
+    if not hasattr(regie, "sepa"):
+        creditor(regie)
+    mandate = sign(SimpleNamespace(famille=famille, regie=regie, user=access.user))
     return {
         "commune": commune,
         "famille": famille,
@@ -91,6 +108,8 @@ def world(commune=None, *, code="ENF"):
         "payment": payment,
         "transaction": transaction,
         "trop_percu": trop_percu,
+        "plan": plan,
+        "mandate": mandate,
     }
 
 
@@ -99,6 +118,7 @@ def fill(pattern, objects: dict) -> str:
     values = {
         "<str:reference>": objects["transaction"].reference,
         "<str:provider>": "simulateur",
+        "<int:regie_pk>": str(objects["regie"].pk),
     }
     if "<int:pk>" in route:
         if route.startswith(("recus/", "paiements/")):
@@ -107,6 +127,10 @@ def fill(pattern, objects: dict) -> str:
             values["<int:pk>"] = str(objects["famille"].pk)
         elif route.startswith("facturation/"):
             values["<int:pk>"] = str(objects["run"].pk)
+        elif route.startswith("echeanciers/"):
+            values["<int:pk>"] = str(objects["plan"].pk)
+        elif route.startswith(("prelevement/mandats/", "prelevements/mandats/")):
+            values["<int:pk>"] = str(objects["mandate"].pk)
         elif route.startswith("trop-percus/"):
             values["<int:pk>"] = str(objects["trop_percu"].pk)
         else:
@@ -152,6 +176,11 @@ def _unchanged(b):
     assert not b["due"].reminders.exists()
     b["trop_percu"].refresh_from_db()
     assert b["trop_percu"].status == TropPercuStatus.A_REMBOURSER
+    b["plan"].refresh_from_db()
+    assert b["plan"].status == PlanStatus.ACTIF
+    b["mandate"].refresh_from_db()
+    assert b["mandate"].status == MandateStatus.ACTIF
+    assert Mandate.objects.filter(famille=b["famille"]).count() == 1
 
 
 NAMED = ("<int:pk>", "<str:reference>")
@@ -171,14 +200,21 @@ def test_a_citizen_reaches_only_their_own_invoices(client, namespace):
         if pattern.name == "notification":
             continue  # the bank's server: no family, its own test below
         own = f"/{prefix}/{mount}/{fill(pattern, a)}"
-        assert client.get(own).status_code in {200, 302, 405}, own
+        own_status = client.get(own).status_code
+        assert own_status in {200, 302, 405}, own
+        # A page that takes only POST answers a GET 405 before looking at the id.
+        refused = {404, 405} if own_status == 405 else {404}
         for objects in (neighbour, b):
             url = f"/{prefix}/{mount}/{fill(pattern, objects)}"
             if pattern.name == "simulateur" and objects is neighbour:
                 continue  # the « bank » page: its unguessable reference is the key, as at a bank
             if any(p in str(pattern.pattern) for p in NAMED):
-                assert client.get(url).status_code == 404, url
+                assert client.get(url).status_code in refused, url
                 assert client.post(url, pirate_post(objects)).status_code in {404, 405}, url
+            elif "<int:regie_pk>" in str(pattern.pattern) and objects is b:
+                # Another commune's régie under this commune's address: nothing to sign.
+                assert client.get(url).status_code == 404, url
+                assert client.post(url, pirate_post(objects)).status_code == 404, url
             else:
                 # No object in the address: the forged ids in the POST must be ignored.
                 client.post(url, pirate_post(objects))
