@@ -820,7 +820,7 @@ def settle_batch(*, batch: DebitBatch) -> int:
         debit.status = DebitStatus.PAYE
         debit.payment = payment
         debit.save(update_fields=["status", "payment"])
-    Mandate.objects.filter(pk__in={d.mandate_id for d in debits}).update(consecutive_rejects=0)
+    _confirm_previous_debits(batch=batch, mandate_ids={d.mandate_id for d in debits})
     before = batch.status
     _move_batch(batch, BatchStatus.REGLE, actor=None)
     batch.settled_at = timezone.now()
@@ -836,6 +836,27 @@ def settle_batch(*, batch: DebitBatch) -> int:
 
 
 # --- Rejects -------------------------------------------------------------------------------------
+
+
+def _confirm_previous_debits(*, batch, mandate_ids: set[int]) -> None:
+    """A mandate's rejects « in a row » end with a debit that stayed paid: the bank's rejects
+    come days after the collection, so a settlement cannot clear them; at the next settlement the
+    mandate's previous debit, still paid a collection later, is taken as kept (one query, one
+    update)."""
+    last_date, statuses = {}, {}
+    earlier = (
+        Debit.objects.filter(mandate_id__in=mandate_ids)
+        .exclude(batch=batch)
+        .filter(batch__collection_date__lt=batch.collection_date)
+        .order_by("mandate_id", "-batch__collection_date")
+        .values_list("mandate_id", "batch__collection_date", "status")
+    )
+    for mandate_id, day, status in earlier:  # the mandate's previous collection, whole
+        if last_date.setdefault(mandate_id, day) == day:
+            statuses.setdefault(mandate_id, set()).add(status)
+    kept = [pk for pk, seen in statuses.items() if seen == {DebitStatus.PAYE}]
+    if kept:
+        Mandate.objects.filter(pk__in=kept).update(consecutive_rejects=0)
 
 
 @db.atomic
@@ -990,7 +1011,7 @@ def import_rejects(*, regie: Regie, text: str, actor: User) -> ImportResult:
         if len(parts) > 2 and parts[2]:
             try:
                 day = date(*reversed([int(x) for x in parts[2].split("/")]))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # 01/01/99999999999999999999
                 result.errors.append(_("Ligne %(n)s : date illisible.") % {"n": number})
                 continue
         found = Debit.objects.filter(

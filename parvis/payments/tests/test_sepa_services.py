@@ -481,6 +481,61 @@ def test_two_rejects_in_a_row_suspend_the_mandate(sepa_world):
     assert later.pk in debit_dates([later])
 
 
+def next_month(world, batch, amount):
+    later = make_invoice(world.regie, world.famille, amount, label="Restauration")
+    day = batch.collection_date + timedelta(days=31)
+    following = services_sepa.prepare_batch(regie=world.regie, collection_date=day,
+                                            actor=world.agent)  # fmt: skip
+    services_sepa.mark_sent(batch=following, actor=world.agent)
+    services_sepa.settle_due_batches(today=following.collection_date)
+    return following, following.debits.get(invoice=later)
+
+
+def test_a_reject_that_comes_after_its_settlement_still_counts_in_a_row(sepa_world):
+    # The bank's rejects come days after the collection: January's arrives once January is
+    # settled; February's, once February is. Two in a row all the same.
+    world = sepa_world
+    january = sent_batch(world)
+    services_sepa.settle_due_batches(today=january.collection_date)
+    services_sepa.record_reject(debit=january.debits.order_by("pk").first(), code="AM04",
+                                rejected_on=today(), actor=world.agent)  # fmt: skip
+    mandate = Mandate.objects.get(status="actif")
+    assert mandate.consecutive_rejects == 1
+    _february, debit = next_month(world, january, "20.15")
+    mandate.refresh_from_db()
+    assert mandate.consecutive_rejects == 1  # January's collection was not kept whole
+    services_sepa.record_reject(debit=debit, code="AM04", rejected_on=today(), actor=world.agent)
+    mandate.refresh_from_db()
+    assert mandate.status == MandateStatus.SUSPENDU
+
+
+def test_a_collection_kept_whole_ends_the_run_of_rejects(sepa_world):
+    world = sepa_world
+    january = sent_batch(world)
+    services_sepa.settle_due_batches(today=january.collection_date)
+    services_sepa.record_reject(debit=january.debits.order_by("pk").first(), code="AM04",
+                                rejected_on=today(), actor=world.agent)  # fmt: skip
+    february, _debit = next_month(world, january, "20.15")  # paid, never rejected
+    _march, debit = next_month(world, february, "18.40")
+    mandate = Mandate.objects.get(status="actif")
+    assert mandate.consecutive_rejects == 0  # February stayed paid a collection later
+    services_sepa.record_reject(debit=debit, code="AM04", rejected_on=today(), actor=world.agent)
+    mandate.refresh_from_db()
+    assert mandate.status == MandateStatus.ACTIF and mandate.consecutive_rejects == 1
+
+
+def test_a_rejects_file_with_an_impossible_year_names_the_line(sepa_world):
+    world = sepa_world
+    batch = sent_batch(world)
+    debit = batch.debits.order_by("pk").first()
+    result = services_sepa.import_rejects(
+        regie=world.regie,
+        text=f"{debit.end_to_end_id};AM04;01/01/99999999999999999999",
+        actor=world.agent,
+    )
+    assert result.recorded == [] and "Ligne 1 : date illisible." in result.errors
+
+
 def test_rejects_are_imported_line_by_line(sepa_world):
     world = sepa_world
     batch = sent_batch(world)
