@@ -44,7 +44,7 @@ from parvis.activities.selectors import (
 from parvis.communes.dates import first_of_month, month_bounds
 from parvis.communes.models import Commune
 from parvis.families.models import Personne
-from parvis.families.selectors_citizen import linked_children_q
+from parvis.families.selectors_citizen import _linked_families, linked_children_q
 
 MOIS, TRIMESTRE, ANNEE = "mois", "trimestre", "annee"
 VUES = {
@@ -128,6 +128,13 @@ class Line:
     child: Personne
     activity: Activity
     units: list[Unit] = field(default_factory=list)
+    # The household that books: the child's own, or for a shared child whose account is only of
+    # its other household, that one: its administrative file is the one checked (issue 19 §2).
+    famille_id: int | None = None
+
+    def __post_init__(self):
+        if self.famille_id is None:
+            self.famille_id = self.child.famille_id
 
     @property
     def key(self) -> tuple[int, int]:
@@ -185,12 +192,25 @@ def household(*, user: User, commune: Commune) -> Household:
     units = defaultdict(list)
     for unit in Unit.objects.filter(activity__in={i.activity_id for i in inscriptions}):
         units[unit.activity_id].append(unit)
+    linked = set()
+    if any(getattr(i.child, "custody", None) is not None for i in inscriptions):
+        linked = set(_linked_families(user=user, commune=commune).values_list("pk", flat=True))
+
+    def booking_famille_id(child: Personne) -> int:
+        custody = getattr(child, "custody", None)
+        if custody is not None and child.famille_id not in linked:
+            return custody.other_famille_id
+        return child.famille_id
+
     return Household(
         lines=[
-            Line(child=i.child, activity=i.activity, units=units[i.activity_id])
+            Line(
+                child=i.child, activity=i.activity, units=units[i.activity_id],
+                famille_id=booking_famille_id(i.child),
+            )
             for i in inscriptions
         ]
-    )
+    )  # fmt: skip
 
 
 def _files_complete(lines: list[Line], *, today: date) -> dict[tuple[int, int], bool]:
@@ -204,7 +224,7 @@ def _files_complete(lines: list[Line], *, today: date) -> dict[tuple[int, int], 
     if not needing:
         return {}
     years = {school_year_of(line.activity.start) for line in needing}
-    families = {line.child.famille_id for line in needing}
+    families = {line.famille_id for line in needing}
     requirements = list(
         RequiredDocument.objects.filter(
             commune_id=needing[0].activity.commune_id, school_year__in=years
@@ -224,7 +244,7 @@ def _files_complete(lines: list[Line], *, today: date) -> dict[tuple[int, int], 
     )
     result = {}
     for line in needing:
-        year, famille_id = school_year_of(line.activity.start), line.child.famille_id
+        year, famille_id = school_year_of(line.activity.start), line.famille_id
         result[(famille_id, line.activity.pk)] = dossier_state(
             requirements=[r for r in requirements if r.school_year == year],
             members=[m for m in members if m.famille_id == famille_id],
@@ -326,7 +346,7 @@ class Grid:
     files: dict[tuple[int, int], bool]
 
     def file_complete(self, line: Line) -> bool:
-        return self.files.get((line.child.famille_id, line.activity.pk), True)
+        return self.files.get((line.famille_id, line.activity.pk), True)
 
     @property
     def columns(self) -> list[int]:
@@ -510,7 +530,7 @@ def grid(
     cells = {}
     for line in lines:
         activity, child, child_id = line.activity, line.child, line.child.pk
-        complete = files.get((child.famille_id, activity.pk), True)
+        complete = files.get((line.famille_id, activity.pk), True)
         activity_rules = rules[activity.pk]
         first, last = max(start, activity.start), min(end, activity.end)
         for unit in line.units:

@@ -67,3 +67,27 @@ def test_the_fathers_incomplete_file_locks_his_booking_even_with_the_mothers_com
     client.force_login(w["mother_user"], backend=BACKEND)
     count, _text = open_cells(client, w)
     assert count > 0
+
+
+def open_grid_cells(client, data) -> int:
+    """The household grid (« Mon foyer ») of the account, the month of 30 November."""
+    from django.urls import reverse
+
+    response = client.get(
+        reverse("activities:foyer", kwargs={"commune": data["commune"].slug}),
+        {"vue": "mois", "debut": "2026-12-01"},
+    )
+    assert response.status_code == 200
+    lea = data["lea"].pk
+    return sum(
+        1 for key, cell in response.context["grid"].cells.items() if key[0] == lea and cell.editable
+    )
+
+
+def test_the_household_grid_checks_the_booking_households_file_too(client, required):
+    w = required
+    proof_of_address(w["father"])  # the mother's file lacks it
+    client.force_login(w["father_user"], backend=BACKEND)
+    assert open_grid_cells(client, w) > 0
+    client.force_login(w["mother_user"], backend=BACKEND)
+    assert open_grid_cells(client, w) == 0
