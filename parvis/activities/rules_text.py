@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from parvis.activities.rules import WEEKDAYS, format_moment, moment
 from parvis.communes.dates import long_date
@@ -66,7 +66,10 @@ def _when(rule: dict) -> str:
 
 def _after(preposition: str, when: str) -> str:
     """« jusqu'à » + « le vendredi… » → « jusqu'au vendredi… »; « à partir de » + « le 20… » →
-    « à partir du 20… »; the rest keeps its preposition."""
+    « à partir du 20… »; the rest keeps its preposition. French only: a translated sentence
+    says its own (« Booking until %(when)s »), and a French « à » glued here would stay French."""
+    if not (get_language() or "fr").startswith("fr"):
+        return when
     if when.startswith("le "):
         return {"à": "au ", "de": "du "}[preposition] + when[3:]
     return f"{preposition} {when}"

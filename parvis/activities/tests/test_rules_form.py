@@ -175,3 +175,18 @@ def test_the_form_keeps_the_entries_and_errors_of_the_wrong_rule():
         "Réservation jusqu'au vendredi 9 h de la semaine précédente."
     )
     assert previews["cancel_deadline"]["valid"] is False
+
+
+@pytest.mark.parametrize(
+    ("rule", "which", "text"),
+    [
+        ({"kind": "days_before", "days": 1, "time": "09:00"}, BOOKING, "Booking until the day"),
+        ({"kind": "weekly", "weekday": 4, "time": "09:00"}, CANCEL, "Cancellation until "),
+        ({"kind": "monthly", "day": 20, "time": "12:00"}, OPENING, "Booking opens from "),
+    ],
+)
+def test_an_english_sentence_carries_no_french_preposition(rule, which, text):
+    with translation.override("en"):
+        said = sentence(rule, which)
+    assert said.startswith(text), said
+    assert " à " not in said and " au " not in said and " du " not in said and " de " not in said
