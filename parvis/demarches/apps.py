@@ -20,3 +20,10 @@ class DemarchesConfig(AppConfig):
         from parvis.families.selectors_citizen import register_coordinates_request
 
         register_coordinates_request(coordinates_request_url)
+
+        # The guichet's batch actions run as background jobs (the worker finds their batches).
+        from parvis.background import jobs
+        from parvis.demarches import services_lots
+
+        jobs.register(services_lots.DEMANDES, services_lots.DEMANDES_KIND)
+        jobs.register(services_lots.DOCUMENTS, services_lots.DOCUMENTS_KIND)

@@ -12,7 +12,6 @@ from parvis.demarches.guichet.selectors_demandes import ME, NOBODY, QUEUE_STATUS
 from parvis.forms_renderer import ParvisBoundField
 
 AGES = [("", _("Toutes")), ("7", _("Plus de 7 jours")), ("30", _("Plus de 30 jours"))]
-MAX_BATCH = 100  # requests handled by one batch action
 
 
 class FilterBoundField(ParvisBoundField):
@@ -83,14 +82,6 @@ class BatchForm(forms.Form):
     def __init__(self, *args, numbers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["demandes"].choices = [(number, number) for number in numbers]
-
-    def clean_demandes(self):
-        numbers = self.cleaned_data["demandes"]
-        if len(numbers) > MAX_BATCH:
-            raise forms.ValidationError(
-                _("Pas plus de %(max)d demandes à la fois.") % {"max": MAX_BATCH}
-            )
-        return numbers
 
 
 class TextForm(forms.Form):

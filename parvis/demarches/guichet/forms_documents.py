@@ -19,7 +19,6 @@ from parvis.families.models import QfSource
 from parvis.ids import parse_ids
 from parvis.money import CENT, ZERO
 
-MAX_BATCH = 100  # documents validated by one batch action
 MAX_AMOUNT = Decimal("9999999.99")
 MAX_CHILDREN = 20
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
@@ -68,10 +67,6 @@ class DocumentBatchForm(forms.Form):
 
     def clean_documents(self):
         values = self.cleaned_data["documents"]
-        if len(values) > MAX_BATCH:
-            raise forms.ValidationError(
-                _("Pas plus de %(max)d documents à la fois.") % {"max": MAX_BATCH}
-            )
         # Not a document's id (« ² », « -99999999999999999999 », letters): dropped; none left
         # is nothing ticked.
         pks = parse_ids(values)

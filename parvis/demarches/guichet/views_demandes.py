@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from parvis.accounts.agents import agent_required
 from parvis.communes.links import safe_next
-from parvis.demarches import services
+from parvis.demarches import services, services_lots
 from parvis.demarches.forms import display_answers
 from parvis.demarches.guichet import selectors_demandes as selectors
 from parvis.demarches.guichet.forms_demandes import (
@@ -204,8 +204,10 @@ def demandes(request):
 @agent_required
 @require_POST
 def demandes_lot(request):
-    """The batch action: each ticked request through the same service as one by one; those the
-    table does not allow (or the agent may not see) are left as they are, and said."""
+    """The batch action, on as many requests as ticked: a background job
+    (guichet.services_lots) takes each through the same service as one by one, and its page
+    follows it; those the table does not allow (or the agent may not see) are left as they are,
+    and said there."""
     back = safe_next(request, request.POST.get("retour"), within=_queue_url(request))
     back = back or _queue_url(request)
     form = BatchForm(request.POST, numbers=request.POST.getlist("demandes"))
@@ -214,40 +216,17 @@ def demandes_lot(request):
             for error in errors:
                 messages.error(request, error)
         return redirect(back)
-    action = ACTIONS[form.cleaned_data["action"]]
-    numbers = list(dict.fromkeys(form.cleaned_data["demandes"]))
-    found = selectors.demandes_by_numbers(request.commune, request.agent, numbers)
-    done, left = 0, []
-    for number in numbers:
-        demande = found.get(number)
-        if demande is None:
-            left.append(_("%(number)s (introuvable)") % {"number": number})
-            continue
-        if not action.allowed(demande):
-            left.append(f"{number} ({demande.get_status_display()})")
-            continue
-        try:
-            action.run(demande, request.user)
-        except services.NotAllowed:
-            demande.refresh_from_db(fields=["status"])
-            left.append(f"{number} ({demande.get_status_display()})")
-            continue
-        done += 1
-    if done:
-        messages.success(request, _done_message(action.slug, done))
-    if left:
-        messages.error(
-            request,
-            ngettext(
-                "%(count)d demande n'a pas été traitée, « %(action)s » n'étant pas possible "
-                "dans son état : %(numbers)s.",
-                "%(count)d demandes n'ont pas été traitées, « %(action)s » n'étant pas possible "
-                "dans leur état : %(numbers)s.",
-                len(left),
-            )
-            % {"count": len(left), "action": action.button, "numbers": ", ".join(left)},
-        )
-    return redirect(back)
+    job = services_lots.start_demandes(
+        commune=request.commune,
+        actor=request.user,
+        action=form.cleaned_data["action"],
+        numbers=form.cleaned_data["demandes"],
+        visible=selectors.demandes_by_numbers(
+            request.commune, request.agent, form.cleaned_data["demandes"]
+        ),
+        return_url=back,
+    )
+    return redirect("backoffice:travail", commune=request.commune.slug, pk=job.pk)
 
 
 # --- The CSV export ------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -31,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from parvis.accounts.agents import agent_required, family_editor_required
 from parvis.communes.links import safe_next
 from parvis.demarches import services_dossier as services
+from parvis.demarches import services_lots
 from parvis.demarches.guichet import selectors_documents as selectors
 from parvis.demarches.guichet.forms_documents import (
     DocumentBatchForm,
@@ -107,8 +107,9 @@ def documents(request):
 @agent_required
 @require_POST
 def documents_lot(request):
-    """« Valider la sélection »: the ticked documents the agent may see are validated; the
-    others (another service's, another commune's, unknown) are ignored, and said."""
+    """« Valider la sélection », on as many documents as ticked: a background job
+    (guichet.services_lots) validates those the agent may see, and its page follows it; the
+    others (another service's, another commune's, unknown) are ignored, and said there."""
     back = safe_next(request, request.POST.get("retour"), within=_queue_url(request))
     back = back or _queue_url(request)
     form = DocumentBatchForm(request.POST, pks=request.POST.getlist("documents"))
@@ -117,31 +118,16 @@ def documents_lot(request):
             for error in errors:
                 messages.error(request, error)
         return redirect(back)
-    pks = form.cleaned_data["documents"]
-    found = selectors.documents_by_pks(request.commune, request.agent, pks)
-    reviewed = services.validate_selection(
-        documents=[found[pk] for pk in pks if pk in found], actor=request.user
+    job = services_lots.start_documents(
+        commune=request.commune,
+        actor=request.user,
+        pks=form.cleaned_data["documents"],
+        visible=selectors.documents_by_pks(
+            request.commune, request.agent, form.cleaned_data["documents"]
+        ),
+        return_url=back,
     )
-    done = len(reviewed.documents)
-    left = len(pks) - done
-    if done:
-        messages.success(
-            request,
-            ngettext("%(count)d document validé.", "%(count)d documents validés.", done)
-            % {"count": done},
-        )
-    if left:
-        messages.error(
-            request,
-            ngettext(
-                "%(count)d document n'a pas été validé : introuvable ou déjà examiné.",
-                "%(count)d documents n'ont pas été validés : introuvables ou déjà examinés.",
-                left,
-            )
-            % {"count": left},
-        )
-    _settled_messages(request, reviewed)
-    return redirect(back)
+    return redirect("backoffice:travail", commune=request.commune.slug, pk=job.pk)
 
 
 # --- One document --------------------------------------------------------------------------------

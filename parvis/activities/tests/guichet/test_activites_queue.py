@@ -196,12 +196,15 @@ def test_refusing_from_the_queue_of_requests_refuses_the_inscription_with_the_re
     assert AuditEntry.objects.filter(action="inscription.refuse").count() == 1
 
 
-def test_dismissing_in_a_batch_refuses_the_inscription(agent_client, commune, activity):
+def test_dismissing_in_a_batch_refuses_the_inscription(
+    agent_client, commune, activity, django_capture_on_commit_callbacks
+):
     inscription = filed(commune, activity)
-    agent_client.post(
-        reverse("backoffice:demandes_lot", kwargs={"commune": commune.slug}),
-        {"demandes": [inscription.demande.number], "action": "classer"},
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the batch is a background job
+        agent_client.post(
+            reverse("backoffice:demandes_lot", kwargs={"commune": commune.slug}),
+            {"demandes": [inscription.demande.number], "action": "classer"},
+        )
     inscription.refresh_from_db()
     inscription.demande.refresh_from_db()
     assert inscription.demande.status == Status.SANS_SUITE

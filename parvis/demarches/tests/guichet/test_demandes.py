@@ -16,8 +16,10 @@ from django.test import Client
 from django.utils import timezone
 
 from parvis.accounts.models import AgentRole, AuditEntry
+from parvis.background import jobs
+from parvis.background.models import Job
 from parvis.communes.tests.factories import CommuneFactory, ServiceFactory
-from parvis.demarches import services
+from parvis.demarches import services, services_lots
 from parvis.demarches.models import TRANSITIONS, Demande, DemandeEvent, DemandeMessage, Status
 from parvis.demarches.tests.factories import ProcedureFactory
 from parvis.families.tests.factories import CitizenFactory, FamilleFactory, FamilyAccessFactory
@@ -499,6 +501,14 @@ def test_accepting_applies_the_procedures_effect_through_the_services(
 # --- Batch ---------------------------------------------------------------------------------------
 
 
+def job_page(client, response):
+    """The batch's job page the action redirected to, and its text."""
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/villebois/guichet/travaux/{job.pk}/"
+    return job, text_of(client.get(response["Location"]))
+
+
 def test_a_batch_takes_what_it_can_and_says_what_it_left(
     client_ec, agent, procedure, enfance_procedure, django_capture_on_commit_callbacks
 ):
@@ -523,14 +533,18 @@ def test_a_batch_takes_what_it_can_and_says_what_it_left(
                 "retour": f"{BASE}?statut=en_attente",
             },
         )
-    assert response.status_code == 302 and response["Location"] == f"{BASE}?statut=en_attente"
-    said = flash(response)
-    assert said[0] == "2 demandes prises en charge."
-    assert said[1] == (
+    job, text = job_page(client_ec, response)
+    # The request out of the agent's sight is not in the job, only named on its page.
+    assert (job.status, job.done, job.total) == (Job.Status.DONE, 4, 4)
+    assert job.params["not_found"] == [enfance.number]
+    assert "2 demandes prises en charge." in text
+    assert (
         "3 demandes n'ont pas été traitées, « Prendre en charge » n'étant pas possible dans leur "
         f"état : {accepted.number} (Acceptée), {in_progress.number} (En cours d'instruction), "
         f"{enfance.number} (introuvable)."
-    )
+    ) in text
+    # Its « Retour » goes back to the queue as the agent left it.
+    assert job.return_url == f"{BASE}?statut=en_attente"
     for demande, status in (
         (waiting, Status.EN_COURS),
         (complement, Status.EN_COURS),
@@ -544,6 +558,9 @@ def test_a_batch_takes_what_it_can_and_says_what_it_left(
     assert waiting.assigned_to == agent and in_progress.assigned_to is None
     assert enfance.assigned_to is None
     assert len(mail.outbox) == 2
+    assert AuditEntry.objects.filter(action="demande.transition", actor=agent).count() == 2
+    started = AuditEntry.objects.get(action="travail.lance")
+    assert started.changes == {"status": [None, "queued"], "items": [None, 4]}
 
 
 @pytest.mark.parametrize(
@@ -553,17 +570,21 @@ def test_a_batch_takes_what_it_can_and_says_what_it_left(
         ("classer", Status.SANS_SUITE, "2 demandes classées sans suite."),
     ],
 )
-def test_a_batch_accepts_or_dismisses(client_ec, agent, procedure, action, to, said):
+def test_a_batch_accepts_or_dismisses(
+    client_ec, agent, procedure, action, to, said, django_capture_on_commit_callbacks
+):
     first, second = make_demande(procedure), make_demande(procedure)
     set_status(second, Status.EN_COURS)
     closed = set_status(make_demande(procedure), Status.REFUSEE)
-    response = client_ec.post(
-        f"{BASE}lot/",
-        {"demandes": [first.number, second.number, closed.number], "action": action},
-    )
-    assert response["Location"] == BASE
-    assert flash(response)[0] == said
-    assert f"{closed.number} (Refusée)" in flash(response)[1]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_ec.post(
+            f"{BASE}lot/",
+            {"demandes": [first.number, second.number, closed.number], "action": action},
+        )
+    job, text = job_page(client_ec, response)
+    assert job.return_url == BASE
+    assert said in text
+    assert f"{closed.number} (Refusée)" in text
     assert sorted(Demande.objects.filter(status=to).values_list("number", flat=True)) == sorted(
         [first.number, second.number]
     )
@@ -577,11 +598,102 @@ def test_a_batch_without_selection_or_with_an_unknown_action(client_ec, demande)
     assert response.status_code == 302 and "refuser" in flash(response)[-1]
     demande.refresh_from_db()
     assert demande.status == Status.EN_ATTENTE
+    assert not Job.objects.exists()
     # « retour » never leads out of the queue.
     response = client_ec.post(
         f"{BASE}lot/", {"action": "prendre", "retour": "https://pirate.example/"}
     )
     assert response["Location"] == BASE
+
+
+def test_a_batch_has_no_cap_and_works_in_batches(
+    client_ec, agent, procedure, django_capture_on_commit_callbacks
+):
+    """Issue 17 §4: more than the old cap of 100 ticked, decided by a worker in batches of 50."""
+    demandes = [make_demande(procedure) for _index in range(101)]
+    numbers = [demande.number for demande in demandes] + ["X-1"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_ec.post(f"{BASE}lot/", {"demandes": numbers, "action": "accepter"})
+    job, text = job_page(client_ec, response)
+    assert (job.status, job.done, job.total) == (Job.Status.DONE, 101, 101)
+    assert "101 lignes sur 101 traitées" in text
+    assert "101 demandes acceptées." in text
+    assert "1 demande n'a pas été traitée" in text and "X-1 (introuvable)" in text
+    assert Demande.objects.filter(status=Status.ACCEPTEE).count() == 101
+
+
+def test_a_batch_job_is_resumed_without_deciding_twice(
+    client_ec, agent, procedure, monkeypatch, django_capture_on_commit_callbacks
+):
+    demandes = [make_demande(procedure) for _index in range(5)]
+    real, calls = services_lots.run_demandes, []
+
+    def stop_in_the_second_batch(job, numbers):
+        calls.append(numbers)
+        counters = real(job, numbers)
+        if len(calls) == 2:
+            raise RuntimeError("the worker stops")  # inside the batch's transaction
+        return counters
+
+    def kind(run_batch):
+        return jobs.JobKind(
+            label="x", run_batch=run_batch, summary=services_lots.summary_demandes, batch_size=2
+        )
+
+    monkeypatch.setitem(jobs.KINDS, services_lots.DEMANDES, kind(stop_in_the_second_batch))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client_ec.post(
+            f"{BASE}lot/", {"demandes": [d.number for d in demandes], "action": "accepter"}
+        )
+    job = Job.objects.get()
+    assert (job.status, job.done, job.error_code) == (Job.Status.FAILED, 2, "technical")
+    statuses = [Demande.objects.get(pk=d.pk).status for d in demandes]
+    assert statuses == [Status.ACCEPTEE] * 2 + [Status.EN_ATTENTE] * 3
+    assert len(mail.outbox) == 2  # the rolled-back batch sent nothing
+    monkeypatch.setitem(jobs.KINDS, services_lots.DEMANDES, kind(real))
+    with django_capture_on_commit_callbacks(execute=True):
+        client_ec.post(f"/villebois/guichet/travaux/{job.pk}/", {"action": "reprendre"})
+    job.refresh_from_db()
+    assert (job.status, job.done, job.result) == (Job.Status.DONE, 5, {"done": 5, "left": []})
+    assert {Demande.objects.get(pk=d.pk).status for d in demandes} == {Status.ACCEPTEE}
+    assert DemandeEvent.objects.filter(to_status=Status.ACCEPTEE).count() == 5
+    assert AuditEntry.objects.filter(action="demande.transition").count() == 5
+    assert len(mail.outbox) == 5
+
+
+def test_another_agent_cannot_see_a_batch_job(client, client_ec, commune, demande):
+    client_ec.post(f"{BASE}lot/", {"demandes": [demande.number], "action": "prendre"})
+    job = Job.objects.get()
+    client.force_login(make_agent(commune, AgentRole.Role.ETAT_CIVIL))
+    assert client.get(f"/villebois/guichet/travaux/{job.pk}/").status_code == 404
+    assert (
+        client.post(f"/villebois/guichet/travaux/{job.pk}/", {"action": "reprendre"}).status_code
+        == 404
+    )
+
+
+def test_a_batch_job_counts_its_queries_per_request(
+    agent, commune, procedure, django_capture_on_commit_callbacks
+):
+    """The job's own reads (commune, agent, roles, the batch's requests) once a batch; each
+    request then costs the same as one by one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(count):
+        demandes = {d.number: d for d in (make_demande(procedure) for _index in range(count))}
+        job = services_lots.start_demandes(
+            commune=commune, actor=agent, action="prendre", numbers=list(demandes), visible=demandes
+        )
+        with CaptureQueriesContext(connection) as captured:
+            jobs.run(job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.result["done"]) == (Job.Status.DONE, count)
+        return len(captured.captured_queries)
+
+    one, two, three = queries(1), queries(2), queries(3)
+    assert three - two == two - one
 
 
 def test_the_queue_page_has_the_batch_form(client_ec, demande):

@@ -17,8 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from parvis.accounts.models import AgentRole, AuditEntry
+from parvis.background import jobs
+from parvis.background.models import Job
 from parvis.communes.tests.factories import CommuneFactory, ServiceFactory
-from parvis.demarches import services_dossier
+from parvis.demarches import services_dossier, services_lots
 from parvis.demarches.models import Audience, Status
 from parvis.demarches.services_dossier import DOSSIER_SLUG, file_dossier
 from parvis.demarches.tests.factories import ProcedureFactory
@@ -466,28 +468,40 @@ def test_the_file_request_hides_the_documents_of_services_not_covered(client, co
 # --- Batch ---------------------------------------------------------------------------------------
 
 
+def job_page(client, response):
+    """The batch's job page the action redirected to, and its text."""
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/villebois/guichet/travaux/{job.pk}/"
+    return job, text_of(client.get(response["Location"]))
+
+
 def test_the_batch_validates_what_the_agent_may_see_and_ignores_the_rest(
-    agent_client, commune, famille, enfance_agent, enfance_doc, regie_doc, loose_doc
-):
+    agent_client, commune, famille, enfance_agent, enfance_doc, regie_doc, loose_doc,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
     other = FamilleFactory(commune=CommuneFactory(slug="ailleurs"), number=1)
     foreign = deposited(other)
     done_before = make_document(famille=famille, service=enfance_doc.service, status="valide")
-    response = agent_client.post(
-        BATCH,
-        {
-            "documents": [
-                enfance_doc.pk, loose_doc.pk, regie_doc.pk, foreign.pk, done_before.pk,
-                "pirate", 999999,
-            ],
-            "retour": f"{QUEUE}?service=sans",
-        },
-    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent_client.post(
+            BATCH,
+            {
+                "documents": [
+                    enfance_doc.pk, loose_doc.pk, regie_doc.pk, foreign.pk, done_before.pk,
+                    "pirate", 999999,
+                ],
+                "retour": f"{QUEUE}?service=sans",
+            },
+        )  # fmt: skip
 
-    assert response.status_code == 302 and response["Location"] == f"{QUEUE}?service=sans"
-    assert flash(response) == [
-        "2 documents validés.",
-        "4 documents n'ont pas été validés : introuvables ou déjà examinés.",
-    ]
+    job, text = job_page(agent_client, response)
+    assert job.return_url == f"{QUEUE}?service=sans"
+    # Only the documents the agent may see are in the job (« pirate » is no id at all).
+    assert (job.status, job.done, job.total) == (Job.Status.DONE, 3, 3)
+    assert job.params["not_found"] == 3
+    assert "2 documents validés." in text
+    assert "4 documents n'ont pas été validés : introuvables ou déjà examinés." in text
     statuses = {
         d.pk: d.status
         for d in Document.objects.filter(
@@ -505,11 +519,76 @@ def test_the_batch_validates_what_the_agent_may_see_and_ignores_the_rest(
     assert DocumentEvent.objects.filter(actor=enfance_agent).count() == 2
 
 
-def test_the_batch_settles_the_file_request(agent_client, filed):
+def test_the_batch_settles_the_file_request(
+    agent_client, filed, django_capture_on_commit_callbacks
+):
     notice, demande = filed
-    agent_client.post(BATCH, {"documents": [notice.pk]})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent_client.post(BATCH, {"documents": [notice.pk]})
     demande.refresh_from_db()
     assert demande.status == Status.ACCEPTEE
+    _job, text = job_page(agent_client, response)
+    assert (
+        f"Le dossier administratif de la famille DURAND est complet : la demande "
+        f"{demande.number} est acceptée."
+    ) in text
+
+
+def test_the_batch_has_no_cap_and_is_resumed_without_validating_twice(
+    agent_client, famille, enfance_service, enfance_agent, monkeypatch,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    """Issue 17 §4: more than the old cap of 100 ticked; a worker stopped in its second batch
+    leaves the first validated, and « Reprendre » validates the rest, nothing twice."""
+    documents = [deposited(famille, service=enfance_service) for _index in range(5)]
+    pks = [document.pk for document in documents] + list(range(10**6, 10**6 + 100))
+    real, calls = services_lots.run_documents, []
+
+    def stop_in_the_second_batch(job, items):
+        calls.append(items)
+        counters = real(job, items)
+        if len(calls) == 2:
+            raise RuntimeError("the worker stops")
+        return counters
+
+    def kind(run_batch):
+        return jobs.JobKind(
+            label="x", run_batch=run_batch, summary=services_lots.summary_documents, batch_size=2
+        )
+
+    monkeypatch.setitem(jobs.KINDS, services_lots.DOCUMENTS, kind(stop_in_the_second_batch))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent_client.post(BATCH, {"documents": pks})
+    job = Job.objects.get()
+    assert (job.status, job.done, job.total, job.error_code) == (
+        Job.Status.FAILED, 2, 5, "technical",
+    )  # fmt: skip
+    statuses = [Document.objects.get(pk=d.pk).status for d in documents]
+    assert statuses == ["valide"] * 2 + ["depose"] * 3
+    monkeypatch.setitem(jobs.KINDS, services_lots.DOCUMENTS, kind(real))
+    with django_capture_on_commit_callbacks(execute=True):
+        agent_client.post(response["Location"], {"action": "reprendre"})
+    job.refresh_from_db()
+    assert (job.status, job.done) == (Job.Status.DONE, 5)
+    assert (job.result["done"], job.result["left"], job.params["not_found"]) == (5, 0, 100)
+    assert {Document.objects.get(pk=d.pk).status for d in documents} == {"valide"}
+    entries = AuditEntry.objects.filter(action="document.review", actor=enfance_agent)
+    assert entries.count() == 5
+    assert DocumentEvent.objects.filter(actor=enfance_agent).count() == 5
+    text = text_of(agent_client.get(response["Location"]))
+    assert "5 documents validés." in text and "5 lignes sur 5 traitées" in text
+    assert "100 documents n'ont pas été validés : introuvables ou déjà examinés." in text
+
+
+def test_another_agent_cannot_see_a_documents_job(client, agent_client, commune, enfance_doc):
+    agent_client.post(BATCH, {"documents": [enfance_doc.pk]})
+    job = Job.objects.get()
+    client.force_login(make_agent(commune, AgentRole.Role.ENFANCE))
+    for response in (
+        client.get(f"/villebois/guichet/travaux/{job.pk}/"),
+        client.post(f"/villebois/guichet/travaux/{job.pk}/", {"action": "reprendre"}),
+    ):
+        assert response.status_code == 404
 
 
 def test_a_batch_without_selection(agent_client, enfance_doc):
@@ -521,12 +600,15 @@ def test_a_batch_without_selection(agent_client, enfance_doc):
 @pytest.mark.parametrize(
     "garbage", ["-99999999999999999999", "99999999999999999999", "9" * 30, "²", "١٢٣", "４２"]
 )
-def test_a_batch_with_an_id_no_database_holds_is_no_500(agent_client, enfance_doc, garbage):
+def test_a_batch_with_an_id_no_database_holds_is_no_500(
+    agent_client, enfance_doc, garbage, django_capture_on_commit_callbacks
+):
     """`documents=-99999999999999999999` was an OverflowError (a 500), « ² » a ValueError, and
     other scripts' digits became ids: none is a document. Beside a real one, it is dropped."""
-    response = agent_client.post(BATCH, {"documents": [garbage, enfance_doc.pk]})
-    assert response.status_code == 302 and response["Location"] == QUEUE
-    assert flash(response) == ["1 document validé."]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent_client.post(BATCH, {"documents": [garbage, enfance_doc.pk]})
+    job, text = job_page(agent_client, response)
+    assert job.items == [enfance_doc.pk] and "1 document validé." in text
     enfance_doc.refresh_from_db()
     assert enfance_doc.status == "valide"
 

@@ -131,7 +131,10 @@ def test_an_agent_previews_refuses_validates_and_bulk_validates(guichet_site, br
     page.get_by_label("Sélectionner « Avis d'imposition 2025 » de la famille DURAND").check()
     page.get_by_label("Sélectionner « Carte d'identité » de la famille DURAND").check()
     page.get_by_role("button", name="Valider la sélection").click()
+    # A background job (issue 17 §4): its page says what it did, then back to the queue.
     expect(page.get_by_text("2 documents validés.")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="Retour à la liste").click()
     expect(page.get_by_text("Aucun document n'attend de validation.")).to_be_visible()
     assert_accessible(page)
 
