@@ -195,7 +195,9 @@ def test_an_activity_requiring_a_complete_file_reads_it_too():
     activity = SimpleNamespace(
         pk=1, requires_complete_file=True, start=date(w.year, 9, 2), commune_id=w.commune.pk
     )
-    line = SimpleNamespace(child=SimpleNamespace(famille_id=w.famille.pk), activity=activity)
+    line = SimpleNamespace(
+        child=SimpleNamespace(famille_id=w.famille.pk), famille_id=w.famille.pk, activity=activity
+    )  # a selectors_foyer.Line: the booking household is the child's
     today = timezone.localdate()
     assert _files_complete([line], today=today) == {(w.famille.pk, 1): False}
     record(w.famille)
