@@ -248,6 +248,15 @@ def start_payment(
                 "invoices": [None, ", ".join(str(invoice.number) for invoice in invoices)],
             },
         )
+    return transaction, send_to_provider(
+        commune=commune, provider=provider, transaction=transaction, amount=amount
+    )
+
+
+def send_to_provider(*, commune, provider, transaction: Transaction, amount):
+    """The provider's redirection for a transaction just created (outside any transaction: a
+    network call): logged, its reference kept; unreachable, the transaction is abandoned and the
+    family told in French. One path for invoices and for a plan's instalments."""
     urls = urls_for(commune, reference=transaction.reference, provider=provider.name)
     try:
         redirect = provider.start(transaction, urls)
@@ -284,7 +293,7 @@ def start_payment(
             ),
             outcome=_("demande envoyée : %(amount)s") % {"amount": money(amount)},
         )
-    return transaction, redirect
+    return redirect
 
 
 def _lock_due(invoices: list[Invoice]) -> list[Invoice]:

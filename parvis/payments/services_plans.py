@@ -9,8 +9,6 @@ the plan's id."""
 
 from __future__ import annotations
 
-import json
-
 from django.core.exceptions import ValidationError
 from django.db import transaction as db
 from django.utils.translation import gettext as _
@@ -20,23 +18,18 @@ from parvis.accounts.models import User
 from parvis.accounts.services import audit
 from parvis.billing import selectors_plans
 from parvis.billing.models import InstalmentStatus, Invoice, PaymentPlan, PlanInvoice, PlanStatus
-from parvis.billing.pricing import money
 from parvis.communes.models import Commune
 from parvis.money import ZERO
 from parvis.payments.models import (
-    ExchangeKind,
     Transaction,
     TransactionInvoice,
-    TransactionStatus,
 )
-from parvis.payments.providers import ProviderError, Redirect
+from parvis.payments.providers import Redirect
 from parvis.payments.services import (
-    _log,
-    _move,
     _replace_pending,
     new_reference,
     provider_for,
-    urls_for,
+    send_to_provider,
 )
 
 NOTHING = gettext_lazy("Cet échéancier n'a plus d'échéance à payer.")
@@ -115,40 +108,6 @@ def start_instalment_payment(
                 "instalment": [None, f"{plan.pk}/{instalment.position}"],
             },
         )
-    urls = urls_for(commune, reference=transaction.reference, provider=provider.name)
-    try:
-        redirect = provider.start(transaction, urls)
-    except ProviderError as error:
-        with db.atomic():
-            _move(transaction, TransactionStatus.ABANDONNEE)
-            transaction.save(update_fields=["status"])
-            _log(
-                commune=commune,
-                provider=provider.name,
-                kind=ExchangeKind.REQUETE,
-                transaction=transaction,
-                outcome=_("échec de la demande : %(error)s") % {"error": error},
-            )
-        raise ValidationError(
-            _(
-                "Le service de paiement en ligne n'a pas pu être joint. Réessayez dans quelques "
-                "minutes, ou réglez au guichet de la régie."
-            )
-        ) from error
-    with db.atomic():
-        if redirect.provider_reference:
-            transaction.provider_reference = redirect.provider_reference[:120]
-            transaction.save(update_fields=["provider_reference"])
-        _log(
-            commune=commune,
-            provider=provider.name,
-            kind=ExchangeKind.REQUETE,
-            transaction=transaction,
-            method=redirect.method,
-            payload=json.dumps(
-                {"url": redirect.url, "fields": dict(redirect.fields), "amount": str(amount)},
-                ensure_ascii=False,
-            ),
-            outcome=_("demande envoyée : %(amount)s") % {"amount": money(amount)},
-        )
-    return transaction, redirect
+    return transaction, send_to_provider(
+        commune=commune, provider=provider, transaction=transaction, amount=amount
+    )
