@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from parvis.activities.rules import RuleError, validate_rule
-from parvis.communes.models import CommuneOwned, Service
+from parvis.communes.models import CommuneChild, CommuneOwned, Service
 from parvis.families.models import CustodySide
 
 
@@ -272,10 +272,12 @@ class Reservation(CommuneOwned):
         return f"{self.child} — {self.unit.code} — {self.day:%d/%m/%Y}"
 
 
-class UnitDay(models.Model):
+class UnitDay(CommuneChild):
     """The seats taken on a unit and day: the row a booking locks, so two families validating
     at the same instant cannot both take the last seat (on PostgreSQL and SQLite alike).
     `taken` is the seats held (SEAT_HOLDING) and is written by activities.reservations only."""
+
+    commune_parent = "unit"
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
@@ -290,8 +292,10 @@ class UnitDay(models.Model):
         return f"{self.unit_id} {self.day} {self.taken}"
 
 
-class BookingEvent(models.Model):
+class BookingEvent(CommuneChild):
     """History of the bookings: who added or removed which day, and what it became."""
+
+    commune_parent = "famille"
 
     famille = models.ForeignKey("families.Famille", on_delete=models.CASCADE, related_name="+")
     child = models.ForeignKey("families.Personne", on_delete=models.CASCADE, related_name="+")
@@ -420,9 +424,11 @@ class BookingPreferences(CommuneOwned):
         return str(self.user)
 
 
-class ReminderSent(models.Model):
+class ReminderSent(CommuneChild):
     """One reminder per account, activity and week: running the command twice sends nothing
     twice."""
+
+    commune_parent = "activity"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="+")

@@ -14,7 +14,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from parvis.activities.models import Activity, Unit
-from parvis.communes.models import CommuneOwned
+from parvis.communes.models import CommuneChild, CommuneOwned
 from parvis.text import validate_phone
 
 MONEY = {"max_digits": 9, "decimal_places": 2}
@@ -689,10 +689,12 @@ class LineKind(models.TextChoices):
     DEDUCTION = "deduction", _("Déduction")
 
 
-class InvoiceLine(models.Model):
+class InvoiceLine(CommuneChild):
     """One line, saying where its amount comes from: the child, the unit, the days, the unit
     price and its bracket, or the penalty / credit rule. Names are copied so the invoice reads
     the same if the family file changes later."""
+
+    commune_parent = "invoice"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=0)
@@ -723,7 +725,9 @@ class InvoiceLine(models.Model):
         return self.label
 
 
-class InvoiceStatusChange(models.Model):
+class InvoiceStatusChange(CommuneChild):
+    commune_parent = "invoice"
+
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(max_length=22, blank=True)
     to_status = models.CharField(max_length=22)
@@ -861,8 +865,10 @@ class Payment(CommuneOwned):
         return _("Reçu n° %(number)s") % {"number": self.number}
 
 
-class PaymentAllocation(models.Model):
+class PaymentAllocation(CommuneChild):
     """The share of a payment that settles one invoice."""
+
+    commune_parent = "payment"
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
@@ -954,10 +960,12 @@ class PaymentPlan(CommuneOwned):
         return _("Échéancier n° %(number)s") % {"number": self.pk}
 
 
-class PlanInvoice(models.Model):
+class PlanInvoice(CommuneChild):
     """An invoice of a plan, in the order payments settle them, with what it had due when the
     plan was granted. `held` is true while the plan is « en cours »: an invoice is in one plan
     en cours at most, whatever two agents do at once."""
+
+    commune_parent = "plan"
 
     plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="links")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="plan_links")
@@ -979,9 +987,11 @@ class PlanInvoice(models.Model):
         return f"{self.plan_id} → {self.invoice_id}"
 
 
-class Instalment(models.Model):
+class Instalment(CommuneChild):
     """One instalment (« échéance ») of a plan: its date, its amount, and how much of it the
     plan's payments have covered so far (`paid`, kept by billing.plans.follow)."""
+
+    commune_parent = "plan"
 
     plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="instalments")
     position = models.PositiveSmallIntegerField(_("numéro"))
@@ -1021,8 +1031,10 @@ class Instalment(models.Model):
         return self.amount - self.paid
 
 
-class PlanChange(models.Model):
+class PlanChange(CommuneChild):
     """A plan's history: its status moves, and its instalments' (`instalment` set)."""
+
+    commune_parent = "plan"
 
     plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="history")
     instalment = models.ForeignKey(

@@ -124,6 +124,7 @@ def line_rows(invoice: Invoice, lines: Seq[LineData]) -> list[InvoiceLine]:
     """The unsaved InvoiceLine rows of `lines`, in their order (for a bulk_create)."""
     return [
         InvoiceLine(
+            commune_id=invoice.commune_id,
             invoice=invoice,
             position=position,
             kind=line.kind,

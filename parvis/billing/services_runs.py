@@ -341,8 +341,8 @@ def _issue_chunk(
 
 
 LINE_COLUMNS = [
-    "invoice_id", "position", "kind", "child_id", "child_name", "unit_id", "label", "quantity",
-    "unit_price", "amount", "price_label", "explanation", "days", "childcare",
+    "commune_id", "invoice_id", "position", "kind", "child_id", "child_name", "unit_id", "label",
+    "quantity", "unit_price", "amount", "price_label", "explanation", "days", "childcare",
 ]  # fmt: skip
 
 

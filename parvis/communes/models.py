@@ -303,6 +303,54 @@ class CommuneOwned(models.Model):
         abstract = True
 
 
+def fill_communes(model, rows) -> None:
+    """Sets `commune_id` on the unsaved `rows` of a CommuneChild `model` that lack it, from their
+    parent (`model.commune_parent`): from the parent already loaded, else one query for all."""
+    field = model._meta.get_field(model.commune_parent)
+    missing = [row for row in rows if row.commune_id is None]
+    unloaded = []
+    for row in missing:
+        if field.is_cached(row) and getattr(row, field.name) is not None:
+            row.commune_id = getattr(row, field.name).commune_id
+        else:
+            unloaded.append(row)
+    ids = {getattr(row, field.attname) for row in unloaded}
+    if not ids:
+        return
+    communes = dict(
+        field.related_model._base_manager.filter(pk__in=ids).values_list("pk", "commune_id")
+    )
+    for row in unloaded:
+        row.commune_id = communes.get(getattr(row, field.attname))
+
+
+class CommuneChildQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        fill_communes(self.model, objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class CommuneChild(CommuneOwned):
+    """A row a commune owns that is reached through a parent (an invoice's line, a request's
+    message): its `commune` is denormalised from `commune_parent`, the foreign key to a row that
+    carries it, so that every table of a commune's data carries `commune_id` (the distribution
+    column of a sharded PostgreSQL, README « Towards a distributed PostgreSQL (Citus) »). Code
+    that knows the commune sets it; otherwise `save()` and `bulk_create()` copy the parent's."""
+
+    commune_parent: str = ""
+
+    objects = CommuneChildQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.commune_id is None:
+            fill_communes(type(self), [self])
+        super().save(*args, **kwargs)
+
+
 class ServiceKind(models.TextChoices):
     """What a service does; agents get roles by kind (accounts.AgentRole)."""
 

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from parvis.communes.models import CommuneOwned, Service
+from parvis.communes.models import CommuneChild, CommuneOwned, Service
 from parvis.uploads import private_storage
 
 
@@ -290,8 +290,10 @@ class DemandeCounter(CommuneOwned):
         ]
 
 
-class DemandeEvent(models.Model):
+class DemandeEvent(CommuneChild):
     """One change of status: who, when, from → to, and the comment sent to the requester."""
+
+    commune_parent = "demande"
 
     demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=12, choices=Status.choices)
@@ -310,7 +312,9 @@ class DemandeEvent(models.Model):
         return f"{self.from_status} → {self.to_status}"
 
 
-class DemandeMessage(models.Model):
+class DemandeMessage(CommuneChild):
+    commune_parent = "demande"
+
     demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="messages")
     from_requester = models.BooleanField()
     author = models.ForeignKey(
@@ -327,8 +331,10 @@ class DemandeMessage(models.Model):
         return self.body[:60]
 
 
-class DemandeAttachment(models.Model):
+class DemandeAttachment(CommuneChild):
     """A file of a request: an answer to a « file » field, or joined to a message."""
+
+    commune_parent = "demande"
 
     demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="attachments")
     field_name = models.CharField(max_length=41, blank=True)

@@ -7,7 +7,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from parvis.accounts.models import Civility
-from parvis.communes.models import CommuneOwned, Service
+from parvis.communes.models import CommuneChild, CommuneOwned, Service
 from parvis.uploads import private_storage
 
 
@@ -313,8 +313,10 @@ class Document(CommuneOwned):
         return DocumentStatus(self.state(today)).label
 
 
-class DocumentEvent(models.Model):
+class DocumentEvent(CommuneChild):
     """One change of a document's status: who, when, from → to, and the reason of a refusal."""
+
+    commune_parent = "document"
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=8, choices=DocumentStatus.choices)

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from parvis.billing.models import MONEY, Invoice
-from parvis.communes.models import CommuneOwned
+from parvis.communes.models import CommuneChild, CommuneOwned
 
 
 class Provider(models.TextChoices):
@@ -127,10 +127,12 @@ class Transaction(CommuneOwned):
         return self.reference
 
 
-class TransactionInvoice(models.Model):
+class TransactionInvoice(CommuneChild):
     """An invoice's share of a transaction. `pending` is true while the transaction is « en
     attente » (the services clear it when it leaves that state): the database then holds each
     invoice in at most one pending transaction, whatever two « Payer » racing do."""
+
+    commune_parent = "transaction"
 
     transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="shares")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")
@@ -264,8 +266,10 @@ class TropPercu(CommuneOwned):
         }
 
 
-class TropPercuChange(models.Model):
+class TropPercuChange(CommuneChild):
     """A trop-perçu's history: who moved it from one state to the next, when."""
+
+    commune_parent = "trop_percu"
 
     trop_percu = models.ForeignKey(TropPercu, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(max_length=12, blank=True)
@@ -464,8 +468,10 @@ class Mandate(CommuneOwned):
         return f"{self.iban[:4]} {'*' * 4} … {self.iban[-4:]}"
 
 
-class MandateChange(models.Model):
+class MandateChange(CommuneChild):
     """A mandate's history: who moved it from one state to the next, when and why."""
+
+    commune_parent = "mandate"
 
     mandate = models.ForeignKey(Mandate, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(max_length=10, blank=True)
@@ -532,7 +538,9 @@ class DebitBatch(CommuneOwned):
         return _("Prélèvements du %(day)s") % {"day": self.collection_date.strftime("%d/%m/%Y")}
 
 
-class BatchChange(models.Model):
+class BatchChange(CommuneChild):
+    commune_parent = "batch"
+
     batch = models.ForeignKey(DebitBatch, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(max_length=8, blank=True)
     to_status = models.CharField(max_length=8)

@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from parvis.communes.models import CommuneOwned
+from parvis.communes.models import CommuneChild, CommuneOwned
 from parvis.uploads import private_storage
 
 
@@ -64,8 +64,10 @@ class DataExport(CommuneOwned):
         return f"{self.user} {self.requested_at:%Y-%m-%d %H:%M} {self.status}"
 
 
-class ExportStatusChange(models.Model):
+class ExportStatusChange(CommuneChild):
     """The history of an export's status."""
+
+    commune_parent = "export"
 
     export = models.ForeignKey(DataExport, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(

@@ -1,0 +1,42 @@
+"""Issue 18 §2: `commune_id`, filled by the previous migration, is required (a migration of its
+own: on PostgreSQL the UPDATE's deferred foreign-key checks forbid an ALTER TABLE in the same
+transaction)."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("demarches", "0004_commune_on_child_rows"),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name="demandeevent",
+            name="commune",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                to="communes.commune",
+                verbose_name="commune",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="demandemessage",
+            name="commune",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                to="communes.commune",
+                verbose_name="commune",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="demandeattachment",
+            name="commune",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                to="communes.commune",
+                verbose_name="commune",
+            ),
+        ),
+    ]
