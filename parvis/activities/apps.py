@@ -15,7 +15,7 @@ class ActivitiesConfig(AppConfig):
 
     def ready(self):
         # Démarches never imports activities (apps depend one way): activities plugs in here.
-        from parvis.activities import services_decisions
+        from parvis.activities import services_decisions, services_fermeture
         from parvis.activities.services_inscriptions import INSCRIPTION_SLUG, on_demande_closed
         from parvis.activities.views_inscriptions import activities_offer
         from parvis.background import jobs
@@ -29,3 +29,5 @@ class ActivitiesConfig(AppConfig):
             views_dossier.OFFERS.append(activities_offer)
         # The queue's bulk decisions run as background jobs (the worker finds their batches).
         jobs.register(services_decisions.KIND, services_decisions.JOB_KIND)
+        # So does closing a day from the guichet: the bookings removed, the families told.
+        jobs.register(services_fermeture.KIND, services_fermeture.JOB_KIND)

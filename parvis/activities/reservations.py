@@ -150,6 +150,7 @@ def move(
     fill: Iterable[tuple[Unit, date]] = (),
     audit: Callable[[Outcome], Iterable[dict]] | None = None,
     notify: Callable[[Outcome], None] | None = None,
+    offer_seats: bool = True,
 ) -> Outcome:
     """Applies `moves` in their order (the reservations to change locked by the caller, with
     `lock_bookings`), then
@@ -157,8 +158,10 @@ def move(
     given back goes to the first of the waiting list of its unit and day, unless the unit has
     started that day or the seat is above a capacity lowered since (then it is just freed).
     `audit(outcome)` gives the audit rows (keyword arguments of accounts.services.audit), written
-    here; `notify(outcome)` and each offer's e-mail run once committed. NotAllowed, with nothing
-    written, for a move the transitions table does not allow."""
+    here; `notify(outcome)` and each offer's e-mail run once committed. `offer_seats=False`: a
+    seat given back is only freed, offered to nobody (a day closed in several batches, whose
+    waiting families are removed by a later one). NotAllowed, with nothing written, for a move
+    the transitions table does not allow."""
     moves = list(moves)
     fill = list(fill)
     # The table's moves between two states both hold a seat or neither does, but for the offer
@@ -184,7 +187,10 @@ def move(
     giving_back = {
         (c.reservation.unit_id, c.reservation.day)
         for c in moves
-        if c.reservation.pk and c.to is None and c.reservation.status in SEAT_HOLDING
+        if offer_seats
+        and c.reservation.pk
+        and c.to is None
+        and c.reservation.status in SEAT_HOLDING
     }
     queues: dict[Pair, deque[Reservation]] = defaultdict(deque)
     listed = (giving_back & counters.keys()) | {(u.pk, d) for u, d in fill}
@@ -231,7 +237,12 @@ def move(
         if counter is None:  # no capacity: nothing counted, nobody waits
             return
         unit = units[pair[0]]
-        if counter.taken > unit.seats or _started(unit, pair[1], now) or not queues[pair]:
+        if (
+            not offer_seats
+            or counter.taken > unit.seats
+            or _started(unit, pair[1], now)
+            or not queues[pair]
+        ):
             counter.taken = max(0, counter.taken - 1)
         else:
             offer(pair)  # the seat passes on: the count stays

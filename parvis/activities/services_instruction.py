@@ -222,7 +222,42 @@ def close_day(
     """Close `activity` on `day` for everyone (every activity of the commune when None, as the
     admin allows): the closure, every booking of that day removed (with its history), the seats
     given back, one audit row; the families concerned get an e-mail per activity once the
-    transaction is committed. All or nothing. The guichet and the admin both close through here."""
+    transaction is committed. All or nothing. The admin closes through here; the guichet's
+    « Fermer » through services_fermeture, a background job made of the same steps."""
+    closure, units = open_closure(
+        commune=commune, activity=activity, day=day, reason=reason, actor=actor
+    )
+    bookings = lock_day_bookings(units=units, day=day)
+    notices = closure_notices(bookings)
+    families = {reservation.famille_id for reservation in bookings}
+    # Nobody is booked any more that day: every seat is given back, and nobody is offered one
+    # (the waiting list goes with the others).
+    reservations.move(
+        [reservations.Move(r, None, "removed") for r in bookings],
+        actor=actor,
+        now=timezone.now(),
+        audit=lambda outcome: [
+            closure_audit(closure, removed=len(bookings), families=len(families))
+        ],
+        notify=(
+            lambda outcome: [
+                send_closure_notices(closure=closure, activity=closed, notices=rows)
+                for closed, rows in notices.items()
+            ]
+        )
+        if notices
+        else None,
+    )
+    return closure
+
+
+def open_closure(
+    *, commune: Commune, activity: Activity | None, day: date, reason: str, actor: User | None
+) -> tuple[ActivityClosure, list[Unit]]:
+    """Writes the closure of `activity` (all when None) on `day` and locks the seat counters of
+    its units that day, in the caller's transaction: a basket waiting on a counter then sees the
+    day closed (validate_baskets reads the closures once it holds them). Returns the closure and
+    the units closed. AlreadyClosed (nothing written) when it is closed already."""
     if activity is not None and activity.commune_id != commune.pk:
         raise ValueError("activity of another commune")
     if ActivityClosure.objects.filter(commune=commune, activity=activity, day=day).exists():
@@ -240,44 +275,44 @@ def close_day(
     units = list(units)
     # The seat counters first, then the bookings: the order reservations.move keeps.
     reservations.lock_counters((unit.pk, day) for unit in units if unit.seats is not None)
-    bookings = list(
+    return closure, units
+
+
+def lock_day_bookings(*, units, day: date, famille_ids=None) -> list[Reservation]:
+    """The bookings of `units` on `day` (of the families `famille_ids` only, when given), locked,
+    with what the closure's e-mails say of them. The caller holds their seat counters."""
+    bookings = (
         Reservation.objects.select_for_update(of=("self",))
-        .select_related("unit", "unit__activity", "child")
+        .select_related("unit", "unit__activity", "unit__activity__commune", "child")
         .filter(unit__in=[unit.pk for unit in units], day=day)
+        .order_by("famille_id", "pk")
     )
+    if famille_ids is not None:
+        bookings = bookings.filter(famille_id__in=famille_ids)
+    return list(bookings)
+
+
+def closure_notices(bookings) -> dict[Activity, dict[int, list[Reservation]]]:
+    """The closure's e-mails to write: per activity, each family's bookings removed."""
     notices: dict[Activity, dict[int, list[Reservation]]] = defaultdict(lambda: defaultdict(list))
     for reservation in bookings:
         notices[reservation.unit.activity][reservation.famille_id].append(reservation)
-    families = {reservation.famille_id for reservation in bookings}
-    # Nobody is booked any more that day: every seat is given back, and nobody is offered one
-    # (the waiting list goes with the others).
-    reservations.move(
-        [reservations.Move(r, None, "removed") for r in bookings],
-        actor=actor,
-        now=timezone.now(),
-        audit=lambda outcome: [
-            dict(
-                action="activite.fermeture",
-                commune=commune,
-                target=activity if activity is not None else closure,
-                changes={
-                    "day": [None, day.isoformat()],
-                    "reason": [None, reason],
-                    "removed": [None, len(bookings)],
-                    "families": [None, len(families)],
-                },
-            )
-        ],
-        notify=(
-            lambda outcome: [
-                _send_closure_notices(closure=closure, activity=closed, notices=dict(rows))
-                for closed, rows in notices.items()
-            ]
-        )
-        if notices
-        else None,
+    return {activity: dict(rows) for activity, rows in notices.items()}
+
+
+def closure_audit(closure: ActivityClosure, *, removed: int, families: int) -> dict:
+    """The closure's audit row (keyword arguments of accounts.services.audit)."""
+    return dict(
+        action="activite.fermeture",
+        commune=closure.commune,
+        target=closure.activity if closure.activity is not None else closure,
+        changes={
+            "day": [None, closure.day.isoformat()],
+            "reason": [None, closure.reason],
+            "removed": [None, removed],
+            "families": [None, families],
+        },
     )
-    return closure
 
 
 def _recipients(famille_ids) -> dict[int, set[str]]:
@@ -295,9 +330,9 @@ def _recipients(famille_ids) -> dict[int, set[str]]:
     return emails
 
 
-def _send_closure_notices(*, closure, activity, notices) -> None:
+def send_closure_notices(*, closure, activity, notices) -> set[int]:
     """One e-mail per family told, queued together (queue_emails: a constant number of queries
-    whatever the number of families)."""
+    whatever the number of families). Returns the families without any address (not told)."""
     commune = activity.commune
     emails = _recipients(notices.keys())
     subject = _("%(commune)s — %(activity)s fermé le %(day)s") % {
@@ -327,6 +362,7 @@ def _send_closure_notices(*, closure, activity, notices) -> None:
             if emails.get(famille_id)
         ]
     )
+    return {famille_id for famille_id in notices if not emails.get(famille_id)}
 
 
 def _send_refusals(*, commune, notices: dict[int, list[str]], reason: str, template, subject):

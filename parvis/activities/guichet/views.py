@@ -1,10 +1,12 @@
 """The agents' activities pages, under /<commune>/guichet/activites/: the activities of the
 services the agent covers, the occupancy of a week, the attendance register of a unit and day
 (printable, CSV), closing a day, and the queue of pending inscriptions and bookings, paginated,
-with bulk acceptance and refusal (with a reason).
+with bulk acceptance and refusal (with a reason). Closing a day and the bulk decisions are
+background jobs (activities.services_fermeture, services_decisions): the click records the job
+and opens its page (backoffice:travail).
 
 Thin views: reads from `guichet.selectors` (scoped to the commune and to the agent's
-services: anything else is a 404), writes through parvis.activities.services_instruction."""
+services: anything else is a 404), writes through the activities' services."""
 
 from __future__ import annotations
 
@@ -23,8 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from parvis.accounts.agents import agent_required
-from parvis.activities import services_decisions
-from parvis.activities import services_instruction as services
+from parvis.activities import services_decisions, services_fermeture
 from parvis.activities.guichet import selectors
 from parvis.activities.services_inscriptions import REASON_MAX_LENGTH
 from parvis.ids import parse_ids
@@ -98,29 +99,40 @@ def fermer(request, activite: str):
     form = CloseDayForm(request.POST or None, initial={"day": request.GET.get("jour")})
     if request.method == "POST" and form.is_valid():
         day = form.cleaned_data["day"]
+        occupancy = reverse(
+            "guichet_activites:occupation", args=[request.commune.slug, activity.slug]
+        )
+        occupancy += f"?semaine={selectors.week_of(day).isoformat()}"
         try:
-            services.close_day(
+            job = services_fermeture.start_closing(
                 commune=request.commune,
                 activity=activity,
                 day=day,
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
+                return_url=occupancy,
             )
-        except services.AlreadyClosed:
+        except services_fermeture.AlreadyClosed:
             form.add_error("day", _("Cette activité est déjà fermée ce jour-là."))
         else:
+            named = {"activity": activity.name, "day": day.strftime("%d/%m/%Y")}
+            if job is None:
+                messages.success(
+                    request,
+                    _("%(activity)s est fermé le %(day)s : personne n'avait réservé ce jour-là.")
+                    % named,
+                )
+                return redirect(occupancy)
             messages.success(
                 request,
                 _(
                     "%(activity)s est fermé le %(day)s : les réservations de ce jour sont "
-                    "annulées et les familles prévenues par courriel."
+                    "annulées et les familles prévenues par courriel. Cette page suit "
+                    "l'avancement."
                 )
-                % {"activity": activity.name, "day": day.strftime("%d/%m/%Y")},
+                % named,
             )
-            url = reverse(
-                "guichet_activites:occupation", args=[request.commune.slug, activity.slug]
-            )
-            return redirect(f"{url}?semaine={selectors.week_of(day).isoformat()}")
+            return redirect("backoffice:travail", commune=request.commune.slug, pk=job.pk)
     return render(
         request,
         "activities/guichet/fermer.html",

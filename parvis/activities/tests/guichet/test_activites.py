@@ -1,7 +1,8 @@
 """The agents' activities pages: scoping (another commune, a service not covered → 404), the
 occupancy of a week, closing a day (closure, bookings removed with history, seats freed,
 families e-mailed, all or nothing), the queue with bulk acceptance, and query counts that do
-not grow with the number of children. The registers have their own tests (test_registres.py)."""
+not grow with the number of children. The registers have their own tests (test_registres.py);
+closing a day as a background job too (test_fermeture.py)."""
 
 from datetime import datetime, time, timedelta
 
@@ -25,6 +26,7 @@ from parvis.activities.models import (
 from parvis.activities.rules import PARIS
 from parvis.activities.services import validate_basket
 from parvis.activities.tests.factories import make_activity, register
+from parvis.background.models import Job
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.families.tests.factories import ChildFactory, FamilleFactory, FamilyAccessFactory
 from parvis.testing.guichet import make_agent, text_of
@@ -180,7 +182,11 @@ def test_closing_a_day_removes_bookings_frees_seats_and_tells_families(
         response = agent_client.post(
             url("fermer", commune, activity.slug), {"day": day.isoformat(), "reason": "Grève"}
         )
+    # The click records the job and opens its page; the worker (here at once) closed the day.
+    job = Job.objects.get()
     assert response.status_code == 302
+    assert response.url == reverse("backoffice:travail", args=[commune.slug, job.pk])
+    assert (job.status, job.done, job.total) == (Job.Status.DONE, 3, 3)
     closure = ActivityClosure.objects.get()
     assert (closure.activity, closure.day, closure.reason) == (activity, day, "Grève")
     assert not Reservation.objects.filter(day=day).exists()
@@ -192,9 +198,15 @@ def test_closing_a_day_removes_bookings_frees_seats_and_tells_families(
         "deux@example.fr", "trois@example.fr", "un@example.fr",
     ]  # fmt: skip
     assert "Grève" in mail.outbox[0].body
-    # The day now says why in the occupancy.
-    page = text_of(agent_client.get(response.url))
-    assert "fermeture : Grève" in page
+    page = agent_client.get(response.url)
+    assert "est fermé le" in text_of(page)  # the confirmation, on the job's page
+    assert "3 réservations annulées." in text_of(page)
+    # Its « Retour » goes to the week closed, which now says why.
+    back = (
+        f"{url('occupation', commune, activity.slug)}?semaine={day - timedelta(days=day.weekday())}"
+    )
+    assert back in page.content.decode()
+    assert "fermeture : Grève" in text_of(agent_client.get(back))
 
 
 def test_closing_twice_changes_nothing(agent_client, commune, activity, unit, day):
