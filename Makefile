@@ -11,7 +11,7 @@ FRANCECONNECT_PORT ?= 8765
 PYTEST_ARGS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-prod messages makemessages chromium nginx pg-client lint migrations-check pytest lock format bench bench-load mutation cluster
+.PHONY: run test install install-prod messages makemessages chromium nginx pg-client lint migrations-check pytest lock format bench bench-load bench-scale mutation cluster
 
 # Two locks: requirements.lock holds what runs in production (and gunicorn), requirements-dev.lock
 # the same pins plus the tools (tests, linters, browser). `make install` takes both.
@@ -127,6 +127,20 @@ bench-load: install
 	$(BENCH_LOAD_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BENCH_LOAD_ENV) $(BIN)/python manage.py bench_load --families $(FAMILIES) \
 		--workers $(WORKERS) --arrival $(ARRIVAL) --duration $(DURATION)
+
+# A thousand communes in one PostgreSQL (issue 18 §1, README « Benchmark »): the reference
+# commune of make bench alone in <name>_alone, then among COMMUNES communes, FAMILIES_TOTAL
+# families and UNIT_DAYS booked unit-days in <name>_big (both dropped and made anew, cloned in
+# SQL); prints each page's p50/p95 and queries in both and their ratio. Several minutes at full
+# size; a quick run: make bench-scale COMMUNES=20 FAMILIES_TOTAL=2000 UNIT_DAYS=300000.
+BENCH_SCALE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/parvis_bench_scale
+COMMUNES ?= 1000
+FAMILIES_TOTAL ?= 100000
+UNIT_DAYS ?= 30000000
+bench-scale: install
+	DJANGO_SETTINGS_MODULE=parvis.settings_test DATABASE_URL=$(BENCH_SCALE_DATABASE_URL) \
+		$(BIN)/python manage.py bench_scale --communes $(COMMUNES) \
+		--families-total $(FAMILIES_TOTAL) --unit-days $(UNIT_DAYS) --requests $(REQUESTS)
 
 # Mutation testing (mutmut) of the money and booking-rule modules, each against its own app's
 # tests, one module and one worker at a time; prints a score per module (README « Mutation
