@@ -160,6 +160,9 @@ def test_closing_a_closed_day_says_it_next_to_the_day_and_queues_nothing(
     field = html[html.index('name="day"') - 400 : html.index('name="day"') + 400]
     assert "aria-invalid" in field or "aria-describedby" in field
     assert "déjà fermée ce jour-là" in text_of(response)
+    # The form says what happens at once and what follows in the background.
+    assert "Le jour est fermé dès votre clic" in text_of(response)
+    assert "Fermer ce jour et prévenir les familles" in text_of(response)
     assert Job.objects.count() == 1 and ActivityClosure.objects.count() == 1
 
 
