@@ -406,18 +406,20 @@ def add_billing(world: dict, *, month: date) -> dict:
     return regie
 
 
-def build_template(families: int, *, today: date, unit_days_per_child: int, month: date):
+def build_template(
+    families: int, *, today: date, unit_days_per_child: int, month: date, build_commune
+):
     """The commune every clone copies: the bench builder's, booked from the start of the year
     to the day that gives each child about `unit_days_per_child`, its régie, `month`
-    invoiced, its family accounts' password PASSWORD."""
+    invoiced, its family accounts' password PASSWORD. `build_commune` is the bench builder
+    (portal/management/commands/bench.py's)."""
     from django.contrib.auth.hashers import make_password
 
     from parvis.accounts.models import User
     from parvis.activities import bench as activities_bench
     from parvis.billing.services_runs import issue_run
-    from parvis.portal.management.commands.bench import build_reference_commune
 
-    world = build_reference_commune(families, slug=TEMPLATE_SLUG)
+    world = build_commune(families, slug=TEMPLATE_SLUG)
     start, _end = activities_bench.school_year(today)
     last = booking_end(today, unit_days_per_child)
     world.update(

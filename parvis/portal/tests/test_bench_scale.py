@@ -92,7 +92,11 @@ def build_and_clone(copies=2):
     with connection.cursor() as cursor:
         since = bench_scale.max_ids(cursor, plan)
     bench_scale.build_template(
-        3, today=today, unit_days_per_child=20, month=first_of_month(today, -2)
+        3,
+        today=today,
+        unit_days_per_child=20,
+        month=first_of_month(today, -2),
+        build_commune=build_reference_commune,
     )
     with connection.cursor() as cursor:
         ranges = bench_scale.template_ranges(cursor, plan, since)

@@ -108,7 +108,11 @@ class Command(BaseCommand):
             since = bench_scale.max_ids(cursor, plan)
         started = time.perf_counter()
         bench_scale.build_template(
-            per_commune, today=today, unit_days_per_child=per_child, month=invoiced_month(today)
+            per_commune,
+            today=today,
+            unit_days_per_child=per_child,
+            month=invoiced_month(today),
+            build_commune=build_reference_commune,
         )
         out.write(f"template_build_s: {time.perf_counter() - started:.1f}")
         copies = options["communes"] - 2
