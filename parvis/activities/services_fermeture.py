@@ -9,8 +9,10 @@ every finished batch done and nothing half-done, and « Reprendre » goes on fro
 not done without removing or writing anything twice.
 
 The rows are scoped when the job starts: the activity the agent covers (the guichet's selectors),
-its units, the families of the commune booked that day. A family that books nothing more (the
-day is closed) and one that cancels in between are both fine: a batch removes what is left."""
+its units, the families of the commune booked that day (nobody can add one after: the day is
+closed). A family that cancels a booking in between is fine: its batch removes what is left.
+The worker does not ask again whether the agent may close the day: the closure was decided and
+audited at the click; what follows is its consequence."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Closing a day costs the agent's request the same queries whatever the number of families told
-(issue 17 §4: the e-mails are queued together, in one statement and one task)."""
+"""Closing a day at once (close_day: the admin's closure) costs its request the same queries
+whatever the number of families told (issue 17 §4: the e-mails are queued together, in one
+statement and one task). The guichet's closing is a background job whose batches cost the same
+whatever their length: guichet/test_fermeture.py."""
 
 import pytest
 from django.db import connection
