@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.dates import WEEKDAYS
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -16,6 +17,8 @@ class Painter:
     than 150 ms. One markup for the one-child calendar (`child_day`) and the household grid
     (`day`), so activities.css and calendrier.js serve both; every text is escaped here, each
     once. A cell's checkbox carries `cell.key`, its ids the same with « - »."""
+
+    BOOKED = ' data-booked="1"'
 
     def __init__(self, commune):
         self.commune = commune
@@ -64,6 +67,47 @@ class Painter:
                 parts.append("</div>")
         return mark_safe("".join(parts))  # every text escaped above
 
+    def week(self, week, days: list[str]) -> str:
+        """A row of the household grid: « Semaine du … », then its days painted by `day` (an
+        empty cell for a day outside the period shown). In Python too: a template {% include %}
+        a week cost as much as its cells."""
+        heading = self._e(_("Semaine du %(monday)s") % {"monday": f"{week.monday:%d/%m/%Y}"})
+        cells = "".join(f"<td>{html}</td>" for html in days)
+        return mark_safe(  # every text escaped above and in `day`
+            f'<tr id="semaine-{week.key}"><th scope="row">{heading}</th>{cells}</tr>'
+        )
+
+    def basket(self, add: list, remove: list, *, level: int) -> str:
+        """The household basket's days of one child and activity (the markup of
+        includes/panier_jours.html): `add` and `remove` (cells, posted back as « ajout » /
+        « retrait ») under headings of level `level`, each refusal next to its day."""
+        parts = []
+        for cells, name, mark, title in (
+            (add, "ajout", "✚", _("Jours ajoutés")),
+            (remove, "retrait", "✖", _("Jours annulés")),
+        ):
+            if not cells:
+                continue
+            parts.append(f'<h{level}>{self._e(title)}</h{level}><ul class="resa-basket">')
+            for cell in cells:
+                day, unit = cell.day, cell.unit
+                line = (
+                    f'<li><input type="hidden" name="{name}" value="{cell.key}"> '
+                    f'<span aria-hidden="true">{mark}</span> '
+                    f"{self._e(str(WEEKDAYS[day.weekday()]))} {day:%d/%m/%Y} — "
+                    f"{self._e(unit.label)} ({self._e(unit.code)})"
+                )
+                if cell.note and name == "ajout":
+                    line += f'<span class="resa-note">{self._e(cell.note)}</span>'
+                if cell.problem:
+                    line += (
+                        '<span class="resa-problem"><span aria-hidden="true">⚠</span> '
+                        f"{self._e(_('Erreur :'))} {self._e(str(cell.problem))}</span>"
+                    )
+                parts.append(line + "</li>")
+            parts.append("</ul>")
+        return mark_safe("".join(parts))  # every text escaped above
+
     def _state(self, cell) -> str:
         """« Réservée », « liste d'attente, rang 2 »…, with the ◷ of a pending booking."""
         key = (cell.status, cell.rank, cell.reservation_id if cell.status == "proposee" else None)
@@ -102,8 +146,9 @@ class Painter:
             box = f'disabled aria-describedby="r-{ident}"'
         if wanted:
             box += " checked"
+        # data-booked only on a booked cell (calendrier.js reads a missing one as « 0 »).
         html = (
-            f'<div class="{classes}" data-booked="{1 if booked else 0}">'
+            f'<div class="{classes}"{self.BOOKED if booked else ""}>'
             f'<input type="checkbox" id="c-{ident}" {box}>'
             f'<label for="c-{ident}">{self._e(unit.label)} '
             f'<span class="resa-code">{self._e(unit.code)}</span>'
@@ -111,9 +156,7 @@ class Painter:
         )
         if booked:
             html += self._state(cell)
-        if wanted == booked:
-            html += '<span class="resa-change"></span>'
-        else:
+        if wanted != booked:  # unchanged: no line (calendrier.js adds it on a change)
             word = self.added if wanted else self.removed
             html += f'<span class="resa-change"><span aria-hidden="true">✎</span> {word}</span>'
         if reason and not said:

@@ -44,7 +44,7 @@ from parvis.activities.selectors import (
 from parvis.communes.dates import first_of_month, month_bounds
 from parvis.communes.models import Commune
 from parvis.families.models import Personne
-from parvis.families.selectors_citizen import _linked_families, linked_children_q
+from parvis.families.selectors_citizen import _linked_families
 
 MOIS, TRIMESTRE, ANNEE = "mois", "trimestre", "annee"
 VUES = {
@@ -175,26 +175,31 @@ class Household:
 
 def household(*, user: User, commune: Commune) -> Household:
     """The children of the account's families in `commune` with the activities they may book:
-    two queries, whatever the number of children and activities."""
+    three queries, whatever the number of children and activities. (The account's families are
+    read first, as ids: the same children as families.selectors_citizen.linked_children_q, whose
+    two subqueries cost the ORM more to build than a query; each activity's commune is
+    `commune` itself, not joined again. Every page of the household grid starts here.)"""
+    linked = set(_linked_families(user=user, commune=commune).values_list("pk", flat=True))
+    if not linked:
+        return Household(lines=[])
     inscriptions = list(
         Inscription.objects.filter(
-            linked_children_q(user=user, commune=commune, prefix="child__"),
+            Q(child__famille_id__in=linked) | Q(child__custody__other_famille_id__in=linked),
             commune=commune,
             status=InscriptionStatus.ACCEPTEE,
             activity__commune=commune,
         )
-        .select_related("child__famille", "child__custody", "activity__commune")
+        .select_related("child__famille", "child__custody", "activity")
         .order_by(
             "child__famille__name", "child__birth_date", "child__first_names", "child__pk",
             "activity__position", "activity__name", "activity__pk",
         )
     )  # fmt: skip
+    for inscription in inscriptions:
+        inscription.activity.commune = commune  # the filter above: the same row
     units = defaultdict(list)
     for unit in Unit.objects.filter(activity__in={i.activity_id for i in inscriptions}):
         units[unit.activity_id].append(unit)
-    linked = set()
-    if any(getattr(i.child, "custody", None) is not None for i in inscriptions):
-        linked = set(_linked_families(user=user, commune=commune).values_list("pk", flat=True))
 
     def booking_famille_id(child: Personne) -> int:
         custody = getattr(child, "custody", None)

@@ -54,6 +54,14 @@ class BasketGroup:
     add: list = field(default_factory=list)
     remove: list = field(default_factory=list)
     general: list = field(default_factory=list)  # refusals of the basket as a whole
+    html: str = ""  # its days, painted (Painter.basket)
+
+
+def _painted(request, groups: list[BasketGroup]) -> list[BasketGroup]:
+    painter = Painter(request.commune)
+    for group in groups:
+        group.html = painter.basket(group.add, group.remove, level=4)
+    return groups
 
 
 def _shown(grid_period, house) -> tuple[date, date] | None:
@@ -104,8 +112,8 @@ def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
             "period": shown_period,
             "vues": selectors_foyer.VUES,
             "rows": rows,
-            "folded": rows[:opening],
-            "open_rows": rows[opening:],
+            "folded": [painter.week(week, days) for week, days in rows[:opening]],
+            "open_rows": [painter.week(week, days) for week, days in rows[opening:]],
             "first_changeable": first,
             "carried": carried,
             "copy_form": copy,
@@ -191,7 +199,7 @@ def foyer(request):
         request,
         "activities/foyer_panier.html",
         {
-            "groups": groups,
+            "groups": _painted(request, groups),
             "period": posted.shown,
             "price_previews": _prices(request, groups),
             "current_section": SECTION,
@@ -270,7 +278,7 @@ def panier(request):
             request,
             "activities/foyer_panier.html",
             {
-                "groups": groups,
+                "groups": _painted(request, groups),
                 "period": posted.shown,
                 "refused": True,
                 "has_errors": True,  # « Erreur : » first in the title ({% errortitle %})

@@ -324,10 +324,11 @@ def test_the_year_costs_the_same_queries_for_one_child_or_three_and_for_a_month(
     large_year = household_queries(client, commune, "annee")
     large_month = household_queries(client, commune, "mois")
     assert small_year == large_year == small_month == large_month
-    # commune, session, user; inscriptions, units, closures, reservations, waiting ranks, full
-    # days; the administrative files (four: requirements, members, documents, and the QFs valid
-    # today, a current one fetched from API Particulier standing for the tax notice).
-    assert large_year <= 13
+    # commune, session, user; the account's families, inscriptions, units, closures,
+    # reservations, waiting ranks, full days; the administrative files (four: requirements,
+    # members, documents, and the QFs valid today, a current one fetched from API Particulier
+    # standing for the tax notice).
+    assert large_year <= 14
 
 
 def test_another_child_and_more_bookings_add_no_query(logged, family, django_assert_num_queries):

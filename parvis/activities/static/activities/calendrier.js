@@ -51,9 +51,16 @@
       return;
     }
     var cell = box.closest(".resa-cell");
-    var note = cell && cell.querySelector(".resa-change");
-    if (!note) {
+    if (!cell) {
       return;
+    }
+    // A cell the server drew unchanged has no « modification » line: made here, after the
+    // label and the booking's state (the order of Painter.cell).
+    var note = cell.querySelector(".resa-change");
+    if (!note) {
+      note = document.createElement("span");
+      note.className = "resa-change";
+      (cell.querySelector(".resa-state") || cell.querySelector("label")).after(note);
     }
     var booked = cell.getAttribute("data-booked") === "1";
     var changed = box.checked !== booked;
