@@ -85,6 +85,11 @@ def test_sizes_and_the_booking_end():
     assert bench_scale.booking_end(today, 1) == date(2026, 9, 7)  # the first Monday
 
 
+def indexes(cursor) -> dict[str, str]:
+    cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+    return dict(cursor.fetchall())
+
+
 def build_and_clone(copies=2):
     today = timezone.localdate()
     reference = build_reference_commune(2, slug="reference")
@@ -101,9 +106,19 @@ def build_and_clone(copies=2):
     with connection.cursor() as cursor:
         ranges = bench_scale.template_ranges(cursor, plan, since)
         bench_scale.check_template(cursor, plan, ranges, copies)
-        written = bench_scale.clone(cursor, plan, ranges, copies, chunk=1)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the template's rows checked now
+        before = indexes(cursor)
+        # As the command loads: no foreign-key trigger (the checks below do their work).
+        with (
+            replica(),
+            bench_scale.indexes_deferred(cursor, plan, ranges, copies, rows=1) as deferred,
+        ):
+            assert "reservation_seat_idx" in deferred
+            assert "reservation_unique_per_child_unit_day" not in deferred  # a constraint's
+            assert set(deferred) & set(before) and not set(deferred) & set(indexes(cursor))
+            written = bench_scale.clone(cursor, plan, ranges, copies, chunk=1)
+        assert indexes(cursor) == before  # built again, the same
         bench_scale.reset_sequences(cursor, plan)
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # every foreign key checked now
     return reference, plan, written
 
 
