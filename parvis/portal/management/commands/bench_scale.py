@@ -87,6 +87,8 @@ class Command(BaseCommand):
         out.write(f"migrate_s: {time.perf_counter() - started:.1f}")
         started = time.perf_counter()
         reference = build_reference(options["families"], today)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # both databases measured with their statistics
         out.write(f"alone_build_s: {time.perf_counter() - started:.1f}")
         out.write(f"reference_families: {options['families']}")
         out.write(f"reference_reservations: {reference['reservations']}")
@@ -161,14 +163,17 @@ class Command(BaseCommand):
         out = self.stdout
         timings = {}  # (figure, database) → [ms]
         queries = {}
+        sql_times = {}  # (figure, database) → [ms of the reads on the server], one a round
         for _round in range(options["rounds"]):
             for name in (alone, big):
                 side = "big" if name == big else "alone"
                 use(name)
                 gc.collect()
-                for figure, ms, count in measure_pages(options["requests"]):
+                for figure, ms, count, sql in measure_pages(options["requests"]):
                     timings.setdefault((figure, side), []).extend(ms)
                     queries[(figure, side)] = count
+                    if sql is not None:
+                        sql_times.setdefault((figure, side), []).append(sql)
                 for _ in range(options["invoicing_runs"]):
                     ms, count = measure_invoicing()
                     timings.setdefault(("invoicing", side), []).append(ms)
@@ -186,6 +191,9 @@ class Command(BaseCommand):
             )
             out.write(f"{figure}_ratio_p50: {p['big'][0] / p['alone'][0]:.2f}")
             out.write(f"{figure}_ratio_p95: {p['big'][1] / p['alone'][1]:.2f}")
+            if (figure, "big") in sql_times:
+                sql = {side: min(sql_times[(figure, side)]) for side in ("alone", "big")}
+                out.write(f"{figure}_sql_ms_big/alone: {sql['big']:.2f}/{sql['alone']:.2f} ms")
 
 
 def recreate(name: str, *, template: str | None = None) -> None:
@@ -261,7 +269,8 @@ def reference_world() -> dict:
 
 
 def measure_pages(requests: int):
-    """(figure, timings in ms, SQL queries) of each page, then of « Valider »."""
+    """(figure, timings in ms, SQL queries, server ms of its reads) of each page, then of
+    « Valider »."""
     world = reference_world()
     citizen, household, agent = Client(), Client(), Client()
     citizen.force_login(world["citizen"], backend="parvis.accounts.backends.CommuneBackend")
@@ -286,7 +295,7 @@ def measure_pages(requests: int):
     ms = activities_bench.measure_basket(household, world["commune"], world, child, requests)
     with CaptureQueriesContext(connection) as captured:
         activities_bench.measure_basket(household, world["commune"], world, child, 0)
-    yield "basket_validate", ms, len(captured) // 2  # the two warm-up baskets
+    yield "basket_validate", ms, len(captured) // 2, None  # the two warm-up baskets (writes)
 
 
 def measure(client, url, requests):
@@ -301,7 +310,24 @@ def measure(client, url, requests):
         timings.append((time.perf_counter() - start) * 1000)
     with CaptureQueriesContext(connection) as captured:
         client.get(url)
-    return timings, len(captured)
+    return timings, len(captured), sql_ms(captured.captured_queries)
+
+
+def sql_ms(queries) -> float:
+    """The server's execution time of a page's reads (EXPLAIN ANALYZE, best of 3 each): what
+    the size of the database changes, measured apart from the Python of the page."""
+    total = 0.0
+    with connection.cursor() as cursor:
+        for query in queries:
+            if not query["sql"].lstrip().upper().startswith("SELECT"):
+                continue
+            best = None
+            for _ in range(3):
+                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query["sql"])
+                ms = cursor.fetchone()[0][0]["Execution Time"]
+                best = ms if best is None else min(best, ms)
+            total += best
+    return total
 
 
 def measure_invoicing() -> tuple[float, int]:
