@@ -1,0 +1,100 @@
+"""The invoicing run (billing/invoicing.py): behaviours the mutation run of 6 December (on
+commit e48951d) found unpinned (issue 24 §3): the invoice's title elided before a vowel in
+French whatever the page's language, the warnings of some families only, and a shared child's
+part under a percentage said with its decimal comma, after the price's explanation, within the
+label's 200 characters."""
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from django.utils import translation
+
+from parvis.activities.services_custody import record_custody
+from parvis.billing import invoicing
+from parvis.billing.tests.invoicing_factories import (
+    NOV,
+    NOV_DAYS,
+    book,
+    child,
+    family,
+    make_world,
+    tick,
+)
+from parvis.families.models import CustodyRule
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_invoice_title_is_elided_before_a_vowel_in_french(language):
+    with translation.override(language):
+        assert [invoicing.invoice_label(date(2026, month, 1)) for month in (4, 8, 10, 11)] == [
+            "Facture d'avril 2026",
+            "Facture d'août 2026",
+            "Facture d'octobre 2026",
+            "Facture de novembre 2026",
+        ]
+
+
+@pytest.mark.django_db
+def test_the_warnings_of_some_families_name_only_them():
+    world = make_world()
+    durand = family(world, "DURAND")
+    martin = family(world, "MARTIN")
+    for famille, name in ((durand, "Léa"), (martin, "Tom")):
+        kid = child(world, famille, name, date(2018, 4, 1))
+        tick(kid, world.am, NOV_DAYS[0], present=True)  # present without a booking
+    everyone = invoicing.penalty_events(regie=world.regie, month=NOV)
+    assert [famille.name for famille, _events in everyone] == ["DURAND", "MARTIN"]
+    some = invoicing.penalty_events(regie=world.regie, month=NOV, famille_ids=[martin.pk])
+    assert [(famille.name, len(events)) for famille, events in some] == [("MARTIN", 1)]
+
+
+@pytest.mark.django_db
+def test_a_part_with_decimals_is_said_with_a_comma_after_the_prices_explanation():
+    world = make_world()
+    mother = family(world, "DURAND", qf="1650.00")
+    father = family(world, "MARTIN", qf="1650.00")
+    lea = child(world, mother, "Léa", date(2018, 4, 1))
+    record_custody(
+        child=lea, other_famille=father, actor=None, rule=CustodyRule.POURCENTAGE,
+        since=date(2026, 9, 1), percent_foyer=D("62.5"),
+    )  # fmt: skip
+    book(lea, world.meal, NOV_DAYS)  # 17 × 4,15 € = 70,55 €
+
+    found = {
+        bill.famille.name: bill for bill in invoicing.compute_month(regie=world.regie, month=NOV)
+    }
+
+    mother_line, father_line = found["DURAND"].lines[0], found["MARTIN"].lines[0]
+    assert mother_line.label == (
+        "Restauration scolaire (Repas) — Léa DURAND — part de 62,5 % (garde partagée)"
+    )
+    assert father_line.label.endswith(" — part de 37,5 % (garde partagée)")
+    assert mother_line.explanation == (
+        "QF 1650 € : tranche QF de 1600 € à 1900 €, 4,15 € — part de 62,5 % (garde partagée)"
+    )
+    assert (mother_line.amount, father_line.amount) == (D("44.09"), D("26.46"))
+
+
+@pytest.mark.django_db
+def test_a_shared_childs_long_label_keeps_to_200_characters():
+    world = make_world()
+    world.canteen.name = "Restauration scolaire et pause méridienne " * 2 + "des écoles"
+    world.canteen.save()
+    mother = family(world, "DURAND", qf="1650.00")
+    father = family(world, "MARTIN", qf="1650.00")
+    lea = child(
+        world,
+        mother,
+        "Léa-Marie-Charlotte-Eugénie-Joséphine-Apolline-Bérénice-Clémence",
+        date(2018, 4, 1),
+    )
+    record_custody(
+        child=lea, other_famille=father, actor=None, rule=CustodyRule.POURCENTAGE,
+        since=date(2026, 9, 1), percent_foyer=D("50"),
+    )  # fmt: skip
+    book(lea, world.meal, NOV_DAYS[:1])
+
+    (mother_bill, _father_bill) = invoicing.compute_month(regie=world.regie, month=NOV)
+
+    assert len(mother_bill.lines[0].label) == 200
