@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from parvis.accounts.decorators import citizen_required
-from parvis.activities import selectors_foyer
+from parvis.activities import form_painter, selectors_foyer
 from parvis.activities.forms import MODIFY
 from parvis.activities.forms_foyer import (
     COPY,
@@ -118,6 +118,10 @@ def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
             "carried": carried,
             "copy_form": copy,
             "pattern_form": pattern,
+            # Their fields drawn in Python (form_painter: field.html's markup, a third of the
+            # page's time through the template engine).
+            "copy_fields": form_painter.fields(copy),
+            "pattern_fields": form_painter.fields(pattern),
             "current_section": SECTION,
             **extra,
         },

@@ -1,0 +1,3 @@
+"""An URL configuration without any page of the portal (test_navigation_cache)."""
+
+urlpatterns = []
