@@ -217,6 +217,7 @@ def move(
     def event(reservation: Reservation, action: str) -> None:
         events.append(
             BookingEvent(
+                commune_id=reservation.commune_id,
                 famille_id=reservation.famille_id,
                 child_id=reservation.child_id,
                 unit_id=reservation.unit_id,

@@ -14,3 +14,11 @@ class CommunesConfig(AppConfig):
         "actualite": ("view", "add", "change", "delete"),
         "apiparticulierconfig": ("view", "add", "change"),
     }
+
+    def ready(self):
+        from django.apps import apps
+
+        from parvis.communes import tenancy
+
+        # Every commune table's queries say their commune_id (issue 18 §2).
+        tenancy.install(apps.get_models())

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from parvis.communes import hours, rgaa
 from parvis.communes.qf_rules import DEFAULT_PARTS_RULES, validate_parts_rules
+from parvis.communes.tenancy import CommuneScopedManager
 from parvis.communes.theme import validate_theme_colour
 from parvis.text import validate_phone
 
@@ -299,6 +300,9 @@ class CommuneOwned(models.Model):
 
     commune = models.ForeignKey(Commune, verbose_name=_("commune"), on_delete=models.CASCADE)
 
+    # Scoped to the current commune when there is one (parvis.communes.tenancy).
+    objects = CommuneScopedManager()
+
     class Meta:
         abstract = True
 
@@ -340,7 +344,7 @@ class CommuneChild(CommuneOwned):
 
     commune_parent: str = ""
 
-    objects = CommuneChildQuerySet.as_manager()
+    objects = CommuneScopedManager.from_queryset(CommuneChildQuerySet)()
 
     class Meta:
         abstract = True

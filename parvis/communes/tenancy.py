@@ -1,0 +1,97 @@
+"""The commune a piece of work is for, so that every query of a commune's table says it.
+
+Issue 18 §2: on a sharded PostgreSQL distributed by `commune_id` (Citus), a query that names the
+commune of each table it reads goes to one node; one that does not goes to all of them. Views
+already scope what they read by `request.commune` (selectors), mostly through a parent (an
+invoice's lines through the invoice); this layer makes the commune explicit in the SQL:
+
+- `CommuneMiddleware` sets the current commune for the request of `/<commune>/…` (`scope`);
+  periodic commands and tasks that work for one commune may set it too, code that reads across
+  communes (the operator's pages, /healthz/status, commands looping over communes) runs without;
+- the default and base managers of every commune table (`CommuneOwned`) add
+  `commune_id = <current>` to their querysets when one is set: lists, `get`, related managers,
+  prefetches, forward foreign keys, `save()`'s UPDATE;
+- a join between two commune tables carries `a.commune_id = b.commune_id` (the foreign keys'
+  `get_extra_restriction`, installed by `install()`), the co-located join Citus routes to one
+  node. The composite foreign keys of parvis.communes.distribution make it always true.
+
+Without a current commune nothing changes: a query reads what it always read. The same idea as
+Citus's django-multitenant, in the few lines Parvis needs (no dependency, no monkey-patched
+Django internals beyond the join restriction). `parvis/tests/test_sql_commune_filter.py` runs
+both sides' main pages and fails on a statement that reads a commune table without it.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.db import models
+from django.db.models.expressions import Col
+from django.db.models.lookups import Exact
+
+_current: ContextVar[int | None] = ContextVar("parvis_current_commune", default=None)
+
+
+def current_commune_id() -> int | None:
+    return _current.get()
+
+
+@contextmanager
+def scope(commune_id: int | None) -> Iterator[None]:
+    """The queries of the block are for `commune_id` (None: for no commune in particular)."""
+    token = _current.set(commune_id)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def enter(commune_id: int | None):
+    """Sets the current commune until `leave(token)` (a middleware's two halves)."""
+    return _current.set(commune_id)
+
+
+def leave(token) -> None:
+    _current.reset(token)
+
+
+class CommuneScopedManager(models.Manager):
+    """Adds `commune_id = <current commune>` to every queryset, when there is one."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        commune_id = _current.get()
+        if commune_id is not None:
+            queryset = queryset.filter(commune_id=commune_id)
+        return queryset
+
+
+def _same_commune(self, alias, related_alias):
+    """A join between two commune tables also matches on commune_id (Join.as_sql adds it to
+    ON): `alias.commune_id = related_alias.commune_id`, the same column name on both sides."""
+    column = self.model._meta.get_field("commune")
+    return Exact(Col(alias, column), Col(related_alias, column))
+
+
+def install(all_models) -> None:
+    """Once the models are loaded (CommunesConfig.ready): the commune tables' base manager is
+    their scoped default manager, and their foreign keys to one another join on commune_id."""
+    from parvis.communes.distribution import is_commune_table
+
+    commune_models = {m for m in all_models if is_commune_table(m) and _has_fk(m)}
+    for model in commune_models:
+        if isinstance(model._default_manager, CommuneScopedManager):
+            model._meta.base_manager_name = model._default_manager.name
+            model._meta.__dict__.pop("base_manager", None)
+        for field in model._meta.concrete_fields:
+            if (
+                isinstance(field, models.ForeignKey)
+                and field.name != "commune"
+                and field.related_model in commune_models
+            ):
+                field.get_extra_restriction = _same_commune.__get__(field)
+
+
+def _has_fk(model) -> bool:
+    field = next((f for f in model._meta.concrete_fields if f.name == "commune"), None)
+    return field is not None and field.is_relation

@@ -1,0 +1,185 @@
+"""Issue 18 §2: every SQL statement of a commune's page that reads or writes a commune's table
+says its commune_id, so that a sharded PostgreSQL distributed by commune_id (Citus) sends it to
+one node. The main pages of both sides run on the demo data under CaptureQueriesContext; each
+statement goes through parvis.testing.commune_sql. What is left, and why, is in
+sql_commune_filter_allowed.py: a new offender fails here, and so does an allowance no longer
+needed."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from parvis.accounts.models import User
+from parvis.activities.models import Inscription
+from parvis.billing.models import Invoice
+from parvis.communes.models import Commune
+from parvis.demarches.models import Procedure
+from parvis.demarches.tests.suivi_support import file_request
+from parvis.families.models import Famille
+from parvis.portal.management.commands.load_demo import LOADERS
+from parvis.testing.commune_sql import commune_tables, offences
+from parvis.tests.sql_commune_filter_allowed import ALLOWED
+
+NEW_ADDRESS = {"street": "4, avenue des Tilleuls", "postal_code": "78955", "city": "Carrières"}
+CITIZEN = "parvis.accounts.backends.CommuneBackend"
+AGENT = "django.contrib.auth.backends.ModelBackend"
+TABLES = {
+    "billing_invoice",
+    "billing_invoiceline",
+    "families_famille",
+    "families_personne",
+}
+
+
+def test_the_checker_finds_a_commune_table_read_without_its_commune_id():
+    bad = 'SELECT "billing_invoice"."id" FROM "billing_invoice" WHERE "billing_invoice"."id" = 1'
+    assert [o.table for o in offences(bad, TABLES)] == ["billing_invoice"]
+    good = bad + ' AND "billing_invoice"."commune_id" = 3'
+    assert offences(good, TABLES) == []
+
+
+def test_the_checker_wants_the_predicate_of_each_table_and_alias():
+    joined = (
+        'SELECT * FROM "billing_invoiceline" INNER JOIN "billing_invoice" ON '
+        '("billing_invoiceline"."invoice_id" = "billing_invoice"."id") '
+        'WHERE "billing_invoice"."commune_id" = 3'
+    )
+    assert [o.table for o in offences(joined, TABLES)] == ["billing_invoiceline"]
+    co_located = joined.replace(
+        '"billing_invoice"."id")',
+        '"billing_invoice"."id" AND ("billing_invoice"."commune_id" = '
+        '"billing_invoiceline"."commune_id"))',
+    )
+    assert offences(co_located, TABLES) == []
+    subquery = (
+        'SELECT * FROM "families_famille" WHERE "families_famille"."commune_id" = 3 AND '
+        '"families_famille"."id" IN (SELECT U0."famille_id" FROM "families_personne" U0 '
+        "WHERE U0.\"kind\" = 'enfant')"
+    )
+    assert [o.table for o in offences(subquery, TABLES)] == ["families_personne"]
+    assert (
+        offences(subquery.replace("WHERE U0.", 'WHERE U0."commune_id" IN (3) AND U0.'), TABLES)
+        == []
+    )
+    # A column of the table, not the table: EXTRACT(… FROM "t"."c").
+    extract = (
+        'SELECT EXTRACT(YEAR FROM "billing_invoice"."month") FROM "billing_invoice" '
+        'WHERE "billing_invoice"."commune_id" = 3'
+    )
+    assert offences(extract, TABLES) == []
+
+
+def test_the_checker_wants_writes_to_carry_the_commune():
+    update = 'UPDATE "billing_invoice" SET "status" = \'x\' WHERE "billing_invoice"."id" = 1'
+    assert len(offences(update, TABLES)) == 1
+    assert offences(update + ' AND "billing_invoice"."commune_id" = 3', TABLES) == []
+    delete = 'DELETE FROM "families_personne" WHERE "families_personne"."id" IN (1, 2)'
+    assert len(offences(delete, TABLES)) == 1
+    insert = 'INSERT INTO "billing_invoiceline" ("invoice_id", "label") VALUES (1, \'x\')'
+    assert len(offences(insert, TABLES)) == 1
+    assert offences(insert.replace('("invoice_id"', '("commune_id", "invoice_id"'), TABLES) == []
+    assert offences('SAVEPOINT "s1"', TABLES) == []
+    assert offences('SELECT * FROM "django_session" WHERE "session_key" = 1', TABLES) == []
+
+
+def test_the_demo_has_commune_tables_to_check():
+    assert {"billing_invoice", "billing_invoiceline", "activities_reservation"} <= commune_tables()
+
+
+def pages(commune: Commune) -> tuple[list, list]:
+    """(client, method, url, data) of both sides' main pages, on the demo's DURAND family."""
+    slug = commune.slug
+    famille = Famille.objects.get(commune=commune, name="DURAND")
+    citizen_user = User.objects.get(commune=commune, email="francoise.durand@example.fr")
+    agent_user = User.objects.filter(
+        commune=commune, is_staff=True, agent_roles__role="administrateur"
+    ).first()
+    citizen, agent = Client(), Client()
+    citizen.force_login(citizen_user, backend=CITIZEN)
+    agent.force_login(agent_user, backend=AGENT)
+    inscription = (
+        Inscription.objects.filter(famille=famille, status="acceptee")
+        .select_related("activity", "child")
+        .order_by("pk")
+        .first()
+    )
+    activity, child = inscription.activity, inscription.child
+    unit = activity.units.order_by("pk").first()
+    day = timezone.localdate() + timedelta(days=21)
+    day += timedelta(days=(7 - day.weekday()) % 7 + 1)  # a Tuesday, three weeks ahead
+    invoice = Invoice.objects.filter(famille=famille).order_by("pk").first()
+    demande, _code = file_request(
+        Procedure.objects.get(commune=commune, slug="changement-de-coordonnees"),
+        user=citizen_user,
+        answers={"adresse": NEW_ADDRESS, "telephone": "07 00 11 22 33", "tout_le_foyer": "oui"},
+    )
+    me = f"/{slug}/mon-espace"
+    calendar = f"{me}/reservations/{activity.slug}/{child.pk}/"
+    citizen_pages = [
+        ("GET", f"/{slug}/", None),
+        ("GET", f"{me}/", None),
+        ("GET", f"{me}/mes-informations/", None),
+        ("GET", f"{me}/documents/", None),
+        ("GET", f"{me}/inscriptions/", None),
+        ("GET", f"{me}/activites/", None),
+        ("GET", f"{me}/reservations/", None),
+        ("GET", calendar, None),
+        ("GET", f"{me}/reservations/foyer/", None),
+        ("POST", f"{calendar}panier/", {"ajout": [f"{unit.pk}:{day.isoformat()}"]}),
+        ("GET", f"{calendar}confirmation/", None),
+        ("GET", f"{me}/absences/", None),
+        ("GET", f"{me}/factures/", None),
+        ("GET", f"{me}/factures/{invoice.pk}/", None),
+        ("GET", f"/{slug}/demarches/", None),
+        ("GET", f"/{slug}/demarches/mes-demandes/", None),
+        ("GET", f"/{slug}/demarches/mes-demandes/{demande.number}/", None),
+    ]
+    agent_pages = [
+        ("GET", f"/{slug}/guichet/", None),
+        ("GET", f"/{slug}/guichet/?q=DURAND", None),
+        ("GET", f"/{slug}/guichet/familles/{famille.number}/", None),
+        ("GET", f"/{slug}/guichet/demandes/", None),
+        ("GET", f"/{slug}/guichet/demandes/{demande.number}/", None),
+        ("GET", f"/{slug}/guichet/documents/", None),
+        ("GET", f"/{slug}/guichet/activites/", None),
+        ("GET", f"/{slug}/guichet/activites/a-valider/", None),
+        ("GET", f"/{slug}/guichet/regie/", None),
+        ("GET", f"/{slug}/guichet/regie/factures/{invoice.pk}/", None),
+        ("GET", f"/{slug}/guichet/regie/paiements/", None),
+        ("GET", f"/{slug}/guichet/regie/facturation/", None),
+        ("GET", f"/{slug}/guichet/regie/echeanciers/", None),
+        ("GET", f"/{slug}/guichet/statistiques/", None),
+    ]
+    return [(citizen, *p) for p in citizen_pages] + [(agent, *p) for p in agent_pages]
+
+
+def _names_one(sql: str, tables: set[str]) -> bool:
+    return any(f'"{table}"' in sql for table in tables)
+
+
+@pytest.mark.django_db
+def test_the_main_pages_of_both_sides_say_the_commune_of_every_table_they_query():
+    for loader in LOADERS:
+        loader()
+    commune = Commune.objects.get(slug="carrieres-sous-poissy")
+    tables = commune_tables()
+    found, used, statuses, checked = [], set(), {}, 0
+    for client, method, url, data in pages(commune):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url) if method == "GET" else client.post(url, data)
+        statuses[url] = response.status_code
+        for query in captured.captured_queries:
+            checked += _names_one(query["sql"], tables)
+            for offence in offences(query["sql"], tables):
+                matches = {pattern for pattern in ALLOWED if pattern in offence.sql}
+                used |= matches
+                if not matches:
+                    found.append(f"{method} {url}\n  {offence.table}: {offence.sql}")
+    assert checked > 150  # the pages did read the commune's tables (SQLite: 300+)
+    assert all(status in (200, 302) for status in statuses.values()), statuses
+    assert found == [], "\n".join(found)
+    assert set(ALLOWED) - used == set(), "allowances no longer needed"
