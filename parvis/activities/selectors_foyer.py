@@ -43,7 +43,7 @@ from parvis.activities.selectors import (
 )
 from parvis.communes.dates import first_of_month, month_bounds
 from parvis.communes.models import Commune
-from parvis.families.models import Personne
+from parvis.families.models import Personne, SharedCustody
 from parvis.families.selectors_citizen import _linked_families
 
 MOIS, TRIMESTRE, ANNEE = "mois", "trimestre", "annee"
@@ -182,9 +182,22 @@ def household(*, user: User, commune: Commune) -> Household:
     linked = set(_linked_families(user=user, commune=commune).values_list("pk", flat=True))
     if not linked:
         return Household(lines=[])
+    # The children as a union of two index lookups (the families' own, the shared ones the
+    # families are the other household of): an OR across the custody's outer join read every
+    # inscription of the commune (make bench-scale, README « A thousand communes »).
+    children = (
+        Personne.objects.filter(commune=commune, famille_id__in=linked)
+        .order_by()
+        .values("pk")
+        .union(
+            SharedCustody.objects.filter(commune=commune, other_famille_id__in=linked)
+            .order_by()
+            .values("child_id")
+        )
+    )
     inscriptions = list(
         Inscription.objects.filter(
-            Q(child__famille_id__in=linked) | Q(child__custody__other_famille_id__in=linked),
+            child__in=children,
             commune=commune,
             status=InscriptionStatus.ACCEPTEE,
             activity__commune=commune,
