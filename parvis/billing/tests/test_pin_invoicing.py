@@ -98,3 +98,23 @@ def test_a_shared_childs_long_label_keeps_to_200_characters():
     (mother_bill, _father_bill) = invoicing.compute_month(regie=world.regie, month=NOV)
 
     assert len(mother_bill.lines[0].label) == 200
+
+
+@pytest.mark.django_db
+def test_a_presence_without_booking_of_a_long_title_keeps_to_200_characters():
+    world = make_world()
+    world.canteen.name = "Restauration scolaire et pause méridienne " * 2 + "des écoles"
+    world.canteen.save()
+    durand = family(world, "DURAND", qf="1650.00")
+    lea = child(
+        world,
+        durand,
+        "Léa-Marie-Charlotte-Eugénie-Joséphine-Apolline-Bérénice-Hortense",
+        date(2018, 4, 1),
+    )
+    tick(lea, world.meal, NOV_DAYS[0], present=True)
+
+    (bill,) = invoicing.compute_month(regie=world.regie, month=NOV)
+
+    assert bill.lines[0].label.startswith("Présence sans réservation — Restauration scolaire")
+    assert len(bill.lines[0].label) == 200
