@@ -265,3 +265,6 @@ def test_the_benchmark_command_prints_its_figures():
     for page in ("commune_home", "mon_accueil", "guichet_family_file"):
         assert figures[f"{page}_ms_p50"].endswith(" ms")
         assert int(figures[f"{page}_queries"]) > 0
+    # The household grid's default view: its weight and its CPU (issue 18 §4).
+    assert float(figures["calendar_household_default_kb"].split()[0]) > 0
+    assert float(figures["calendar_household_default_cpu_ms_p50"].split()[0]) > 0

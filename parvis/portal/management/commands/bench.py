@@ -102,13 +102,14 @@ class Command(BaseCommand):
         gc.freeze()
         trivial = None
         for name, client, url in pages:
-            timings, queries, size = measure(client, url, requests)
+            timings, queries, size, cpu = measure(client, url, requests)
             p50 = statistics.median(timings)
             p95 = statistics.quantiles(timings, n=20)[-1] if len(timings) >= 20 else max(timings)
             out.write(f"{name}_ms_p50: {p50:.2f} ms")
             out.write(f"{name}_ms_p95: {p95:.2f} ms")
             out.write(f"{name}_queries: {queries}")
             out.write(f"{name}_kb: {size / 1000:.1f} kB")
+            out.write(f"{name}_cpu_ms_p50: {statistics.median(cpu):.2f} ms")
             if name == "trivial_page":
                 trivial = p50
             else:
@@ -164,15 +165,17 @@ def measure(client, url, requests):
     for _ in range(WARM_UP):
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-    timings = []
+    timings, cpu = [], []
     for _ in range(requests):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         client.get(url)
         timings.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
-    # The HTML's weight (issue 18 §4: the calendars' default views ≤ 60 kB).
-    return timings, len(captured), len(response.content)
+    # The HTML's weight (issue 18 §4: the calendars' default views ≤ 60 kB), and the CPU of this
+    # process (the page's server time on a shared machine; SQLite's work included).
+    return timings, len(captured), len(response.content), cpu
 
 
 def build_reference_commune(families: int, *, slug: str = "reference") -> dict:
