@@ -118,3 +118,28 @@ def test_a_presence_without_booking_of_a_long_title_keeps_to_200_characters():
 
     assert bill.lines[0].label.startswith("Présence sans réservation — Restauration scolaire")
     assert len(bill.lines[0].label) == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("side", ["DURAND", "MARTIN"])
+def test_one_household_billed_alone_gets_only_its_weeks_of_a_shared_child(side):
+    # Alternating weeks: the mother (Léa's foyer) has the even ones, the father the odd ones;
+    # she booked the whole month. Billing one household alone (famille_ids) still follows
+    # the rule, whichever of the two it is.
+    world = make_world()
+    households = {"DURAND": family(world, "DURAND"), "MARTIN": family(world, "MARTIN")}
+    lea = child(world, households["DURAND"], "Léa", date(2018, 4, 1))
+    record_custody(
+        child=lea, other_famille=households["MARTIN"], actor=None,
+        rule=CustodyRule.SEMAINES_PAIRES, since=date(2026, 9, 1),
+    )  # fmt: skip
+    book(lea, world.am, NOV_DAYS)
+
+    (bill,) = invoicing.compute_month(
+        regie=world.regie, month=NOV, famille_ids=[households[side].pk]
+    )
+
+    even = side == "DURAND"
+    weeks = [d.isoformat() for d in NOV_DAYS if (d.isocalendar().week % 2 == 0) == even]
+    assert (bill.famille.name, bill.lines[0].days) == (side, weeks)
+    assert bill.total == D("1.20") * len(weeks)
