@@ -172,7 +172,7 @@ class Command(BaseCommand):
                 for figure, ms, count, sql in measure_pages(options["requests"]):
                     timings.setdefault((figure, side), []).extend(ms)
                     queries[(figure, side)] = count
-                    if sql is not None:
+                    if sql is not None:  # (server ms of the reads, this process's CPU ms)
                         sql_times.setdefault((figure, side), []).append(sql)
                 for _ in range(options["invoicing_runs"]):
                     ms, count = measure_invoicing()
@@ -192,8 +192,12 @@ class Command(BaseCommand):
             out.write(f"{figure}_ratio_p50: {p['big'][0] / p['alone'][0]:.2f}")
             out.write(f"{figure}_ratio_p95: {p['big'][1] / p['alone'][1]:.2f}")
             if (figure, "big") in sql_times:
-                sql = {side: min(sql_times[(figure, side)]) for side in ("alone", "big")}
+                sql = {s: min(t[0] for t in sql_times[(figure, s)]) for s in ("alone", "big")}
+                cpu = {s: statistics.median(t[1] for t in sql_times[(figure, s)])
+                       for s in ("alone", "big")}  # fmt: skip
                 out.write(f"{figure}_sql_ms_big/alone: {sql['big']:.2f}/{sql['alone']:.2f} ms")
+                out.write(f"{figure}_cpu_ms_p50_big/alone: {cpu['big']:.1f}/{cpu['alone']:.1f} ms")
+                out.write(f"{figure}_cpu_ratio: {cpu['big'] / cpu['alone']:.2f}")
 
 
 def recreate(name: str, *, template: str | None = None) -> None:
@@ -303,19 +307,20 @@ def measure(client, url, requests):
         response = client.get(url)
         if response.status_code != 200:
             raise CommandError(f"{url}: {response.status_code}")
-    timings = []
+    timings, cpu = [], []
     for _ in range(requests):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         client.get(url)
         timings.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
     with CaptureQueriesContext(connection) as captured:
         client.get(url)
-    return timings, len(captured), sql_ms(captured.captured_queries)
+    return timings, len(captured), (sql_ms(captured.captured_queries), statistics.median(cpu))
 
 
 def sql_ms(queries) -> float:
-    """The server's execution time of a page's reads (EXPLAIN ANALYZE, best of 3 each): what
-    the size of the database changes, measured apart from the Python of the page."""
+    """The server's planning and execution time of a page's reads (EXPLAIN ANALYZE, best of 3
+    each): what the size of the database changes, apart from the Python of the page."""
     total = 0.0
     with connection.cursor() as cursor:
         for query in queries:
@@ -324,7 +329,8 @@ def sql_ms(queries) -> float:
             best = None
             for _ in range(3):
                 cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query["sql"])
-                ms = cursor.fetchone()[0][0]["Execution Time"]
+                plan = cursor.fetchone()[0][0]
+                ms = plan["Planning Time"] + plan["Execution Time"]
                 best = ms if best is None else min(best, ms)
             total += best
     return total
