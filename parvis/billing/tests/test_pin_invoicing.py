@@ -4,14 +4,16 @@ French whatever the page's language, the warnings of some families only, and a s
 part under a percentage said with its decimal comma, after the price's explanation, within the
 label's 200 characters."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal as D
 
 import pytest
 from django.utils import translation
 
+from parvis.activities.rules import PARIS
 from parvis.activities.services_custody import record_custody
 from parvis.billing import invoicing
+from parvis.billing.models import LineKind, PenaltyKind
 from parvis.billing.tests.invoicing_factories import (
     NOV,
     NOV_DAYS,
@@ -143,3 +145,26 @@ def test_one_household_billed_alone_gets_only_its_weeks_of_a_shared_child(side):
     weeks = [d.isoformat() for d in NOV_DAYS if (d.isocalendar().week % 2 == 0) == even]
     assert (bill.famille.name, bill.lines[0].days) == (side, weeks)
     assert bill.total == D("1.20") * len(weeks)
+
+
+@pytest.mark.django_db
+def test_a_shared_childs_late_booking_is_billed_to_the_household_of_the_day():
+    # Monday 16 November (week 47, odd: the father's), booked by the mother on Sunday evening,
+    # after the deadline (Friday 09:00): the father pays the day and its 2,00 € surcharge.
+    world = make_world(rules=False)
+    world.rule(PenaltyKind.RESERVATION_TARDIVE, amount=D("2.00"))
+    mother, father = family(world, "DURAND"), family(world, "MARTIN")
+    lea = child(world, mother, "Léa", date(2018, 4, 1))
+    record_custody(
+        child=lea, other_famille=father, actor=None, rule=CustodyRule.SEMAINES_PAIRES,
+        since=date(2026, 9, 1),
+    )  # fmt: skip
+    book(lea, world.am, [date(2026, 11, 16)], at=datetime(2026, 11, 15, 20, 0, tzinfo=PARIS))
+
+    (bill,) = invoicing.compute_month(regie=world.regie, month=NOV)
+
+    assert bill.famille.name == "MARTIN"
+    assert [(line.kind, line.amount) for line in bill.lines] == [
+        (LineKind.PRESTATION, D("1.20")),
+        (LineKind.PENALITE, D("2.00")),
+    ]
