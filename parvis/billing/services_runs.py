@@ -52,6 +52,7 @@ from parvis.billing.models import (
 )
 from parvis.billing.pricing import MAX_AMOUNT, line_amount, money
 from parvis.billing.services import LineData, create_invoice, delivery_for, line_rows, lock_sequence
+from parvis.communes import tenancy
 from parvis.families.models import Famille, Personne
 from parvis.money import CENT, ZERO
 from parvis.tasks import enqueue_on_commit
@@ -106,8 +107,9 @@ def issue_run(
     """Bills `month` (its first day) for the régie, here and now (the command, the demo): one
     invoice per family with something to bill and no invoice yet; returns the run, « terminée »
     with its count and total. The guichet queues it instead (`start_run`)."""
-    run = _open_run(regie=regie, month=month, actor=actor)
-    return _work(run=run, actor=actor, chunk_size=chunk_size)
+    with tenancy.scope(regie.commune_id):
+        run = _open_run(regie=regie, month=month, actor=actor)
+        return _work(run=run, actor=actor, chunk_size=chunk_size)
 
 
 def is_running(run: InvoicingRun, *, now=None) -> bool:
@@ -174,7 +176,13 @@ def issue_run_task(*, run_id: int, actor_id: int | None) -> dict:
 
 def _work(*, run: InvoicingRun, actor: User | None, chunk_size: int) -> InvoicingRun:
     """Bills the families of the run still without an invoice, chunk by chunk; an error is
-    recorded on the run (`_interrupt`) and raised again."""
+    recorded on the run (`_interrupt`) and raised again. Its queries are the commune's
+    (tenancy.scope: each says commune_id, issue 18 §2)."""
+    with tenancy.scope(run.commune_id):
+        return _work_in_scope(run=run, actor=actor, chunk_size=chunk_size)
+
+
+def _work_in_scope(*, run: InvoicingRun, actor: User | None, chunk_size: int) -> InvoicingRun:
     regie, month = run.regie, run.month
     try:
         done = invoiced_families(regie=regie, month=month)

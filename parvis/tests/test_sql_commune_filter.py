@@ -5,9 +5,10 @@ statement goes through parvis.testing.commune_sql. What is left, and why, is in
 sql_commune_filter_allowed.py: a new offender fails here, and so does an allowance no longer
 needed."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +16,10 @@ from django.utils import timezone
 
 from parvis.accounts.models import User
 from parvis.activities.models import Inscription
+from parvis.billing import services_runs
 from parvis.billing.models import Invoice
+from parvis.billing.tests.invoicing_factories import NOV, NOV_DAYS, book, child, family, make_world
+from parvis.communes.demo import DEMO_PASSWORD as PASSWORD
 from parvis.communes.models import Commune
 from parvis.demarches.models import Procedure
 from parvis.demarches.tests.suivi_support import file_request
@@ -25,8 +29,6 @@ from parvis.testing.commune_sql import commune_tables, offences
 from parvis.tests.sql_commune_filter_allowed import ALLOWED
 
 NEW_ADDRESS = {"street": "4, avenue des Tilleuls", "postal_code": "78955", "city": "Carrières"}
-CITIZEN = "parvis.accounts.backends.CommuneBackend"
-AGENT = "django.contrib.auth.backends.ModelBackend"
 TABLES = {
     "billing_invoice",
     "billing_invoiceline",
@@ -97,10 +99,8 @@ def pages(commune: Commune) -> tuple[list, list]:
     citizen_user = User.objects.get(commune=commune, email="francoise.durand@example.fr")
     agent_user = User.objects.filter(
         commune=commune, is_staff=True, agent_roles__role="administrateur"
-    ).first()
-    citizen, agent = Client(), Client()
-    citizen.force_login(citizen_user, backend=CITIZEN)
-    agent.force_login(agent_user, backend=AGENT)
+    ).order_by("username")[0]
+    citizen, agent = Client(), Client()  # they log in through the pages, first
     inscription = (
         Inscription.objects.filter(famille=famille, status="acceptee")
         .select_related("activity", "child")
@@ -121,6 +121,7 @@ def pages(commune: Commune) -> tuple[list, list]:
     calendar = f"{me}/reservations/{activity.slug}/{child.pk}/"
     citizen_pages = [
         ("GET", f"/{slug}/", None),
+        ("POST", f"/{slug}/connexion/", {"username": citizen_user.email, "password": PASSWORD}),
         ("GET", f"{me}/", None),
         ("GET", f"{me}/mes-informations/", None),
         ("GET", f"{me}/documents/", None),
@@ -139,6 +140,11 @@ def pages(commune: Commune) -> tuple[list, list]:
         ("GET", f"/{slug}/demarches/mes-demandes/{demande.number}/", None),
     ]
     agent_pages = [
+        (
+            "POST",
+            f"/{slug}/guichet/connexion/",
+            {"username": agent_user.username, "password": PASSWORD},
+        ),
         ("GET", f"/{slug}/guichet/", None),
         ("GET", f"/{slug}/guichet/?q=DURAND", None),
         ("GET", f"/{slug}/guichet/familles/{famille.number}/", None),
@@ -181,5 +187,27 @@ def test_the_main_pages_of_both_sides_say_the_commune_of_every_table_they_query(
                     found.append(f"{method} {url}\n  {offence.table}: {offence.sql}")
     assert checked > 150  # the pages did read the commune's tables (SQLite: 300+)
     assert all(status in (200, 302) for status in statuses.values()), statuses
+    logins = [url for url in statuses if url.endswith("connexion/")]
+    assert len(logins) == 2 and all(statuses[url] == 302 for url in logins), statuses
     assert found == [], "\n".join(found)
     assert set(ALLOWED) - used == set(), "allowances no longer needed"
+
+
+@pytest.mark.django_db
+def test_the_invoicing_run_says_the_commune_of_every_table_it_queries():
+    """The run works in a task, without a request: it enters its commune's scope itself."""
+
+    with time_machine.travel(date(2026, 12, 1), tick=False):
+        world = make_world()
+        for index in range(3):
+            famille = family(world, f"FAMILLE{index:02d}", paperless_invoice=index == 1)
+            kid = child(world, famille, "Enfant", date(2017, 1, 1))
+            book(kid, world.meal, NOV_DAYS[: index + 1])
+        tables = commune_tables()
+        with CaptureQueriesContext(connection) as captured:
+            run = services_runs.issue_run(regie=world.regie, month=NOV, actor=None)
+    assert run.invoice_count == 3
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert sum(_names_one(sql, tables) for sql in statements) > 10
+    found = [str(o) for sql in statements for o in offences(sql, tables)]
+    assert found == [], "\n".join(found)
