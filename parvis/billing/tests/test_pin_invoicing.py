@@ -168,3 +168,17 @@ def test_a_shared_childs_late_booking_is_billed_to_the_household_of_the_day():
         (LineKind.PRESTATION, D("1.20")),
         (LineKind.PENALITE, D("2.00")),
     ]
+
+
+@pytest.mark.django_db
+def test_billing_some_families_reads_only_their_register_rows():
+    world = make_world()
+    durand, martin = family(world, "DURAND"), family(world, "MARTIN")
+    lea = child(world, durand, "Léa", date(2018, 4, 1))
+    tom = child(world, martin, "Tom", date(2018, 4, 1))
+    book(lea, world.am, NOV_DAYS[:1])
+    tick(tom, world.am, NOV_DAYS[0], present=True)  # present without a booking
+
+    bills = invoicing.compute_month(regie=world.regie, month=NOV, famille_ids=[durand.pk])
+
+    assert [(bill.famille.name, bill.total) for bill in bills] == [("DURAND", D("1.20"))]
