@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -70,6 +71,13 @@ class JobKind:
 
 
 KINDS: dict[str, JobKind] = {}
+
+
+# What a job's batches run inside, given its commune's id: parvis.communes sets it from its
+# apps.py to the current-commune scope (communes.tenancy), so that each query of a batch says
+# its commune_id (this app sits below parvis.communes and cannot import it).
+def commune_scope(commune_id: int) -> AbstractContextManager:
+    return nullcontext()
 
 
 def register(kind: str, job_kind: JobKind) -> None:
@@ -194,7 +202,8 @@ def run(job_id: int) -> Job | None:
                 if kind is None:
                     raise JobError("technical")
                 batch = job.items[job.done : job.done + kind.batch_size]
-                counters = kind.run_batch(job, batch)
+                with commune_scope(job.commune_id):
+                    counters = kind.run_batch(job, batch)
                 job.result = _merge(job.result, counters or {})
                 job.done += len(batch)
                 job.progress_at = timezone.now()

@@ -18,7 +18,10 @@ class CommunesConfig(AppConfig):
     def ready(self):
         from django.apps import apps
 
+        from parvis.background import jobs
         from parvis.communes import tenancy
 
-        # Every commune table's queries say their commune_id (issue 18 §2).
+        # Every commune table's queries say their commune_id (issue 18 §2), the batches of the
+        # agents' background jobs' too.
         tenancy.install(apps.get_models())
+        jobs.commune_scope = tenancy.scope

@@ -5,6 +5,7 @@ from django.db import connection
 from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
 
+from parvis.background import jobs
 from parvis.communes import tenancy
 from parvis.communes.middleware import CommuneMiddleware
 from parvis.communes.tests.factories import CommuneFactory
@@ -77,4 +78,21 @@ def test_the_commune_middleware_sets_the_current_commune_for_the_view_only(db, r
     middleware = CommuneMiddleware(handler)
     middleware(rf.get(f"/{commune.slug}/"))
     assert seen == [commune.pk]
+    assert tenancy.current_commune_id() is None
+
+
+def test_a_background_jobs_batches_run_in_its_communes_scope(db, monkeypatch):
+    seen = []
+
+    def run_batch(job, items):
+        seen.append(tenancy.current_commune_id())
+        return {}
+
+    monkeypatch.setitem(
+        jobs.KINDS, "test.scope",
+        jobs.JobKind(label="Portée", run_batch=run_batch, summary=lambda job: [], batch_size=1),
+    )  # fmt: skip
+    job = jobs.create(commune_id=42, actor_id=None, kind="test.scope", items=[1, 2])
+    jobs.run(job.pk)
+    assert seen == [42, 42]
     assert tenancy.current_commune_id() is None
