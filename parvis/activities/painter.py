@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.urls import reverse
 from django.utils.dates import WEEKDAYS
 from django.utils.html import escape
@@ -60,10 +62,22 @@ class Painter:
                 f"{self._e(day.common_reason)}</p>"
             )
         else:
+            # A reason several cells of the day share (a deadline passed, a closure) is said
+            # once under the date, each of its cells described by it (aria-describedby), as the
+            # one-child calendar's week headers do: a past month is otherwise mostly reasons.
+            reasons = Counter(c.reason for group in day.groups for c in group.cells if c.reason)
+            described = {}
+            for reason, count in reasons.items():
+                if count > 1:
+                    said = described[reason] = f"r-{day.day:%Y-%m-%d}-{len(described)}"
+                    parts.append(
+                        f'<p class="resa-reason" id="{said}"><span aria-hidden="true">⊘</span> '
+                        f"{self._e(reason)}</p>"
+                    )
             for group in day.groups:
                 who = self._e(group.child.first_names)
                 parts.append(f'<div class="foyer-child"><p class="foyer-child__name">{who}</p>')
-                parts.extend(self.cell(cell, who, when) for cell in group.cells)
+                parts.extend(self.cell(cell, who, when, described) for cell in group.cells)
                 parts.append("</div>")
         return mark_safe("".join(parts))  # every text escaped above
 

@@ -189,6 +189,27 @@ def test_the_grid_shows_every_child_and_unit_with_the_calendars_states(logged, f
     assert text.count("pas d'accueil : fermeture : grève") == 1
 
 
+def test_a_reason_several_cells_of_a_day_share_is_said_once_and_describes_them(logged, family):
+    """Monday 23 November, past its deadline: every cell « date limite dépassée » but Léa's
+    booked morning (« date limite d'annulation dépassée », its own): the shared reason once
+    under the date, its cells described by it (issue 18 §4: a past month was mostly reasons)."""
+    lea, hugo, matin = family["lea"], family["hugo"], family["matin"]
+    book(lea, matin, MONDAY_23)
+    html = html_of(logged.get(url("foyer", family)))
+    day = re.search(r'<td><p class="resa-date">Lundi 23/11</p>(.*?)</td>', html).group(1)
+    deadline = "date limite dépassée (vendredi 20 novembre 2026 à 09:00)"
+    assert day.count(deadline) == 1
+    assert day.startswith(
+        f'<p class="resa-reason" id="r-2026-11-23-0"><span aria-hidden="true">⊘</span> {deadline}'
+    )
+    boxes = dict(re.findall(r'id="c-([\d-]+)" disabled aria-describedby="([^"]+)"', day))
+    assert boxes[f"{hugo.pk}-{family['repas'].pk}-2026-11-23"] == "r-2026-11-23-0"
+    own = f"r-{lea.pk}-{matin.pk}-2026-11-23"
+    assert boxes[f"{lea.pk}-{matin.pk}-2026-11-23"] == own
+    assert f'<span class="resa-reason" id="{own}">' in day
+    assert day.count('<span class="resa-reason"') == 1  # the others said once, above
+
+
 def test_the_quarter_and_the_year_and_their_links(logged, family):
     response = logged.get(url("foyer", family, vue="trimestre", debut="2026-12-15"))
     weeks = [week for week, _days in response.context["rows"]]
