@@ -182,3 +182,17 @@ def test_billing_some_families_reads_only_their_register_rows():
     bills = invoicing.compute_month(regie=world.regie, month=NOV, famille_ids=[durand.pk])
 
     assert [(bill.famille.name, bill.total) for bill in bills] == [("DURAND", D("1.20"))]
+
+
+@pytest.mark.django_db
+def test_families_of_the_same_name_come_by_their_file_number():
+    # Two DURAND families: the one recorded second has the smaller file number, and comes first.
+    world = make_world()
+    later = family(world, "DURAND", number=9001)
+    first = family(world, "DURAND", number=42)
+    for famille in (later, first):
+        book(child(world, famille, "Léa", date(2018, 4, 1)), world.am, NOV_DAYS[:1])
+
+    bills = invoicing.compute_month(regie=world.regie, month=NOV)
+
+    assert [bill.famille.number for bill in bills] == [42, 9001]
