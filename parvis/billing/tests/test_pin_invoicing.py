@@ -13,7 +13,7 @@ from django.utils import translation
 from parvis.activities.rules import PARIS
 from parvis.activities.services_custody import record_custody
 from parvis.billing import invoicing
-from parvis.billing.models import LineKind, PenaltyKind
+from parvis.billing.models import LineKind, PenaltyKind, Regie
 from parvis.billing.tests.invoicing_factories import (
     NOV,
     NOV_DAYS,
@@ -196,3 +196,14 @@ def test_families_of_the_same_name_come_by_their_file_number():
     bills = invoicing.compute_month(regie=world.regie, month=NOV)
 
     assert [bill.famille.number for bill in bills] == [42, 9001]
+
+
+@pytest.mark.django_db
+def test_a_regie_without_activities_bills_nothing_to_the_families_asked():
+    world = make_world()
+    durand = family(world, "DURAND")
+    book(child(world, durand, "Léa", date(2018, 4, 1)), world.am, NOV_DAYS[:1])
+    empty = Regie.objects.create(commune=world.commune, name="Régie des sports", code="SPO")
+
+    assert invoicing.compute_month(regie=empty, month=NOV, famille_ids=[durand.pk]) == []
+    assert invoicing.penalty_events(regie=empty, month=NOV, famille_ids=[durand.pk]) == []
