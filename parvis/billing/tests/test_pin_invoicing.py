@@ -4,12 +4,13 @@ French whatever the page's language, the warnings of some families only, and a s
 part under a percentage said with its decimal comma, after the price's explanation, within the
 label's 200 characters."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal as D
 
 import pytest
 from django.utils import translation
 
+from parvis.activities.models import Unit
 from parvis.activities.rules import PARIS
 from parvis.activities.services_custody import record_custody
 from parvis.billing import invoicing
@@ -20,6 +21,7 @@ from parvis.billing.tests.invoicing_factories import (
     book,
     child,
     family,
+    flat,
     make_world,
     tick,
 )
@@ -207,3 +209,64 @@ def test_a_regie_without_activities_bills_nothing_to_the_families_asked():
 
     assert invoicing.compute_month(regie=empty, month=NOV, famille_ids=[durand.pk]) == []
     assert invoicing.penalty_events(regie=empty, month=NOV, famille_ids=[durand.pk]) == []
+
+
+@pytest.mark.django_db
+def test_a_child_only_ticked_absent_without_booking_adds_nothing_to_the_bill():
+    world = make_world()
+    durand = family(world, "DURAND")
+    lea = child(world, durand, "Léa", date(2018, 4, 1))
+    hugo = child(world, durand, "Hugo", date(2020, 4, 1))
+    book(lea, world.am, NOV_DAYS[:1])
+    tick(hugo, world.am, NOV_DAYS[0], present=False)  # not booked, ticked absent
+
+    (bill,) = invoicing.compute_month(regie=world.regie, month=NOV)
+
+    assert [(line.child_name, line.amount) for line in bill.lines] == [("Léa DURAND", D("1.20"))]
+
+
+@pytest.mark.django_db
+def test_a_childs_lines_follow_the_order_of_the_activities_and_units():
+    # A unit of the after-school care created after the canteen's: its line still comes with
+    # the after-school care, before the meals.
+    world = make_world()
+    noon = Unit.objects.create(
+        commune=world.commune, activity=world.peri, code="PERI_MIDI", label="Acc Midi",
+        starts_at=time(12, 0), ends_at=time(13, 0), weekdays=[0, 1, 3, 4],
+    )  # fmt: skip
+    assert noon.pk > world.meal.pk
+    flat(noon, "0.80")
+    lea = child(world, family(world, "DURAND"), "Léa", date(2018, 4, 1))
+    book(lea, world.meal, NOV_DAYS[:1])
+    book(lea, noon, NOV_DAYS[:1])
+
+    (bill,) = invoicing.compute_month(regie=world.regie, month=NOV)
+
+    assert [line.label for line in bill.lines] == [
+        "Accueil Périscolaire (Acc Midi) — Léa DURAND",
+        "Restauration scolaire (Repas) — Léa DURAND",
+    ]
+
+
+@pytest.mark.django_db
+def test_a_percentage_from_mid_month_bills_the_days_before_whole_then_the_part():
+    world = make_world()
+    mother = family(world, "DURAND", qf="1650.00")
+    father = family(world, "MARTIN", qf="1650.00")
+    lea = child(world, mother, "Léa", date(2018, 4, 1))
+    record_custody(
+        child=lea, other_famille=father, actor=None, rule=CustodyRule.POURCENTAGE,
+        since=date(2026, 11, 16), percent_foyer=D("50"),
+    )  # fmt: skip
+    book(lea, world.am, NOV_DAYS)  # 8 days before the 16th, 9 from it, 1,20 € each
+
+    found = {
+        bill.famille.name: bill for bill in invoicing.compute_month(regie=world.regie, month=NOV)
+    }
+
+    assert [(line.quantity, line.amount) for line in found["DURAND"].lines] == [
+        (8, D("9.60")),  # the whole days before the rule
+        (9, D("5.40")),  # half of 9 × 1,20 €
+    ]
+    assert found["DURAND"].lines[1].label.endswith("— part de 50 % (garde partagée)")
+    assert [(line.quantity, line.amount) for line in found["MARTIN"].lines] == [(9, D("5.40"))]
