@@ -21,6 +21,7 @@ does). The models keep their own, unchanged, constraints, so forms validate as b
 import hashlib
 from dataclasses import dataclass
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import migrations, models
 
 COMMUNE_MODEL = "communes.commune"
@@ -33,7 +34,7 @@ def is_commune_table(model) -> bool:
         return False
     try:
         field = meta.get_field("commune_id") if _has_bare_id(model) else meta.get_field("commune")
-    except Exception:
+    except FieldDoesNotExist:
         return False
     if field.null:
         return False
