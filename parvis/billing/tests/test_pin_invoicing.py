@@ -270,3 +270,26 @@ def test_a_percentage_from_mid_month_bills_the_days_before_whole_then_the_part()
     ]
     assert found["DURAND"].lines[1].label.endswith("— part de 50 % (garde partagée)")
     assert [(line.quantity, line.amount) for line in found["MARTIN"].lines] == [(9, D("5.40"))]
+
+
+@pytest.mark.django_db
+def test_a_penalty_line_says_its_rule_and_keeps_to_200_characters():
+    world = make_world()
+    world.canteen.name = "Restauration scolaire et pause méridienne " * 2 + "des écoles"
+    world.canteen.save()
+    durand = family(world, "DURAND", qf="1650.00")
+    lea = child(
+        world,
+        durand,
+        "Léa-Marie-Charlotte-Eugénie-Joséphine-Apolline-Bérénice-Hortense",
+        date(2018, 4, 1),
+    )
+    tick(lea, world.meal, NOV_DAYS[0], present=True)  # present without a booking: +50 %
+
+    (bill,) = invoicing.compute_month(regie=world.regie, month=NOV)
+
+    penalty = bill.lines[1]
+    assert (penalty.kind, penalty.amount) == (LineKind.PENALITE, D("2.08"))
+    assert penalty.price_label == penalty.explanation != ""
+    assert penalty.label.startswith("Présence sans réservation — Restauration scolaire")
+    assert len(penalty.label) == 200
