@@ -293,3 +293,35 @@ def test_a_penalty_line_says_its_rule_and_keeps_to_200_characters():
     assert penalty.price_label == penalty.explanation != ""
     assert penalty.label.startswith("Présence sans réservation — Restauration scolaire")
     assert len(penalty.label) == 200
+
+
+@pytest.mark.django_db
+def test_the_lines_follow_the_activities_positions_then_the_units_position_start_and_code():
+    world = make_world()
+    world.canteen.position, world.peri.position = 0, 1  # the canteen first, despite its name
+    world.canteen.save()
+    world.peri.save()
+    Unit.objects.filter(pk=world.am.pk).update(position=1)
+    Unit.objects.filter(pk=world.pm.pk).update(position=0)
+    extra = [("ZZ_MIDI", "Acc Midi", time(12, 0)), ("PERI_PM_A", "Acc Soir bis", time(16, 30))]
+    units = [world.meal, world.am, world.pm]
+    for code, label, starts_at in extra:
+        unit = Unit.objects.create(
+            commune=world.commune, activity=world.peri, code=code, label=label, position=0,
+            starts_at=starts_at, ends_at=time(18, 30), weekdays=[0, 1, 3, 4],
+        )  # fmt: skip
+        flat(unit, "1.00")
+        units.append(unit)
+    lea = child(world, family(world, "DURAND"), "Léa", date(2018, 4, 1))
+    for unit in units:
+        book(lea, unit, NOV_DAYS[:1])
+
+    (bill,) = invoicing.compute_month(regie=world.regie, month=NOV)
+
+    assert [line.label.split(" — ")[0] for line in bill.lines] == [
+        "Restauration scolaire (Repas)",
+        "Accueil Périscolaire (Acc Midi)",  # position 0, 12:00
+        "Accueil Périscolaire (Acc Soir bis)",  # position 0, 16:30, code PERI_PM_A
+        "Accueil Périscolaire (Acc Soir)",  # position 0, 16:30, code PERI_PM_M
+        "Accueil Périscolaire (Acc Matin)",  # position 1
+    ]
