@@ -27,3 +27,13 @@ def test_a_verified_reference_longer_than_stored_is_matched_on_its_40_characters
     reload(transaction, world.sejour)
     assert transaction.status == TransactionStatus.PAYEE
     assert world.sejour.status == InvoiceStatus.REGLEE
+
+
+def test_a_throttled_notification_says_why(client, world):
+    from parvis.payments.tests.test_notification_limits import LIMIT, forged
+
+    for _ in range(LIMIT):
+        forged(client, world, REMOTE_ADDR="203.0.113.9")
+    refused = forged(client, world, REMOTE_ADDR="203.0.113.9")
+    assert refused.status_code == 429
+    assert "trop de notifications non signées" in refused.content.decode()
