@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -258,10 +259,13 @@ def _read(*, famille, commune, changes, months) -> _Data | None:
             famille=famille, valid_from__lte=months[-1], valid_until__gte=months[0]
         ).order_by(*QF_LATEST_FIRST)
     )
+    # The household's children and the shared children it books (their file is the other
+    # household's): the sibling ranking is by birth date among them all, as on the invoice.
+    shared = {child for child, _u, _d in booked} | {change.child.pk for change in changes}
     birth = {
         pk: (birth_date is None, birth_date or date.min, pk)
         for pk, birth_date in Personne.objects.filter(
-            famille=famille, kind=MemberKind.ENFANT
+            Q(famille=famille, kind=MemberKind.ENFANT) | Q(pk__in=shared)
         ).values_list("pk", "birth_date")
     }
     late = any(c.added for c in changes)
