@@ -10,11 +10,12 @@ from decimal import Decimal as D
 import pytest
 from django.utils import translation
 
-from parvis.activities.models import Unit
+from parvis.activities.models import BookingStatus, Unit
 from parvis.activities.rules import PARIS
 from parvis.activities.services_custody import record_custody
+from parvis.activities.tests.factories import make_activity
 from parvis.billing import invoicing
-from parvis.billing.models import LineKind, PenaltyKind, Regie
+from parvis.billing.models import LineKind, PenaltyKind, Regie, RegieActivity
 from parvis.billing.tests.invoicing_factories import (
     NOV,
     NOV_DAYS,
@@ -324,4 +325,31 @@ def test_the_lines_follow_the_activities_positions_then_the_units_position_start
         "Accueil Périscolaire (Acc Soir bis)",  # position 0, 16:30, code PERI_PM_A
         "Accueil Périscolaire (Acc Soir)",  # position 0, 16:30, code PERI_PM_M
         "Accueil Périscolaire (Acc Matin)",  # position 1
+    ]
+
+
+@pytest.mark.django_db
+def test_the_families_to_bill_are_those_of_the_regies_units_booked_or_ticked_in_the_month():
+    # Only DURAND has something for the « Régie enfance » in November: the others booked or were
+    # ticked at another régie's activity, booked December only, or only wait for a seat. Were
+    # they counted, the run would show them to bill and never finish them (nothing to bill).
+    world = make_world()
+    sports = make_activity(world.commune, slug="sports", name="École des sports")
+    stadium = sports.units.get()
+    other = Regie.objects.create(commune=world.commune, name="Régie des sports", code="SPO")
+    RegieActivity.objects.create(commune=world.commune, regie=other, activity=sports)
+    kids = {
+        name: child(world, family(world, name), "Léa", date(2018, 4, 1), world.peri, sports)
+        for name in ("BERNARD", "DURAND", "LEROY", "MARTIN", "PETIT")
+    }
+    book(kids["DURAND"], world.am, NOV_DAYS[:1])
+    book(kids["MARTIN"], stadium, NOV_DAYS[:1])  # another régie's unit
+    tick(kids["PETIT"], stadium, NOV_DAYS[0], present=True)  # ticked at another régie's unit
+    book(kids["BERNARD"], world.am, [date(2026, 12, 1)])  # booked for December only
+    book(kids["LEROY"], world.am, NOV_DAYS[:1], status=BookingStatus.LISTE_ATTENTE)
+
+    assert invoicing.families_to_bill(regie=world.regie, month=NOV) == [kids["DURAND"].famille_id]
+    assert invoicing.families_to_bill(regie=other, month=NOV) == [
+        kids["MARTIN"].famille_id,
+        kids["PETIT"].famille_id,
     ]
