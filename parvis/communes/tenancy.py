@@ -69,6 +69,11 @@ class CommuneScopedManager(models.Manager):
 def _same_commune(self, alias, related_alias):
     """A join between two commune tables also matches on commune_id (Join.as_sql adds it to
     ON): `alias.commune_id = related_alias.commune_id`, the same column name on both sides."""
+    if not alias:
+        # exclude() across a reverse relation asks with no alias for this side (the subquery's
+        # outer reference): an unqualified commune_id would be ambiguous or always true. The
+        # subquery is scoped by its own table's manager filter instead.
+        return None
     column = self.model._meta.get_field("commune")
     return Exact(Col(alias, column), Col(related_alias, column))
 

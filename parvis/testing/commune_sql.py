@@ -64,7 +64,9 @@ def _inserts_commune(sql: str, table: str) -> bool:
 def _has_predicate(sql: str, alias: str) -> bool:
     column = rf'"?{re.escape(alias)}"?\."?commune_id"?'
     after = rf"{column}\s*(=|IN\s*\(|IS\s+NOT\s+DISTINCT)"
-    before = rf"=\s*\(?\s*{column}"
+    # `other.commune_id = alias.commune_id` (a co-located join) or `7 = alias.commune_id`; not an
+    # unqualified `"commune_id" = (alias.commune_id)`, which says nothing (always true).
+    before = rf'(?:\."?commune_id"?|\b\d+|%s|\?)\s*=\s*\(?\s*{column}'
     return re.search(after, sql, re.IGNORECASE) is not None or (
         re.search(before, sql, re.IGNORECASE) is not None
     )

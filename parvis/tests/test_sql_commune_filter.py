@@ -67,6 +67,9 @@ def test_the_checker_wants_the_predicate_of_each_table_and_alias():
         offences(subquery.replace("WHERE U0.", 'WHERE U0."commune_id" IN (3) AND U0.'), TABLES)
         == []
     )
+    # An unqualified `"commune_id" = (U0."commune_id")` compares nothing to it (always true).
+    unqualified = subquery.replace("WHERE U0.", 'WHERE "commune_id" = (U0."commune_id") AND U0.')
+    assert [o.table for o in offences(unqualified, TABLES)] == ["families_personne"]
     # A column of the table, not the table: EXTRACT(… FROM "t"."c").
     extract = (
         'SELECT EXTRACT(YEAR FROM "billing_invoice"."month") FROM "billing_invoice" '

@@ -45,10 +45,24 @@ def test_related_access_and_saves_are_scoped(db):
             assert child.famille == famille  # forward: the base manager
             assert list(famille.members.all()) == [child]  # reverse: the related manager
             child.save(update_fields=["first_names"])
+        assert len(captured.captured_queries) == 3
         assert all('."commune_id" = ' in q["sql"] for q in captured.captured_queries)
         # Another commune's row is out of reach.
         assert not Famille.objects.filter(pk=other.pk).exists()
     assert Famille.objects.filter(pk=other.pk).exists()
+
+
+def test_exclude_across_a_reverse_relation_works_in_a_scope(db):
+    # exclude() asks the join restriction with no alias for the outer side: an unqualified
+    # commune_id there was ambiguous with two commune tables in the subquery (OperationalError).
+    kept = FamilleFactory(name="DURAND")
+    ChildFactory(famille=kept, first_names="Léa")
+    dropped = FamilleFactory(commune=kept.commune, name="MARTIN")
+    ChildFactory(famille=dropped, first_names="Tom")
+    FamilleFactory(name="AUTRE")  # another commune
+    with tenancy.scope(kept.commune_id):
+        found = Famille.objects.exclude(members__first_names="Tom", members__famille__name="MARTIN")
+        assert set(found) == {kept}
 
 
 def test_a_commune_request_is_scoped_and_the_scope_ends_with_it(db, client):
