@@ -346,10 +346,28 @@ def test_the_families_to_bill_are_those_of_the_regies_units_booked_or_ticked_in_
     book(kids["MARTIN"], stadium, NOV_DAYS[:1])  # another régie's unit
     tick(kids["PETIT"], stadium, NOV_DAYS[0], present=True)  # ticked at another régie's unit
     book(kids["BERNARD"], world.am, [date(2026, 12, 1)])  # booked for December only
+    tick(kids["BERNARD"], world.am, date(2026, 10, 1), present=True)  # ticked in October only
     book(kids["LEROY"], world.am, NOV_DAYS[:1], status=BookingStatus.LISTE_ATTENTE)
 
     assert invoicing.families_to_bill(regie=world.regie, month=NOV) == [kids["DURAND"].famille_id]
     assert invoicing.families_to_bill(regie=other, month=NOV) == [
         kids["MARTIN"].famille_id,
         kids["PETIT"].famille_id,
+    ]
+
+
+@pytest.mark.django_db
+def test_the_families_to_bill_come_by_name_then_file_number():
+    # The run bills them, chunk after chunk, and numbers their invoices in this order.
+    world = make_world()
+    arnaud = family(world, "ARNAUD", number=30)
+    later = family(world, "DURAND", number=20)
+    first = family(world, "DURAND", number=10)  # recorded last, the smaller file number
+    for famille in (arnaud, later, first):
+        book(child(world, famille, "Léa", date(2018, 4, 1)), world.am, NOV_DAYS[:1])
+
+    assert invoicing.families_to_bill(regie=world.regie, month=NOV) == [
+        arnaud.pk,
+        first.pk,
+        later.pk,
     ]
