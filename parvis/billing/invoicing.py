@@ -52,7 +52,14 @@ from django.utils.translation import gettext as _
 
 from parvis.activities import custody
 from parvis.activities.calendar import is_working_day
-from parvis.activities.models import Absence, Attendance, BookingStatus, Reservation, Unit
+from parvis.activities.models import (
+    Absence,
+    ActivityClosure,
+    Attendance,
+    BookingStatus,
+    Reservation,
+    Unit,
+)
 from parvis.activities.rules import moment
 from parvis.billing import pricing
 from parvis.billing.models import LineKind, PenaltyKind, PenaltyRule, Regie, Tariff
@@ -258,6 +265,16 @@ class _Month:
         self._kind_labels: dict[str, str] = {}
         # The children in shared custody: who pays each of their days (families.custody).
         self.plans: dict[int, Plan] = custody.plans(commune_id=regie.commune_id)
+        # Closed days (an activity's, or every activity's when None): a booking still there
+        # (its closing job interrupted, not yet resumed) is never billed.
+        self.closed: set[tuple[int | None, date]] = set(
+            ActivityClosure.objects.filter(
+                commune_id=regie.commune_id, day__range=(self.first, self.last)
+            ).values_list("activity_id", "day")
+        )
+
+    def is_closed(self, unit_id: int, day: date) -> bool:
+        return (None, day) in self.closed or (self.units[unit_id].activity_id, day) in self.closed
 
     # Prices and rules of a day
 
@@ -361,7 +378,7 @@ class _Month:
             .order_by()
             .values_list(*fields)
         ):
-            if unit_id not in units:
+            if unit_id not in units or (self.closed and self.is_closed(unit_id, day)):
                 continue
             if plans and child_id in plans:
                 for slot in slots_of(famille_id, child_id, unit_id, day):

@@ -398,6 +398,6 @@ def test_the_number_of_queries_does_not_grow_with_the_families(world):
     populate(world, 12, start=3)
     large = count_queries(world)
     assert (small[1], large[1]) == (3, 15)
-    assert small[0] == large[0] <= 12
+    assert small[0] == large[0] <= 13  # with the closed days of the month, one query a run
     FamilleFactory(commune=world.commune)  # a family with nothing: no bill, no query
     assert count_queries(world) == large
