@@ -1,11 +1,14 @@
-"""Payment notifications (payments/services.py): a behaviour the mutation run of 6 December
-(on commit e48951d) found unpinned (issue 24 §3): a verified reference longer than the stored
-one is matched on its first 40 characters, as stored."""
+"""Payment notifications (payments/services.py): behaviours the mutation run of 6 December
+(on commit e48951d) found unpinned (issue 24 §3): a verified or claimed reference longer than
+the stored one is matched on its first 40 characters, as stored; a throttled notification says
+why; a notification without a body is logged with its query string only; a provider with
+payments in another commune only is refused here."""
 
 import pytest
 
 from parvis.billing.models import InvoiceStatus
-from parvis.payments.models import Transaction, TransactionStatus
+from parvis.payments.models import Exchange, ExchangeKind, Transaction, TransactionStatus
+from parvis.payments.tests.conftest import make_world
 from parvis.payments.tests.test_pinned_services import (  # noqa: F401 (fixture)
     notify,
     reload,
@@ -37,3 +40,45 @@ def test_a_throttled_notification_says_why(client, world):
     refused = forged(client, world, REMOTE_ADDR="203.0.113.9")
     assert refused.status_code == 429
     assert refused.content.decode() == "trop de notifications non signées"
+
+
+def test_a_claimed_reference_longer_than_stored_names_the_transaction_on_its_40_characters(
+    world,
+    says,  # noqa: F811
+):
+    # The claim (read before any check) picks the provider built with the transaction's options.
+    transaction = start(world, world.sejour)
+    stored = "PVS-" + "7" * 36  # the column's 40 characters
+    Transaction.objects.filter(pk=transaction.pk).update(
+        reference=stored, options={"from": "transaction"}
+    )
+    reload(transaction)
+    built = says(transaction, reference=stored)
+    outcome = notify(world, f"reference={stored}-RETOUR")
+    assert outcome.status == 200
+    assert [provider.options for provider in built] == [{"from": "transaction"}]
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_a_notification_without_a_body_is_logged_with_its_query_string_only(
+    world,
+    says,  # noqa: F811
+    signed,
+):
+    # A notification sent by GET: its request's body is empty bytes.
+    transaction = start(world, world.sejour)
+    says(transaction, signed=signed)
+    query_string = f"reference={transaction.reference}"
+    outcome = notify(world, b"", query_string=query_string)
+    assert outcome.status == (200 if signed else 403)
+    logged = Exchange.objects.get(kind=ExchangeKind.NOTIFICATION)
+    assert logged.payload == f"?{query_string}\n"
+
+
+def test_a_provider_with_payments_in_another_commune_only_is_refused_here(world, says):  # noqa: F811
+    other = make_world(slug="autreville", name="Autreville")
+    theirs = start(other, other.sejour)
+    built = says(theirs)
+    outcome = notify(world, transaction=theirs)
+    assert (outcome.status, outcome.text) == (400, "prestataire inattendu")
+    assert built == []  # refused before any check
