@@ -2,12 +2,23 @@
 (on commit e48951d) found unpinned (issue 24 §3): a verified or claimed reference longer than
 the stored one is matched on its first 40 characters, as stored; a throttled notification says
 why; a notification without a body is logged with its query string only; a provider with
-payments in another commune only is refused here."""
+payments in another commune only is refused here; a notification naming no payment is
+checked by the provider of its address."""
 
 import pytest
 
 from parvis.billing.models import InvoiceStatus
-from parvis.payments.models import Exchange, ExchangeKind, Transaction, TransactionStatus
+from parvis.payments.models import (
+    Exchange,
+    ExchangeKind,
+    Provider,
+    ProviderConfig,
+    Transaction,
+    TransactionStatus,
+)
+from parvis.payments.providers import NotificationError
+from parvis.payments.providers.paybox import Paybox
+from parvis.payments.providers.simulateur import Simulateur
 from parvis.payments.tests.conftest import make_world
 from parvis.payments.tests.test_pinned_services import (  # noqa: F401 (fixture)
     notify,
@@ -82,3 +93,23 @@ def test_a_provider_with_payments_in_another_commune_only_is_refused_here(world,
     outcome = notify(world, transaction=theirs)
     assert (outcome.status, outcome.text) == (400, "prestataire inattendu")
     assert built == []  # refused before any check
+
+
+def test_a_notification_naming_no_payment_is_checked_by_the_provider_of_its_address(
+    world, monkeypatch
+):
+    # The commune now pays through the simulator; a payment of its Paybox days is in flight.
+    ProviderConfig.objects.create(commune=world.commune, provider=Provider.SIMULATEUR)
+    transaction = start(world, world.sejour)
+    Transaction.objects.filter(pk=transaction.pk).update(provider=Provider.PAYBOX)
+    built = []
+
+    def check(provider, query_string, body):
+        built.append(type(provider))
+        raise NotificationError("illisible")
+
+    monkeypatch.setattr(Paybox, "handle_notification", check)
+    monkeypatch.setattr(Simulateur, "handle_notification", check)
+    outcome = notify(world, "reference=PVSNOTOURS", provider=Provider.PAYBOX)
+    assert (outcome.status, outcome.text) == (400, "illisible")
+    assert built == [Paybox]
