@@ -3,7 +3,8 @@
 the stored one is matched on its first 40 characters, as stored; a throttled notification says
 why; a notification without a body is logged with its query string only; a provider with
 payments in another commune only is refused here; a notification naming no payment is
-checked by the provider of its address."""
+checked by the provider of its address, and a signed one naming an unknown payment is logged
+as verified."""
 
 import pytest
 
@@ -113,3 +114,13 @@ def test_a_notification_naming_no_payment_is_checked_by_the_provider_of_its_addr
     outcome = notify(world, "reference=PVSNOTOURS", provider=Provider.PAYBOX)
     assert (outcome.status, outcome.text) == (400, "illisible")
     assert built == [Paybox]
+
+
+def test_a_signed_notification_naming_an_unknown_payment_is_logged_as_verified(world, says):  # noqa: F811
+    transaction = start(world, world.sejour)
+    says(transaction, reference="PVSNOTOURS")
+    outcome = notify(world, "reference=PVSNOTOURS")
+    assert (outcome.status, outcome.text) == (400, "référence inconnue")
+    logged = Exchange.objects.get(kind=ExchangeKind.NOTIFICATION)
+    assert (logged.verified, logged.outcome) == (True, "refusée : référence inconnue")
+    assert (logged.transaction, logged.payload) == (None, "reference=PVSNOTOURS")
