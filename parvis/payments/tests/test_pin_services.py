@@ -4,11 +4,15 @@ the stored one is matched on its first 40 characters, as stored; a throttled not
 why; a notification without a body is logged with its query string only; a provider with
 payments in another commune only is refused here; a notification naming no payment is
 checked by the provider of its address, and a signed one naming an unknown payment is logged
-as verified."""
+as verified; an invoice cancelled while « Payer » starts is left out of the payment."""
+
+from decimal import Decimal as D
 
 import pytest
 
+from parvis.billing import services as billing
 from parvis.billing.models import InvoiceStatus
+from parvis.payments import services
 from parvis.payments.models import (
     Exchange,
     ExchangeKind,
@@ -124,3 +128,18 @@ def test_a_signed_notification_naming_an_unknown_payment_is_logged_as_verified(w
     logged = Exchange.objects.get(kind=ExchangeKind.NOTIFICATION)
     assert (logged.verified, logged.outcome) == (True, "refusée : référence inconnue")
     assert (logged.transaction, logged.payload) == (None, "reference=PVSNOTOURS")
+
+
+def test_an_invoice_cancelled_while_payer_starts_is_left_out_of_the_payment(world, monkeypatch):
+    # « Payer » reads the invoices due, then locks them and reads them again: an agent cancels
+    # the séjour's in between.
+    read_due = services.selectors_sepa.debit_dates
+
+    def meanwhile(invoices):
+        billing.cancel_invoice(invoice=world.sejour, actor=None, reason="Séjour annulé")
+        return read_due(invoices)
+
+    monkeypatch.setattr(services.selectors_sepa, "debit_dates", meanwhile)
+    transaction = start(world, world.sejour, world.cantine)
+    assert transaction.amount == D("70.55")
+    assert [share.invoice for share in transaction.shares.all()] == [world.cantine]
