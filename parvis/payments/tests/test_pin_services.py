@@ -1,14 +1,16 @@
-"""Payment notifications (payments/services.py): behaviours the mutation run of 6 December
-(on commit e48951d) found unpinned (issue 24 §3): a verified or claimed reference longer than
-the stored one is matched on its first 40 characters, as stored; a throttled notification says
-why; a notification without a body is logged with its query string only; a provider with
-payments in another commune only is refused here; a notification naming no payment is
-checked by the provider of its address, and a signed one naming an unknown payment is logged
-as verified; an invoice cancelled while « Payer » starts is left out of the payment."""
+"""Payment notifications and « Payer » (payments/services.py): behaviours the mutation run of
+6 December (on commit e48951d) found unpinned (issue 24 §3): a verified or claimed reference
+longer than the stored one is matched on its first 40 characters, as stored; a throttled
+notification says why; a notification without a body is logged with its query string only; a
+provider with payments in another commune only is refused here; a notification naming no
+payment is checked by the provider of its address, and a signed one naming an unknown payment
+is logged as verified; an invoice cancelled while « Payer » starts is left out of the payment;
+a payment the bank could not start keeps the one that replaced it meanwhile."""
 
 from decimal import Decimal as D
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from parvis.billing import services as billing
 from parvis.billing.models import InvoiceStatus
@@ -21,7 +23,7 @@ from parvis.payments.models import (
     Transaction,
     TransactionStatus,
 )
-from parvis.payments.providers import NotificationError
+from parvis.payments.providers import NotificationError, ProviderError
 from parvis.payments.providers.paybox import Paybox
 from parvis.payments.providers.simulateur import Simulateur
 from parvis.payments.tests.conftest import make_world
@@ -143,3 +145,24 @@ def test_an_invoice_cancelled_while_payer_starts_is_left_out_of_the_payment(worl
     transaction = start(world, world.sejour, world.cantine)
     assert transaction.amount == D("70.55")
     assert [share.invoice for share in transaction.shares.all()] == [world.cantine]
+
+
+def test_a_payment_the_bank_could_not_start_keeps_the_one_that_replaced_it(world, monkeypatch):
+    # Two « Payer » at once while the bank is down: the second replaces the first before the
+    # first's request fails. The failure records the first's status only.
+    original = Simulateur.start
+    second = []
+
+    def down(provider, transaction, urls):
+        if second:
+            return original(provider, transaction, urls)
+        second.append(None)
+        second[0] = start(world, world.sejour)
+        raise ProviderError("délai dépassé")
+
+    monkeypatch.setattr(Simulateur, "start", down)
+    with pytest.raises(ValidationError):
+        start(world, world.sejour)
+    first = Transaction.objects.exclude(pk=second[0].pk).get()
+    assert first.status == TransactionStatus.ABANDONNEE
+    assert first.replaced_by == second[0]
