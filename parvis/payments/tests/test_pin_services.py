@@ -5,7 +5,8 @@ notification says why; a notification without a body is logged with its query st
 provider with payments in another commune only is refused here; a notification naming no
 payment is checked by the provider of its address, and a signed one naming an unknown payment
 is logged as verified; an invoice cancelled while « Payer » starts is left out of the payment;
-a payment the bank could not start keeps the one that replaced it meanwhile."""
+a payment the bank could not start keeps the one that replaced it meanwhile, and so does one it
+started; the request to the bank is logged as written."""
 
 from decimal import Decimal as D
 
@@ -23,7 +24,7 @@ from parvis.payments.models import (
     Transaction,
     TransactionStatus,
 )
-from parvis.payments.providers import NotificationError, ProviderError
+from parvis.payments.providers import NotificationError, ProviderError, Redirect
 from parvis.payments.providers.paybox import Paybox
 from parvis.payments.providers.simulateur import Simulateur
 from parvis.payments.tests.conftest import make_world
@@ -166,3 +167,36 @@ def test_a_payment_the_bank_could_not_start_keeps_the_one_that_replaced_it(world
     first = Transaction.objects.exclude(pk=second[0].pk).get()
     assert first.status == TransactionStatus.ABANDONNEE
     assert first.replaced_by == second[0]
+
+
+def test_the_banks_request_id_is_kept_without_undoing_a_replacement_meanwhile(world, monkeypatch):
+    # Two « Payer » at once: the second replaces the first while the bank answers the first.
+    original = Simulateur.start
+    second = []
+
+    def slow(provider, transaction, urls):
+        if second:
+            return original(provider, transaction, urls)
+        second.append(None)
+        second[0] = start(world, world.sejour)
+        return Redirect(url=urls.simulator_url, provider_reference="IDOP-1")
+
+    monkeypatch.setattr(Simulateur, "start", slow)
+    first = start(world, world.sejour)
+    reload(first)
+    assert first.provider_reference == "IDOP-1"
+    assert (first.status, first.replaced_by) == (TransactionStatus.REMPLACEE, second[0])
+
+
+def test_the_request_to_the_bank_is_logged_as_written(world, monkeypatch):
+    def form(provider, transaction, urls):
+        return Redirect(url="https://banque.example/payer", method="POST",
+                        fields=(("libellé", "Séjour à Évian"),))  # fmt: skip
+
+    monkeypatch.setattr(Simulateur, "start", form)
+    transaction = start(world, world.sejour)
+    logged = Exchange.objects.get(kind=ExchangeKind.REQUETE, transaction=transaction)
+    assert logged.payload == (
+        '{"url": "https://banque.example/payer", "fields": {"libellé": "Séjour à Évian"}, '
+        '"amount": "73.80"}'
+    )
