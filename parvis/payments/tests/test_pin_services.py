@@ -6,13 +6,15 @@ provider with payments in another commune only is refused here; a notification n
 payment is checked by the provider of its address, and a signed one naming an unknown payment
 is logged as verified; an invoice cancelled while « Payer » starts is left out of the payment;
 a payment the bank could not start keeps the one that replaced it meanwhile, and so does one it
-started; the request to the bank is logged as written."""
+started; the request to the bank is logged as written; « Payer » says why it cannot start, and
+the replacement of a pending payment is audited under the family's account."""
 
 from decimal import Decimal as D
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from parvis.accounts.models import AuditEntry
 from parvis.billing import services as billing
 from parvis.billing.models import InvoiceStatus
 from parvis.payments import services
@@ -29,7 +31,10 @@ from parvis.payments.providers.paybox import Paybox
 from parvis.payments.providers.simulateur import Simulateur
 from parvis.payments.tests.conftest import make_world
 from parvis.payments.tests.test_pinned_services import (  # noqa: F401 (fixture)
+    NOTHING_DUE,
+    exactly,
     notify,
+    paid_at_counter,
     reload,
     says,
     start,
@@ -200,3 +205,27 @@ def test_the_request_to_the_bank_is_logged_as_written(world, monkeypatch):
         '{"url": "https://banque.example/payer", "fields": {"libellé": "Séjour à Évian"}, '
         '"amount": "73.80"}'
     )
+
+
+def test_payer_with_nothing_due_among_the_invoices_chosen_says_so(world):
+    paid_at_counter(world, world.sejour, "73.80")
+    with pytest.raises(ValidationError, match=exactly(NOTHING_DUE)):
+        start(world, world.sejour)
+
+
+def test_payer_where_online_payment_is_not_open_says_to_pay_at_the_counter(world, settings):
+    settings.PARVIS_PAYMENT_SIMULATOR = False  # and no provider configured
+    closed = (
+        "Le paiement en ligne n'est pas ouvert dans cette commune : réglez au guichet de la régie."
+    )
+    with pytest.raises(ValidationError, match=exactly(closed)):
+        start(world, world.sejour)
+    assert not Transaction.objects.exists()
+
+
+def test_the_replacement_of_a_pending_payment_is_audited_under_the_familys_account(world):
+    first = start(world, world.sejour)
+    second = start(world, world.sejour)
+    entry = AuditEntry.objects.get(action="paiement_en_ligne.remplace")
+    assert (entry.actor, entry.target_id) == (world.user, str(first.pk))
+    assert entry.changes["replaced_by"] == [None, second.reference]
