@@ -229,3 +229,19 @@ def test_the_replacement_of_a_pending_payment_is_audited_under_the_familys_accou
     entry = AuditEntry.objects.get(action="paiement_en_ligne.remplace")
     assert (entry.actor, entry.target_id) == (world.user, str(first.pk))
     assert entry.changes["replaced_by"] == [None, second.reference]
+
+
+def test_a_notification_for_a_provider_switched_off_is_logged_naming_it(world, settings):
+    transaction = start(world, world.sejour)
+    settings.PARVIS_PAYMENT_SIMULATOR = False
+    outcome = notify(world, transaction=transaction)
+    assert (outcome.status, outcome.text) == (400, "illisible")
+    logged = Exchange.objects.get(kind=ExchangeKind.NOTIFICATION)
+    assert logged.outcome == "refusée : illisible (simulateur)"
+
+
+def test_payer_without_an_account_and_its_audit_name_the_commune_and_no_one(world):
+    transaction = start(world, world.sejour, user=None)
+    assert transaction.user is None
+    entry = AuditEntry.objects.get(action="paiement_en_ligne.demande")
+    assert (entry.commune, entry.actor) == (world.commune, None)
