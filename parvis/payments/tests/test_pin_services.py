@@ -172,6 +172,12 @@ def test_a_payment_the_bank_could_not_start_keeps_the_one_that_replaced_it(world
     first = Transaction.objects.exclude(pk=second[0].pk).get()
     assert first.status == TransactionStatus.ABANDONNEE
     assert first.replaced_by == second[0]
+    failed = Exchange.objects.get(kind=ExchangeKind.REQUETE, transaction=first)
+    assert (failed.method, failed.payload, failed.outcome) == (
+        "",
+        "",
+        "échec de la demande : délai dépassé",
+    )
 
 
 def test_the_banks_request_id_is_kept_without_undoing_a_replacement_meanwhile(world, monkeypatch):
