@@ -56,6 +56,15 @@ def build_invoicing_commune(families: int, *, slug: str, build_commune) -> dict:
     world.update(
         activities_bench.build_bookings(commune, world["service"], today, only=(first, last))
     )
+    regie = add_billing(world, month=first)
+    return {"regie": regie, "month": first, "families": families}
+
+
+def add_billing(world: dict, *, month: date) -> Regie:
+    """The régie of a bench commune built by the reference builder: its tariffs (the meal by
+    QF brackets, the care slots flat), penalty rules, QFs and `month`'s registers and
+    absences. Also used by make bench-scale for its reference and template communes."""
+    commune = world["commune"]
     activity, units = world["activity"], world["units"]
     regie = Regie.objects.create(
         commune=commune, name="Régie enfance", code="ENF", payee="Régie enfance",
@@ -85,7 +94,9 @@ def build_invoicing_commune(families: int, *, slug: str, build_commune) -> dict:
         (PenaltyKind.ABSENCE_JUSTIFIEE, {"percent": D(100)}),
     ]:
         PenaltyRule.objects.create(commune=commune, kind=kind, valid_from=activity.start, **fields)
-    famille_ids = list(Famille.objects.filter(commune=commune).values_list("pk", flat=True))
+    famille_ids = list(
+        Famille.objects.filter(commune=commune).order_by("pk").values_list("pk", flat=True)
+    )
     QuotientFamilial.objects.bulk_create(
         (
             QuotientFamilial(
@@ -101,8 +112,8 @@ def build_invoicing_commune(families: int, *, slug: str, build_commune) -> dict:
         ),
         batch_size=5000,
     )
-    _month_events(commune, units, first, last)
-    return {"regie": regie, "month": first, "families": families}
+    _month_events(commune, units, *month_bounds(month))
+    return regie
 
 
 def _month_events(commune, units, first: date, last: date) -> None:

@@ -25,7 +25,6 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal as D
 
 from django.apps import apps
 from django.core.management.color import no_style
@@ -366,72 +365,11 @@ def sizes(*, communes: int, families_total: int, unit_days: int, reference: tupl
     return per_commune, per_child
 
 
-def add_billing(world: dict, *, month: date) -> dict:
-    """The régie of a bench commune (tariffs, penalty rules, QFs, `month`'s registers and
-    absences), as billing/bench.py builds it for its invoicing communes."""
+def add_billing(world: dict, *, month: date):
+    """The régie of a bench commune, as billing/bench.py builds it for its invoicing communes."""
     from parvis.billing import bench as billing_bench
-    from parvis.billing.demo import MEAL_BRACKETS
-    from parvis.billing.models import (
-        PenaltyKind,
-        PenaltyRule,
-        Regie,
-        RegieActivity,
-        Tariff,
-        TariffBracket,
-        TariffKind,
-    )
-    from parvis.communes.dates import month_bounds
-    from parvis.families.models import Famille, QuotientFamilial
 
-    commune, activity, units = world["commune"], world["activity"], world["units"]
-    regie = Regie.objects.create(
-        commune=commune, name="Régie enfance", code="ENF", payee="Régie enfance",
-        address="1, place de la Mairie\n78000 Référence",
-    )  # fmt: skip
-    RegieActivity.objects.create(commune=commune, regie=regie, activity=activity)
-    for unit in units:
-        if unit.code == "RESTAURATION":
-            tariff = Tariff.objects.create(
-                commune=commune, unit=unit, valid_from=activity.start,
-                kind=TariffKind.QF_BRACKETS, non_resident_price=D("5.90"),
-                second_child_discount=D(10), third_child_discount=D(20), childcare=False,
-            )  # fmt: skip
-            TariffBracket.objects.bulk_create(
-                TariffBracket(commune=commune, tariff=tariff, qf_min=qf_min, price=price)
-                for qf_min, price in MEAL_BRACKETS
-            )
-        else:
-            Tariff.objects.create(
-                commune=commune, unit=unit, valid_from=activity.start, kind=TariffKind.FLAT,
-                price=billing_bench.CARE_PRICES[unit.code],
-            )  # fmt: skip
-    for kind, values in [
-        (PenaltyKind.PRESENCE_SANS_RESERVATION, {"percent": D(50)}),
-        (PenaltyKind.ABSENCE_NON_JUSTIFIEE, {"percent": D(50)}),
-        (PenaltyKind.RETARD_SOIR, {"amount": D("3.00")}),
-        (PenaltyKind.ABSENCE_JUSTIFIEE, {"percent": D(100)}),
-    ]:
-        PenaltyRule.objects.create(commune=commune, kind=kind, valid_from=activity.start, **values)
-    famille_ids = (
-        Famille.objects.filter(commune=commune).order_by("pk").values_list("pk", flat=True)
-    )
-    QuotientFamilial.objects.bulk_create(
-        (
-            QuotientFamilial(
-                commune=commune,
-                famille_id=pk,
-                source="caf",
-                value=billing_bench.QF_VALUES[n % len(billing_bench.QF_VALUES)],
-                valid_from=activity.start,
-                valid_until=activity.end,
-            )
-            for n, pk in enumerate(famille_ids)
-            if n % 17
-        ),
-        batch_size=5000,
-    )
-    billing_bench._month_events(commune, units, *month_bounds(month))
-    return regie
+    return billing_bench.add_billing(world, month=month)
 
 
 def build_template(
