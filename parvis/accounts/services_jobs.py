@@ -1,6 +1,7 @@
 """The agents' writes on background jobs (parvis.background.jobs) that no domain app owns:
-« Reprendre » a job that stopped, with its audit row. A job is started by its domain app's
-service (e.g. activities.services_decisions), which audits it. It lives here, not in
+starting a job (`start_job`, called by the domain app's service that owns the kind, e.g.
+activities.services_decisions) and « Reprendre » a job that stopped, each with its audit row.
+It lives here, not in
 parvis.background (which sits below this app and cannot write the audit row) nor in the guichet
 shell (which writes nothing)."""
 
@@ -13,6 +14,29 @@ from parvis.accounts.services import audit
 from parvis.background import jobs
 from parvis.background.models import Job
 from parvis.communes.models import Commune
+
+
+def start_job(
+    *, commune: Commune, actor: User, kind: str, items: list, params=None, return_url: str = ""
+) -> Job:
+    """Records a job over `items` and its audit row (`travail.lance`), in the caller's
+    transaction; the job is queued on commit."""
+    job = jobs.create(
+        commune_id=commune.pk,
+        actor_id=actor.pk,
+        kind=kind,
+        items=items,
+        params=params,
+        return_url=return_url,
+    )
+    audit(
+        actor=actor,
+        action="travail.lance",
+        commune=commune,
+        target=job,
+        changes={"status": [None, job.status], "items": [None, len(items)]},
+    )
+    return job
 
 
 @transaction.atomic

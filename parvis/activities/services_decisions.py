@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy, ngettext
 
 from parvis.accounts.models import User
-from parvis.accounts.services import audit
+from parvis.accounts.services_jobs import start_job
 from parvis.activities import services_instruction
 from parvis.activities.models import Activity
 from parvis.activities.services_inscriptions import REASON_MAX_LENGTH
@@ -44,9 +44,9 @@ def start_decisions(
     if decision == REFUSE and not reason:
         raise ValueError("a refusal needs a reason")
     ids = list(dict.fromkeys(ids))
-    job = jobs.create(
-        commune_id=commune.pk,
-        actor_id=actor.pk,
+    job = start_job(
+        commune=commune,
+        actor=actor,
         kind=KIND,
         items=ids,
         params={
@@ -56,13 +56,6 @@ def start_decisions(
             "activities": sorted(activities.values_list("pk", flat=True)),
         },
         return_url=return_url,
-    )
-    audit(
-        actor=actor,
-        action="travail.lance",
-        commune=commune,
-        target=job,
-        changes={"status": [None, job.status], "items": [None, len(ids)]},
     )
     return job
 

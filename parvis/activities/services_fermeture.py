@@ -24,6 +24,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
+from parvis.accounts.services_jobs import start_job
 from parvis.activities import reservations
 from parvis.activities.models import Activity, ActivityClosure, Reservation, Unit
 from parvis.activities.services_instruction import (
@@ -67,9 +68,9 @@ def start_closing(
     audit(actor=actor, **closure_audit(closure, removed=booked.count(), families=len(families)))
     if not families:
         return None
-    job = jobs.create(
-        commune_id=commune.pk,
-        actor_id=actor.pk,
+    job = start_job(
+        commune=commune,
+        actor=actor,
         kind=KIND,
         items=families,
         params={
@@ -80,13 +81,6 @@ def start_closing(
             "reason": reason,
         },
         return_url=return_url,
-    )
-    audit(
-        actor=actor,
-        action="travail.lance",
-        commune=commune,
-        target=job,
-        changes={"status": [None, job.status], "items": [None, len(families)]},
     )
     return job
 

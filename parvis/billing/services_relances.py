@@ -23,7 +23,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from parvis.accounts.models import User
-from parvis.accounts.services import audit, audit_many
+from parvis.accounts.services import audit_many
+from parvis.accounts.services_jobs import start_job
 from parvis.background import jobs
 from parvis.background.models import Job
 from parvis.billing.delivery import family_emails, with_contacts
@@ -156,17 +157,7 @@ def start_reminders(*, commune: Commune, invoices, actor: User, return_url: str 
     commune and to its overdue list by the caller): a background job reminds them batch by batch
     (`send_reminders`, each batch checked again on its locked rows), its page follows it."""
     ids = sorted({invoice.pk for invoice in invoices})
-    job = jobs.create(
-        commune_id=commune.pk, actor_id=actor.pk, kind=KIND, items=ids, return_url=return_url
-    )
-    audit(
-        actor=actor,
-        action="travail.lance",
-        commune=commune,
-        target=job,
-        changes={"status": [None, job.status], "items": [None, len(ids)]},
-    )
-    return job
+    return start_job(commune=commune, actor=actor, kind=KIND, items=ids, return_url=return_url)
 
 
 def run_batch(job: Job, ids: list[int]) -> dict:

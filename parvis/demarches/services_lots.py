@@ -17,7 +17,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from parvis.accounts.agents import agent_of
 from parvis.accounts.models import User
-from parvis.accounts.services import audit
+from parvis.accounts.services_jobs import start_job
 from parvis.background import jobs
 from parvis.background.models import Job
 from parvis.communes.models import Commune
@@ -41,25 +41,6 @@ BUTTONS = {
 NOT_FOUND = ""  # a number left because the agent may not see it (or it does not exist)
 
 
-def _start(*, commune: Commune, actor: User, kind: str, items: list, params: dict, return_url: str):
-    job = jobs.create(
-        commune_id=commune.pk,
-        actor_id=actor.pk,
-        kind=kind,
-        items=items,
-        params=params,
-        return_url=return_url,
-    )
-    audit(
-        actor=actor,
-        action="travail.lance",
-        commune=commune,
-        target=job,
-        changes={"status": [None, job.status], "items": [None, len(items)]},
-    )
-    return job
-
-
 @transaction.atomic
 def start_demandes(
     *,
@@ -76,7 +57,7 @@ def start_demandes(
     if action not in DEMANDE_ACTIONS:
         raise ValueError("unknown batch action")
     numbers = [str(number) for number in dict.fromkeys(numbers)]
-    return _start(
+    return start_job(
         commune=commune,
         actor=actor,
         kind=DEMANDES,
@@ -101,7 +82,7 @@ def start_documents(
     """Queues « Valider la sélection » on the ticked documents `pks` as a job; returns it. The
     job works on those in `visible` (the agent may see them); the others are only counted."""
     pks = list(dict.fromkeys(int(pk) for pk in pks))
-    return _start(
+    return start_job(
         commune=commune,
         actor=actor,
         kind=DOCUMENTS,
