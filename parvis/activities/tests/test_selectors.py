@@ -112,10 +112,13 @@ def test_offers_count_counts_the_accounts_offered_seats_in_the_commune_in_one_qu
         (stranger, date(2026, 12, 1), BookingStatus.PROPOSEE),
         (elsewhere, date(2026, 12, 1), BookingStatus.PROPOSEE),  # the account's, another commune
     ]
+    # A booking points to a unit of its own commune (composite foreign key on PostgreSQL).
+    units = {commune.pk: unit, elsewhere.commune_id: make_activity(elsewhere.commune).units.get()}
     for person, day, status in seats:
         Reservation.objects.create(
-            commune=person.commune, famille=person.famille, child=person, unit=unit, day=day,
-            status=status, offer_expires_at=expires if status == BookingStatus.PROPOSEE else None,
+            commune=person.commune, famille=person.famille, child=person,
+            unit=units[person.commune_id], day=day, status=status,
+            offer_expires_at=expires if status == BookingStatus.PROPOSEE else None,
         )  # fmt: skip
     with django_assert_num_queries(1):
         assert selectors.offers_count(user=user, commune=commune) == 2
