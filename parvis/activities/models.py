@@ -159,6 +159,20 @@ class ActivityClosure(CommuneOwned):
         verbose_name = _("fermeture")
         verbose_name_plural = _("fermetures")
         ordering = ["day"]
+        # One closure a day per activity, and one of all the activities (two clicks at once on
+        # « Fermer » meet here: services_instruction.open_closure returns the first one).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commune", "activity", "day"],
+                condition=models.Q(activity__isnull=False),
+                name="closure_once_per_activity_day",
+            ),
+            models.UniqueConstraint(
+                fields=["commune", "day"],
+                condition=models.Q(activity__isnull=True),
+                name="closure_once_per_day_for_all",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.day:%d/%m/%Y} — {self.reason}"

@@ -57,10 +57,18 @@ def start_closing(
 ) -> Job | None:
     """Closes `activity` (one the agent covers) on `day`: the closure and its audit row now, the
     bookings' removal as a job over the families booked that day, returned (None when nobody
-    is booked: nothing left to do). AlreadyClosed, nothing written, when it is closed already."""
-    closure, units = open_closure(
+    is booked: nothing left to do). AlreadyClosed, nothing written, when it is closed already;
+    the job of the closure written meanwhile by a click at the same moment, nothing written."""
+    closure, units, opened = open_closure(
         commune=commune, activity=activity, day=day, reason=reason, actor=actor
     )
+    if not opened:
+        # Another click closed it at the same moment: its job (if anybody was booked) is this one.
+        return (
+            Job.objects.filter(commune_id=commune.pk, kind=KIND, params__closure=closure.pk)
+            .order_by("pk")
+            .first()
+        )
     # Read under the seat counters open_closure holds: a basket validated before the closure is
     # seen here, one validated after it sees the day closed.
     booked = Reservation.objects.filter(commune=commune, unit__in=units, day=day)

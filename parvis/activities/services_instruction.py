@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -224,9 +224,11 @@ def close_day(
     given back, one audit row; the families concerned get an e-mail per activity once the
     transaction is committed. All or nothing. The admin closes through here; the guichet's
     « Fermer » through services_fermeture, a background job made of the same steps."""
-    closure, units = open_closure(
+    closure, units, opened = open_closure(
         commune=commune, activity=activity, day=day, reason=reason, actor=actor
     )
+    if not opened:
+        return closure  # closed at the same moment by another click, which removes the bookings
     bookings = lock_day_bookings(units=units, day=day)
     notices = closure_notices(bookings)
     families = {reservation.famille_id for reservation in bookings}
@@ -253,29 +255,40 @@ def close_day(
 
 def open_closure(
     *, commune: Commune, activity: Activity | None, day: date, reason: str, actor: User | None
-) -> tuple[ActivityClosure, list[Unit]]:
+) -> tuple[ActivityClosure, list[Unit], bool]:
     """Writes the closure of `activity` (all when None) on `day` and locks the seat counters of
     its units that day, in the caller's transaction: a basket waiting on a counter then sees the
-    day closed (validate_baskets reads the closures once it holds them). Returns the closure and
-    the units closed. AlreadyClosed (nothing written) when it is closed already."""
+    day closed (validate_baskets reads the closures once it holds them). Returns the closure, the
+    units closed and whether this call wrote the closure. AlreadyClosed (nothing written) when
+    it is closed already; when another transaction closed it meanwhile (two clicks at once: the
+    unique constraint makes this one wait for the other's commit), its closure, and False."""
     if activity is not None and activity.commune_id != commune.pk:
         raise ValueError("activity of another commune")
-    if ActivityClosure.objects.filter(commune=commune, activity=activity, day=day).exists():
+    if closed_already(commune=commune, activity=activity, day=day):
         raise AlreadyClosed
-    closure = ActivityClosure.objects.create(
-        commune=commune,
-        activity=activity,
-        day=day,
-        reason=reason,
-        created_by=actor if actor is not None and actor.pk else None,
-    )
+    try:
+        with transaction.atomic():
+            closure = ActivityClosure.objects.create(
+                commune=commune,
+                activity=activity,
+                day=day,
+                reason=reason,
+                created_by=actor if actor is not None and actor.pk else None,
+            )
+    except IntegrityError:
+        existing = ActivityClosure.objects.filter(commune=commune, activity=activity, day=day)
+        return existing.get(), [], False
     units = Unit.objects.filter(activity__commune=commune).select_related("activity")
     if activity is not None:
         units = units.filter(activity=activity)
     units = list(units)
     # The seat counters first, then the bookings: the order reservations.move keeps.
     reservations.lock_counters((unit.pk, day) for unit in units if unit.seats is not None)
-    return closure, units
+    return closure, units, True
+
+
+def closed_already(*, commune: Commune, activity: Activity | None, day: date) -> bool:
+    return ActivityClosure.objects.filter(commune=commune, activity=activity, day=day).exists()
 
 
 def lock_day_bookings(*, units, day: date, famille_ids=None) -> list[Reservation]:

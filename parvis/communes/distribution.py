@@ -10,12 +10,28 @@ no-op elsewhere) makes the database itself refuse a row that points to another c
   refused, and it is the foreign key Citus accepts between co-located distributed tables);
 - every unique constraint of a commune table that lacks `commune_id` is rebuilt, under the
   same name, with `commune_id` first (the rule is the same: each of its fields already
-  determines the commune; Citus requires the distribution column in every unique constraint).
+  determines the commune; Citus requires the distribution column in every unique constraint);
+- every single-column unique field of a commune table (one-to-one fields, tokens, references)
+  becomes UNIQUE (commune_id, column), named `<table>_<column>_commune_uniq`, and its
+  single-column constraint is dropped. A one-to-one to a commune table is the same rule (the
+  composite foreign key ties the row to its parent's commune); a one-to-one to an account
+  (accounts_user, a reference table) allows one row per account and commune, and an account
+  belongs to one commune; the tokens and references are looked up with the commune of their
+  address, and they are random (unique by construction) anyway. README « Towards a distributed
+  PostgreSQL (Citus) » lists them.
 
 Django cannot declare composite foreign keys, so they are computed here from the models (the
 migration's historical ones) and the operation is idempotent: a later migration that adds a
 table or a foreign key between commune tables runs it again (a PostgreSQL test fails until it
 does). The models keep their own, unchanged, constraints, so forms validate as before.
+
+Big tables (activities_reservation: 30 million rows in `make bench-scale`): run outside a
+transaction (the migrations that run it are `atomic = False`), every index is built
+`CONCURRENTLY` (reads and writes go on; a failed build leaves an invalid index, dropped and
+built again by the next run) and swapped in by name (a catalogue change, instant); each foreign
+key is added `NOT VALID` (instant: only new rows are checked) and then validated by `VALIDATE
+CONSTRAINT`, whose full scan holds a lock that lets reads and writes go on. Nothing rewrites a
+table. Inside a transaction (tests, `sqlmigrate`) the same statements run without CONCURRENTLY.
 """
 
 import hashlib
@@ -49,10 +65,11 @@ def _has_bare_id(model) -> bool:
 
 @dataclass(frozen=True)
 class Statement:
-    name: str  # the constraint's name in PostgreSQL
+    name: str  # the constraint's (or unique index's) name in PostgreSQL
     table: str
-    forward: str
-    backward: str
+    kind: str  # "key", "unique" (a model's constraint rebuilt), "column", "foreign"
+    columns: tuple[str, ...]  # what it covers once built, commune_id first
+    references: str = ""  # "foreign": the parent table
 
 
 def _short(name: str) -> str:
@@ -63,11 +80,11 @@ def _short(name: str) -> str:
 
 
 def statements(apps) -> list[Statement]:
-    """What EnsureCommuneKeys adds, in order: the parents' keys, the unique constraints rebuilt,
-    then the composite foreign keys."""
+    """What EnsureCommuneKeys builds, in order: the parents' keys, the unique constraints rebuilt,
+    the single-column uniques, then the composite foreign keys."""
     commune_models = [m for m in apps.get_models() if is_commune_table(m)]
     tables = {m._meta.db_table for m in commune_models}
-    keys, uniques, foreign = {}, [], []
+    keys, uniques, columns, foreign = {}, [], [], []
     for model in sorted(commune_models, key=lambda m: m._meta.db_table):
         table = model._meta.db_table
         for field in model._meta.concrete_fields:
@@ -78,24 +95,34 @@ def statements(apps) -> list[Statement]:
                 continue
             ptable = parent._meta.db_table
             keys[ptable] = Statement(
-                _short(f"{ptable}_commune_key"),
-                ptable,
-                f'ALTER TABLE "{ptable}" ADD CONSTRAINT "%s" UNIQUE ("commune_id", "id")',
-                f'ALTER TABLE "{ptable}" DROP CONSTRAINT IF EXISTS "%s"',
+                _short(f"{ptable}_commune_key"), ptable, "key", ("commune_id", "id")
             )
-            name = _short(f"{table}_{field.column}_commune_fk")
             foreign.append(
                 Statement(
-                    name,
+                    _short(f"{table}_{field.column}_commune_fk"),
                     table,
-                    f'ALTER TABLE "{table}" ADD CONSTRAINT "%s" FOREIGN KEY ("commune_id", '
-                    f'"{field.column}") REFERENCES "{ptable}" ("commune_id", "id") '
-                    "DEFERRABLE INITIALLY DEFERRED",
-                    f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "%s"',
+                    "foreign",
+                    ("commune_id", field.column),
+                    references=ptable,
                 )
             )
         uniques += _uniques(model)
-    return [*keys.values(), *uniques, *foreign]
+        columns += [
+            Statement(
+                _short(f"{table}_{column}_commune_uniq"), table, "column", ("commune_id", column)
+            )
+            for column in unique_columns(model)
+        ]
+    return [*keys.values(), *uniques, *columns, *foreign]
+
+
+def unique_columns(model) -> list[str]:
+    """The columns of `model` unique on their own (unique=True, one-to-one), commune_id aside."""
+    return [
+        field.column
+        for field in model._meta.concrete_fields
+        if field.unique and not field.primary_key and field.column != "commune_id"
+    ]
 
 
 def _uniques(model) -> list[Statement]:
@@ -106,22 +133,24 @@ def _uniques(model) -> list[Statement]:
             continue
         if "commune" in constraint.fields or "commune_id" in constraint.fields:
             continue
-        # Rebuilt by the schema editor from the model's constraint (condition included).
-        found.append(Statement(constraint.name, table, "rebuild", "restore"))
+        columns = tuple(model._meta.get_field(name).column for name in constraint.fields)
+        found.append(Statement(constraint.name, table, "unique", ("commune_id", *columns)))
     return found
 
 
-def _with_commune(constraint: models.UniqueConstraint) -> models.UniqueConstraint:
-    rebuilt = constraint.clone()
-    rebuilt.fields = ("commune", *constraint.fields)
-    return rebuilt
-
-
 class EnsureCommuneKeys(migrations.operations.base.Operation):
-    """Adds, on PostgreSQL, the composite keys of `statements` that the database lacks."""
+    """Builds, on PostgreSQL, what `statements` lists and the database lacks.
+
+    Reversed, it drops what it built only where the state before it would not have it built:
+    an earlier EnsureCommuneKeys built every key of that state, and reversing a later run must
+    leave them. `first=True` (the first run, migration rgpd 0005) drops them all."""
 
     reduces_to_sql = False
     reversible = True
+
+    def __init__(self, first: bool = False):
+        self.first = first
+        super().__init__()
 
     def state_forwards(self, app_label, state):
         pass
@@ -130,46 +159,147 @@ class EnsureCommuneKeys(migrations.operations.base.Operation):
         if schema_editor.connection.vendor != "postgresql":
             return
         apps = to_state.apps
-        for statement in statements(apps):
-            if _has_commune_first(schema_editor, statement):
-                continue
-            _run(schema_editor, apps, statement, statement.forward)
+        wanted = statements(apps)
+        for statement in wanted:
+            if statement.kind != "foreign" and not _is_built(schema_editor, statement):
+                _build(schema_editor, apps, statement)
+        # The foreign keys: each added NOT VALID (instant), then each validated (a scan that
+        # blocks no write, once each addition has committed: outside a transaction).
+        for statement in wanted:
+            if statement.kind == "foreign" and not _is_built(schema_editor, statement):
+                schema_editor.execute(
+                    f'ALTER TABLE "{statement.table}" DROP CONSTRAINT IF EXISTS "{statement.name}"'
+                )
+                schema_editor.execute(
+                    f'ALTER TABLE "{statement.table}" ADD CONSTRAINT "{statement.name}" '
+                    f'FOREIGN KEY ("commune_id", "{statement.columns[1]}") REFERENCES '
+                    f'"{statement.references}" ("commune_id", "id") DEFERRABLE INITIALLY '
+                    "DEFERRED NOT VALID"
+                )
+        for statement in wanted:
+            if statement.kind == "foreign" and not _is_validated(schema_editor, statement):
+                schema_editor.execute(
+                    f'ALTER TABLE "{statement.table}" VALIDATE CONSTRAINT "{statement.name}"'
+                )
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor != "postgresql":
             return
         apps = from_state.apps
+        kept = set() if self.first else {s.name for s in statements(to_state.apps)}
         for statement in reversed(statements(apps)):
-            _run(schema_editor, apps, statement, statement.backward)
+            if statement.name not in kept and _is_built(schema_editor, statement):
+                _unbuild(schema_editor, apps, statement)
 
     def describe(self):
         return "Composite (commune_id, …) keys between a commune's tables (PostgreSQL)"
 
 
-def _has_commune_first(schema_editor, statement: Statement) -> bool:
-    """Whether the constraint or unique index `statement.name` exists and leads with
-    commune_id (so a second run adds nothing, and an original unique is rebuilt once)."""
+def built_columns(connection, name: str) -> list[str] | None:
+    """The columns, in order, of the valid unique index or the foreign key named `name`; None
+    when there is none (or only an invalid index, left by a failed concurrent build)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(a.attname ORDER BY k.n) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+            "WHERE c.relname = %s AND i.indisunique AND i.indisvalid "
+            "UNION ALL SELECT array_agg(a.attname ORDER BY k.n) FROM pg_constraint f "
+            "CROSS JOIN LATERAL unnest(f.conkey) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum "
+            "WHERE f.conname = %s AND f.contype = 'f' GROUP BY f.oid",
+            [name, name],
+        )
+        rows = [row[0] for row in cursor.fetchall() if row[0]]
+    return list(rows[0]) if rows else None
+
+
+def _is_built(schema_editor, statement: Statement) -> bool:
+    return built_columns(schema_editor.connection, statement.name) == list(statement.columns)
+
+
+def _is_validated(schema_editor, statement: Statement) -> bool:
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
-            "SELECT a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-            "WHERE c.relname = %s "
-            "UNION ALL SELECT a.attname FROM pg_constraint k "
-            "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1] "
-            "WHERE k.conname = %s AND k.contype = 'f'",
-            [statement.name, statement.name],
+            "SELECT convalidated FROM pg_constraint WHERE conname = %s AND contype = 'f'",
+            [statement.name],
         )
-        first = [row[0] for row in cursor.fetchall()]
-    return "commune_id" in first
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
-def _run(schema_editor, apps, statement: Statement, sql: str) -> None:
-    if sql in ("rebuild", "restore"):
-        model = next(m for m in apps.get_models() if m._meta.db_table == statement.table)
-        original = next(c for c in model._meta.constraints if c.name == statement.name)
-        rebuilt = _with_commune(original)
-        old, new = (original, rebuilt) if sql == "rebuild" else (rebuilt, original)
-        schema_editor.remove_constraint(model, old)
-        schema_editor.add_constraint(model, new)
+def _model(apps, table: str):
+    return next(m for m in apps.get_models() if m._meta.db_table == table)
+
+
+def _concurrently(schema_editor) -> str:
+    return "" if schema_editor.connection.in_atomic_block else " CONCURRENTLY"
+
+
+def _build_index(schema_editor, name: str, table: str, columns, condition: str = "") -> None:
+    """A unique index built without blocking writes (outside a transaction); an invalid one of
+    the same name (a build that failed) goes first."""
+    concurrently = _concurrently(schema_editor)
+    schema_editor.execute(f'DROP INDEX{concurrently} IF EXISTS "{name}"')
+    quoted = ", ".join(f'"{column}"' for column in columns)
+    where = f" WHERE {condition}" if condition else ""
+    schema_editor.execute(
+        f'CREATE UNIQUE INDEX{concurrently} "{name}" ON "{table}" ({quoted}){where}'
+    )
+
+
+def _drop_unique(schema_editor, table: str, name: str) -> None:
+    """The unique constraint or unique index `name`, whichever it is."""
+    schema_editor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{name}"')
+    schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
+
+
+def _build(schema_editor, apps, statement: Statement) -> None:
+    table, name = statement.table, statement.name
+    if statement.kind == "key":
+        _build_index(schema_editor, name, table, statement.columns)
+        schema_editor.execute(
+            f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE USING INDEX "{name}"'
+        )
         return
-    schema_editor.execute(sql.replace("%s", statement.name))
+    model = _model(apps, table)
+    if statement.kind == "unique":
+        # Built beside the original under another name, then swapped in under its name.
+        original = next(c for c in model._meta.constraints if c.name == name)
+        building = _short(f"{name}_commune")
+        condition = original._get_condition_sql(model, schema_editor) or ""
+        _build_index(schema_editor, building, table, statement.columns, condition)
+        _drop_unique(schema_editor, table, name)
+        if condition:
+            schema_editor.execute(f'ALTER INDEX "{building}" RENAME TO "{name}"')
+        else:
+            schema_editor.execute(
+                f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE USING INDEX "{building}"'
+            )
+        return
+    # "column": UNIQUE (commune_id, column), then the column's own unique constraint dropped.
+    column = statement.columns[1]
+    _build_index(schema_editor, name, table, statement.columns)
+    schema_editor.execute(
+        f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE USING INDEX "{name}"'
+    )
+    for old in schema_editor._constraint_names(model, [column], unique=True, primary_key=False):
+        _drop_unique(schema_editor, table, old)
+
+
+def _unbuild(schema_editor, apps, statement: Statement) -> None:
+    """The state before `_build`: the original constraint, the column unique on its own."""
+    table, name = statement.table, statement.name
+    if statement.kind == "unique":
+        model = _model(apps, table)
+        original = next(c for c in model._meta.constraints if c.name == name)
+        _drop_unique(schema_editor, table, name)
+        schema_editor.add_constraint(model, original)
+    elif statement.kind == "column":
+        model = _model(apps, table)
+        field = next(f for f in model._meta.concrete_fields if f.column == statement.columns[1])
+        schema_editor.execute(schema_editor._create_unique_sql(model, [field]))
+        _drop_unique(schema_editor, table, name)
+    else:
+        schema_editor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{name}"')

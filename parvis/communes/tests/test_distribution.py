@@ -4,8 +4,14 @@ refuses a row that points to another commune's row (parvis.communes.distribution
 import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, transaction
+from django.db.migrations.state import ProjectState
 
-from parvis.communes.distribution import is_commune_table, statements
+from parvis.communes.distribution import (
+    EnsureCommuneKeys,
+    built_columns,
+    is_commune_table,
+    statements,
+)
 from parvis.communes.models import CommuneChild
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.families.tests.factories import CitizenFactory
@@ -83,6 +89,136 @@ postgresql = pytest.mark.skipif(
 )
 
 
+# Single-column unique constraints of commune tables that may stay so, with the reason (Citus
+# refuses them on a distributed table): none.
+SINGLE_COLUMN_ALLOWED: dict[str, str] = {}
+
+
+def test_every_single_column_unique_field_of_a_commune_table_is_rebuilt_with_the_commune():
+    """From the models' metadata: a new unique=True field or one-to-one of a commune table is
+    among what EnsureCommuneKeys builds as (commune_id, column)."""
+    built = {(s.table, s.columns) for s in statements(apps) if s.kind == "column"}
+    found = set()
+    for model in parvis_models():
+        if not is_commune_table(model):
+            continue
+        for field in model._meta.concrete_fields:
+            if field.unique and not field.primary_key and field.column != "commune_id":
+                found.add((model._meta.db_table, ("commune_id", field.column)))
+    assert {
+        ("payments_transaction", ("commune_id", "reference")),
+        ("activities_bookingpreferences", ("commune_id", "feed_token")),
+        ("families_servicekey", ("commune_id", "digest")),
+        ("payments_creditorsettings", ("commune_id", "regie_id")),
+    } <= found
+    assert found == built
+
+
+postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="composite keys are PostgreSQL's"
+)
+
+
+def _single_column_uniques() -> set[str]:
+    """« table.column » of every unique index (constraint or not) on one column of a commune
+    table, the primary keys aside, read from the database."""
+    tables = [m._meta.db_table for m in parvis_models() if is_commune_table(m)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.relname, a.attname FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+            "WHERE i.indisunique AND NOT i.indisprimary AND i.indnatts = 1 "
+            "AND t.relname = ANY(%s)",
+            [tables],
+        )
+        return {f"{table}.{column}" for table, column in cursor.fetchall()}
+
+
+@postgresql
+def test_no_commune_table_has_a_unique_column_without_the_commune(db):
+    found = _single_column_uniques()
+    # A commune's own one-to-one (its FranceConnect client) is unique on commune_id itself.
+    assert "accounts_franceconnectconfig.commune_id" in found
+    others = {name for name in found if not name.endswith(".commune_id")}
+    assert others == set(SINGLE_COLUMN_ALLOWED)
+
+
+@postgresql
+def test_every_key_is_built_on_its_columns_and_validated(db):
+    """Reads the columns of each unique index and foreign key from pg_index / pg_constraint
+    (not only their names): the keys (commune_id, id), the uniques led by commune_id, the
+    composite foreign keys validated and pointing to their parent's (commune_id, id)."""
+    wanted = statements(apps)
+    assert len(wanted) > 100
+    wrong = [
+        (s.name, s.columns, built_columns(connection, s.name))
+        for s in wanted
+        if built_columns(connection, s.name) != list(s.columns)
+    ]
+    assert wrong == []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT f.conname, f.convalidated, p.relname, "
+            "(SELECT array_agg(a.attname ORDER BY k.n) FROM unnest(f.confkey) "
+            "WITH ORDINALITY AS k(attnum, n) JOIN pg_attribute a ON a.attrelid = f.confrelid "
+            "AND a.attnum = k.attnum) FROM pg_constraint f JOIN pg_class p ON p.oid = f.confrelid "
+            "WHERE f.contype = 'f' AND f.conname LIKE %s",
+            ["%commune_fk%"],
+        )
+        found = {name: (valid, parent, list(cols)) for name, valid, parent, cols in cursor}
+    for statement in wanted:
+        if statement.kind == "foreign":
+            assert found[statement.name] == (True, statement.references, ["commune_id", "id"])
+
+
+@postgresql
+def test_unique_constraints_lead_with_commune_id(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_indexdef(%s::regclass), pg_get_indexdef(%s::regclass), "
+            "pg_get_indexdef(%s::regclass)",
+            [
+                "invoice_number_per_regie",
+                "mandate_rum_unique",
+                "payments_transaction_reference_commune_uniq",
+            ],
+        )
+        number, rum, reference = cursor.fetchone()
+    assert "(commune_id, regie_id, number)" in number
+    assert "(commune_id, regie_id, rum) WHERE" in rum
+    assert "(commune_id, reference)" in reference
+
+
+def _keys_present() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE contype IN ('f', 'u') "
+            "UNION SELECT relname FROM pg_class WHERE relkind = 'i'"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+@postgresql
+def test_reversing_a_later_run_leaves_the_keys_an_earlier_one_built(db):
+    state = ProjectState.from_apps(apps)
+    names = {statement.name for statement in statements(apps)}
+    assert names <= _keys_present()
+    with connection.schema_editor(atomic=True) as editor:
+        EnsureCommuneKeys().database_backwards("rgpd", editor, state, state)
+    assert names <= _keys_present()
+    # The first run, reversed, drops them all and makes the columns unique on their own again.
+    with connection.schema_editor(atomic=True) as editor:
+        EnsureCommuneKeys(first=True).database_backwards("rgpd", editor, state, state)
+    rebuilt = [s for s in statements(apps) if s.kind == "unique"]  # back under their names
+    assert (names - {s.name for s in rebuilt}) & _keys_present() == set()
+    assert [s.name for s in rebuilt if built_columns(connection, s.name)[0] == "commune_id"] == []
+    assert "payments_transaction.reference" in _single_column_uniques()
+    with connection.schema_editor(atomic=True) as editor:
+        EnsureCommuneKeys().database_forwards("rgpd", editor, state, state)
+    assert names <= _keys_present()
+    assert {n for n in _single_column_uniques() if not n.endswith(".commune_id")} == set()
+
+
 @postgresql
 def test_every_foreign_key_between_commune_tables_has_its_composite_twin(db):
     """Fails when a migration adds a table or a foreign key without running
@@ -107,15 +243,3 @@ def test_the_database_refuses_a_row_pointing_to_another_communes_parent(db):
             commune=elsewhere, export=export, to_status=ExportStatus.PRETE
         )
         connection.check_constraints()  # the keys are deferred to the commit
-
-
-@postgresql
-def test_unique_constraints_lead_with_commune_id(db):
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_get_indexdef(%s::regclass), pg_get_indexdef(%s::regclass)",
-            ["invoice_number_per_regie", "mandate_rum_unique"],
-        )
-        number, rum = cursor.fetchone()
-    assert "(commune_id, regie_id, number)" in number
-    assert "(commune_id, regie_id, rum) WHERE" in rum

@@ -21,4 +21,8 @@ class Migration(migrations.Migration):
         ("rgpd", "0004_commune_required"),
     ]
 
-    operations = [EnsureCommuneKeys()]
+    # Outside a transaction: its indexes are built CONCURRENTLY, its foreign keys validated
+    # after they are added (parvis.communes.distribution).
+    atomic = False
+
+    operations = [EnsureCommuneKeys(first=True)]
