@@ -6,9 +6,13 @@ figures come with the activities and billing features; the yardstick and the pag
 the personal space and the guichet are measured now.
 """
 
+import cProfile
 import gc
+import io
 import os
+import pstats
 import statistics
+import tempfile
 import time
 from datetime import date
 
@@ -40,24 +44,44 @@ class Command(BaseCommand):
             help="Tailles (familles) des facturations mensuelles mesurées, séparées par des "
             "virgules ; 0 pour ne pas les mesurer.",
         )
+        parser.add_argument(
+            "--pages",
+            default="",
+            help="Seulement ces pages (noms des figures, séparés par des virgules, par exemple "
+            "calendar_child,calendar_household_default,mon_accueil) : ni panier, ni débit, ni "
+            "facturation.",
+        )
+        parser.add_argument(
+            "--profile", default="", help="Le profil cProfile des requêtes de cette page."
+        )
 
-    def handle(self, *args, families, requests, clients, invoicing, **options):
+    def handle(self, *args, families, requests, clients, invoicing, pages, profile, **options):
         setup_test_environment()
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         settings.SECURE_SSL_REDIRECT = False
+        test = connection.settings_dict.setdefault("TEST", {})
+        if connection.vendor == "sqlite" and not test.get("NAME"):
+            # Under production settings (DJANGO_SETTINGS_MODULE=parvis.settings, README « Small
+            # pages first »): a file, as settings_test's, not SQLite's shared memory, whose
+            # concurrent bookings answer « table is locked » at once.
+            test["NAME"] = os.path.join(tempfile.mkdtemp(prefix="parvis-bench-"), "bench.sqlite3")
         old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+        only = [name for name in pages.split(",") if name]
         try:
-            self.run(families=families, requests=requests, clients=clients)
+            self.run(
+                families=families, requests=requests, clients=clients, only=only, profile=profile
+            )
             sizes = [int(size) for size in invoicing.split(",") if int(size) > 0]
-            if sizes:
+            if sizes and not only:
                 self.run_invoicing(sizes)
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
 
-    def run(self, *, families, requests, clients):
+    def run(self, *, families, requests, clients, only=(), profile=""):
         out = self.stdout
         vendor = connection.vendor
         out.write(f"database: {vendor}")
+        out.write(f"settings: {settings.SETTINGS_MODULE} (DEBUG {settings.DEBUG})")
         out.write(f"cpu_count: {os.cpu_count()}")
         out.write(f"families: {families}")
         started = time.perf_counter()
@@ -97,12 +121,15 @@ class Command(BaseCommand):
             ("calendar_household_default", household, f"/{slug}/mon-espace/reservations/foyer/"),
             ("calendar_household", household, f"/{slug}/mon-espace/reservations/foyer/?vue=annee"),
         ]
+        if only:
+            pages = [page for page in pages if page[0] == "trivial_page" or page[0] in only]
         # As parvis/wsgi.py does once the application is loaded (the data built above is freed).
         gc.collect()
         gc.freeze()
         trivial = None
         for name, client, url in pages:
-            timings, queries, size, cpu = measure(client, url, requests)
+            profiler = cProfile.Profile() if name == profile else None
+            timings, queries, size, cpu = measure(client, url, requests, profiler=profiler)
             p50 = statistics.median(timings)
             p95 = statistics.quantiles(timings, n=20)[-1] if len(timings) >= 20 else max(timings)
             out.write(f"{name}_ms_p50: {p50:.2f} ms")
@@ -110,10 +137,15 @@ class Command(BaseCommand):
             out.write(f"{name}_queries: {queries}")
             out.write(f"{name}_kb: {size / 1000:.1f} kB")
             out.write(f"{name}_cpu_ms_p50: {statistics.median(cpu):.2f} ms")
+            out.write(f"{name}_cpu_ms_best: {min(cpu):.2f} ms")
             if name == "trivial_page":
                 trivial = p50
             else:
                 out.write(f"{name}_ratio_to_trivial: {p50 / trivial:.1f}")
+            if profiler is not None:
+                print_profile(out, profiler, name)
+        if only:
+            return
 
         timings = activities_bench.measure_basket(
             household, world["commune"], world, household_child, requests
@@ -161,14 +193,18 @@ class Command(BaseCommand):
         out.write(f"invoice_pdf_per_s_parallel: {per_s:.1f} PDF/s processes: {workers}")
 
 
-def measure(client, url, requests):
+def measure(client, url, requests, *, profiler=None):
     for _ in range(WARM_UP):
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
     timings, cpu = [], []
     for _ in range(requests):
         start, start_cpu = time.perf_counter(), time.process_time()
+        if profiler is not None:
+            profiler.enable()
         client.get(url)
+        if profiler is not None:
+            profiler.disable()
         timings.append((time.perf_counter() - start) * 1000)
         cpu.append((time.process_time() - start_cpu) * 1000)
     with CaptureQueriesContext(connection) as captured:
@@ -176,6 +212,20 @@ def measure(client, url, requests):
     # The HTML's weight (issue 18 §4: the calendars' default views ≤ 60 kB), and the CPU of this
     # process (the page's server time on a shared machine; SQLite's work included).
     return timings, len(captured), len(response.content), cpu
+
+
+def print_profile(out, profiler, name: str) -> None:
+    """`--profile`: the page's requests under cProfile (their times above are inflated by it),
+    the 40 heaviest functions by cumulative and by own time; the stats saved for pstats."""
+    profiler.create_stats()
+    dump = os.path.join(tempfile.gettempdir(), f"bench_{name}.pstats")
+    profiler.dump_stats(dump)
+    out.write(f"profile: {dump}")
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(40)
+    out.write(text.getvalue())
 
 
 def build_reference_commune(families: int, *, slug: str = "reference") -> dict:
