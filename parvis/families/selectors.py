@@ -1,19 +1,16 @@
 """Reads of households, always scoped to one commune (the views add who asks: the agent's roles).
 
 Searching is case- and accent-insensitive on SQLite and PostgreSQL alike, without storing anything
-more: both sides go through `fold` — in Python for what the agent typed, in SQL (`Fold`) for the
-rows. On SQLite, `Fold` calls `fold` itself (a deterministic function registered on the
-connection); on PostgreSQL it is LOWER(TRANSLATE(…)) with a table computed from `fold`, so both
-databases find the same rows (no `unaccent` extension needed).
+more: both sides go through parvis.text's `fold` — in Python for what the agent typed, in SQL
+(`Fold`) for the rows; both databases find the same rows (no `unaccent` extension needed).
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from django.conf import settings
-from django.db.models import CharField, Exists, Func, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import translation
 
@@ -27,59 +24,7 @@ from parvis.families.models import (
     Personne,
     ServiceKey,
 )
-from parvis.text import fold
-
-# --- Case- and accent-insensitive matching -------------------------------------------------------
-
-# `fold` is parvis.text's (one rule for every app; imported here, where the demarches pages find
-# it too); `Fold` below does the same in SQL.
-
-
-def _fold_or_none(text):
-    return None if text is None else fold(text)
-
-
-@lru_cache(maxsize=1)
-def _postgresql_table() -> tuple[tuple[tuple[str, str], ...], str, str]:
-    """What `fold` does to the Latin letters (U+00C0–U+024F) and combining accents, as SQL can
-    say it: REPLACE pairs for the letters that become several (œ → oe), then TRANSLATE's from/to
-    strings (the combining accents, at the end of `from` with no counterpart, are deleted)."""
-    replaces, source, target = [], [], []
-    for code in range(0xC0, 0x250):
-        ch = chr(code)
-        folded = fold(ch)
-        if folded == ch:
-            continue
-        if len(folded) == 1:
-            source.append(ch)
-            target.append(folded)
-        else:
-            replaces.append((ch, folded))
-    deleted = [chr(code) for code in range(0x300, 0x370)]
-    return tuple(replaces), "".join(source + deleted), "".join(target)
-
-
-class Fold(Func):
-    """`fold` of a text column, in SQL."""
-
-    function = "PARVIS_FOLD"
-    arity = 1
-    output_field = CharField()
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        connection.ensure_connection()
-        connection.connection.create_function(self.function, 1, _fold_or_none, deterministic=True)
-        return super().as_sql(compiler, connection, **extra_context)
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
-        params = tuple(params)
-        replaces, source, target = _postgresql_table()
-        for ch, folded in replaces:
-            sql = f"REPLACE({sql}, %s, %s)"
-            params += (ch, folded)
-        return f"LOWER(TRANSLATE({sql}, %s, %s))", (*params, source, target)
-
+from parvis.text import Fold, fold
 
 # --- Families ------------------------------------------------------------------------------------
 
