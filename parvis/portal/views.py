@@ -13,13 +13,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from parvis import mail
-from parvis.communes import rgaa, selectors
+from parvis.communes import rgaa, selectors, selectors_platform
 from parvis.communes.links import safe_next, url_if_exists
 from parvis.communes.theme import contrast_with_white
 from parvis.portal import display, sitemap
 from parvis.portal.forms import DisplaySettingsForm
 
 NEWS_PER_PAGE = 10
+COMMUNES_PER_PAGE = 20
+COMMUNE_QUERY_MAX_LENGTH = 100
 LATEST_NEWS_ON_HOME = 3
 
 # Entry points of the home page (seed 000), shown once the page they lead to exists.
@@ -43,7 +45,16 @@ def page_not_found(request, exception):
 
 @require_GET
 def commune_list(request):
-    return render(request, "portal/commune_list.html", {"communes": selectors.active_communes()})
+    """The platform's page: the communes online, searched by name or postal code (without regard
+    to case or accents) and paginated; two queries whatever the number of communes."""
+    query = request.GET.get("q", "").strip()[:COMMUNE_QUERY_MAX_LENGTH]
+    paginator = Paginator(selectors_platform.searched_communes(query), COMMUNES_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/commune_list.html",
+        {"page": page, "query": query, "max_length": COMMUNE_QUERY_MAX_LENGTH},
+    )
 
 
 @require_GET
