@@ -6,8 +6,10 @@ from collections import Counter
 
 from django.urls import reverse
 from django.utils.dates import WEEKDAYS
+from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from parvis.activities.selectors import WEEKDAY_LABELS
@@ -89,6 +91,74 @@ class Painter:
         cells = "".join(f"<td>{html}</td>" for html in days)
         return mark_safe(  # every text escaped above and in `day`
             f'<tr id="semaine-{week.key}"><th scope="row">{heading}</th>{cells}</tr>'
+        )
+
+    def month(self, month) -> str:
+        """« Décembre 2026 », escaped (the « Aller au mois » list and the weeks' headers)."""
+        if month not in self._escaped:
+            self._escaped[month] = escape(capfirst(date_format(month, "F Y")))
+        return self._escaped[month]
+
+    def child_week(
+        self, week, days: list[str], *, months=(), locks=(), folded: bool = False,
+        action: str = "", done: str = "",
+    ) -> str:  # fmt: skip
+        """A row of the one-child calendar: its header names the week (and the months that
+        start in it, and who it is billed to); a cell of its own holds « Tout cocher / Tout
+        décocher » of the week (`action`: the form's address; none for a `folded` week) or, for
+        a week that cannot change (`locks`: views.Lock), why, once, its days' checkboxes
+        described by it; and `done`, what a button of the week just did. Then its days, painted
+        by `child_day` (an empty cell for a day outside the period)."""
+        key = week.key
+        monday = f"{week.monday:%d/%m/%Y}"
+        header = "".join(
+            f'<span class="resa-month" id="mois-{month:%Y-%m}">{self.month(month)}</span> '
+            for month in months
+        )
+        header += (
+            '<span class="resa-week">'
+            f"{self._e(_('Semaine du %(monday)s') % {'monday': monday})}</span>"
+        )
+        if week.billed_to:
+            header += f' <span class="resa-billed">{self._e(week.billed_to)}</span>'
+        if len(locks) == 1:
+            lock = locks[0]
+            said = _("Non modifiable : %(reason)s") % {"reason": lock.reason}
+            actions = (
+                f'<span class="resa-locked" id="{lock.ident}"><span aria-hidden="true">⊘</span> '
+                f"{escape(said)}</span>"
+            )
+        elif locks:
+            actions = (
+                '<span class="resa-locked"><span aria-hidden="true">⊘</span> '
+                f'{self._e(_("Non modifiable :"))}</span><ul class="resa-locked__reasons">'
+                + "".join(
+                    f'<li id="{lock.ident}">{self._e(lock.weekdays)} — {self._e(lock.reason)}</li>'
+                    for lock in locks
+                )
+                + "</ul>"
+            )
+        elif not folded:
+            which = self._e(_("semaine du %(monday)s") % {"monday": monday})
+            actions = "".join(
+                f'<button type="submit" name="action" value="{verb}_semaine:{key}" '
+                f'id="tout-{verb}-{key}" formaction="{action}#semaine-{key}" '
+                f'class="button button--secondary button--small">{self._e(label)}'
+                f'<span class="visually-hidden"> — {which}</span></button>'
+                for verb, label in (("cocher", _("Tout cocher")), ("decocher", _("Tout décocher")))
+            )
+        else:
+            actions = ""
+        if done:
+            said = escape(done)
+            actions += (
+                f'<p class="resa-done" role="status" data-resa-done="{said}">'
+                f'<span aria-hidden="true">✓</span> {said}</p>'
+            )
+        cells = "".join(f"<td>{html}</td>" for html in days)
+        return mark_safe(  # every text escaped above and in `child_day`
+            f'<tr id="semaine-{key}"><th scope="row">{header}</th>'
+            f'<td class="resa-week-actions">{actions}</td>{cells}</tr>'
         )
 
     def basket(self, add: list, remove: list, *, level: int) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,8 +32,8 @@ from parvis.activities.models import (
 from parvis.activities.services import closures_of, why_not_bookable, why_not_cancellable
 from parvis.communes.models import Commune
 from parvis.families.custody import Plan
-from parvis.families.models import CustodySide, MemberKind, Personne
-from parvis.families.selectors_citizen import _linked_families, linked_children_q
+from parvis.families.models import CustodySide, FamilyAccess, MemberKind, Personne
+from parvis.families.selectors_citizen import _belongs, _linked_families, linked_children_q
 from parvis.ids import parse_id
 
 WEEKDAY_LABELS = [
@@ -145,30 +146,32 @@ class Target:
 
 def booking_target(*, user: User, commune: Commune, activity_slug: str, child_pk) -> Target | None:
     """The activity (of this commune) and the child (of one of the account's families) a
-    calendar is about; None for anything else. Three queries."""
+    calendar is about; None for anything else. Three queries. (Every calendar request starts
+    here: the account's families are one subquery of FamilyAccess, not linked_children_q's two
+    levels, and the commune is the request's, not joined again — the ORM built this in 4 ms.)"""
     child_pk = parse_id(child_pk)
-    if child_pk is None:
+    if child_pk is None or not _belongs(user, commune):
         return None
-    child = (
-        Personne.objects.filter(
-            linked_children_q(user=user, commune=commune),
-            pk=child_pk,
-            commune=commune,
-            kind=MemberKind.ENFANT,
-        )
-        .select_related("famille", "commune", "custody")
-        .first()
+    # The same children as linked_children_q: a FamilyAccess names a family of its commune.
+    linked = FamilyAccess.objects.filter(user=user, commune=commune).values("famille_id")
+    child = next(
+        iter(
+            Personne.objects.filter(
+                Q(famille__in=linked) | Q(custody__other_famille__in=linked),
+                pk=child_pk,
+                commune=commune,
+                kind=MemberKind.ENFANT,
+            ).select_related("famille", "custody")[:1]
+        ),
+        None,
     )
     if child is None:
         return None
-    activity = (
-        Activity.objects.filter(commune=commune, slug=activity_slug)
-        .select_related("commune")
-        .first()
-    )
+    activity = next(iter(Activity.objects.filter(commune=commune, slug=activity_slug)[:1]), None)
     if activity is None:
         return None
-    inscription = Inscription.objects.filter(child=child, activity=activity).first()
+    child.commune = activity.commune = commune  # the filters above: the same row
+    inscription = next(iter(Inscription.objects.filter(child=child, activity=activity)[:1]), None)
     target = Target(activity=activity, child=child, inscription=inscription)
     if getattr(child, "custody", None) is not None:  # two more queries, shared children only
         target.custody = plan_of(child)
@@ -438,6 +441,43 @@ def fill_cell(
     return cell
 
 
+# The weeks a calendar page of a few weeks reads past them (see `calendar`).
+WINDOW_SLACK = 4
+
+
+class _CellsData:
+    """What the cells of a child's days need, read for a span of days and extended on demand:
+    the closures, the child's bookings (plain rows, by (unit id, day)) and their waiting ranks,
+    the full days, and the day rules that use them (DayRules keeps the closures and full days
+    it was given: they are extended in place). Three or four queries a span."""
+
+    def __init__(self, *, target: Target, units: list[Unit], now: datetime):
+        self.target, self.units = target, units
+        self.last: date | None = None
+        self.booked: dict[tuple[int, date], Booking] = {}
+        self.ranks: dict[int, int] = {}
+        self.rules = DayRules(target.activity, now=now, closures={}, full=set())
+
+    def extend(self, first: date, last: date) -> None:
+        activity = self.target.activity
+        self.rules.closures.update(closures_of(activity, first, last))
+        # By (child, unit, day), the unique constraint's index: SQLite without statistics
+        # took the commune's index for `child = … AND commune_id = …` and read every booking
+        # of the commune (20–30 ms at 200 families).
+        reservations = [
+            Booking(*row)
+            for row in Reservation.objects.filter(
+                child=self.target.child,
+                unit__in=[unit.pk for unit in self.units],
+                day__range=(first, last),
+            ).values_list("pk", "child_id", "unit_id", "day", "status")
+        ]
+        self.ranks.update(_waiting_ranks(reservations))
+        self.booked.update({(r.unit_id, r.day): r for r in reservations})
+        self.rules.full.update(full_days(self.units, first, last))
+        self.last = last
+
+
 def calendar(
     *,
     target: Target,
@@ -446,43 +486,42 @@ def calendar(
     wanted: set | None = None,
     window: tuple[date | None, int] | None = None,
 ) -> Calendar:
-    """The whole period of `target.activity` for `target.child`, a week per row: six queries
-    whatever the number of weeks. `wanted` (a set of (unit id, day)) is what the form shown
-    checks among the changeable cells; None: what is booked. `window` (a day of the first week
-    to show, None for the opening week; how many weeks) works out only the weeks a page of
-    that many weeks shows and those from today's to the first that can change (its opening):
-    the others are left empty (nothing is changed there: a GET's page, not a posted form)."""
-    activity, child = target.activity, target.child
+    """The whole period of `target.activity` for `target.child`, a week per row: four queries
+    whatever the number of weeks (five when some bookings wait). `wanted` (a set of (unit id,
+    day)) is what the form shown checks among the changeable cells; None: what is booked.
+    `window` (a day of the first week to show, None for the opening week; how many weeks) works
+    out only the weeks a page of that many weeks shows and those from today's to the first that
+    can change (its opening), and reads only their days (three or four queries more when the
+    opening lies past them): the others are left empty (nothing is changed there: a GET's page,
+    not a posted form)."""
+    activity = target.activity
     units = list(activity.units.all())
     today = timezone.localtime(now).date()
-    # The days whose cells may be worked out: the whole period, or for a window from the Monday
-    # of today's week (where the opening is looked for), of the week asked, or of the period's
-    # start once it is over (its first weeks are shown then).
-    first_day = activity.start
+    # The days read: the whole period; for a window, from the Monday of today's week (where the
+    # opening is looked for), of the week asked, or of the period's start once it is over (its
+    # first weeks are shown then), to WINDOW_SLACK weeks past a window from there (a holiday or
+    # a deadline puts the opening two or three weeks after today's) or to the week asked's
+    # window; the rest of the period only if the opening lies beyond (two reads then).
+    first_day, last_day = activity.start, activity.end
     if window is not None:
+        start, size = window
         if today <= activity.end:
             first_day = max(first_day, today)
-        if window[0] is not None:
-            first_day = min(first_day, window[0])
+        if start is not None:
+            first_day = min(first_day, start)
         first_day = max(first_day - timedelta(days=first_day.weekday()), activity.start)
-    closures = closures_of(activity, first_day, activity.end)
-    # Plain rows, not models; by (child, unit, day), the unique constraint's index: SQLite
-    # without statistics took the commune's index for `child = … AND commune_id = …` and read
-    # every booking of the commune (20–30 ms at 200 families).
-    reservations = [
-        Booking(*row)
-        for row in Reservation.objects.filter(
-            child=child, unit__in=[unit.pk for unit in units], day__range=(first_day, activity.end)
-        ).values_list("pk", "child_id", "unit_id", "day", "status")
-    ]
-    ranks = _waiting_ranks(reservations)
-    booked = {(r.unit_id, r.day): r for r in reservations}
-    rules = DayRules(
-        activity, now=now, closures=closures, full=full_days(units, first_day, activity.end)
-    )
+        last_day = first_day + timedelta(weeks=size + WINDOW_SLACK, days=-1)
+        if start is not None:
+            last_day = max(last_day, start + timedelta(weeks=size, days=-start.weekday() - 1))
+        last_day = min(last_day, activity.end)
+    read = _CellsData(target=target, units=units, now=now)
+    read.extend(first_day, last_day)
+    rules, booked, ranks = read.rules, read.booked, read.ranks
     columns = sorted({d for unit in units for d in unit.weekdays}) or [0, 1, 2, 3, 4]
 
     def week_of(monday: date) -> Week:
+        if read.last < min(monday + timedelta(days=6), activity.end):
+            read.extend(read.last + timedelta(days=1), activity.end)
         days = []
         for weekday in columns:
             day = monday + timedelta(days=weekday)

@@ -17,6 +17,7 @@ from functools import wraps
 
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -144,6 +145,7 @@ class Row:
     days: list[str]  # the painted days
     months: list[date] = field(default_factory=list)  # the months that start here (their 1st)
     locks: list[Lock] = field(default_factory=list)  # a week that cannot change: why (else [])
+    html: str = ""  # the row, painted (Painter.child_week)
 
 
 @dataclass
@@ -222,6 +224,14 @@ def _render_calendar(request, target, cal, *, start=None, year=False, **extra):
 
     folded = [row(i, weeks[i]) for i in range(opening)] if year else []
     shown = [row(i, weeks[i]) for i in range(first, last)]
+    calendar_url = reverse(
+        "activities:calendrier",
+        kwargs={
+            "commune": request.commune.slug,
+            "activity": activity.slug,
+            "child": target.child.pk,
+        },
+    )
     carried = {"ajout": [], "retrait": []}
     if window is not None:  # the changes of the weeks not shown, kept in the form
         for week in weeks[: window.first] + weeks[window.last :]:
@@ -238,14 +248,24 @@ def _render_calendar(request, target, cal, *, start=None, year=False, **extra):
                 months.append((month, week.monday))
                 if first <= index < last:
                     shown[index - first].months.append(month)
+    # The rows painted in Python (a template include per week cost as much as its days).
+    done = extra.get("done")
+    for rows, is_folded in ((folded, True), (shown, False)):
+        for painted in rows:
+            painted.html = painter.child_week(
+                painted.week, painted.days, months=painted.months, locks=painted.locks,
+                folded=is_folded, action=calendar_url,
+                done=done.message if done and done.week == painted.week.monday else "",
+            )  # fmt: skip
     first_changeable = next((r.week for r in shown if r.week.changeable), None)
     if first_changeable is None and year:
         first_changeable = next((w for w in weeks[opening:] if w.changeable), None)
     context = _context(
-        target, cal=cal, folded=folded, rows=shown, months=months, step=1, year=year,
+        target, cal=cal, folded=folded, rows=shown, step=1, year=year,
+        months=[(painter.month(month), month, monday) for month, monday in months],
         window=window, carried=carried, counts=_counts(cal), first_changeable=first_changeable,
         shown_days=f"{weeks[first].monday}:{weeks[last - 1].sunday}" if shown else "",
-        **extra,
+        calendar_url=calendar_url, **extra,
     )  # fmt: skip
     return render(request, "activities/calendrier.html", context)
 
