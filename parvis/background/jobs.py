@@ -111,8 +111,8 @@ def create(
 
 
 def _enqueue(job: Job) -> None:
-    job_id = job.pk
-    transaction.on_commit(lambda: run_job_task.enqueue(job_id=job_id))
+    job_id, commune_id = job.pk, job.commune_id
+    transaction.on_commit(lambda: run_job_task.enqueue(job_id=job_id, commune_id=commune_id))
 
 
 def is_running(job: Job, *, now=None) -> bool:
@@ -134,12 +134,13 @@ def can_resume(job: Job, *, now=None) -> bool:
 def resume(*, job: Job) -> bool:
     """« Reprendre »: queues the job's task again from its first item not done. False (nothing
     queued) when it is done or a task is at work on it (a second click: the row is locked)."""
-    job = Job.objects.select_for_update().get(pk=job.pk)
+    rows = Job.objects.filter(commune_id=job.commune_id, pk=job.pk)  # its commune's (Citus)
+    job = rows.select_for_update().get()
     if not can_resume(job):
         return False
     job.status, job.error_code, job.error_params = Job.Status.QUEUED, "", {}
     job.progress_at = timezone.now()
-    job.save(update_fields=["status", "error_code", "error_params", "progress_at"])
+    rows.update(status=job.status, error_code="", error_params={}, progress_at=job.progress_at)
     _enqueue(job)
     return True
 
@@ -182,56 +183,68 @@ def _merge(result: dict, counters: dict) -> dict:
     return merged
 
 
-def run(job_id: int) -> Job | None:
+def run(job_id: int, commune_id: int | None = None) -> Job | None:
     """Works through the job from its first item not done, batch by batch (each batch and its
     progress in one transaction). Two tasks on one job (a resume while the first was only slow)
-    never work the same batch: the job's row is locked and its progress read again first."""
-    job = Job.objects.filter(pk=job_id).first()
+    never work the same batch: the job's row is locked and its progress read again first.
+
+    Every query is the job's commune's (issue 18 §2): the job's own rows say `commune_id` by hand
+    (this table has no scoped manager), the batches run in `commune_scope`. A task queued
+    without `commune_id` (before it was passed) reads it first."""
+    if commune_id is None:
+        commune_id = Job.objects.filter(pk=job_id).values_list("commune_id", flat=True).first()
+        if commune_id is None:
+            return None
+    with commune_scope(commune_id):
+        return _run(job_id, Job.objects.filter(commune_id=commune_id, pk=job_id))
+
+
+def _run(job_id: int, rows) -> Job | None:
+    job = rows.first()
     if job is None or job.status == Job.Status.DONE:
         return job
     kind = KINDS.get(job.kind)
-    Job.objects.filter(pk=job.pk).update(
+    rows.update(
         status=Job.Status.RUNNING, progress_at=timezone.now(), error_code="", error_params={}
     )
     try:
         while True:
             with transaction.atomic():
-                job = Job.objects.select_for_update().get(pk=job_id)
+                job = rows.select_for_update().get()
                 if job.done >= job.total or job.status != Job.Status.RUNNING:
                     break
                 if kind is None:
                     raise JobError("technical")
                 batch = job.items[job.done : job.done + kind.batch_size]
-                with commune_scope(job.commune_id):
-                    counters = kind.run_batch(job, batch)
+                counters = kind.run_batch(job, batch)
                 job.result = _merge(job.result, counters or {})
                 job.done += len(batch)
                 job.progress_at = timezone.now()
-                job.save(update_fields=["result", "done", "progress_at"])
+                rows.update(result=job.result, done=job.done, progress_at=job.progress_at)
     except JobError as error:
-        _stop(job_id, error.code, error.params)
-        return Job.objects.get(pk=job_id)
+        _stop(rows, error.code, error.params)
+        return rows.get()
     except Exception:
         logger.exception("Background job %s (%s) stopped", job_id, job.kind)
-        _stop(job_id, "technical", {})
+        _stop(rows, "technical", {})
         raise
     now = timezone.now()
-    Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+    rows.filter(status=Job.Status.RUNNING).update(
         status=Job.Status.DONE, finished_at=now, progress_at=now
     )
-    return Job.objects.get(pk=job_id)
+    return rows.get()
 
 
-def _stop(job_id: int, code: str, params: dict) -> None:
-    Job.objects.filter(pk=job_id).update(
+def _stop(rows, code: str, params: dict) -> None:
+    rows.update(
         status=Job.Status.FAILED, error_code=code, error_params=params, progress_at=timezone.now()
     )
 
 
 @task(priority=5)
-def run_job_task(*, job_id: int) -> dict:
-    """The background task of a job (queued by `create` and `resume`)."""
-    job = run(job_id)
+def run_job_task(*, job_id: int, commune_id: int | None = None) -> dict:
+    """The background task of a job (queued by `create` and `resume`, with its commune)."""
+    job = run(job_id, commune_id)
     if job is None:
         return {"done": 0}
     return {"done": job.done, "total": job.total, "status": job.status}

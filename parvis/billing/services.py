@@ -349,7 +349,7 @@ def record_payment(
     if send_receipt:
         from parvis.billing import tasks
 
-        enqueue_on_commit(tasks.send_receipt, payment_id=payment.pk)
+        enqueue_on_commit(tasks.send_receipt, payment_id=payment.pk, commune_id=payment.commune_id)
     return payment
 
 

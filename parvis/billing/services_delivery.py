@@ -21,14 +21,23 @@ def queue_invoices(*, invoice_ids: list[int]) -> int:
     """Queues the e-mailing of `invoice_ids` (paperless ones not sent yet) for the background
     workers, in tasks of SEND_BATCH invoices, once the current transaction commits. Returns how
     many were queued."""
-    ids = list(
+    rows = (
         _pending(Invoice.objects.filter(pk__in=invoice_ids))
-        .order_by("number")
-        .values_list("pk", flat=True)
+        .order_by("commune_id", "number")
+        .values_list("commune_id", "pk")
     )
-    for start in range(0, len(ids), SEND_BATCH):
-        enqueue_on_commit(tasks.send_invoices, invoice_ids=ids[start : start + SEND_BATCH])
-    return len(ids)
+    by_commune: dict[int, list[int]] = {}
+    for commune_id, pk in rows:
+        by_commune.setdefault(commune_id, []).append(pk)
+    # Each task for one commune, queued with its id: its queries are the commune's (issue 18 §2).
+    for commune_id, ids in by_commune.items():
+        for start in range(0, len(ids), SEND_BATCH):
+            enqueue_on_commit(
+                tasks.send_invoices,
+                invoice_ids=ids[start : start + SEND_BATCH],
+                commune_id=commune_id,
+            )
+    return sum(len(ids) for ids in by_commune.values())
 
 
 @transaction.atomic

@@ -154,11 +154,17 @@ def start_run(*, regie: Regie, month: date, actor: User | None) -> tuple[Invoici
             **({"error": [before[1], ""]} if before[1] else {}),
         },
     )
-    enqueue_on_commit(issue_run_task, run_id=run.pk, actor_id=_actor(actor) and actor.pk)
+    enqueue_on_commit(
+        issue_run_task,
+        run_id=run.pk,
+        actor_id=_actor(actor) and actor.pk,
+        commune_id=run.commune_id,
+    )
     return run, True
 
 
 @task(priority=5)
+@tenancy.commune_task
 def issue_run_task(*, run_id: int, actor_id: int | None) -> dict:
     """The background task of a run (queued by `start_run`): after receipts (10), before a
     run's PDFs (0). A missing tariff stops it, recorded on the run for the agent; any other

@@ -10,13 +10,17 @@ and billing's modules form no circle."""
 from django_tasks import task
 
 from parvis.billing import delivery
+from parvis.communes import tenancy
 
 
+# Each queued with commune_id= (tenancy.commune_task): its queries are that commune's.
 @task(priority=0)
+@tenancy.commune_task
 def send_invoices(*, invoice_ids: list[int]) -> dict:
     return delivery.send_invoices(invoice_ids=invoice_ids)
 
 
 @task(priority=10)
+@tenancy.commune_task
 def send_receipt(*, payment_id: int) -> bool:
     return delivery.send_receipt(payment_id=payment_id)

@@ -6,7 +6,9 @@ already scope what they read by `request.commune` (selectors), mostly through a 
 invoice's lines through the invoice); this layer makes the commune explicit in the SQL:
 
 - `CommuneMiddleware` sets the current commune for the request of `/<commune>/…` (`scope`);
-  periodic commands and tasks that work for one commune may set it too, code that reads across
+  the background tasks of one commune's work are queued with its id and run in its scope
+  (`commune_task`; the agents' jobs through `background.jobs.commune_scope`); periodic
+  commands that work for one commune may set it too, code that reads across
   communes (the operator's pages, /healthz/status, commands looping over communes) runs without;
 - the default and base managers of every commune table (`CommuneOwned`) add
   `commune_id = <current>` to their querysets when one is set: lists, `get`, related managers,
@@ -21,6 +23,7 @@ Django internals beyond the join restriction). `parvis/tests/test_sql_commune_fi
 both sides' main pages and fails on a statement that reads a commune table without it.
 """
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -44,6 +47,20 @@ def scope(commune_id: int | None) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def commune_task(func):
+    """A background task's function whose work is one commune's: it is queued with
+    `commune_id=` (beside its own arguments) and runs in that commune's scope, so each of its
+    queries says the commune (a task queued without it runs unscoped, as before). Under
+    `@task(…)`: `@task(priority=…)` then `@tenancy.commune_task` then the function."""
+
+    @functools.wraps(func)
+    def in_scope(*args, commune_id: int | None = None, **kwargs):
+        with scope(commune_id):
+            return func(*args, **kwargs)
+
+    return in_scope
 
 
 def enter(commune_id: int | None):

@@ -17,6 +17,7 @@ from django_tasks import task
 
 from parvis.accounts.models import User
 from parvis.accounts.services import audit
+from parvis.communes import tenancy
 from parvis.communes.models import Commune
 from parvis.mail import absolute_url, queue_email
 from parvis.rgpd import retention, selectors
@@ -75,11 +76,12 @@ def request_export(*, user: User, commune: Commune) -> DataExport:
     export = DataExport.objects.create(commune=commune, user=user)
     ExportStatusChange.objects.create(export=export, to_status=ExportStatus.EN_PREPARATION)
     audit(actor=user, action="rgpd.export", commune=commune, target=user)
-    enqueue_on_commit(build_export_task, export_id=export.pk)
+    enqueue_on_commit(build_export_task, export_id=export.pk, commune_id=export.commune_id)
     return export
 
 
 @task(priority=5)
+@tenancy.commune_task
 def build_export_task(*, export_id: int) -> str:
     """Builds an export off the request (its households' rows, stored files and invoices' PDFs
     take seconds). Lives here, next to its work, like billing's run task."""

@@ -5,27 +5,39 @@ statement goes through parvis.testing.commune_sql. What is left, and why, is in
 sql_commune_filter_allowed.py: a new offender fails here, and so does an allowance no longer
 needed."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
 from django.db import connection
-from django.test import Client
+from django.test import Client, TestCase
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from parvis.accounts.models import User
+from parvis import mail
+from parvis.accounts.models import AgentRole, User
+from parvis.activities import services as activities_services
+from parvis.activities import services_fermeture
 from parvis.activities.models import Inscription
-from parvis.billing import services_runs
+from parvis.activities.rules import PARIS
+from parvis.background import jobs
+from parvis.background.models import Job
+from parvis.billing import services as billing_services
+from parvis.billing import services_delivery, services_runs
+from parvis.billing import tasks as billing_tasks
 from parvis.billing.models import Invoice
 from parvis.billing.tests.invoicing_factories import NOV, NOV_DAYS, book, child, family, make_world
+from parvis.communes import tenancy
 from parvis.communes.demo import DEMO_PASSWORD as PASSWORD
 from parvis.communes.models import Commune
 from parvis.demarches.models import Procedure
 from parvis.demarches.tests.suivi_support import file_request
 from parvis.families.models import Famille
+from parvis.families.tests.factories import CitizenFactory, FamilyAccessFactory
 from parvis.portal.management.commands.load_demo import LOADERS
+from parvis.rgpd import services as rgpd_services
 from parvis.testing.commune_sql import commune_tables, offences
+from parvis.testing.guichet import make_agent
 from parvis.tests.sql_commune_filter_allowed import ALLOWED
 
 NEW_ADDRESS = {"street": "4, avenue des Tilleuls", "postal_code": "78955", "city": "Carrières"}
@@ -212,5 +224,105 @@ def test_the_invoicing_run_says_the_commune_of_every_table_it_queries():
     assert run.invoice_count == 3
     statements = [q["sql"] for q in captured.captured_queries]
     assert sum(_names_one(sql, tables) for sql in statements) > 10
+    found = [str(o) for sql in statements for o in offences(sql, tables)]
+    assert found == [], "\n".join(found)
+
+
+def _run_queued(callbacks) -> list[str]:
+    """Runs the tasks queued by `callbacks` (and those they queue) as a worker would, outside
+    any request's scope; returns their statements."""
+    assert tenancy.current_commune_id() is None
+    with (
+        CaptureQueriesContext(connection) as captured,
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        for callback in callbacks:
+            callback()
+    return [query["sql"] for query in captured.captured_queries]
+
+
+@pytest.mark.django_db
+def test_the_tasks_of_a_journey_say_the_commune_of_every_table_they_query(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    """The background tasks (a worker, no request): each is queued with its commune's id and
+    works in its scope (tenancy.commune_task, background.jobs). The run's task and its
+    invoices' PDFs e-mailed (« Envoyer »), a payment's receipt PDF, the basket's summary
+    e-mail, the closing of a day (a job: its batches and the families' e-mails), an RGPD
+    export."""
+    ran = []
+    for module, name in (
+        (billing_tasks.delivery, "send_invoices"),
+        (billing_tasks.delivery, "send_receipt"),
+        (services_runs, "_work"),
+        (rgpd_services, "build_export"),
+        (jobs, "_run"),
+        (mail, "_send_one"),
+    ):
+        real = getattr(module, name)
+        monkeypatch.setattr(
+            module,
+            name,
+            lambda *a, _real=real, _name=name, **k: ran.append(_name) or _real(*a, **k),
+        )
+    with time_machine.travel(datetime(2026, 12, 1, 10, tzinfo=PARIS), tick=False):
+        world = make_world()
+        commune = world.commune
+        kids = []
+        for index in range(3):
+            famille = family(world, f"FAMILLE{index:02d}", paperless_invoice=True)
+            FamilyAccessFactory(famille=famille, user__email=f"f{index}@example.fr")
+            kid = child(world, famille, "Enfant", date(2017, 1, 1))
+            book(kid, world.meal, NOV_DAYS[: index + 1])
+            kids.append(kid)
+        tables = commune_tables()
+        statements = []
+
+        def queued_by(work):
+            # The request's part, in its commune's scope as CommuneMiddleware sets it.
+            with tenancy.scope(commune.pk), django_capture_on_commit_callbacks() as callbacks:
+                result = work()
+            statements.extend(_run_queued(callbacks))
+            return result
+
+        run, _queued = queued_by(
+            lambda: services_runs.start_run(regie=world.regie, month=NOV, actor=None)
+        )
+        agent = make_agent(commune, AgentRole.Role.ADMINISTRATEUR)
+        queued_by(lambda: services_delivery.deliver_run(run=run, actor=agent))
+        invoice = Invoice.objects.filter(run=run).order_by("pk").first()
+        queued_by(
+            lambda: billing_services.record_payment(
+                regie=world.regie, famille=invoice.famille, allocations=[(invoice, invoice.total)],
+                method="especes", received_on=date(2026, 12, 1), actor=None,
+            )
+        )  # fmt: skip
+        monday = date(2026, 12, 14)
+        queued_by(
+            lambda: activities_services.validate_basket(
+                famille=kids[0].famille, child=kids[0], activity=world.peri,
+                add=[(world.am, monday)], remove=[], actor=None,
+            )
+        )  # fmt: skip
+        for kid in kids[1:]:
+            book(kid, world.am, [monday])
+        job = queued_by(
+            lambda: services_fermeture.start_closing(
+                commune=commune, activity=world.peri, day=monday, reason="Grève", actor=agent
+            )
+        )
+        export = queued_by(
+            lambda: rgpd_services.request_export(
+                user=CitizenFactory(commune=commune), commune=commune
+            )
+        )
+    run.refresh_from_db()
+    job.refresh_from_db()
+    export.refresh_from_db()
+    assert (run.invoice_count, job.status, export.status) == (3, Job.Status.DONE, "prete")
+    assert {"_work", "send_invoices", "send_receipt", "_run", "_send_one", "build_export"} <= set(
+        ran
+    ), ran
+    assert sum(_names_one(sql, tables) for sql in statements) > 50
     found = [str(o) for sql in statements for o in offences(sql, tables)]
     assert found == [], "\n".join(found)
