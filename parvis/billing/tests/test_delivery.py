@@ -159,8 +159,8 @@ def test_a_run_is_queued_in_batches_for_the_workers(
         assert default_task_backend.results == []  # a rollback would leave no task behind
     queued = default_task_backend.results
     assert [r.kwargs for r in queued] == [
-        {"invoice_ids": [invoices["DURAND"].pk]},
-        {"invoice_ids": [invoices["LEROY"].pk]},
+        {"invoice_ids": [invoices["DURAND"].pk], "commune_id": run.commune_id},
+        {"invoice_ids": [invoices["LEROY"].pk], "commune_id": run.commune_id},
     ]
     assert {r.task.module_path for r in queued} == {"parvis.billing.tasks.send_invoices"}
     assert mail.outbox == []

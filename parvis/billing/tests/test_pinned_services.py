@@ -382,7 +382,7 @@ def test_the_receipt_is_queued_after_the_commit_only_when_asked(
         sent = pay(regie, famille, (due, D("6.00")))
         assert queued == []  # not before the commit
     assert len(callbacks) == 1
-    assert queued == [{"payment_id": sent.pk}]
+    assert queued == [{"payment_id": sent.pk, "commune_id": sent.commune_id}]
     assert quiet.pk != sent.pk
 
 

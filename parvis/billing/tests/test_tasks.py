@@ -65,7 +65,7 @@ def test_a_receipt_is_queued_ahead_of_a_runs_invoices(settings, django_capture_o
     receipt = next(
         r for r in default_task_backend.results if r.task.module_path.endswith("send_receipt")
     )
-    assert receipt.kwargs == {"payment_id": payment.pk}
+    assert receipt.kwargs == {"payment_id": payment.pk, "commune_id": payment.commune_id}
     from parvis.billing import tasks
 
     assert tasks.send_receipt.priority > tasks.send_invoices.priority
