@@ -231,6 +231,11 @@ def household(*, user: User, commune: Commune) -> Household:
     )  # fmt: skip
 
 
+def files_complete(lines: list[Line], *, today: date) -> dict[tuple[int, int], bool]:
+    """What `grid` reads of the administrative files, alone (« Valider » reads no grid)."""
+    return _files_complete(lines, today=today)
+
+
 def _files_complete(lines: list[Line], *, today: date) -> dict[tuple[int, int], bool]:
     """(family id, activity id) → whether the family's administrative file for the activity's
     school year is complete, for the activities that require it: four queries then (the same
@@ -534,7 +539,9 @@ def grid(
             child__in={line.child.pk for line in lines},
             unit__in=units,
             day__range=(start, end),
-        ).values_list("pk", "child_id", "unit_id", "day", "status")
+        )
+        .order_by()  # in a dict: the model's order would join the units
+        .values_list("pk", "child_id", "unit_id", "day", "status")
     ]
     ranks = _waiting_ranks(reservations)
     booked = {(r.child_id, r.unit_id, r.day): r for r in reservations}

@@ -5,13 +5,14 @@ bookings' states and seat counters are written by reservations.move, their one o
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from parvis.accounts.models import User
@@ -27,9 +28,10 @@ from parvis.activities.models import (
     Unit,
 )
 from parvis.activities.rules import PARIS, format_moment, is_open_at, moment
+from parvis.activities.tasks import send_baskets_summary
 from parvis.communes.models import Commune
 from parvis.families.models import Famille, Personne
-from parvis.mail import absolute_url, queue_email
+from parvis.tasks import enqueue_on_commit
 
 
 class BasketRefused(Exception):
@@ -283,7 +285,7 @@ def validate_baskets(
     # The seat counters first, then the children's bookings (only them, not their units): the
     # order every writer keeps, else a seat given back (counter, then the waiting list) and a
     # waiting family's basket each hold what the other waits for (PostgreSQL).
-    reservations.lock_counters((u.pk, d) for u, d in changes if u.seats is not None)
+    counters = reservations.lock_counters((u.pk, d) for u, d in changes if u.seats is not None)
     # Read once the counters are held: a day closed (close_day holds them too) while a basket
     # waited is seen closed, not booked from a view taken before the closure.
     children = {b.child.pk for b in baskets}
@@ -329,6 +331,8 @@ def validate_baskets(
             waiting = [r for r in created if r.status == BookingStatus.LISTE_ATTENTE]
             added = [r for r in created if r.status != BookingStatus.LISTE_ATTENTE]
             removed = [r for r in outcome.removed if key(r) == mine]
+            if not created and not removed:
+                continue  # nothing of this basket was a change (booked meanwhile): no row
             rows.append(
                 dict(
                     action="reservation.basket",
@@ -345,7 +349,7 @@ def validate_baskets(
             )
         return rows
 
-    outcome = reservations.move(moves, actor=actor, now=now, audit=audit_rows)
+    outcome = reservations.move(moves, actor=actor, now=now, audit=audit_rows, locked=counters)
     results = {(b.child.pk, b.activity.pk): BasketResult() for b in baskets}
     for reservation in outcome.removed:
         results[key(reservation)].removed.append((reservation.unit, reservation.day))
@@ -399,7 +403,7 @@ def _basket_moves(basket: Basket, *, existing) -> list[reservations.Move]:
     wanted = BookingStatus.EN_ATTENTE if activity.needs_instruction else BookingStatus.RESERVEE
     for unit, day in sorted(basket.add, key=lambda change: (change[1], change[0].position)):
         if (child.pk, unit.pk, day) not in existing:
-            booking = Reservation(
+            booking = reservations.new_booking(
                 commune_id=basket.famille.commune_id, famille=basket.famille, child=child,
                 unit=unit, day=day,
             )  # fmt: skip
@@ -429,46 +433,42 @@ def validate_basket_and_notify(
             actor=actor, now=now, file_complete=file_complete,
         )  # fmt: skip
         if result.added or result.waiting or result.removed:
-            transaction.on_commit(
-                lambda: send_basket_summary(
-                    user=actor, child=child, activity=activity, result=result
-                )
+            queue_baskets_summary(
+                user=actor, commune_id=activity.commune_id, baskets=[(child, activity, result)]
             )
     return result
 
 
-def send_basket_summary(
-    *, user: User, child: Personne, activity: Activity, result: BasketResult
-) -> None:
-    """The e-mail of what « Valider » saved: days added, on the waiting list (with the rank),
-    and cancelled."""
-    send_baskets_summary(user=user, commune=activity.commune, baskets=[(child, activity, result)])
+def summary_of(baskets: list) -> list[dict]:
+    """What the summary e-mail says of `baskets` ((child, activity, BasketResult)), as the JSON
+    the task takes (tasks.send_baskets_summary): ids, days, statuses, waiting ranks."""
+    return [
+        {
+            "child": child.pk,
+            "activity": activity.pk,
+            "added": [[r.unit_id, r.day.isoformat(), r.status] for r in result.added],
+            "waiting": [
+                [r.unit_id, r.day.isoformat(), result.ranks.get(r.pk)] for r in result.waiting
+            ],
+            "removed": [[unit.pk, day.isoformat()] for unit, day in result.removed],
+        }
+        for child, activity, result in baskets
+    ]
 
 
-def send_baskets_summary(*, user: User, commune, baskets: list) -> None:
-    """The one e-mail of a « Valider » that saved several baskets at once (the household grid):
-    `baskets` are (child, activity, BasketResult), each said as send_basket_summary says one."""
+def queue_baskets_summary(*, user: User, commune_id: int, baskets: list) -> None:
+    """The e-mail of what « Valider » saved (days added, on the waiting list with the rank,
+    cancelled), one for the baskets validated together: queued as a task once the transaction
+    has committed, rendered there (tasks.send_baskets_summary), not in the request. Nothing when
+    the account has no address."""
     if not user.email:
         return
-    queue_email(
-        subject=_("%(commune)s — vos réservations sont enregistrées") % {"commune": commune.name},
-        body=render_to_string(
-            "activities/emails/basket.txt",
-            {
-                "commune": commune,
-                "baskets": [
-                    {
-                        "child": child,
-                        "activity": activity,
-                        "added": result.added,
-                        "waiting": [(r, result.ranks.get(r.pk)) for r in result.waiting],
-                        "removed": result.removed,
-                    }
-                    for child, activity, result in baskets
-                ],
-                "url": absolute_url(f"/{commune.slug}/mon-espace/activites/"),
-            },
-        ),
-        commune_id=commune.pk,
-        to=[user.email],
+    enqueue_on_commit(
+        send_baskets_summary,
+        user_id=user.pk,
+        commune_id=commune_id,
+        # One string: django-tasks walks every value of its arguments in Python (a month of
+        # three children is about 400 values; a string is one).
+        summary=json.dumps(summary_of(baskets)),
+        language=get_language(),
     )

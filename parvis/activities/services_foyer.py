@@ -17,7 +17,7 @@ from parvis.activities.services import (
     Basket,
     BasketResult,
     BasketsRefused,
-    send_baskets_summary,
+    queue_baskets_summary,
     validate_baskets,
 )
 from parvis.families.models import Famille, Personne
@@ -53,13 +53,24 @@ def validate_household_basket(
     writer keeps): when one is refused the others are still checked (every problem is said at
     once) and nothing is saved. On success, `basket.result` is set and one e-mail sums the whole
     validation up (on commit). A constant number of queries whatever the number of children,
-    activities and days."""
+    activities and days. The e-mail is rendered by a task (tasks.send_baskets_summary), not here."""
     now = now or timezone.now()
     problems = {}
-    # The households' rows read once (a child's own `famille` would be a query per child).
-    familles = Famille.objects.select_related("commune").in_bulk(
-        {b.child.famille_id for b in baskets}
-    )
+    # The households' rows: those the children were read with (the household grid's
+    # selector), else read once (a child's own `famille` would be a query per child).
+    familles = {}
+    for b in baskets:
+        child, activity = b.child, b.activity
+        if not (Personne.famille.is_cached(child) and Activity.commune.is_cached(activity)):
+            continue
+        famille = child.famille
+        if famille.commune_id == activity.commune_id:
+            if not Famille.commune.is_cached(famille):
+                famille.commune = activity.commune
+            familles[famille.pk] = famille
+    missing = {b.child.famille_id for b in baskets} - familles.keys()
+    if missing:
+        familles.update(Famille.objects.select_related("commune").in_bulk(missing))
     try:
         results = validate_baskets(
             [
@@ -82,12 +93,9 @@ def validate_household_basket(
         raise HouseholdBasketRefused(problems)
     done = [b for b in baskets if b.result.added or b.result.waiting or b.result.removed]
     if done:
-        commune = done[0].activity.commune
-        transaction.on_commit(
-            lambda: send_baskets_summary(
-                user=actor,
-                commune=commune,
-                baskets=[(b.child, b.activity, b.result) for b in done],
-            )
+        queue_baskets_summary(
+            user=actor,
+            commune_id=done[0].activity.commune_id,
+            baskets=[(b.child, b.activity, b.result) for b in done],
         )
     return baskets

@@ -239,57 +239,67 @@ def _groups(house, cells) -> list[BasketGroup]:
     return groups
 
 
+def _chosen(house, posted) -> list[tuple]:
+    """The posted changes by line, in the grid's order: (line, add, remove), each a list of
+    (unit, day) by day and unit. Only the changes the grid has a cell for (a unit of the line's
+    activity, on one of its weekdays, within the activity's dates), as the grid would keep them;
+    whether a day is booked is the service's to read, under its locks (an added day already
+    booked or a removed day not booked is no change)."""
+    where = {(line.child.pk, unit.pk): (line, unit) for line in house.lines for unit in line.units}
+    found = defaultdict(lambda: ([], []))
+    for keys, index in ((posted.add, 0), (posted.remove, 1)):
+        for child_id, unit_id, day in keys:
+            line, unit = where.get((child_id, unit_id), (None, None))
+            if (
+                line is not None
+                and day.weekday() in unit.weekdays
+                and line.activity.start <= day <= line.activity.end
+            ):
+                found[line.key][index].append((unit, day))
+    chosen = []
+    for line in house.lines:
+        if line.key in found:
+            add, remove = found[line.key]
+            chosen.append((line, sorted(add, key=_by_day), sorted(remove, key=_by_day)))
+    return chosen
+
+
+def _by_day(change: tuple) -> tuple:
+    unit, day = change
+    return (day, unit.position, unit.pk)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @citizen_required
 def panier(request):
     """« Valider »: every change of the basket saved in one transaction, or every refusal next
     to its day and nothing saved. (The basket is shown by the grid's POST; a GET here goes back
-    to the grid.)"""
+    to the grid.) No grid is read to validate: the service reads what it checks under its locks;
+    the grid is read only to show the refusals (issue 23: a third of « Valider »'s queries)."""
     if request.method == "GET":
         return redirect("activities:foyer", commune=request.commune.slug)
     house = selectors_foyer.household(user=request.user, commune=request.commune)
     today = timezone.localdate()
     posted = read_post(request.POST, household=house, today=today)
-    days = _days(posted.add | posted.remove)
-    if days is None:
+    chosen = _chosen(house, posted)
+    if not chosen:
         return redirect("activities:foyer", commune=request.commune.slug)
-    grid = selectors_foyer.grid(household=house, now=timezone.now(), start=days[0], end=days[1])
-    add = [grid.cells[k] for k in posted.add if k in grid.cells and not grid.cells[k].booked]
-    remove = [grid.cells[k] for k in posted.remove if k in grid.cells and grid.cells[k].booked]
-    groups = _groups(house, add + remove)
-    if not groups:
-        return redirect("activities:foyer", commune=request.commune.slug)
+    files = selectors_foyer.files_complete([line for line, _a, _r in chosen], today=today)
     baskets = [
         ChildBasket(
-            child=group.line.child,
-            activity=group.line.activity,
-            add=[(cell.unit, cell.day) for cell in group.add],
-            remove=[(cell.unit, cell.day) for cell in group.remove],
-            file_complete=grid.file_complete(group.line),
+            child=line.child, activity=line.activity, add=add, remove=remove,
+            file_complete=files.get((line.famille_id, line.activity.pk), True),
         )
-        for group in groups
-    ]
+        for line, add, remove in chosen
+    ]  # fmt: skip
     try:
         validate_household_basket(baskets=baskets, actor=request.user)
     except HouseholdBasketRefused as refused:
-        for group in groups:
-            for cell in group.add + group.remove:
-                cell.problem = refused.problems.get(cell.ident)
-            general = refused.problems.get((group.line.child.pk, None, None))
-            group.general = [str(general)] if general else []
-        return render(
-            request,
-            "activities/foyer_panier.html",
-            {
-                "groups": _painted(request, groups),
-                "period": posted.shown,
-                "refused": True,
-                "has_errors": True,  # « Erreur : » first in the title ({% errortitle %})
-                "price_previews": _prices(request, groups),
-                "current_section": SECTION,
-            },
-        )
+        return _refused(request, house, posted, refused)
+    done = [b for b in baskets if b.result.added or b.result.waiting or b.result.removed]
+    if not done:  # nothing was a change (booked meanwhile, in another tab)
+        return redirect("activities:foyer", commune=request.commune.slug)
     request.session[SUMMARY_KEY] = {
         "user": request.user.pk,
         "groups": [
@@ -303,12 +313,38 @@ def panier(request):
                 ],
                 "removed": [_line(unit, day) for unit, day in b.result.removed],
             }
-            for b in baskets
+            for b in done
         ],
         "vue": posted.shown.vue,
         "debut": posted.shown.start.isoformat(),
     }
     return redirect("activities:foyer_confirmation", commune=request.commune.slug)
+
+
+def _refused(request, house, posted, refused: HouseholdBasketRefused):
+    """The basket again, each refusal next to its day (or its child's basket), nothing saved."""
+    days = _days(posted.add | posted.remove)
+    grid = selectors_foyer.grid(household=house, now=timezone.now(), start=days[0], end=days[1])
+    add = [grid.cells[k] for k in posted.add if k in grid.cells and not grid.cells[k].booked]
+    remove = [grid.cells[k] for k in posted.remove if k in grid.cells and grid.cells[k].booked]
+    groups = _groups(house, add + remove)
+    for group in groups:
+        for cell in group.add + group.remove:
+            cell.problem = refused.problems.get(cell.ident)
+        general = refused.problems.get((group.line.child.pk, None, None))
+        group.general = [str(general)] if general else []
+    return render(
+        request,
+        "activities/foyer_panier.html",
+        {
+            "groups": _painted(request, groups),
+            "period": posted.shown,
+            "refused": True,
+            "has_errors": True,  # « Erreur : » first in the title ({% errortitle %})
+            "price_previews": _prices(request, groups),
+            "current_section": SECTION,
+        },
+    )
 
 
 @never_cache
