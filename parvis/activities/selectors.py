@@ -7,6 +7,7 @@ The calendar of a whole period is read in a constant number of queries, whatever
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -14,8 +15,8 @@ from typing import NamedTuple
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from parvis.accounts.models import User
 from parvis.activities.calendar import closed_reason
@@ -355,46 +356,87 @@ def _waiting_ranks(reservations: list[Booking]) -> dict[int, int]:
     return {r.pk: ranks.get(r.pk) for r in waiting}
 
 
+# The answers of DayRules shared by every request of the same minute (issue 18 §4: a calendar
+# page asks them for about a hundred cells, the household grid for several hundred, and a
+# registration rush asks the same ones for every family): a rule's answer changes only when
+# `now` passes a deadline or an opening, and those fall on whole minutes (the rules' « HH:MM »,
+# a unit's start time in whole minutes), so every `now` of a minute gets the same answers. Keyed
+# by everything the rules read (the activity's rules, period and zone, the unit's start time
+# and weekdays, the day's closure, the language); at most SHARED_MINUTES keys, then emptied.
+_SHARED: dict[tuple, tuple[dict, dict, dict]] = {}
+SHARED_MINUTES = 32
+
+
+def _shared_answers(activity: Activity, now: datetime) -> tuple[dict, dict, dict]:
+    key = (
+        activity.pk, activity.start, activity.end, activity.runs,
+        activity.commune.holiday_zone, activity.requires_complete_file,
+        json.dumps([activity.booking_opens, activity.booking_deadline, activity.cancel_deadline],
+                   sort_keys=True),
+        now.replace(second=0, microsecond=0), get_language(),
+    )  # fmt: skip
+    answers = _SHARED.get(key)
+    if answers is None:
+        if len(_SHARED) >= SHARED_MINUTES:
+            _SHARED.clear()
+        answers = _SHARED[key] = ({}, {}, {})
+    return answers
+
+
 class DayRules:
     """Why a unit's day cannot be booked or cancelled at `now`, and whether it is full: what
-    depends only on (unit, day), worked out once per activity and kept, so a household grid
-    showing the same days for three children does the work once (the rules themselves are
-    services.why_not_bookable / why_not_cancellable, as « Valider » applies them)."""
+    depends only on (unit, day), worked out once per activity and minute and kept, so a
+    household grid showing the same days for three children, and every family's calendar of
+    the same minute, do the work once (the rules themselves are services.why_not_bookable /
+    why_not_cancellable, as « Valider » applies them)."""
 
     def __init__(self, activity: Activity, *, now: datetime, closures: dict, full: set):
         self.activity, self.now, self.closures, self.full = activity, now, closures, full
-        self._bookable: dict = {}
-        self._cancellable: dict = {}
-        self._closed: dict = {}
+        self._bookable, self._cancellable, self._closed = _shared_answers(activity, now)
+        self._own: tuple[dict, dict, dict] | None = None  # a unit starting within a minute
+
+    def _answers(self, unit: Unit) -> tuple[dict, dict, dict]:
+        starts = unit.starts_at
+        if starts is not None and (starts.second or starts.microsecond):
+            if self._own is None:
+                self._own = ({}, {}, {})
+            return self._own
+        return self._bookable, self._cancellable, self._closed
 
     def bookable(self, unit: Unit, day: date, *, registered: bool, file_complete: bool):
-        key = (unit.pk, day, registered, file_complete)
-        if key not in self._bookable:
-            self._bookable[key] = why_not_bookable(
+        answers = self._answers(unit)[0]
+        key = (
+            unit.pk, unit.starts_at, tuple(unit.weekdays), day, self.closures.get(day),
+            registered, file_complete,
+        )  # fmt: skip
+        if key not in answers:
+            answers[key] = why_not_bookable(
                 activity=self.activity, unit=unit, day=day, now=self.now, closures=self.closures,
                 registered=registered, file_complete=file_complete,
             )  # fmt: skip
-        return self._bookable[key]
+        return answers[key]
 
     def cancellable(self, unit: Unit, day: date):
-        key = (unit.pk, day)
-        if key not in self._cancellable:
-            self._cancellable[key] = why_not_cancellable(
+        answers = self._answers(unit)[1]
+        key = (unit.pk, unit.starts_at, day)
+        if key not in answers:
+            answers[key] = why_not_cancellable(
                 activity=self.activity, unit=unit, day=day, now=self.now
             )
-        return self._cancellable[key]
+        return answers[key]
 
     def closed(self, unit: Unit, day: date):
         """Why the unit does not run on `day` (holiday, closure, weekday), or None."""
-        key = (unit.pk, day)
-        if key not in self._closed:
+        answers = self._answers(unit)[2]
+        key = (unit.pk, tuple(unit.weekdays), day, self.closures.get(day))
+        if key not in answers:
             activity = self.activity
-            self._closed[key] = closed_reason(
+            answers[key] = closed_reason(
                 day, zone=activity.commune.holiday_zone or "C", weekdays=unit.weekdays,
                 during=activity.runs, start=activity.start, end=activity.end,
                 closures=self.closures,
             )  # fmt: skip
-        return self._closed[key]
+        return answers[key]
 
 
 def full_days(units: list[Unit], start: date, end: date) -> set[tuple[int, date]]:
@@ -470,7 +512,9 @@ class _CellsData:
                 child=self.target.child,
                 unit__in=[unit.pk for unit in self.units],
                 day__range=(first, last),
-            ).values_list("pk", "child_id", "unit_id", "day", "status")
+            )
+            .order_by()  # in a dict: the model's order would join the units
+            .values_list("pk", "child_id", "unit_id", "day", "status")
         ]
         self.ranks.update(_waiting_ranks(reservations))
         self.booked.update({(r.unit_id, r.day): r for r in reservations})
