@@ -9,6 +9,7 @@ from parvis.accounts.models import (
     AgentRole,
     FranceConnectConfig,
     FranceConnectPlatform,
+    PlatformAuditEntry,
     User,
 )
 from parvis.communes.admin import (
@@ -111,6 +112,27 @@ class AgentAdmin(CommuneScopedMixin, DjangoUserAdmin):
 
 
 # The audit log (AuditEntry) is registered by parvis/backoffice/admin.py, in the journal's words.
+
+
+@admin.register(PlatformAuditEntry)
+class PlatformAuditEntryAdmin(OperatorOnlyMixin, admin.ModelAdmin):
+    """The platform's journal (what concerns no commune), read-only, for the operator."""
+
+    list_display = ["at", "actor_label", "action", "target_label"]
+    search_fields = ["actor_label", "target_label", "action"]
+    date_hierarchy = "at"
+    fields = readonly_fields = [
+        "at", "actor_label", "action", "target_type", "target_id", "target_label", "changes"
+    ]  # fmt: skip
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 MASK = "••••••••"

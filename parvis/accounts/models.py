@@ -5,6 +5,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from parvis.communes.tenancy import CommuneScopedManager
+
 
 class Civility(models.TextChoices):
     MADAME = "mme", _("Madame")
@@ -193,9 +195,12 @@ class Attempt(models.Model):
 
 class AuditEntry(models.Model):
     """Who changed what, when: every state change made by an agent (and by citizens on their
-    family file) writes one row, shown on the family file."""
+    family file) writes one row, shown on the family file. A commune's row (its commune
+    required: a table distributed by commune_id, README « Towards a distributed PostgreSQL
+    (Citus) »); what concerns no commune (the operator's own account) is a PlatformAuditEntry,
+    and accounts.services.audit chooses."""
 
-    commune = models.ForeignKey("communes.Commune", on_delete=models.CASCADE, null=True)
+    commune = models.ForeignKey("communes.Commune", on_delete=models.CASCADE)
     actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     actor_label = models.CharField(max_length=200, blank=True)  # kept if the account goes
     action = models.CharField(max_length=80)  # e.g. "famille.create", "service_key.generate"
@@ -207,6 +212,9 @@ class AuditEntry(models.Model):
     changes = models.JSONField(default=dict, blank=True)  # {"field": [old, new]}
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    # Scoped to the current commune when there is one (parvis.communes.tenancy).
+    objects = CommuneScopedManager()
+
     class Meta:
         verbose_name = _("entrée du journal")
         verbose_name_plural = _("journal des modifications")
@@ -215,6 +223,30 @@ class AuditEntry(models.Model):
             # What happened to one object, e.g. whether an agent was told of failed logins.
             models.Index(fields=["target_type", "target_id", "action"], name="audit_target_idx"),
         ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_label}"
+
+
+class PlatformAuditEntry(models.Model):
+    """The journal of what concerns no commune (the operator's own account): a few rows a year,
+    kept apart from the communes' journal so that the latter's commune is required (a table
+    distributed by commune_id cannot hold a row without it). Written by accounts.services.audit
+    when its commune is None."""
+
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=80)
+    target_type = models.CharField(max_length=80, blank=True)
+    target_id = models.CharField(max_length=40, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("entrée du journal de la plateforme")
+        verbose_name_plural = _("journal de la plateforme")
+        ordering = ["-at", "-id"]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_label}"

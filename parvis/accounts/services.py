@@ -27,7 +27,7 @@ from django.utils.ipv6 import clean_ipv6_address
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from parvis.accounts.models import AgentRole, Attempt, AuditEntry, User
+from parvis.accounts.models import AgentRole, Attempt, AuditEntry, PlatformAuditEntry, User
 from parvis.accounts.network import client_ip  # the apps' views ask services.client_ip
 from parvis.communes.models import Commune
 from parvis.mail import absolute_url, queue_email
@@ -66,8 +66,9 @@ def audit(
     target=None,
     famille_id: int | None = None,
     changes: dict | None = None,
-) -> AuditEntry:
-    """One row of the audit log. `changes` maps a field to [old, new]."""
+) -> AuditEntry | PlatformAuditEntry:
+    """One row of the audit log. `changes` maps a field to [old, new]. Without a commune (the
+    operator's own account), a row of the platform's journal."""
     entry = _audit_entry(
         actor=actor,
         action=action,
@@ -80,10 +81,19 @@ def audit(
     return entry
 
 
-def audit_many(*, actor: User | None, rows: Iterable[dict]) -> list[AuditEntry]:
+def audit_many(*, actor: User | None, rows: Iterable[dict]) -> list:
     """Rows of the audit log by one actor, in one statement whatever their number (a bulk
     decision writes one row per booking). Each row: the keyword arguments of `audit`."""
-    return AuditEntry.objects.bulk_create([_audit_entry(actor=actor, **row) for row in rows])
+    entries = [_audit_entry(actor=actor, **row) for row in rows]
+    platform = [entry for entry in entries if isinstance(entry, PlatformAuditEntry)]
+    if platform:
+        PlatformAuditEntry.objects.bulk_create(platform)
+    return (
+        AuditEntry.objects.bulk_create(
+            [entry for entry in entries if isinstance(entry, AuditEntry)]
+        )
+        + platform
+    )
 
 
 def _audit_entry(
@@ -94,16 +104,16 @@ def _audit_entry(
     target=None,
     famille_id: int | None = None,
     changes: dict | None = None,
-) -> AuditEntry:
-    return AuditEntry(
-        commune=commune,
+) -> AuditEntry | PlatformAuditEntry:
+    fields = {} if commune is None else {"commune": commune, "famille_id": famille_id}
+    return (AuditEntry if commune is not None else PlatformAuditEntry)(
+        **fields,
         actor=actor if actor is not None and actor.pk else None,
         actor_label=(actor.get_full_name() or actor.get_username()) if actor is not None else "",
         action=action,
         target_type=target._meta.model_name if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         target_label=str(target)[:200] if target is not None else "",
-        famille_id=famille_id,
         changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in (changes or {}).items()},
     )
 

@@ -209,6 +209,8 @@ TREATMENTS = (
 # Models whose only link to a person is the agent who did the work (closed a day, ran the
 # invoicing, published a procedure…): the agents' accounts treatment covers them.
 AGENT_TRACES = {
+    # The platform's journal: the operator's own account and actions, no commune's treatment.
+    "accounts.PlatformAuditEntry",
     "activities.ActivityClosure",
     "billing.InvoicingRun",
     "demarches.ProcedureVersion",

@@ -19,8 +19,9 @@ from parvis.rgpd.models import DataExport, ExportStatus, ExportStatusChange
 
 # The platform's tables: no commune's data, replicated whole on every node of a sharded
 # PostgreSQL (« reference tables », README « Towards a distributed PostgreSQL (Citus) »).
-# accounts.* with a nullable commune: the operator's account, the administration's attempts and
-# its journal belong to no commune (the README says what remains for them).
+# accounts_user is a reference table (the operator's account has no commune, the administration
+# finds accounts by username); accounts_attempt and the platform's journal stay on the
+# coordinator (README « Towards a distributed PostgreSQL (Citus) »).
 GLOBAL = {
     "communes.commune": "the list of communes itself",
     "demarches.libraryentry": "the operator's library of procedures, shared by all communes",
@@ -29,7 +30,7 @@ GLOBAL = {
     "accounts.user": "the operator has no commune (commune_id is nullable)",
     "accounts.agent": "a proxy of accounts.user",
     "accounts.attempt": "the administration's attempts belong to no commune",
-    "accounts.auditentry": "the operator's actions belong to no commune",
+    "accounts.platformauditentry": "the journal of what concerns no commune",
 }
 
 
