@@ -312,6 +312,8 @@ CACHES = {
 
 # --- Security ------------------------------------------------------------------------------------
 
+# Django's database sessions, read with SQL written once per process (parvis.accounts.sessions).
+SESSION_ENGINE = "parvis.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 # Agents' sessions (staff accounts, on shared town-hall computers) end when the browser closes,
 # after a working day at most and after half an hour without a request, in seconds

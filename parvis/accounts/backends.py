@@ -1,6 +1,11 @@
 from django.contrib.auth.backends import ModelBackend
 
 from parvis.accounts.models import User
+from parvis.communes.prepared import Prepared
+
+# The account of every request and its commune in one statement written once: CommuneMiddleware
+# takes the commune of the URL from it when it is the account's (issue 23, the per-request floor).
+_ACCOUNT = Prepared(lambda pk: User._default_manager.select_related("commune").filter(pk=pk))
 
 
 class CommuneBackend(ModelBackend):
@@ -20,3 +25,7 @@ class CommuneBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id):
+        user = _ACCOUNT.first(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None

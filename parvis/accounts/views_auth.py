@@ -23,7 +23,7 @@ from parvis.accounts.forms_auth import (
     SetNewPasswordForm,
 )
 from parvis.accounts.models import User
-from parvis.communes.links import safe_next, url_if_exists
+from parvis.communes.links import safe_next, url_if_exists, urls_if_exist
 
 # The reset token goes from the e-mailed URL into the session, and the page is served at a URL
 # with this placeholder instead (as Django's PasswordResetConfirmView does), so the token never
@@ -63,6 +63,17 @@ LATER_TILES = [
         gettext_lazy("Consulter, imprimer et payer vos factures."),
     ),
 ]
+
+# Every page « Mon accueil » links to, by URL name (its addresses worked out once per process).
+ACCUEIL_PAGES = tuple(
+    (name, name)
+    for name in [
+        *(url_name for url_name, _title, _description in LATER_TILES),
+        "accounts:mes_informations",
+        "activities:choisir",
+        "accounts:modifier_espace",
+    ]
+)
 
 
 def _home_of_space(commune) -> str:
@@ -261,11 +272,12 @@ def accueil(request):
         for access in accesses
     ]
     key_services = [] if families else selectors.key_services(commune=commune)
-    later_tiles = []
-    for url_name, title, description in LATER_TILES:
-        url = url_if_exists(url_name, commune.slug)
-        if url is not None:
-            later_tiles.append({"url": url, "title": title, "description": description})
+    urls = urls_if_exist(ACCUEIL_PAGES, commune.slug)
+    later_tiles = [
+        {"url": urls[url_name], "title": title, "description": description}
+        for url_name, title, description in LATER_TILES
+        if urls[url_name] is not None
+    ]
     return render(
         request,
         "accounts/auth/accueil.html",
@@ -273,11 +285,11 @@ def accueil(request):
             "families": families,
             "key_services": key_services,
             "later_tiles": later_tiles,
-            "mes_informations_url": url_if_exists("accounts:mes_informations", commune.slug),
+            "mes_informations_url": urls["accounts:mes_informations"],
             # Seed 000: « Dans la rubrique « Ma famille », cliquez sur « Modifier les
             # réservations » » (the same page as under « Activités »).
-            "reservations_url": url_if_exists("activities:choisir", commune.slug),
-            "modifier_espace_url": url_if_exists("accounts:modifier_espace", commune.slug),
+            "reservations_url": urls["activities:choisir"],
+            "modifier_espace_url": urls["accounts:modifier_espace"],
         },
     )
 

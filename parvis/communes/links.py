@@ -1,8 +1,12 @@
 """Links inside a commune's portal: to pages that may not exist yet, and back from a login."""
 
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 from urllib.parse import unquote, urlsplit
 
-from django.urls import NoReverseMatch, reverse
+from django.conf import settings
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -12,6 +16,21 @@ def url_if_exists(url_name: str, commune_slug: str, **kwargs) -> str | None:
         return reverse(url_name, kwargs={"commune": commune_slug, **kwargs})
     except NoReverseMatch:
         return None
+
+
+def urls_if_exist(
+    pages: tuple[tuple[str, str], ...], commune_slug: str
+) -> Mapping[str, str | None]:
+    """For each (key, URL name) of `pages`, the key and `url_if_exists` of the name; worked out
+    once per process for a commune, script prefix and URL configuration: addresses depend on
+    nothing else, so every process and machine works out the same ones (a page's frame would
+    reverse ten of them on every request)."""
+    return _urls(pages, commune_slug, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
+@lru_cache(maxsize=4096)
+def _urls(pages, commune_slug, _prefix, _urlconf) -> Mapping[str, str | None]:
+    return MappingProxyType({key: url_if_exists(name, commune_slug) for key, name in pages})
 
 
 def safe_next(request, url: str | None, *, within: str | None = None) -> str | None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from parvis.communes import hours, rgaa
 from parvis.communes.models import Actualite, Closure, Commune, OpeningRange, Service
+from parvis.communes.prepared import Prepared
 from parvis.ids import parse_id
 
 
@@ -18,8 +19,12 @@ def active_communes() -> QuerySet[Commune]:
     return Commune.objects.filter(is_active=True).order_by("name")
 
 
+# The commune of every page's URL: its SQL written once (parvis.communes.prepared).
+_COMMUNE_BY_SLUG = Prepared(lambda slug: Commune.objects.filter(is_active=True, slug=slug))
+
+
 def commune_by_slug(slug: str) -> Commune | None:
-    return active_communes().filter(slug=slug).first()
+    return _COMMUNE_BY_SLUG.first(slug)
 
 
 def published_news(commune: Commune, *, now: datetime | None = None) -> QuerySet[Actualite]:

@@ -1,7 +1,22 @@
+from parvis.communes.links import urls_if_exist
 from parvis.portal import display as display_settings
 from parvis.portal.navigation import navigation
 
 DISPLAY_PAGES = {"affichage", "affichage_plateforme"}
+
+# The commune's pages that the frame of every page links to (base.html): `frame_urls.<key>`.
+FRAME_PAGES = (
+    ("home", "portal:home"),
+    ("theme_css", "portal:theme_css"),
+    ("connexion", "accounts:connexion"),
+    ("deconnexion", "accounts:deconnexion"),
+    ("mentions_legales", "portal:mentions_legales"),
+    ("conditions_generales", "portal:conditions_generales"),
+    ("contacts", "portal:contacts"),
+    ("plan_du_site", "portal:plan_du_site"),
+    ("affichage", "portal:affichage"),
+    ("accessibilite", "portal:accessibilite"),
+)
 
 
 def portal(request):
@@ -11,6 +26,7 @@ def portal(request):
     return {
         "nav_entries": navigation(commune.slug) if commune else [],
         "current_url_name": current,
+        "frame_urls": urls_if_exist(FRAME_PAGES, commune.slug) if commune else {},
     }
 
 
