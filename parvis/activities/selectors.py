@@ -505,16 +505,15 @@ class _CellsData:
         self.rules.closures.update(closures_of(activity, first, last))
         # By (child, unit, day), the unique constraint's index: SQLite without statistics
         # took the commune's index for `child = … AND commune_id = …` and read every booking
-        # of the commune (20–30 ms at 200 families).
+        # of the commune (20–30 ms at 200 families). The model's order, which joins the units,
+        # stays: without that join SQLite takes the commune's index again (test_default_views).
         reservations = [
             Booking(*row)
             for row in Reservation.objects.filter(
                 child=self.target.child,
                 unit__in=[unit.pk for unit in self.units],
                 day__range=(first, last),
-            )
-            .order_by()  # in a dict: the model's order would join the units
-            .values_list("pk", "child_id", "unit_id", "day", "status")
+            ).values_list("pk", "child_id", "unit_id", "day", "status")
         ]
         self.ranks.update(_waiting_ranks(reservations))
         self.booked.update({(r.unit_id, r.day): r for r in reservations})

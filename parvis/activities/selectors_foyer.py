@@ -532,16 +532,16 @@ def grid(
     activities = household.activities
     units = [unit for activity in activities for unit in _units_of(household, activity)]
     closures = _closures(activities, start, end)
-    # Plain rows, not models: a school year of three children is about a thousand bookings.
+    # Plain rows, not models: a school year of three children is about a thousand bookings. The
+    # model's order joins the units: without it SQLite without statistics reads the commune's
+    # index, every booking of the commune (activities/tests/test_default_views).
     reservations = [
         Booking(*row)
         for row in Reservation.objects.filter(
             child__in={line.child.pk for line in lines},
             unit__in=units,
             day__range=(start, end),
-        )
-        .order_by()  # in a dict: the model's order would join the units
-        .values_list("pk", "child_id", "unit_id", "day", "status")
+        ).values_list("pk", "child_id", "unit_id", "day", "status")
     ]
     ranks = _waiting_ranks(reservations)
     booked = {(r.child_id, r.unit_id, r.day): r for r in reservations}
