@@ -156,7 +156,11 @@ def foyer(request):
         return redirect("activities:foyer", commune=request.commune.slug)
     posted = read_post(request.POST, household=house, today=today)
     shown = _shown(posted.shown, house)
-    copy, pattern = _forms(request.POST, house, shown, pressed=posted.action)
+    # The tools' forms, bound to the POST, only for a tool pressed: the basket and the other
+    # periods show fresh ones (_render_grid makes them) or none at all.
+    tools = None
+    if posted.action in (COPY, PATTERN):
+        tools = copy, pattern = _forms(request.POST, house, shown, pressed=posted.action)
     tool = None  # the days the tool pressed reaches
     if posted.action == COPY and copy.is_valid():
         monday, targets = copy.targets()
@@ -194,10 +198,10 @@ def foyer(request):
         )  # fmt: skip
         extra["tool_done"] = _("Modèle de semaine appliqué.")
     if posted.action in (COPY, PATTERN, MODIFY):
-        return _render_grid(request, house, grid, posted.shown, tools=(copy, pattern), **extra)
+        return _render_grid(request, house, grid, posted.shown, tools=tools, **extra)
     changes = grid.changes()
     if not changes:
-        return _render_grid(request, house, grid, posted.shown, tools=(copy, pattern), nothing=True)
+        return _render_grid(request, house, grid, posted.shown, tools=tools, nothing=True)
     groups = _groups(house, changes)
     return render(
         request,
@@ -212,7 +216,12 @@ def foyer(request):
 
 
 def _prices(request, groups) -> list:
-    """The basket's price preview before « Valider », one per family (billing plugs it in)."""
+    """The basket's price preview before « Valider », one per family (billing plugs it in).
+    The units go with their activity, which the household has read (the pricer's query less)."""
+    for group in groups:
+        for cell in group.add + group.remove:
+            if cell.unit.activity_id == group.line.activity.pk:
+                cell.unit.activity = group.line.activity
     changes = changes_of(
         add=[cell for group in groups for cell in group.add],
         remove=[cell for group in groups for cell in group.remove],

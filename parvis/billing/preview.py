@@ -4,7 +4,8 @@ the month's booked amount before and after, and any surcharge the changes would 
 
 Registered in activities' basket by BillingConfig.ready() (parvis.activities.pricing_hooks):
 activities never import billing. Read-only, a constant number of queries whatever the basket's
-size and months (units, régies, tariffs, brackets, bookings, QFs, children, penalty rules).
+size and months (régies, bookings, tariffs, brackets, QFs, children, penalty rules; the régies
+alone when none bills the basket's activities).
 
 The rules are the invoice's (billing.invoicing), applied with the functions of billing.pricing,
 never a second formula:
@@ -43,7 +44,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from parvis.activities.calendar import is_working_day
-from parvis.activities.models import BookingStatus, Reservation, Unit
+from parvis.activities.models import Activity, BookingStatus, Reservation, Unit
 from parvis.activities.rules import is_open_at, moment
 from parvis.billing.models import PenaltyKind, PenaltyRule, RegieActivity, Tariff, TariffKind
 from parvis.billing.pricing import (
@@ -215,7 +216,8 @@ class BasketPreview:
 
 @dataclass
 class _Data:
-    units: dict[int, Unit]
+    units: dict[int, Unit]  # the basket's units, with their activity
+    activity_of: dict[int, int]  # unit id → activity id, of the basket's and the booked units
     regie_of: dict[int, int]  # activity id → régie id
     tariffs: dict[int, list[Tariff]]  # unit id → its tariffs
     brackets: dict[int, list]  # tariff id → its brackets
@@ -227,30 +229,37 @@ class _Data:
 
 
 def _read(*, famille, commune, changes, months) -> _Data | None:
-    start, end = months[0], month_bounds(months[-1])[1]
-    booked = {
-        (child_id, unit_id, day): status
-        for child_id, unit_id, day, status in Reservation.objects.filter(
-            famille=famille, day__range=(start, end), status__in=BILLED_STATUSES
-        ).values_list("child_id", "unit_id", "day", "status")
-    }
-    unit_ids = {change.unit.pk for change in changes} | {unit for _c, unit, _d in booked}
-    units = {
-        unit.pk: unit
-        for unit in Unit.objects.filter(pk__in=unit_ids, commune=commune).select_related("activity")
-    }
+    """The régies first (one small query: the commune's activities billed), so that a basket of
+    activities billed by no régie costs one query; the basket's units are those of the changes
+    (with their activity, which the pages have: Activity read only for those without)."""
     regie_of = dict(
-        RegieActivity.objects.filter(
-            activity_id__in={unit.activity_id for unit in units.values()}
-        ).values_list("activity_id", "regie_id")
+        RegieActivity.objects.filter(commune=commune).values_list("activity_id", "regie_id")
     )
+    units = {c.unit.pk: c.unit for c in changes if c.unit.commune_id == commune.pk}
+    if not any(unit.activity_id in regie_of for unit in units.values()):
+        return None  # these units are not billed here: nothing to say
+    unloaded = [unit for unit in units.values() if not Unit.activity.is_cached(unit)]
+    if unloaded:
+        activities = Activity.objects.filter(commune=commune).in_bulk(
+            {unit.activity_id for unit in unloaded}
+        )
+        for unit in unloaded:
+            unit.activity = activities[unit.activity_id]
+    start, end = months[0], month_bounds(months[-1])[1]
+    booked = {}
+    activity_of = {unit_id: unit.activity_id for unit_id, unit in units.items()}
+    for child_id, unit_id, day, status, activity_id in Reservation.objects.filter(
+        famille=famille, day__range=(start, end), status__in=BILLED_STATUSES
+    ).values_list("child_id", "unit_id", "day", "status", "unit__activity_id"):
+        booked[(child_id, unit_id, day)] = status
+        activity_of.setdefault(unit_id, activity_id)
     tariffs = defaultdict(list)
     brackets = {}
-    for tariff in Tariff.objects.filter(unit_id__in=list(units)).prefetch_related("brackets"):
+    for tariff in Tariff.objects.filter(unit_id__in=list(activity_of)).prefetch_related("brackets"):
         tariffs[tariff.unit_id].append(tariff)
         brackets[tariff.pk] = list(tariff.brackets.all())
     if not any(
-        units.get(c.unit.pk) and units[c.unit.pk].activity_id in regie_of and tariffs[c.unit.pk]
+        c.unit.pk in units and c.unit.activity_id in regie_of and tariffs[c.unit.pk]
         for c in changes
     ):
         return None  # these units are not billed here: nothing to say
@@ -275,8 +284,9 @@ def _read(*, famille, commune, changes, months) -> _Data | None:
         else []
     )
     return _Data(
-        units=units, regie_of=regie_of, tariffs=tariffs, brackets=brackets, booked=booked,
-        quotients=quotients, birth=birth, rules=rules, resident=is_resident(famille, commune),
+        units=units, activity_of=activity_of, regie_of=regie_of, tariffs=tariffs,
+        brackets=brackets, booked=booked, quotients=quotients, birth=birth, rules=rules,
+        resident=is_resident(famille, commune),
     )  # fmt: skip
 
 
@@ -309,8 +319,8 @@ class _Month:
         self._prices: dict = {}
 
     def _regie(self, unit_id: int) -> int | None:
-        unit = self.data.units.get(unit_id)
-        return self.data.regie_of.get(unit.activity_id) if unit else None
+        activity_id = self.data.activity_of.get(unit_id)
+        return self.data.regie_of.get(activity_id) if activity_id is not None else None
 
     def _tariff(self, key: Key) -> Tariff | None:
         _child, unit_id, day = key

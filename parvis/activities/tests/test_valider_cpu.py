@@ -227,3 +227,15 @@ def test_the_bulk_writes_keep_every_column_and_the_counters(family):
     assert dict(UnitDay.objects.filter(unit=matin).values_list("day", "taken")) == {
         day: 1 for day in days
     }
+
+
+def test_the_basket_page_builds_no_tool_form(logged, family):
+    """« Voir le panier » shows no « Copier la semaine » nor « Appliquer un modèle » form: they
+    are not built (each costs the household's columns and bounds, and a form's fields)."""
+    data = {**basket(family), "action": "panier"}
+    with mock.patch(
+        "parvis.activities.views_foyer.PatternForm", side_effect=AssertionError("form built")
+    ):
+        response = logged.post(url("foyer", family), data)
+    assert response.status_code == 200
+    assert [g.line.child.first_names for g in response.context["groups"]] == ["Léa", "Hugo"]

@@ -44,14 +44,15 @@ def etudes(world, *, price=None):
 
 def test_the_brackets_of_every_tariff_are_read_in_one_query(world, django_assert_num_queries):
     # Two units, two tariffs (and a third, older one): the brackets still come in one query
-    # (bookings, units, régies, tariffs, brackets, QFs, children, penalty rules).
+    # (régies, bookings, tariffs, brackets, QFs, children, penalty rules; the units are the
+    # basket's, with their activity).
     qf(world, "1000")
     tariff(world["repas"], brackets=base.RONCQ_2025, valid_from=date(2025, 9, 1))
     study = etudes(world, price="1.50")
     changes = added(world["lea"], world["repas"], DECEMBER[:1]) + added(
         world["lea"], study, DECEMBER[:1]
     )
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         month = only_month(preview(world, changes))
     assert lines(month) == [
         ("ajout", "Léa DURAND", 1, D("2.75"), D("2.75")),

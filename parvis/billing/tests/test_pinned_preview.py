@@ -316,9 +316,9 @@ def test_no_late_rule_is_read_for_a_basket_of_cancellations(world, django_assert
     late_rule(world, percent=D(50))
     book(world, world["lea"], world["repas"], [MONDAY_23])
     changes = removed(world["lea"], world["repas"], [MONDAY_23])
-    with django_assert_num_queries(7):  # no penalty rules: nothing is added
+    with django_assert_num_queries(6):  # no penalty rules: nothing is added
         preview(world, changes)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         preview(world, added(world["hugo"], world["repas"], [MONDAY_23]))
 
 
