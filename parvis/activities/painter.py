@@ -115,10 +115,9 @@ class Painter:
             f'<span class="resa-month" id="mois-{month:%Y-%m}">{self.month(month)}</span> '
             for month in months
         )
-        header += (
-            '<span class="resa-week">'
-            f"{self._e(_('Semaine du %(monday)s') % {'monday': monday})}</span>"
-        )
+        # Translated outside the f-strings: makemessages does not read inside them.
+        named = self._e(_("Semaine du %(monday)s") % {"monday": monday})
+        header += f'<span class="resa-week">{named}</span>'
         if week.billed_to:
             header += f' <span class="resa-billed">{self._e(week.billed_to)}</span>'
         if len(locks) == 1:
@@ -129,9 +128,10 @@ class Painter:
                 f"{escape(said)}</span>"
             )
         elif locks:
+            said = self._e(_("Non modifiable :"))
             actions = (
-                '<span class="resa-locked"><span aria-hidden="true">⊘</span> '
-                f'{self._e(_("Non modifiable :"))}</span><ul class="resa-locked__reasons">'
+                f'<span class="resa-locked"><span aria-hidden="true">⊘</span> {said}</span>'
+                '<ul class="resa-locked__reasons">'
                 + "".join(
                     f'<li id="{lock.ident}">{self._e(lock.weekdays)} — {self._e(lock.reason)}</li>'
                     for lock in locks
