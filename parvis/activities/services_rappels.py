@@ -24,12 +24,14 @@ from parvis.accounts.models import User
 from parvis.activities.calendar import closed_reason, is_working_day
 from parvis.activities.models import (
     Activity,
+    BookingPreferences,
     InscriptionStatus,
     ReminderSent,
     Reservation,
 )
 from parvis.activities.rules import format_moment, moment
 from parvis.activities.services import closures_of
+from parvis.communes import tenancy
 from parvis.communes.dates import long_date
 from parvis.communes.models import Commune
 from parvis.families.models import FamilyAccess, Personne
@@ -91,8 +93,13 @@ def _bookable_yet(activity: Activity, due: WeekDeadline, now: datetime) -> bool:
 
 def send_booking_reminders(*, now: datetime | None = None, commune: Commune | None = None) -> int:
     """Send the reminders due at `now` (for one commune, or all the active ones). Returns how
-    many e-mails were sent."""
-    now = now or timezone.now()
+    many e-mails were sent. Each activity's work runs in its commune's scope (its queries say
+    commune_id, issue 18 §2); so does the whole run for one commune."""
+    with tenancy.scope(commune.pk if commune is not None else None):
+        return _send_booking_reminders(now=now or timezone.now(), commune=commune)
+
+
+def _send_booking_reminders(*, now: datetime, commune: Commune | None) -> int:
     monday = next_week(timezone.localdate(now))
     sunday = monday + timedelta(days=6)
     activities = (
@@ -111,12 +118,13 @@ def send_booking_reminders(*, now: datetime | None = None, commune: Commune | No
         activities = activities.filter(commune=commune)
     sent = 0
     for activity in activities:
-        due = week_deadline(activity, monday)
-        if due is None or not now < due.deadline <= now + WINDOW:
-            continue
-        if not _bookable_yet(activity, due, now):
-            continue
-        sent += _remind(activity=activity, monday=monday, due=due)
+        with tenancy.scope(activity.commune_id):
+            due = week_deadline(activity, monday)
+            if due is None or not now < due.deadline <= now + WINDOW:
+                continue
+            if not _bookable_yet(activity, due, now):
+                continue
+            sent += _remind(activity=activity, monday=monday, due=due)
     return sent
 
 
@@ -152,7 +160,13 @@ def _recipients(activity: Activity, monday: date, families) -> dict[User, list[P
             user__is_staff=False,
         )
         .exclude(user__email="")
-        .exclude(user__booking_preferences__deadline_reminders=False)
+        # A subquery of the commune's preferences, not an outer join from the accounts (a
+        # reference table on a sharded PostgreSQL) to them.
+        .exclude(
+            user_id__in=BookingPreferences.objects.filter(
+                commune_id=activity.commune_id, deadline_reminders=False
+            ).values("user_id")
+        )
         .select_related("user")
         .order_by("user_id", "famille_id")
     )
