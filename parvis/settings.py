@@ -197,6 +197,9 @@ PARVIS_TASKS = os.environ.get("PARVIS_TASKS", "immediate" if DEBUG else "databas
 # runs that overlap (a job of a few milliseconds is over before the next host has started Django).
 # Shorter than the shortest timer (5 minutes); 0 turns it off (the tests, a manual re-run).
 PARVIS_PERIODIC_MIN_INTERVAL = int(os.environ.get("PARVIS_PERIODIC_MIN_INTERVAL", 60))
+# The administration's (/admin/) login attempts belong to no commune: no commune's retention rule
+# removes them; `apply_retention` deletes them after these days (the platform's rule).
+PARVIS_ADMIN_ATTEMPTS_DAYS = int(os.environ.get("PARVIS_ADMIN_ATTEMPTS_DAYS", 30))
 # Seconds: a task still « running » this long after it started lost its worker (/healthz/status
 # reports it; django-tasks-db never marks it failed). Longer than the longest task (a run's PDFs).
 PARVIS_TASK_STALE_AFTER = int(os.environ.get("PARVIS_TASK_STALE_AFTER", 3600))

@@ -7,9 +7,9 @@ invoice's lines through the invoice); this layer makes the commune explicit in t
 
 - `CommuneMiddleware` sets the current commune for the request of `/<commune>/…` (`scope`);
   the background tasks of one commune's work are queued with its id and run in its scope
-  (`commune_task`; the agents' jobs through `background.jobs.commune_scope`); periodic
-  commands that work for one commune may set it too, code that reads across
-  communes (the operator's pages, /healthz/status, commands looping over communes) runs without;
+  (`commune_task`; the agents' jobs through `background.jobs.commune_scope`); the periodic
+  commands work commune by commune, each in its scope (`for_each_commune`); code that reads
+  across communes (the operator's pages, /healthz/status) runs without;
 - the default and base managers of every commune table (`CommuneOwned`) add
   `commune_id = <current>` to their querysets when one is set: lists, `get`, related managers,
   prefetches, forward foreign keys, `save()`'s UPDATE;
@@ -24,13 +24,16 @@ both sides' main pages and fails on a statement that reads a commune table witho
 """
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from django.db import models
 from django.db.models.expressions import Col
 from django.db.models.lookups import Exact
+
+T = TypeVar("T")
 
 _current: ContextVar[int | None] = ContextVar("parvis_current_commune", default=None)
 
@@ -61,6 +64,42 @@ def commune_task(func):
             return func(*args, **kwargs)
 
     return in_scope
+
+
+def for_each_commune(work: Callable[[Any], T], communes=None) -> list[tuple[Any, T]]:
+    """`work(commune)` for each commune in turn, each in that commune's scope, so that every
+    query it makes of a commune's table says the commune (issue 18 §2: on Citus, one node per
+    query instead of all of them). The periodic commands' loop: `communes` is an iterable of
+    communes (by default every commune, by slug); returns [(commune, result)]. Reading the
+    communes is the one query across them (communes_commune is no commune's table)."""
+    if communes is None:
+        from parvis.communes.models import Commune
+
+        communes = Commune.objects.order_by("slug")
+    done = []
+    for commune in communes:
+        with scope(commune.pk):
+            done.append((commune, work(commune)))
+    return done
+
+
+def communes_named(slug: str | None, *, active_only: bool = False) -> list:
+    """The communes a periodic command works for: the one its `--commune SLUG` names (a
+    CommandError when there is none), else every commune (`active_only`: every one online),
+    by slug. One query."""
+    from django.core.management.base import CommandError
+
+    from parvis.communes.models import Commune
+
+    communes = Commune.objects.order_by("slug")
+    if active_only:
+        communes = communes.filter(is_active=True)
+    if slug:
+        named = list(Commune.objects.filter(slug=slug))
+        if not named:
+            raise CommandError(f"Commune inconnue : {slug}")
+        return named
+    return list(communes)
 
 
 def enter(commune_id: int | None):

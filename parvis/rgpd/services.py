@@ -278,14 +278,19 @@ def enable_retention(*, commune: Commune, actor: User) -> RetentionPolicy:
 
 def daily(*, communes, now: datetime) -> list[str]:
     """The periodic job: each commune's run (a dry run until its administrator turns the
-    deletions on), then the expired exports. Returns one line per commune."""
-    lines = []
-    for commune in communes:
+    deletions on), then its expired exports, commune by commune in its scope (issue 18 §2).
+    Returns one line per commune, then the exports'."""
+
+    def one(commune: Commune) -> tuple[str, int]:
         run = run_retention(commune=commune, now=now, dry_run=not is_enabled(commune))
         total = sum(run.counts.values())
-        lines.append(
+        line = (
             f"{commune.slug} : {'simulation, ' if run.dry_run else ''}"
             f"{total} suppression(s), {run.warned} compte(s) averti(s)."
         )
-    lines.append(f"{expire_exports(now=now)} export(s) expiré(s).")
+        return line, expire_exports(now=now)
+
+    done = [result for _commune, result in tenancy.for_each_commune(one, communes)]
+    lines = [line for line, _expired in done]
+    lines.append(f"{sum(expired for _line, expired in done)} export(s) expiré(s).")
     return lines

@@ -1,12 +1,11 @@
 """E-mail the families whose registered children have nothing booked next week, the day before
-its booking deadline (unless they opted out). Run daily by the scheduler; a second run the same
-day sends nothing twice."""
-
-from django.core.management.base import CommandError
+its booking deadline (unless they opted out). Run daily by the scheduler, commune by commune
+(the online ones), each in its scope (issue 18 §2); a second run the same day sends nothing
+twice."""
 
 from parvis.activities.services_rappels import send_booking_reminders
 from parvis.background.periodic import PeriodicCommand
-from parvis.communes.models import Commune
+from parvis.communes import tenancy
 
 
 class Command(PeriodicCommand):
@@ -19,10 +18,8 @@ class Command(PeriodicCommand):
         parser.add_argument("--commune", help="identifiant (slug) d'une seule commune")
 
     def run(self, *args, **options) -> str:
-        commune = None
-        if options["commune"]:
-            commune = Commune.objects.filter(slug=options["commune"]).first()
-            if commune is None:
-                raise CommandError(f"Commune inconnue : {options['commune']}")
-        count = send_booking_reminders(commune=commune)
-        return f"{count} rappel(s) envoyé(s)."
+        communes = tenancy.communes_named(options["commune"], active_only=True)
+        done = tenancy.for_each_commune(
+            lambda commune: send_booking_reminders(commune=commune), communes
+        )
+        return f"{sum(count for _commune, count in done)} rappel(s) envoyé(s)."

@@ -1,8 +1,8 @@
-"""The monthly invoicing run of every commune's régies (or of one, `--commune`), for the
-scheduler (on the 1st, for the previous month) or by hand: `--preview` prints what would be
-billed and writes nothing. Running it again, or after a crash, bills only the families still
-without an invoice. A régie that cannot be billed (a missing tariff) does not stop the others:
-the command fails at the end, naming it."""
+"""The monthly invoicing run of every commune's régies (or of one, `--commune`), commune by
+commune in its scope (issue 18 §2), for the scheduler (on the 1st, for the previous month) or by
+hand: `--preview` prints what would be billed and writes nothing. Running it again, or after a
+crash, bills only the families still without an invoice. A régie that cannot be billed (a
+missing tariff) does not stop the others: the command fails at the end, naming it."""
 
 from datetime import date
 
@@ -14,6 +14,7 @@ from parvis.billing import invoicing
 from parvis.billing.models import Regie
 from parvis.billing.pricing import money
 from parvis.billing.services_runs import families_left, issue_run
+from parvis.communes import tenancy
 from parvis.communes.models import Commune
 
 
@@ -27,21 +28,27 @@ def parse_month(value: str) -> date:
         ) from error
 
 
-def regies_of(slug: str | None, code: str | None) -> list[Regie]:
-    """The régies of the commune `slug` (without it: of every commune), or the one coded
-    `code` there."""
-    regies = Regie.objects.select_related("commune").order_by("commune__slug", "code")
-    where = "toutes les communes"
-    if slug:
-        commune = Commune.objects.filter(slug=slug).first()
-        if commune is None:
-            raise CommandError(f"Commune inconnue : {slug}")
-        regies, where = regies.filter(commune=commune), commune.name
+def regies_of(commune: Commune, code: str | None) -> list[Regie]:
+    """The régies of `commune` (in its scope), or the one coded `code` there."""
+    regies = Regie.objects.filter(commune=commune).order_by("code")
     if code:
         regies = regies.filter(code=code)
-        if not regies:
-            raise CommandError(f"Régie inconnue dans {where} : {code}")
     return list(regies)
+
+
+def for_each_regie(work, *, slug: str | None, code: str | None) -> list:
+    """`work(regie)` for the régies of the commune `slug` (without it: of every commune, by
+    slug), or the one coded `code`, commune by commune in its scope (issue 18 §2: each query
+    says its commune_id). Returns the results in order; a CommandError when `code` names no
+    régie."""
+    done = tenancy.for_each_commune(
+        lambda commune: [work(regie) for regie in regies_of(commune, code)],
+        tenancy.communes_named(slug),
+    )
+    if code and not any(results for _commune, results in done):
+        where = done[0][0].name if slug else "toutes les communes"
+        raise CommandError(f"Régie inconnue dans {where} : {code}")
+    return [result for _commune, results in done for result in results]
 
 
 class Command(PeriodicCommand):
@@ -64,19 +71,26 @@ class Command(PeriodicCommand):
         )
         if invoicing.month_bounds(month)[1] >= today:
             raise CommandError("Ce mois n'est pas terminé : on ne facture qu'un mois passé.")
-        lines, errors = [], []
-        for regie in regies_of(options["commune"], options["regie"]):
+        errors = []
+
+        def bill(regie: Regie) -> str | None:
             try:
                 if options["preview"]:
-                    lines.append(self._preview(regie, month))
-                else:
-                    run = issue_run(regie=regie, month=month, actor=None)
-                    lines.append(
-                        f"{regie.code} {month:%Y-%m} : {run.invoice_count} facture(s), "
-                        f"{money(run.total)}."
-                    )
+                    return self._preview(regie, month)
+                run = issue_run(regie=regie, month=month, actor=None)
+                return (
+                    f"{regie.code} {month:%Y-%m} : {run.invoice_count} facture(s), "
+                    f"{money(run.total)}."
+                )
             except invoicing.MissingTariff as error:
                 errors.append(f"{regie.commune.slug} {regie.code} : {error}")
+                return None
+
+        lines = [
+            line
+            for line in for_each_regie(bill, slug=options["commune"], code=options["regie"])
+            if line is not None
+        ]
         if errors:
             # What was billed is said too: the run's record keeps it with the error.
             raise CommandError("\n".join([*lines, *errors]))

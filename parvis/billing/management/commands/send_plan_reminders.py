@@ -1,14 +1,15 @@
 """The daily round of the payment plans en cours (issue 19 §3): an instalment whose date has
 passed unpaid is marked « en retard » (the régie's « Échéanciers » list flags it) and the family
 is e-mailed once; an instalment due within three days is announced once. For every commune, or
-one (`--commune`); running it again sends nothing twice."""
+one (`--commune`), each in its scope (issue 18 §2); running it again sends nothing twice."""
 
-from django.core.management.base import CommandError
+from dataclasses import fields
+
 from django.utils import timezone
 
 from parvis.background.periodic import PeriodicCommand
-from parvis.billing.services_plans import remind_instalments
-from parvis.communes.models import Commune
+from parvis.billing.services_plans import InstalmentReminders, remind_instalments
+from parvis.communes import tenancy
 
 
 class Command(PeriodicCommand):
@@ -23,12 +24,14 @@ class Command(PeriodicCommand):
         )
 
     def run(self, *args, **options) -> str:
-        commune = None
-        if options["commune"]:
-            commune = Commune.objects.filter(slug=options["commune"]).first()
-            if commune is None:
-                raise CommandError(f"Aucune commune « {options['commune']} ».")
-        result = remind_instalments(today=timezone.localdate(), commune=commune)
+        today = timezone.localdate()
+        result = InstalmentReminders()
+        for _commune, one in tenancy.for_each_commune(
+            lambda commune: remind_instalments(today=today, commune=commune),
+            tenancy.communes_named(options["commune"]),
+        ):
+            for field in fields(result):
+                setattr(result, field.name, getattr(result, field.name) + getattr(one, field.name))
         return (
             f"{result.late} échéance(s) passée(s) en retard ; {result.reminded_late} relance(s) "
             f"et {result.reminded_soon} rappel(s) envoyé(s) ; {result.by_post} famille(s) sans "

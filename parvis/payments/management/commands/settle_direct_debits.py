@@ -1,8 +1,9 @@
 """The daily step of SEPA direct debit (issue 19 §1): every debit batch transmitted to the bank
 whose collection date has come is settled, each invoice paid through billing's single payment
 path (« Prélèvement automatique », received on that date). Run by the scheduler every morning,
-for every commune (or one, `--commune`); running it again settles nothing twice. A reject that
-comes later cancels the payment (the régie records it at the guichet)."""
+for every commune (or one, `--commune`), each in its scope (issue 18 §2); running it again
+settles nothing twice. A reject that comes later cancels the payment (the régie records it at
+the guichet)."""
 
 from datetime import date
 
@@ -10,7 +11,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from parvis.background.periodic import PeriodicCommand
-from parvis.communes.models import Commune
+from parvis.communes import tenancy
 from parvis.payments.services_sepa import settle_due_batches
 
 
@@ -30,12 +31,14 @@ class Command(PeriodicCommand):
                 today = date.fromisoformat(options["date"])
             except ValueError as error:
                 raise CommandError("Date attendue : AAAA-MM-JJ.") from error
-        commune = None
-        if options["commune"]:
-            commune = Commune.objects.filter(slug=options["commune"]).first()
-            if commune is None:
-                raise CommandError(f"Commune inconnue : {options['commune']}")
-        done = settle_due_batches(today=today, commune=commune)
+        done = [
+            settled
+            for _commune, batches in tenancy.for_each_commune(
+                lambda commune: settle_due_batches(today=today, commune=commune),
+                tenancy.communes_named(options["commune"]),
+            )
+            for settled in batches
+        ]
         if not done:
             return f"{today:%d/%m/%Y} : aucun lot de prélèvements à régler."
         return "\n".join(
