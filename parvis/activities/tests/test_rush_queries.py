@@ -25,15 +25,19 @@ pytestmark = pytest.mark.django_db
 
 SIZES = (1, 10, 112)
 LIMIT = 25
+# The families' « Valider » (one basket, a household's, a period cancelled): 15 at most since
+# the grid is no longer read and the counters are locked once (issue 23, « Valider » under half
+# its CPU; the test savepoints included).
+BASKET_LIMIT = 15
 
 
-def constant(counts: list[int]) -> bool:
-    """The same count for every size, at most LIMIT. SQLite splits a bulk statement of more
+def constant(counts: list[int], limit: int = LIMIT) -> bool:
+    """The same count for every size, at most `limit`. SQLite splits a bulk statement of more
     than 999 variables in two (Django's batches): for 112 rows, one more query there for each
     bulk statement of 9 columns or more (the bookings' updates, their history rows since they
     carry commune_id, issue 18 §2)."""
     slack = 0 if connection.vendor == "postgresql" else 2
-    return counts[0] == counts[1] and counts[1] <= counts[2] <= counts[1] + slack <= LIMIT + slack
+    return counts[0] == counts[1] and counts[1] <= counts[2] <= counts[1] + slack <= limit + slack
 
 
 def school_days(count: int) -> list[date]:
@@ -98,7 +102,7 @@ def test_validate_basket_costs_the_same_queries_for_1_10_and_112_changes(rush):
         assert {r.day: result.ranks[r.pk] for r in waiting} == {
             r.day: queued[r.day] for r in waiting
         }
-    assert constant(counts), counts
+    assert constant(counts, BASKET_LIMIT), counts
 
 
 def test_the_household_basket_costs_the_same_queries_for_1_10_and_112_changes(rush):
@@ -122,7 +126,7 @@ def test_the_household_basket_costs_the_same_queries_for_1_10_and_112_changes(ru
         counts.append(len(queries))
         assert Reservation.objects.filter(famille=person.famille).count() == size
         assert all(basket.result is not None for basket in baskets)
-    assert constant(counts), counts
+    assert constant(counts, BASKET_LIMIT), counts
     for unit_day in UnitDay.objects.filter(unit=care):
         assert (
             unit_day.taken
@@ -164,7 +168,7 @@ def test_cancelling_a_period_costs_the_same_queries_for_1_10_and_112_days(rush):
         counts.append(len(queries))
         assert len(result.removed) == size
         assert not Reservation.objects.filter(child=person.child).exists()
-    assert constant(counts), counts
+    assert constant(counts, BASKET_LIMIT), counts
 
 
 def _pending(size: int):
