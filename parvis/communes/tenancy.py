@@ -19,12 +19,13 @@ invoice's lines through the invoice); this layer makes the commune explicit in t
 
 Without a current commune nothing changes: a query reads what it always read. The same idea as
 Citus's django-multitenant, in the few lines Parvis needs (no dependency, no monkey-patched
-Django internals beyond the join restriction). `parvis/tests/test_sql_commune_filter.py` runs
-both sides' main pages and fails on a statement that reads a commune table without it.
+Django internals beyond the join restriction and the deletion collector's batches by id).
+`parvis/tests/test_sql_commune_filter.py` runs both sides' main pages, the tasks and the
+periodic commands, and fails on a statement that reads a commune table without it.
 """
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -32,6 +33,8 @@ from typing import Any, TypeVar
 from django.db import models
 from django.db.models.expressions import Col
 from django.db.models.lookups import Exact
+from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE, NO_RESULTS
+from django.db.models.sql.subqueries import DeleteQuery, UpdateQuery
 
 T = TypeVar("T")
 
@@ -66,40 +69,16 @@ def commune_task(func):
     return in_scope
 
 
-def for_each_commune(work: Callable[[Any], T], communes=None) -> list[tuple[Any, T]]:
-    """`work(commune)` for each commune in turn, each in that commune's scope, so that every
-    query it makes of a commune's table says the commune (issue 18 §2: on Citus, one node per
-    query instead of all of them). The periodic commands' loop: `communes` is an iterable of
-    communes (by default every commune, by slug); returns [(commune, result)]. Reading the
-    communes is the one query across them (communes_commune is no commune's table)."""
-    if communes is None:
-        from parvis.communes.models import Commune
-
-        communes = Commune.objects.order_by("slug")
+def for_each_commune(work: Callable[[Any], T], communes: Iterable) -> list[tuple[Any, T]]:
+    """`work(commune)` for each of `communes` in turn, each in that commune's scope, so that
+    every query it makes of a commune's table says the commune (issue 18 §2: on Citus, one
+    node per query instead of all of them). The periodic commands' loop (their communes:
+    parvis.communes.periodic.communes_named); returns [(commune, result)]."""
     done = []
     for commune in communes:
         with scope(commune.pk):
             done.append((commune, work(commune)))
     return done
-
-
-def communes_named(slug: str | None, *, active_only: bool = False) -> list:
-    """The communes a periodic command works for: the one its `--commune SLUG` names (a
-    CommandError when there is none), else every commune (`active_only`: every one online),
-    by slug. One query."""
-    from django.core.management.base import CommandError
-
-    from parvis.communes.models import Commune
-
-    communes = Commune.objects.order_by("slug")
-    if active_only:
-        communes = communes.filter(is_active=True)
-    if slug:
-        named = list(Commune.objects.filter(slug=slug))
-        if not named:
-            raise CommandError(f"Commune inconnue : {slug}")
-        return named
-    return list(communes)
 
 
 def enter(commune_id: int | None):
@@ -142,6 +121,7 @@ def install(all_models) -> None:
     commune_models = {m for m in all_models if is_commune_table(m) and _has_fk(m)}
     for model in commune_models:
         if isinstance(model._default_manager, CommuneScopedManager):
+            _scoped_models.add(model)
             model._meta.base_manager_name = model._default_manager.name
             model._meta.__dict__.pop("base_manager", None)
         for field in model._meta.concrete_fields:
@@ -151,6 +131,46 @@ def install(all_models) -> None:
                 and field.related_model in commune_models
             ):
                 field.get_extra_restriction = _same_commune.__get__(field)
+    # The deletion collector deletes (and sets to NULL) the rows it collected by their ids
+    # alone: in a commune's scope these say its commune_id too.
+    DeleteQuery.delete_batch = _delete_batch
+    UpdateQuery.update_batch = _update_batch
+
+
+_scoped_models: set = set()
+
+
+def _delete_batch(self, pk_list, using):
+    """DeleteQuery.delete_batch (the deletion collector's DELETE … WHERE id IN (…) of the rows
+    it collected, model.delete() and queryset.delete() alike) saying the current commune."""
+    commune_id = _current.get()
+    if commune_id is None or self.model not in _scoped_models:
+        return _django_delete_batch(self, pk_list, using)
+    deleted = 0
+    for offset in range(0, len(pk_list), GET_ITERATOR_CHUNK_SIZE):
+        self.clear_where()
+        self.add_filter("pk__in", pk_list[offset : offset + GET_ITERATOR_CHUNK_SIZE])
+        self.add_filter("commune_id", commune_id)
+        deleted += self.do_query(self.get_meta().db_table, self.where, using=using)
+    return deleted
+
+
+def _update_batch(self, pk_list, values, using):
+    """UpdateQuery.update_batch (the collector's SET NULL of the rows pointing to deleted
+    ones) saying the current commune."""
+    commune_id = _current.get()
+    if commune_id is None or self.model not in _scoped_models:
+        return _django_update_batch(self, pk_list, values, using)
+    self.add_update_values(values)
+    for offset in range(0, len(pk_list), GET_ITERATOR_CHUNK_SIZE):
+        self.clear_where()
+        self.add_filter("pk__in", pk_list[offset : offset + GET_ITERATOR_CHUNK_SIZE])
+        self.add_filter("commune_id", commune_id)
+        self.get_compiler(using).execute_sql(NO_RESULTS)
+
+
+_django_delete_batch = DeleteQuery.delete_batch
+_django_update_batch = UpdateQuery.update_batch
 
 
 def _has_fk(model) -> bool:

@@ -6,34 +6,40 @@ sql_commune_filter_allowed.py: a new offender fails here, and so does an allowan
 needed."""
 
 from datetime import date, datetime, timedelta
+from io import StringIO
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client, TestCase
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from parvis import mail
-from parvis.accounts.models import AgentRole, User
+from parvis.accounts.models import AgentRole, Attempt, User
 from parvis.activities import services as activities_services
 from parvis.activities import services_fermeture
-from parvis.activities.models import Inscription
+from parvis.activities.models import BookingStatus, Inscription, Reservation
 from parvis.activities.rules import PARIS
 from parvis.background import jobs
 from parvis.background.models import Job
 from parvis.billing import services as billing_services
 from parvis.billing import services_delivery, services_runs
 from parvis.billing import tasks as billing_tasks
-from parvis.billing.models import Invoice
+from parvis.billing.models import Instalment, InstalmentStatus, Invoice
 from parvis.billing.tests.invoicing_factories import NOV, NOV_DAYS, book, child, family, make_world
 from parvis.communes import tenancy
 from parvis.communes.demo import DEMO_PASSWORD as PASSWORD
 from parvis.communes.models import Commune
-from parvis.demarches.models import Procedure
+from parvis.demarches import services as demarches_services
+from parvis.demarches.models import Demande, Procedure
 from parvis.demarches.tests.suivi_support import file_request
 from parvis.families.models import Famille
 from parvis.families.tests.factories import CitizenFactory, FamilyAccessFactory
+from parvis.payments.services_sepa import mark_sent
+from parvis.payments.tests.conftest import make_world as make_sepa_world
+from parvis.payments.tests.sepa_fixtures import collection_day, creditor, regie_agent, sign
 from parvis.portal.management.commands.load_demo import LOADERS
 from parvis.rgpd import services as rgpd_services
 from parvis.testing.commune_sql import commune_tables, offences
@@ -326,3 +332,92 @@ def test_the_tasks_of_a_journey_say_the_commune_of_every_table_they_query(
     assert sum(_names_one(sql, tables) for sql in statements) > 50
     found = [str(o) for sql in statements for o in offences(sql, tables)]
     assert found == [], "\n".join(found)
+
+
+# What the timers run (README « Periodic commands »), each through `manage.py run_periodic`.
+PERIODIC_JOBS = (
+    "expire_offers",
+    "send_booking_reminders",
+    "send_penalty_warnings",
+    "send_plan_reminders",
+    "run_invoicing",
+    "purge_drafts",
+    "settle_direct_debits",
+    "apply_retention",
+    "purge_emails",
+    "purge_attempts",
+    "clearsessions",
+)
+
+
+@pytest.mark.django_db
+def test_the_periodic_commands_say_the_commune_of_every_table_they_query(
+    settings, django_capture_on_commit_callbacks
+):
+    """Each periodic command works commune by commune in its scope (tenancy.for_each_commune):
+    run over the demo's two communes (and a third whose direct debits are due), with work for
+    each (an offer past its time, a late instalment, an abandoned draft, a batch to settle, the
+    month to bill), no statement of theirs reads or writes a commune's table without its
+    commune_id. The tables of the platform (e-mails, periodic runs, attempts, sessions) are no
+    commune's."""
+    settings.PARVIS_PERIODIC_MIN_INTERVAL = 0
+    for loader in LOADERS:
+        loader()
+    commune = Commune.objects.get(slug="carrieres-sous-poissy")
+    now = timezone.now()
+    waiting = Reservation.objects.filter(status=BookingStatus.LISTE_ATTENTE).order_by("pk")[0]
+    Reservation.objects.filter(pk=waiting.pk).update(
+        status=BookingStatus.PROPOSEE, offer_expires_at=now - timedelta(hours=1)
+    )
+    instalment = Instalment.objects.filter(status=InstalmentStatus.A_PAYER).order_by("due_on")[0]
+    Instalment.objects.filter(pk=instalment.pk).update(
+        due_on=timezone.localdate() - timedelta(days=1)
+    )
+    draft = demarches_services.start_draft(
+        procedure=Procedure.objects.get(commune=commune, slug="changement-de-coordonnees"),
+        user=User.objects.get(commune=commune, email="francoise.durand@example.fr"),
+        draft_key="cle-de-brouillon",
+    )
+    Demande.objects.filter(pk=draft.pk).update(updated_at=now - timedelta(days=200))
+    Attempt.objects.create(kind=Attempt.Kind.ADMIN_LOGIN, at=now - timedelta(days=40))
+    sepa = make_sepa_world(slug="prelevements", name="Prélèvements")
+    creditor(sepa.regie)
+    sepa.agent = regie_agent(sepa)
+    sign(sepa)
+    batch = services_sepa_batch(sepa)
+    options = {"settle_direct_debits": ["--date", f"{batch.collection_date:%Y-%m-%d}"]}
+    tables = commune_tables()
+    outputs, found, checked = {}, [], {}
+    for job in PERIODIC_JOBS:
+        out = StringIO()
+        with (
+            CaptureQueriesContext(connection) as captured,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            call_command("run_periodic", job, "--", *options.get(job, []), stdout=out)
+        outputs[job] = out.getvalue()
+        statements = [query["sql"] for query in captured.captured_queries]
+        checked[job] = sum(_names_one(sql, tables) for sql in statements)
+        found += [f"{job}: {o}" for sql in statements for o in offences(sql, tables)]
+        assert tenancy.current_commune_id() is None
+    assert found == [], "\n".join(found)
+    assert "1 offre(s) expirée(s)." in outputs["expire_offers"]
+    assert "1 échéance(s) passée(s) en retard ; 1 relance(s)" in outputs["send_plan_reminders"]
+    assert "1 brouillon(s) supprimé(s)." in outputs["purge_drafts"]
+    assert "2 prélèvement(s) réglé(s)" in outputs["settle_direct_debits"]
+    assert "facture(s)" in outputs["run_invoicing"], outputs
+    assert "1 tentative(s) de connexion à l'administration" in outputs["apply_retention"]
+    # Every command of the communes' data did read their tables (each commune, in its scope).
+    platform = {"purge_emails", "purge_attempts", "clearsessions"}
+    assert all(checked[job] >= 3 for job in PERIODIC_JOBS if job not in platform), checked
+    assert all(checked[job] == 0 for job in platform), checked
+
+
+def services_sepa_batch(world):
+    """A batch of the world's two invoices, transmitted to the bank (due on its date)."""
+    from parvis.payments import services_sepa
+
+    batch = services_sepa.prepare_batch(
+        regie=world.regie, collection_date=collection_day(world), actor=world.agent
+    )
+    return mark_sent(batch=batch, actor=world.agent)

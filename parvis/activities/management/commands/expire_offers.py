@@ -4,7 +4,7 @@ commune, each in its scope (its queries say commune_id, issue 18 §2)."""
 
 from parvis.activities.services_offres import expire_offers
 from parvis.background.periodic import PeriodicCommand
-from parvis.communes import tenancy
+from parvis.communes import periodic, tenancy
 
 
 class Command(PeriodicCommand):
@@ -21,6 +21,6 @@ class Command(PeriodicCommand):
     def run(self, *args, **options) -> str:
         # In a commune's scope the offers' queries (Reservation's manager) say its commune_id.
         done = tenancy.for_each_commune(
-            lambda _commune: expire_offers(), tenancy.communes_named(options["commune"])
+            lambda _commune: expire_offers(), periodic.communes_named(options["commune"])
         )
         return f"{sum(count for _commune, count in done)} offre(s) expirée(s)."

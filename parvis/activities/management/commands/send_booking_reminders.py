@@ -5,7 +5,7 @@ twice."""
 
 from parvis.activities.services_rappels import send_booking_reminders
 from parvis.background.periodic import PeriodicCommand
-from parvis.communes import tenancy
+from parvis.communes import periodic, tenancy
 
 
 class Command(PeriodicCommand):
@@ -18,7 +18,7 @@ class Command(PeriodicCommand):
         parser.add_argument("--commune", help="identifiant (slug) d'une seule commune")
 
     def run(self, *args, **options) -> str:
-        communes = tenancy.communes_named(options["commune"], active_only=True)
+        communes = periodic.communes_named(options["commune"], active_only=True)
         done = tenancy.for_each_commune(
             lambda commune: send_booking_reminders(commune=commune), communes
         )

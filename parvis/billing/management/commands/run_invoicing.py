@@ -14,7 +14,7 @@ from parvis.billing import invoicing
 from parvis.billing.models import Regie
 from parvis.billing.pricing import money
 from parvis.billing.services_runs import families_left, issue_run
-from parvis.communes import tenancy
+from parvis.communes import periodic, tenancy
 from parvis.communes.models import Commune
 
 
@@ -43,7 +43,7 @@ def for_each_regie(work, *, slug: str | None, code: str | None) -> list:
     régie."""
     done = tenancy.for_each_commune(
         lambda commune: [work(regie) for regie in regies_of(commune, code)],
-        tenancy.communes_named(slug),
+        periodic.communes_named(slug),
     )
     if code and not any(results for _commune, results in done):
         where = done[0][0].name if slug else "toutes les communes"

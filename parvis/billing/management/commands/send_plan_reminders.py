@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from parvis.background.periodic import PeriodicCommand
 from parvis.billing.services_plans import InstalmentReminders, remind_instalments
-from parvis.communes import tenancy
+from parvis.communes import periodic, tenancy
 
 
 class Command(PeriodicCommand):
@@ -28,7 +28,7 @@ class Command(PeriodicCommand):
         result = InstalmentReminders()
         for _commune, one in tenancy.for_each_commune(
             lambda commune: remind_instalments(today=today, commune=commune),
-            tenancy.communes_named(options["commune"]),
+            periodic.communes_named(options["commune"]),
         ):
             for field in fields(result):
                 setattr(result, field.name, getattr(result, field.name) + getattr(one, field.name))

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from parvis.background.periodic import PeriodicCommand
-from parvis.communes import tenancy
+from parvis.communes import periodic, tenancy
 from parvis.demarches.models import Demande, Status
 from parvis.demarches.services import delete_draft
 
@@ -27,7 +27,7 @@ class Command(PeriodicCommand):
     def run(self, *args, **options) -> str:
         now = timezone.now()
         done = tenancy.for_each_commune(
-            lambda _commune: _purge(now), tenancy.communes_named(options["commune"])
+            lambda _commune: _purge(now), periodic.communes_named(options["commune"])
         )
         return f"{sum(count for _commune, count in done)} brouillon(s) supprimé(s)."
 

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from parvis.background.periodic import PeriodicCommand
-from parvis.communes import tenancy
+from parvis.communes import periodic, tenancy
 from parvis.payments.services_sepa import settle_due_batches
 
 
@@ -31,18 +31,17 @@ class Command(PeriodicCommand):
                 today = date.fromisoformat(options["date"])
             except ValueError as error:
                 raise CommandError("Date attendue : AAAA-MM-JJ.") from error
-        done = [
-            settled
-            for _commune, batches in tenancy.for_each_commune(
-                lambda commune: settle_due_batches(today=today, commune=commune),
-                tenancy.communes_named(options["commune"]),
-            )
-            for settled in batches
-        ]
-        if not done:
+
+        def settle(commune) -> list[str]:
+            # Said in the commune's scope: the batch's régie is read there.
+            return [
+                f"{commune.slug} {batch.regie.code} lot du {batch.collection_date:%d/%m/%Y} : "
+                f"{count} prélèvement(s) réglé(s)."
+                for batch, count in settle_due_batches(today=today, commune=commune)
+            ]
+
+        done = tenancy.for_each_commune(settle, periodic.communes_named(options["commune"]))
+        lines = [line for _commune, settled in done for line in settled]
+        if not lines:
             return f"{today:%d/%m/%Y} : aucun lot de prélèvements à régler."
-        return "\n".join(
-            f"{batch.commune.slug} {batch.regie.code} lot du {batch.collection_date:%d/%m/%Y} : "
-            f"{count} prélèvement(s) réglé(s)."
-            for batch, count in done
-        )
+        return "\n".join(lines)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from parvis.accounts.models import Attempt
 from parvis.background.periodic import PeriodicCommand
-from parvis.communes import tenancy
+from parvis.communes import periodic
 from parvis.rgpd import services
 
 
@@ -35,7 +35,7 @@ class Command(PeriodicCommand):
 
     def run(self, *args, **options) -> str:
         now = timezone.now()
-        lines = services.daily(communes=tenancy.communes_named(options.get("commune")), now=now)
+        lines = services.daily(communes=periodic.communes_named(options.get("commune")), now=now)
         if not options.get("commune"):
             lines.append(
                 f"{purge_admin_attempts(now)} tentative(s) de connexion à l'administration "
