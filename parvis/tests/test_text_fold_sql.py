@@ -4,6 +4,7 @@
 import pytest
 from django.db import connection
 from django.db.models import Value
+from django.db.models.functions import Collate
 
 from parvis.communes.models import Commune
 from parvis.communes.tests.factories import CommuneFactory
@@ -26,6 +27,24 @@ def test_every_latin_character_folds_in_sql_as_in_python():
         if sql != fold(text)
     ]
     assert mismatches == []
+
+
+def test_postgresql_folds_as_python_under_the_c_collation():
+    """A cluster made with the « C » locale: LOWER knows only ASCII there, so the capitals NFKD
+    leaves whole (Ł, Đ, Þ…) are made small before it (« ŁĘCKI ĐOKOVIĆ » finds « Łęcki »)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite calls fold() itself")
+    CommuneFactory()
+    texts = [chr(code) for code in range(0x20, 0x250)] + [*NAMES, "ŁĘCKI ĐOKOVIĆ"]
+    annotations = {f"t{n}": Fold(Collate(Value(text), "C")) for n, text in enumerate(texts)}
+    row = Commune.objects.annotate(**annotations).values(*annotations).get()
+    mismatches = [
+        (text, row[f"t{n}"], fold(text))
+        for n, text in enumerate(texts)
+        if row[f"t{n}"] != fold(text)
+    ]
+    assert mismatches == []
+    assert row[f"t{len(texts) - 1}"] == "łecki đokovic"
 
 
 def test_a_column_folds_and_null_stays_null():
