@@ -362,9 +362,10 @@ def _waiting_ranks(reservations: list[Booking]) -> dict[int, int]:
 # `now` passes a deadline or an opening, and those fall on whole minutes (the rules' « HH:MM »,
 # a unit's start time in whole minutes), so every `now` of a minute gets the same answers. Keyed
 # by everything the rules read (the activity's rules, period and zone, the unit's start time
-# and weekdays, the day's closure, the language); at most SHARED_MINUTES keys, then emptied.
+# and weekdays, the day's closure, the language). A new minute drops the past minutes' keys; at
+# most SHARED_KEYS keys (a thousand communes' activities in one minute), the oldest dropped first.
 _SHARED: dict[tuple, tuple[dict, dict, dict]] = {}
-SHARED_MINUTES = 32
+SHARED_KEYS = 4096
 
 
 def _shared_answers(activity: Activity, now: datetime) -> tuple[dict, dict, dict]:
@@ -377,8 +378,10 @@ def _shared_answers(activity: Activity, now: datetime) -> tuple[dict, dict, dict
     )  # fmt: skip
     answers = _SHARED.get(key)
     if answers is None:
-        if len(_SHARED) >= SHARED_MINUTES:
-            _SHARED.clear()
+        minute = key[-2]
+        for old in list(_SHARED):
+            if old[-2] < minute or len(_SHARED) >= SHARED_KEYS:
+                _SHARED.pop(old, None)
         answers = _SHARED[key] = ({}, {}, {})
     return answers
 

@@ -90,7 +90,18 @@ def test_a_unit_starting_within_a_minute_is_not_shared(activity):
     assert all(not any(answers) for key, answers in selectors._SHARED.items() if key not in shared)
 
 
-def test_the_shared_answers_are_bounded(activity):
-    for minute in range(selectors.SHARED_MINUTES + 5):
+def test_a_new_minute_drops_the_past_minutes_answers(activity):
+    for minute in range(5):
         rules(activity, datetime(2026, 12, 2, 10, minute, tzinfo=PARIS))
-    assert len(selectors._SHARED) <= selectors.SHARED_MINUTES
+    assert [key[-2].minute for key in selectors._SHARED] == [4]
+
+
+def test_the_shared_answers_are_bounded_and_keep_the_minutes_newest(activity, monkeypatch):
+    """More activities in one minute than SHARED_KEYS (a thousand communes): the oldest keys go,
+    the others of the minute stay (the cache is not emptied at every new activity)."""
+    monkeypatch.setattr(selectors, "SHARED_KEYS", 3)
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=PARIS)
+    for zone in "ABCDE":  # five keys of one minute (the zone is part of a key)
+        activity.commune.holiday_zone = zone
+        rules(activity, now)
+    assert [key[4] for key in selectors._SHARED] == ["C", "D", "E"]
