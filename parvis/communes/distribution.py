@@ -12,13 +12,15 @@ no-op elsewhere) makes the database itself refuse a row that points to another c
   same name, with `commune_id` first (the rule is the same: each of its fields already
   determines the commune; Citus requires the distribution column in every unique constraint);
 - every single-column unique field of a commune table (one-to-one fields, tokens, references)
-  becomes UNIQUE (commune_id, column), named `<table>_<column>_commune_uniq`, and its
-  single-column constraint is dropped. A one-to-one to a commune table is the same rule (the
-  composite foreign key ties the row to its parent's commune); a one-to-one to an account
-  (accounts_user, a reference table) allows one row per account and commune, and an account
-  belongs to one commune; the tokens and references are looked up with the commune of their
-  address, and they are random (unique by construction) anyway. README « Towards a distributed
-  PostgreSQL (Citus) » lists them.
+  becomes UNIQUE (column, commune_id) — the column first, so that its index still serves the
+  lookups by the column alone (PostgreSQL's own check of a one-to-one's foreign key when its
+  parent is deleted, a cascade outside a commune's scope) — named
+  `<table>_<column>_commune_uniq`, and its single-column constraint is dropped. A one-to-one
+  to a commune table is the same rule (the composite foreign key ties the row to its parent's
+  commune); a one-to-one to an account (accounts_user, a reference table) allows one row per
+  account and commune, and an account belongs to one commune; the tokens and references are
+  looked up with the commune of their address, and they are random (unique by construction)
+  anyway. README « Towards a distributed PostgreSQL (Citus) » lists them.
 
 Django cannot declare composite foreign keys, so they are computed here from the models (the
 migration's historical ones) and the operation is idempotent: a later migration that adds a
@@ -109,7 +111,7 @@ def statements(apps) -> list[Statement]:
         uniques += _uniques(model)
         columns += [
             Statement(
-                _short(f"{table}_{column}_commune_uniq"), table, "column", ("commune_id", column)
+                _short(f"{table}_{column}_commune_uniq"), table, "column", (column, "commune_id")
             )
             for column in unique_columns(model)
         ]
@@ -278,8 +280,8 @@ def _build(schema_editor, apps, statement: Statement) -> None:
                 f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE USING INDEX "{building}"'
             )
         return
-    # "column": UNIQUE (commune_id, column), then the column's own unique constraint dropped.
-    column = statement.columns[1]
+    # "column": UNIQUE (column, commune_id), then the column's own unique constraint dropped.
+    column = statement.columns[0]
     _build_index(schema_editor, name, table, statement.columns)
     schema_editor.execute(
         f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE USING INDEX "{name}"'
@@ -298,7 +300,7 @@ def _unbuild(schema_editor, apps, statement: Statement) -> None:
         schema_editor.add_constraint(model, original)
     elif statement.kind == "column":
         model = _model(apps, table)
-        field = next(f for f in model._meta.concrete_fields if f.column == statement.columns[1])
+        field = next(f for f in model._meta.concrete_fields if f.column == statement.columns[0])
         schema_editor.execute(schema_editor._create_unique_sql(model, [field]))
         _drop_unique(schema_editor, table, name)
     else:

@@ -97,7 +97,7 @@ SINGLE_COLUMN_ALLOWED: dict[str, str] = {}
 
 def test_every_single_column_unique_field_of_a_commune_table_is_rebuilt_with_the_commune():
     """From the models' metadata: a new unique=True field or one-to-one of a commune table is
-    among what EnsureCommuneKeys builds as (commune_id, column)."""
+    among what EnsureCommuneKeys builds as (column, commune_id)."""
     built = {(s.table, s.columns) for s in statements(apps) if s.kind == "column"}
     found = set()
     for model in parvis_models():
@@ -105,12 +105,12 @@ def test_every_single_column_unique_field_of_a_commune_table_is_rebuilt_with_the
             continue
         for field in model._meta.concrete_fields:
             if field.unique and not field.primary_key and field.column != "commune_id":
-                found.add((model._meta.db_table, ("commune_id", field.column)))
+                found.add((model._meta.db_table, (field.column, "commune_id")))
     assert {
-        ("payments_transaction", ("commune_id", "reference")),
-        ("activities_bookingpreferences", ("commune_id", "feed_token")),
-        ("families_servicekey", ("commune_id", "digest")),
-        ("payments_creditorsettings", ("commune_id", "regie_id")),
+        ("payments_transaction", ("reference", "commune_id")),
+        ("activities_bookingpreferences", ("feed_token", "commune_id")),
+        ("families_servicekey", ("digest", "commune_id")),
+        ("payments_creditorsettings", ("regie_id", "commune_id")),
     } <= found
     assert found == built
 
@@ -187,7 +187,29 @@ def test_unique_constraints_lead_with_commune_id(db):
         number, rum, reference = cursor.fetchone()
     assert "(commune_id, regie_id, number)" in number
     assert "(commune_id, regie_id, rum) WHERE" in rum
-    assert "(commune_id, reference)" in reference
+    assert "(reference, commune_id)" in reference
+
+
+@postgresql
+def test_every_foreign_key_column_of_a_commune_table_leads_an_index(db):
+    """PostgreSQL checks a foreign key on the parent's delete by the column alone (no
+    commune_id): without an index led by it, deleting a draft démarche or an account scans the
+    table. The single-column uniques rebuilt with the commune keep the column first for that."""
+    wanted = {
+        (model._meta.db_table, field.column)
+        for model in parvis_models()
+        if is_commune_table(model)
+        for field in model._meta.concrete_fields
+        if field.is_relation and field.db_constraint
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.relname, a.attname FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+            "WHERE i.indisvalid AND i.indpred IS NULL"
+        )
+        led = set(cursor.fetchall())
+    assert sorted(wanted - led) == []
 
 
 def _keys_present() -> set[str]:

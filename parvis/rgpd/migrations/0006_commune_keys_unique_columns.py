@@ -1,5 +1,5 @@
 """Issue 18 §2: EnsureCommuneKeys again, now that it also makes the single-column unique fields
-of a commune's tables (one-to-one fields, tokens, references) UNIQUE (commune_id, column), and
+of a commune's tables (one-to-one fields, tokens, references) UNIQUE (column, commune_id), and
 that a closure is once a day (activities 0008). Outside a transaction: its indexes are built
 CONCURRENTLY and its foreign keys validated after being added NOT VALID
 (parvis.communes.distribution). Reversed, it drops nothing: the state before it is the same
