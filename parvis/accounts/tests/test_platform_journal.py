@@ -13,7 +13,8 @@ from parvis.accounts.services import audit, audit_many
 from parvis.communes.tests.factories import CommuneFactory
 
 BEFORE = [("accounts", "0010_agent_role_concepteur")]
-AFTER = [("accounts", "0011_platform_journal")]
+TABLE_MADE = [("accounts", "0011_platform_journal")]
+AFTER = [("accounts", "0012_journal_commune_required")]
 
 
 @pytest.mark.django_db
@@ -52,7 +53,7 @@ def test_what_concerns_no_commune_goes_to_the_platforms_journal(django_assert_nu
 
 
 @pytest.mark.django_db(transaction=True)
-def test_0011_moves_the_rows_without_a_commune_with_their_dates_and_goes_back():
+def test_0012_moves_the_rows_without_a_commune_with_their_dates_and_goes_back():
     commune = CommuneFactory()
     executor = MigrationExecutor(connection)
     try:
@@ -79,6 +80,46 @@ def test_0011_moves_the_rows_without_a_commune_with_their_dates_and_goes_back():
         executor.migrate(BEFORE)
         back = MigrationExecutor(connection).loader.project_state(BEFORE).apps
         assert back.get_model("accounts", "AuditEntry").objects.filter(commune=None).count() == 1
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0012_stopped_halfway_is_finished_by_the_next_migrate(monkeypatch):
+    """PostgreSQL: from its first step no row without a commune gets in (old code serving during
+    the deploy); if the run stops before the end (here the move fails), `migrate` again moves the
+    rows and requires the commune."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs it in one transaction")
+    import importlib
+
+    step = importlib.import_module("parvis.accounts.migrations.0012_journal_commune_required")
+    commune = CommuneFactory()
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate(TABLE_MADE)
+        old = MigrationExecutor(connection).loader.project_state(TABLE_MADE).apps
+        Entry = old.get_model("accounts", "AuditEntry")
+        Entry.objects.create(commune_id=None, action="account.set_password")
+        real_move = step.move_platform_rows
+
+        def crash(apps, schema_editor):
+            raise RuntimeError("the node died")
+
+        monkeypatch.setattr(step.Migration.operations[1], "code", crash)
+        with pytest.raises(RuntimeError):
+            MigrationExecutor(connection).migrate(AFTER)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Entry.objects.create(commune_id=None, action="written by the old code meanwhile")
+        Entry.objects.create(commune_id=commune.pk, action="famille.create")
+        monkeypatch.setattr(step.Migration.operations[1], "code", real_move)
+        MigrationExecutor(connection).migrate(AFTER)
+        new = MigrationExecutor(connection).loader.project_state(AFTER).apps
+        assert list(new.get_model("accounts", "PlatformAuditEntry").objects.values_list(
+            "action", flat=True)) == ["account.set_password"]  # fmt: skip
+        assert new.get_model("accounts", "AuditEntry").objects.filter(commune=None).count() == 0
     finally:
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
