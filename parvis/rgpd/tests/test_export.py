@@ -331,7 +331,14 @@ def test_the_archive_holds_the_shared_custodies_and_nothing_of_the_other_househo
     # Nothing of the other household beyond the child's name, nor the agent's note.
     body = archive.read("gardes_partagees.csv").decode("utf-8-sig")
     for foreign in (
-        str(other.number), "impasse des Tilleuls", "78300", "Poissy", "06 99", "Père",
-        "Inconnu", "ÉTRANGERS",
-    ):  # fmt: skip
+        "impasse des Tilleuls",
+        "78300",
+        "Poissy",
+        "06 99",
+        "Père",
+        "Inconnu",
+        "ÉTRANGERS",
+    ):
         assert foreign not in body, foreign
+    # The other household's number as a cell (as a substring, « 2 » is in every « 2026 »).
+    assert str(other.number) not in {cell for row in custodies for cell in row.values()}
