@@ -32,6 +32,7 @@ from parvis.activities.models import (
     InscriptionStatus,
     Reservation,
     Unit,
+    UnitDay,
 )
 from parvis.activities.selectors import (
     WEEKDAY_LABELS,
@@ -39,12 +40,11 @@ from parvis.activities.selectors import (
     DayRules,
     _waiting_ranks,
     fill_cell,
-    full_days,
 )
 from parvis.communes.dates import first_of_month, month_bounds
 from parvis.communes.models import Commune
-from parvis.families.models import Personne, SharedCustody
-from parvis.families.selectors_citizen import _linked_families
+from parvis.communes.prepared import Prepared
+from parvis.families.models import Famille, FamilyAccess, Personne, SharedCustody
 
 MOIS, TRIMESTRE, ANNEE = "mois", "trimestre", "annee"
 VUES = {
@@ -173,45 +173,55 @@ class Household:
         return (min(a.start for a in self.activities), max(a.end for a in self.activities))
 
 
-def household(*, user: User, commune: Commune) -> Household:
-    """The children of the account's families in `commune` with the activities they may book:
-    three queries, whatever the number of children and activities. (The account's families are
-    read first, as ids: the same children as families.selectors_citizen.linked_children_q, whose
-    two subqueries cost the ORM more to build than a query; each activity's commune is
-    `commune` itself, not joined again. Every page of the household grid starts here.)"""
-    linked = set(_linked_families(user=user, commune=commune).values_list("pk", flat=True))
-    if not linked:
-        return Household(lines=[])
-    # The children as a union of two index lookups (the families' own, the shared ones the
-    # families are the other household of): an OR across the custody's outer join read every
-    # inscription of the commune (make bench-scale, README « A thousand communes »).
-    children = (
-        Personne.objects.filter(commune=commune, famille_id__in=linked)
+# The household's three reads, their SQL written once per thread (parvis.communes.prepared): the
+# ORM built them on every request of the grid, the tools and the basket (about 3 ms of CPU on
+# PostgreSQL, more than the queries). The commune is the scope's (each commune table's manager),
+# never named here: a statement compiled for one commune runs for the next with its own id.
+_LINKED = Prepared(
+    lambda user_id: Famille.objects.filter(
+        pk__in=FamilyAccess.objects.filter(user_id=user_id).values("famille_id")
+    ).values_list("pk", flat=True)
+)
+# The children as a union of two index lookups (the families' own, the shared ones the families
+# are the other household of): an OR across the custody's outer join read every inscription of
+# the commune (make bench-scale, README « A thousand communes »).
+_INSCRIPTIONS = Prepared(
+    lambda linked: Inscription.objects.filter(
+        child__in=Personne.objects.filter(famille_id__in=linked)
         .order_by()
         .values("pk")
         .union(
-            SharedCustody.objects.filter(commune=commune, other_famille_id__in=linked)
-            .order_by()
-            .values("child_id")
-        )
+            SharedCustody.objects.filter(other_famille_id__in=linked).order_by().values("child_id")
+        ),
+        status=InscriptionStatus.ACCEPTEE,
     )
-    inscriptions = list(
-        Inscription.objects.filter(
-            child__in=children,
-            commune=commune,
-            status=InscriptionStatus.ACCEPTEE,
-            activity__commune=commune,
-        )
-        .select_related("child__famille", "child__custody", "activity")
-        .order_by(
-            "child__famille__name", "child__birth_date", "child__first_names", "child__pk",
-            "activity__position", "activity__name", "activity__pk",
-        )
-    )  # fmt: skip
+    .select_related("child__famille", "child__custody", "activity")
+    .order_by(
+        "child__famille__name", "child__birth_date", "child__first_names", "child__pk",
+        "activity__position", "activity__name", "activity__pk",
+    )
+)  # fmt: skip
+_UNITS = Prepared(lambda activity_ids: Unit.objects.filter(activity__in=activity_ids))
+
+
+def household(*, user: User, commune: Commune) -> Household:
+    """The children of the account's families in `commune` with the activities they may book:
+    three queries, whatever the number of children and activities, each compiled once
+    (`commune` is the scope they run in: each table's rows of that commune, joins included).
+    (The account's families are read first, as ids: the same children as
+    families.selectors_citizen.linked_children_q; each activity's commune is `commune` itself,
+    not joined again. Every page of the household grid starts here.)"""
+    if not (user.is_authenticated and user.commune_id == commune.pk):
+        return Household(lines=[])  # families.selectors_citizen._linked_families: none
+    linked = set(_LINKED.all(user.pk, commune_id=commune.pk))
+    if not linked:
+        return Household(lines=[])
+    inscriptions = _INSCRIPTIONS.all(tuple(sorted(linked)), commune_id=commune.pk)
     for inscription in inscriptions:
-        inscription.activity.commune = commune  # the filter above: the same row
+        inscription.activity.commune = commune  # the scope: the same row
     units = defaultdict(list)
-    for unit in Unit.objects.filter(activity__in={i.activity_id for i in inscriptions}):
+    activity_ids = tuple(sorted({i.activity_id for i in inscriptions}))
+    for unit in _UNITS.all(activity_ids, commune_id=commune.pk) if activity_ids else ():
         units[unit.activity_id].append(unit)
 
     def booking_famille_id(child: Personne) -> int:
@@ -500,24 +510,53 @@ def _day(day: date, cells: list[FoyerCell]) -> FoyerDay:
     return FoyerDay(day=day, groups=groups, common_reason=common)
 
 
+# The grid's reads, their SQL written once per thread like the household's (the commune: the
+# scope's, the activities' own commune).
+_CLOSURES = Prepared(
+    lambda activity_ids, start, end: ActivityClosure.objects.filter(
+        Q(activity__in=activity_ids) | Q(activity__isnull=True), day__range=(start, end)
+    ).values_list("activity_id", "day", "reason")
+)
+# Plain rows, not models: a school year of three children is about a thousand bookings. The
+# model's order joins the units: without it SQLite without statistics reads the commune's index,
+# every booking of the commune (activities/tests/test_default_views).
+_BOOKINGS = Prepared(
+    lambda child_ids, unit_ids, start, end: Reservation.objects.filter(
+        child__in=child_ids, unit__in=unit_ids, day__range=(start, end)
+    ).values_list("pk", "child_id", "unit_id", "day", "status")
+)
+# selectors.full_days's query (the seats' counters of the units with a capacity).
+_TAKEN = Prepared(
+    lambda unit_ids, start, end: UnitDay.objects.filter(
+        unit_id__in=unit_ids, day__range=(start, end)
+    ).values_list("unit_id", "day", "taken")
+)
+
+
 def _closures(activities: list[Activity], start: date, end: date) -> dict[int, dict[date, str]]:
     """Activity id → the days agents closed for it or for all, between `start` and `end`: one
-    query for every activity (services.closures_of reads one)."""
+    query for every activity (services.closures_of reads one), in the activities' commune."""
     if not activities:
         return {}
-    rows = list(
-        ActivityClosure.objects.filter(
-            Q(activity__in=activities) | Q(activity__isnull=True),
-            commune_id=activities[0].commune_id,
-            day__range=(start, end),
-        ).values_list("activity_id", "day", "reason")
-    )
+    rows = _CLOSURES.all(
+        tuple(sorted({a.pk for a in activities})), start, end,
+        commune_id=activities[0].commune_id,
+    )  # fmt: skip
     result = {}
     for activity in activities:
         result[activity.pk] = {
             day: reason for activity_id, day, reason in rows if activity_id in (None, activity.pk)
         }
     return result
+
+
+def _full_days(units: list[Unit], start: date, end: date, commune_id: int) -> set:
+    """selectors.full_days, its SQL written once."""
+    seats = {u.pk: u.seats for u in units if u.seats is not None}
+    if not seats:
+        return set()
+    rows = _TAKEN.all(tuple(sorted(seats)), start, end, commune_id=commune_id)
+    return {(unit_id, day) for unit_id, day, taken in rows if taken >= seats[unit_id]}
 
 
 def grid(
@@ -532,20 +571,18 @@ def grid(
     activities = household.activities
     units = [unit for activity in activities for unit in _units_of(household, activity)]
     closures = _closures(activities, start, end)
-    # Plain rows, not models: a school year of three children is about a thousand bookings. The
-    # model's order joins the units: without it SQLite without statistics reads the commune's
-    # index, every booking of the commune (activities/tests/test_default_views).
-    reservations = [
-        Booking(*row)
-        for row in Reservation.objects.filter(
-            child__in={line.child.pk for line in lines},
-            unit__in=units,
-            day__range=(start, end),
-        ).values_list("pk", "child_id", "unit_id", "day", "status")
-    ]
+    commune_id = activities[0].commune_id if activities else None
+    child_ids = tuple(sorted({line.child.pk for line in lines}))
+    unit_ids = tuple(sorted({unit.pk for unit in units}))
+    rows = (
+        _BOOKINGS.all(child_ids, unit_ids, start, end, commune_id=commune_id)
+        if child_ids and unit_ids
+        else []
+    )
+    reservations = [Booking(*row) for row in rows]
     ranks = _waiting_ranks(reservations)
     booked = {(r.child_id, r.unit_id, r.day): r for r in reservations}
-    full = full_days(units, start, end)
+    full = _full_days(units, start, end, commune_id)
     rules = {
         activity.pk: DayRules(activity, now=now, closures=closures[activity.pk], full=full)
         for activity in activities

@@ -1,43 +1,70 @@
 """A query of every request, its SQL worked out once (issue 23, the per-request floor).
 
 Django compiles a queryset into SQL each time it runs it: for the wide rows every page reads (the
-commune of the URL, the logged-in account with its commune) that costs about twice the query
-itself (0.3–0.5 ms of CPU on PostgreSQL, measured with `manage.py bench_journey`). `Prepared`
-compiles its queryset the first time, in each thread and database, and runs the same statement
-afterwards with the values of the request: the rows, their types (the database's converters) and
-the model instances (`from_db`, `select_related` included) are exactly the ORM's.
+commune of the URL, the logged-in account with its commune, the household grid's children and
+bookings) that costs more than the query itself (0.3–2.4 ms of CPU on PostgreSQL, measured with
+`manage.py bench_journey`). `Prepared` compiles its queryset the first time, in each thread, and
+runs the same statement afterwards with the values of the request: the rows, their types (the
+database's converters) and the model instances (`from_db`, `select_related` included) are
+exactly the ORM's.
 
-What is kept is SQL text and column positions: they depend only on the models and the database's
-vendor, never on data, so every process and machine builds the same and nothing has to be
-invalidated. Refused, for that reason, for a commune's table: its manager adds the current
-commune (parvis.communes.tenancy) to the SQL, which would then be kept for the next request.
+What is kept is SQL text and the positions of the request's values in its parameters: they
+depend only on the models, the database's vendor and the shape of the values (the length of an
+`__in` list), never on data, so every process builds the same and nothing has to be invalidated.
+
+A commune's table (parvis.communes.tenancy): its manager adds `commune_id = <current commune>`
+to the SQL. The statement is compiled twice, once with the request's values in the request's
+commune and once with stand-in values (numbers, texts and dates no row can hold) in a stand-in
+commune: a parameter that holds the stand-in commune is the current commune's place, one that
+holds a stand-in value that value's place (an `__in` list: each of its elements), and every
+other parameter must be the same constant in both. Each run puts the current commune in every
+commune place: a statement compiled in commune A and run in commune B reads B's rows. Refused
+(the ORM runs the query instead, nothing is kept): SQL text that differs between the two
+compiles (the query's shape depends on a value), a parameter that changes otherwise, a constant
+equal to the current commune's id (a commune frozen in the build function rather than taken
+from the scope: it would be kept for the next request), a value that lands nowhere. A statement
+compiled without a current commune is kept apart and used only without one.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import date, timedelta
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import (
+    FlatValuesListIterable,
+    ModelIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
 
-from parvis.communes.distribution import is_commune_table
+from parvis.communes import tenancy
 
-# The values a query may take as they are (the ORM prepares them to themselves): any other type
-# goes through the ORM as usual.
-PLAIN_TYPES = (int, str)
+# The values a query may take as they are: numbers, texts, dates (a datetime is not a plain
+# date: refused) and tuples of numbers (an `__in` list: one statement per length). Any other
+# type goes through the ORM as usual.
+# Within every integer field's range (Django turns a value out of a field's range into « no row »
+# before any SQL), and far from any id, count or amount of Parvis.
+_STANDIN = 2_000_000_000
+_STANDIN_COMMUNE = 2_100_000_000
+_STANDIN_DAY = date(1001, 1, 1)
+_MAX_SHAPES = 64  # statements kept per query and thread (one per list length met)
+_COMMUNE = -1  # a place's source: the current commune
 
 
 @dataclass(frozen=True)
 class _Compiled:
     model: type[Model]
+    kind: str  # "model", "tuples" or "flat"
     alias: str
     sql: str
     params: tuple
-    positions: tuple[int, ...]  # where each value goes in params
+    places: tuple  # (position, value index or _COMMUNE, element index or None, form)
     compiler: object
     converters: dict
     start: int
@@ -48,78 +75,220 @@ class _Compiled:
 
 class Prepared:
     """`build(*values)` gives the queryset (same shape whatever the values: filters on them,
-    `select_related`, no slicing); `Prepared(build).first(*values)` its first row, or None."""
+    `select_related` or `values_list`, no slicing, no annotation; the commune from the scope,
+    never named in it); `first(*values)` its first row or None, `all(*values)` its rows (model
+    instances, tuples or flat values, as the queryset's). `commune_id=`: the rows of that
+    commune (the scope the query runs in), else the current one's."""
 
     def __init__(self, build: Callable[..., QuerySet]):
         self.build = build
         self._local = threading.local()
 
-    def first(self, *values) -> Model | None:
-        if not all(type(value) in PLAIN_TYPES for value in values):
-            return self.build(*values).first()
-        compiled = getattr(self._local, "compiled", None)
+    def first(self, *values, commune_id: int | None = None) -> Model | None:
+        with _scope(commune_id):
+            rows = self._run(values, one=True)
+            if rows is None:
+                return self.build(*values).first()
+        return rows[0] if rows else None
+
+    def all(self, *values, commune_id: int | None = None) -> list:
+        with _scope(commune_id):
+            rows = self._run(values, one=False)
+            if rows is None:
+                return list(self.build(*values))
+        return rows
+
+    def _run(self, values: tuple, *, one: bool) -> list | None:
+        shape = _shape(values)
+        if shape is None:
+            return None
+        commune = tenancy.current_commune_id()
+        key = (commune is not None, shape)
+        kept = getattr(self._local, "compiled", None)
+        if kept is None:
+            kept = self._local.compiled = {}
+        compiled = kept.get(key)
         if compiled is None:
-            queryset = self.build(*values)
-            compiled = compile_queryset(queryset, router.db_for_read(queryset.model), values)
+            compiled = compile_query(self.build, values, commune)
             if compiled is None:
-                return queryset.first()
-            self._local.compiled = compiled
+                return None
+            if len(kept) < _MAX_SHAPES:
+                kept[key] = compiled
         params = list(compiled.params)
-        for position, value in zip(compiled.positions, values, strict=True):
-            params[position] = value
+        for position, index, element, form in compiled.places:
+            if index == _COMMUNE:
+                value = commune
+            else:
+                value = values[index] if element is None else values[index][element]
+            params[position] = value if form is None else form(value)
         with connections[compiled.alias].cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
+            rows = [cursor.fetchone()] if one else cursor.fetchall()
+        if not rows or rows[0] is None:
+            return []
         if compiled.converters:
-            row = next(iter(compiled.compiler.apply_converters([row], compiled.converters)))
-        obj = compiled.model.from_db(
-            compiled.alias, compiled.init_list, row[compiled.start : compiled.end]
-        )
-        for populator in compiled.populators:
-            populator.populate(row, obj)
-        return obj
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        if compiled.kind == "flat":
+            return [row[0] for row in rows]
+        if compiled.kind == "tuples":
+            return [tuple(row) for row in rows]
+        return [_instance(compiled, row) for row in rows]
 
 
-def _models(klass_info: dict):
-    yield klass_info["model"]
-    for related in klass_info.get("related_klass_infos", []):
-        yield from _models(related)
+def _scope(commune_id: int | None):
+    if commune_id is None or tenancy.current_commune_id() == commune_id:
+        return nullcontext()
+    return tenancy.scope(commune_id)
 
 
-def compile_queryset(queryset: QuerySet, alias: str, values: tuple) -> _Compiled | None:
-    """The SQL of `queryset` and where `values` go in its parameters; None when they cannot be
-    told apart from one another or from the query's own constants (then the ORM runs it)."""
-    compiler = queryset.query.get_compiler(using=alias)
-    sql, params = compiler.as_sql()
-    select, klass_info = compiler.select, compiler.klass_info
-    for model in _models(klass_info):
-        if is_commune_table(model):
-            raise ImproperlyConfigured(
-                f"{model._meta.label}: the current commune would be kept in the prepared SQL."
-            )
-    positions = []
+def _instance(compiled: _Compiled, row) -> Model:
+    obj = compiled.model.from_db(
+        compiled.alias, compiled.init_list, row[compiled.start : compiled.end]
+    )
+    for populator in compiled.populators:
+        populator.populate(row, obj)
+    return obj
+
+
+def _shape(values: tuple) -> tuple | None:
+    shape = []
     for value in values:
-        found = [i for i, param in enumerate(params) if type(param) is type(value)
-                 and param == value]  # fmt: skip
-        if len(found) != 1:
+        if type(value) is tuple:
+            if not value or not all(type(v) is int for v in value):
+                return None  # an empty list: the ORM knows there is no row
+            shape.append(len(value))
+        elif type(value) in (int, str, date):
+            shape.append(type(value))
+        else:
             return None
-        positions.append(found[0])
-    if len(set(positions)) != len(positions):
+    return tuple(shape)
+
+
+def _standins(values: tuple) -> tuple[tuple, dict]:
+    """Values of the same shape no row holds, and where each comes from: (type, standin) →
+    (value index, element index or None, as text)."""
+    standins, origin, n = [], {}, 0
+
+    def standin(value, index, element):
+        nonlocal n
+        n += 1
+        if type(value) is int:
+            made = _STANDIN + n
+            origin[(int, made)] = (index, element, False)
+        elif type(value) is str:
+            made = f"\x1fparvis-prepared-{n}\x1f"
+            origin[(str, made)] = (index, element, False)
+        else:
+            made = _STANDIN_DAY + timedelta(days=n)
+            origin[(date, made)] = (index, element, False)
+            origin[(str, made.isoformat())] = (index, element, True)  # SQLite's dates
+        return made
+
+    for index, value in enumerate(values):
+        if type(value) is tuple:
+            standins.append(tuple(standin(v, index, e) for e, v in enumerate(value)))
+        else:
+            standins.append(standin(value, index, None))
+    return tuple(standins), origin
+
+
+def _kind(queryset: QuerySet) -> str | None:
+    query = queryset.query
+    if query.combinator or query.extra_select or query.annotation_select:
         return None
+    if query.low_mark or query.high_mark or query.select_for_update:
+        return None
+    if queryset._prefetch_related_lookups or queryset._known_related_objects:
+        return None  # what the ORM does after the statement
+    return {ModelIterable: "model", ValuesListIterable: "tuples",
+            FlatValuesListIterable: "flat"}.get(queryset._iterable_class)  # fmt: skip
+
+
+def _is_int(param) -> bool:
+    return isinstance(param, int) and not isinstance(param, bool)
+
+
+def _key(param):
+    """How a parameter is looked up among the stand-ins (psycopg's Int4(n) as n)."""
+    if _is_int(param):
+        return (int, int(param))
+    if type(param) is date:
+        return (date, param)
+    if isinstance(param, str):
+        return (str, str(param))
+    return None
+
+
+def _wrapper(param, value):
+    """What the ORM made of the value (psycopg's Int4, Int8… on PostgreSQL), or None."""
+    return None if type(param) is type(value) else type(param)
+
+
+def compile_query(build: Callable[..., QuerySet], values: tuple, commune: int | None):
+    """The statement of `build(*values)` in the current commune (`commune`) and the places of
+    the values and of the commune in its parameters, or None when they cannot be told apart
+    (then the ORM runs it)."""
+    queryset = build(*values)
+    kind = _kind(queryset)
+    if kind is None:
+        return None
+    alias = router.db_for_read(queryset.model)
+    compiler = queryset.query.get_compiler(using=alias)
+    standins, origin = _standins(values)
+    try:
+        sql, params = compiler.as_sql()
+        with tenancy.scope(_STANDIN_COMMUNE if commune is not None else None):
+            other = build(*standins).query.get_compiler(using=alias)
+            other_sql, other_params = other.as_sql()
+    except Exception:  # a value the stand-in cannot be, or no row at all: the ORM says
+        return None
+    if sql != other_sql or len(params) != len(other_params):
+        return None
+    places, placed = [], set()
+    for position, (param, other) in enumerate(zip(params, other_params, strict=True)):
+        if type(param) is not type(other):
+            return None  # psycopg's Int4 and the like wrap both, or neither
+        if commune is not None and _is_int(other) and other == _STANDIN_COMMUNE:
+            if param != commune:
+                return None
+            places.append((position, _COMMUNE, None, _wrapper(other, commune)))
+            continue
+        source = origin.get(_key(other))
+        if source is not None:
+            index, element, as_text = source
+            value = values[index] if element is None else values[index][element]
+            expected = value.isoformat() if as_text else value
+            if param != expected:
+                return None
+            form = date.isoformat if as_text else _wrapper(other, value)
+            places.append((position, index, element, form))
+            placed.add((index, element))
+            continue
+        if param != other:
+            return None  # a parameter that changes with neither values nor commune
+        if commune is not None and _is_int(param) and param == commune:
+            return None  # a commune frozen in the query (or a constant one cannot tell apart)
+    if placed != {key[:2] for key in origin.values()}:
+        return None  # a value that lands nowhere (transformed on its way): not understood
+    select, klass_info = compiler.select, compiler.klass_info
     fields = [column[0] for column in select[: compiler.col_count]]
-    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    start = end = 0
+    init_list, populators = [], []
+    if kind == "model":
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        populators = get_related_populators(klass_info, select, alias)
     return _Compiled(
         model=queryset.model,
+        kind=kind,
         alias=alias,
         sql=sql,
         params=tuple(params),
-        positions=tuple(positions),
+        places=tuple(places),
         compiler=compiler,
         converters=compiler.get_converters(fields),
         start=start,
         end=end,
-        init_list=[column[0].target.attname for column in select[start:end]],
-        populators=get_related_populators(klass_info, select, alias),
+        init_list=init_list,
+        populators=populators,
     )

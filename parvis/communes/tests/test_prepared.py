@@ -1,17 +1,20 @@
 """parvis.communes.prepared: a query of every request compiled once, giving exactly what the ORM
 gives (issue 23, the per-request floor)."""
 
+import re
+from datetime import date
+
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from parvis.accounts.models import User
-from parvis.communes import selectors
-from parvis.communes.models import Commune, Service
+from parvis.communes import selectors, tenancy
+from parvis.communes.models import Commune
 from parvis.communes.prepared import Prepared
-from parvis.communes.tests.factories import CommuneFactory, ServiceFactory
-from parvis.families.tests.factories import CitizenFactory
+from parvis.communes.tests.factories import CommuneFactory
+from parvis.families.models import Famille, Personne
+from parvis.families.tests.factories import CitizenFactory, FamilleFactory, PersonneFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,17 +65,151 @@ def test_a_value_of_another_type_goes_through_the_orm():
     user = CitizenFactory()
     account = Prepared(lambda pk: User.objects.filter(pk=pk))
     assert account.first(str(user.pk)).pk == user.pk
-    assert getattr(account._local, "compiled", None) is None
+    assert not getattr(account._local, "compiled", None)
 
 
-def test_a_value_that_cannot_be_told_apart_goes_through_the_orm():
+def test_a_value_in_two_places_is_placed_in_both():
     same = Prepared(lambda slug: Commune.objects.filter(slug=slug, name=slug))
     CommuneFactory(slug="double", name="double")
+    CommuneFactory(slug="triple", name="triple")
+    CommuneFactory(slug="moitie", name="autre")
     assert same.first("double").slug == "double"
-    assert getattr(same._local, "compiled", None) is None
+    assert same.first("triple").slug == "triple"
+    assert same.first("moitie") is None
+    assert len(same._local.compiled) == 1
 
 
-def test_a_communes_table_is_refused_its_current_commune_would_be_kept():
-    service = ServiceFactory()
-    with pytest.raises(ImproperlyConfigured, match=r"communes\.Service"):
-        Prepared(lambda pk: Service.objects.filter(pk=pk)).first(service.pk)
+# --- A commune's table: the current commune is a parameter of the statement -----------------
+
+
+def two_communes():
+    """Two communes whose rows have the same shapes (numbers, names), the first one's ids lower."""
+    a, b = CommuneFactory(slug="a"), CommuneFactory(slug="b")
+    fa = [FamilleFactory(commune=a, number=n, name=f"F{n}") for n in (1, 2, 3)]
+    fb = [FamilleFactory(commune=b, number=n, name=f"F{n}") for n in (1, 2, 3)]
+    assert a.pk < b.pk
+    return a, b, fa, fb
+
+
+def test_a_statement_compiled_in_one_commune_reads_the_next_ones_own_rows(
+    django_assert_num_queries,
+):
+    a, b, fa, fb = two_communes()
+    by_number = Prepared(lambda number: Famille.objects.filter(number=number))
+    for commune, families in ((a, fa), (b, fb), (a, fa), (b, fb)):
+        with tenancy.scope(commune.pk), django_assert_num_queries(1):
+            got = by_number.first(2)
+        assert got.pk == families[1].pk and got.commune_id == commune.pk
+    assert len(by_number._local.compiled) == 1  # compiled once, in A, run in B with B's id
+
+
+def test_another_communes_row_never_comes_back_by_its_id():
+    a, b, fa, fb = two_communes()
+    by_id = Prepared(lambda pk: Famille.objects.filter(pk=pk))
+    with tenancy.scope(a.pk):
+        assert by_id.first(fa[0].pk).pk == fa[0].pk
+        assert by_id.first(fb[0].pk) is None
+    with tenancy.scope(b.pk):
+        assert by_id.first(fa[0].pk) is None
+        assert by_id.first(fb[0].pk).pk == fb[0].pk
+    assert by_id.first(fb[0].pk, commune_id=a.pk) is None  # commune_id=: that commune's scope
+    assert by_id.first(fa[0].pk, commune_id=a.pk).pk == fa[0].pk
+
+
+def test_a_join_and_a_subquery_say_the_current_commune_too():
+    a, b, fa, fb = two_communes()
+    for famille in fa + fb:
+        PersonneFactory(famille=famille, first_names="Zoé")
+    members = Prepared(
+        lambda ids: Personne.objects.filter(
+            famille__in=Famille.objects.filter(number__in=ids)
+        ).select_related("famille").order_by("famille__number")
+    )  # fmt: skip
+    for commune, families in ((a, fa), (b, fb)):
+        got = members.all((1, 3), commune_id=commune.pk)
+        assert [p.famille.pk for p in got] == [families[0].pk, families[2].pk]
+        assert {p.commune_id for p in got} == {commune.pk}
+    with CaptureQueriesContext(connection) as queries:
+        members.all((1, 3), commune_id=b.pk)
+    said = re.findall(r'"commune_id" = (\d+)', queries[0]["sql"])
+    assert len(said) == 2 and set(said) == {str(b.pk)}  # the table's and the subquery's
+
+
+def test_a_list_of_each_length_has_its_statement():
+    a, b, fa, fb = two_communes()
+    numbers = Prepared(
+        lambda ids: Famille.objects.filter(pk__in=ids).order_by("number").values_list(
+            "number", flat=True
+        )
+    )  # fmt: skip
+    ids = tuple(f.pk for f in fa + fb)
+    assert numbers.all(ids, commune_id=a.pk) == [1, 2, 3]
+    assert numbers.all(ids, commune_id=b.pk) == [1, 2, 3]
+    assert numbers.all(ids[:2], commune_id=b.pk) == []
+    assert numbers.all(ids[3:5], commune_id=b.pk) == [1, 2]
+    assert len(numbers._local.compiled) == 2
+
+
+def test_a_value_equal_to_the_commune_id_is_placed_where_it_is():
+    a, b, _fa, _fb = two_communes()
+    FamilleFactory(commune=a, number=a.pk + 100)
+    FamilleFactory(commune=b, number=a.pk + 100, name="dans B")
+    by_number = Prepared(lambda number: Famille.objects.filter(number=number))
+    Famille.objects.filter(commune=a, number=a.pk).delete()
+    Famille.objects.filter(commune=b, number=a.pk).delete()
+    odd = FamilleFactory(commune=b, number=a.pk, name="numéro de A")
+    with tenancy.scope(a.pk):
+        assert by_number.first(a.pk) is None
+    with tenancy.scope(b.pk):
+        assert by_number.first(a.pk).pk == odd.pk
+        assert by_number.first(a.pk + 100).name == "dans B"
+
+
+def test_a_commune_named_in_the_build_function_is_refused():
+    a, _b, fa, _fb = two_communes()
+    frozen = Prepared(lambda number: Famille.objects.filter(commune=a, number=number))
+    with tenancy.scope(a.pk):
+        assert frozen.first(1).pk == fa[0].pk
+    assert not frozen._local.compiled  # the ORM ran it: A's id would have been kept
+
+
+def test_without_a_current_commune_its_own_statement():
+    _a, b, fa, fb = two_communes()
+    by_number = Prepared(lambda number: Famille.objects.filter(number=number).order_by("pk"))
+    assert [f.pk for f in by_number.all(1)] == [fa[0].pk, fb[0].pk]  # as the ORM, unscoped
+    with tenancy.scope(b.pk):
+        assert [f.pk for f in by_number.all(1)] == [fb[0].pk]
+    assert [f.pk for f in by_number.all(1)] == [fa[0].pk, fb[0].pk]
+    assert len(by_number._local.compiled) == 2
+
+
+def test_the_rows_are_the_orms_dates_included():
+    a, b, fa, fb = two_communes()
+    PersonneFactory(famille=fa[0], birth_date=date(2018, 5, 2), first_names="Léa")
+    PersonneFactory(famille=fb[0], birth_date=date(2018, 5, 2), first_names="Léo")
+    PersonneFactory(famille=fb[0], birth_date=date(2019, 5, 2), first_names="Noé")
+    born = Prepared(
+        lambda first, last: Personne.objects.filter(birth_date__range=(first, last)).values_list(
+            "first_names", "birth_date"
+        )
+    )  # fmt: skip
+    for commune, name in ((a, "Léa"), (b, "Léo")):
+        with tenancy.scope(commune.pk):
+            got = born.all(date(2018, 1, 1), date(2018, 12, 31))
+            assert got == list(
+                Personne.objects.filter(birth_date__year=2018).values_list(
+                    "first_names", "birth_date"
+                )
+            )
+            assert got == [(name, date(2018, 5, 2))]
+
+
+def test_what_the_orm_does_beyond_the_statement_is_left_to_it():
+    a, _b, fa, _fb = two_communes()
+    PersonneFactory(famille=fa[0], first_names="Léa")
+    with_members = Prepared(
+        lambda number: Famille.objects.filter(number=number).prefetch_related("members")
+    )
+    got = with_members.first(1, commune_id=a.pk)
+    assert [m.first_names for m in got.members.all()] == ["Léa"]
+    assert not with_members._local.compiled
