@@ -53,10 +53,6 @@ DESELECTED = {
         # A Hypothesis stateful test (a TestCase class): run again from a new instance of its
         # class, Hypothesis refuses it (HealthCheck.differing_executors).
         "parvis/activities/tests/test_reservations_property.py::SeatCounterTests",
-        # The test writes into its parametrize dict (`data["other_famille"] = …reference`): run
-        # again, the « the child's own file » case names the first run's family, another error.
-        "parvis/activities/tests/guichet/test_garde.py"
-        "::test_the_forms_errors_follow_the_sites_pattern",
     ],
 }
 

@@ -32,8 +32,6 @@ def test_the_activities_runs_leave_out_the_tests_that_fail_a_second_run_in_one_p
     assert config["pytest_add_cli_args_test_selection"] == ["parvis/activities/tests"]
     assert deselected(config["pytest_add_cli_args"]) == [
         "parvis/activities/tests/test_reservations_property.py::SeatCounterTests",
-        "parvis/activities/tests/guichet/test_garde.py"
-        "::test_the_forms_errors_follow_the_sites_pattern",
     ]
 
 

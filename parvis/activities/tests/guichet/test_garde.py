@@ -109,6 +109,7 @@ def test_the_forms_errors_follow_the_sites_pattern(
     agent_client, commune, households, data, field, message
 ):
     mother, father, lea = households
+    data = {**data}  # parametrize's dict is shared by every run of the test in the process
     data.setdefault("other_famille", father.reference)
     if data["other_famille"] == "own":
         data["other_famille"] = mother.reference
