@@ -375,3 +375,24 @@ def set_display(page, **settings: str) -> None:
     value = display.serialize(values)
     if value:
         page.context.add_cookies([{"name": display.COOKIE_NAME, "value": value, "url": server_url}])
+
+
+# --- Logging in ----------------------------------------------------------------------------------
+
+
+def log_in_agent(page, guichet: str, username: str, password: str | None = None) -> None:
+    """An agent logs in at `guichet` (« /<commune>/guichet/ »), the login page checked by axe;
+    the demo agents' password by default."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from parvis.communes.demo import DEMO_PASSWORD
+
+    page.goto(f"{guichet}connexion/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Connexion au guichet des agents")
+    assert_accessible(page)
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(password or DEMO_PASSWORD)
+    page.get_by_role("button", name="Connexion").click()
+    expect(page).to_have_url(re.compile(rf"{re.escape(guichet)}$"))

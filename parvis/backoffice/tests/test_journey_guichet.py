@@ -8,8 +8,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from parvis.communes.demo import DEMO_PASSWORD
-from parvis.testing.browser import assert_accessible
+from parvis.testing.browser import assert_accessible, log_in_agent
 
 pytestmark = pytest.mark.browser
 
@@ -25,19 +24,9 @@ def guichet_site(demo_site):
     return demo_site
 
 
-def log_in(page, base, username, password=DEMO_PASSWORD):
-    page.goto(f"{base}connexion/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Connexion au guichet des agents")
-    assert_accessible(page)
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Connexion").click()
-    expect(page).to_have_url(re.compile(rf"{re.escape(base)}$"))
-
-
 def test_an_agent_hands_a_key_to_the_durand_family(guichet_site, browser_page):
     page = browser_page
-    log_in(page, CSP, "csp-enfance")
+    log_in_agent(page, CSP, "csp-enfance")
     expect(page.get_by_role("heading", level=1)).to_have_text("Familles")
     assert_accessible(page)
 
@@ -82,7 +71,7 @@ def test_an_agent_hands_a_key_to_the_durand_family(guichet_site, browser_page):
 
 def test_the_family_file_on_a_phone(guichet_site, phone_page):
     page = phone_page
-    log_in(page, CSP, "csp-scolaire")
+    log_in_agent(page, CSP, "csp-scolaire")
     page.goto(f"{CSP}?q=l%C3%A9a")
     expect(page.get_by_role("link", name="Famille DURAND")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
@@ -97,7 +86,7 @@ def test_the_code_famille_letter_prints_alone(guichet_site, browser_page):
     # The demo's SEJ agent of Carrières-sur-Seine, as the README documents it.
     page = browser_page
     base = "/carrieres-sur-seine/guichet/"
-    log_in(page, base, "css-sej")
+    log_in_agent(page, base, "css-sej")
     page.goto(f"{base}familles/2/")
     assert_accessible(page)
     page.get_by_role("button", name="Remettre un nouveau mot de passe temporaire").click()

@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from parvis.backoffice.tests.test_journey_guichet import CSP, log_in
-from parvis.testing.browser import assert_accessible
+from parvis.backoffice.tests.test_journey_guichet import CSP
+from parvis.testing.browser import assert_accessible, log_in_agent
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +19,7 @@ def test_the_regie_chooses_marc_as_payer_on_a_phone(demo_site, phone_page):
 
     families_demo.load()
     page = phone_page
-    log_in(page, CSP, "csp-regie")
+    log_in_agent(page, CSP, "csp-regie")
     page.goto(f"{CSP}familles/1/")
     responsables = page.get_by_role("region", name="Responsables")
     expect(responsables).to_contain_text("Payeur des factures : Françoise DURAND (par défaut)")

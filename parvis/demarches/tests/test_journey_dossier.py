@@ -8,9 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from parvis.backoffice.tests.test_journey_guichet import log_in as agent_log_in
 from parvis.demarches.tests.suivi_support import PDF_BYTES
-from parvis.testing.browser import assert_accessible
+from parvis.testing.browser import assert_accessible, log_in_agent
 
 pytestmark = pytest.mark.browser
 
@@ -91,7 +90,7 @@ def test_insert_the_tax_notice_then_the_agent_validates_it(leroy_parent, browser
 
     # The enfance agent validates the notice from the queue.
     page.context.clear_cookies()
-    agent_log_in(page, f"{CSP}guichet/", "csp-enfance")
+    log_in_agent(page, f"{CSP}guichet/", "csp-enfance")
     page.get_by_role("link", name="Documents à valider").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Documents à valider")
     assert_accessible(page)

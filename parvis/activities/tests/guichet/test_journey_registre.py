@@ -17,8 +17,7 @@ from playwright.sync_api import expect
 
 from parvis.activities.models import Attendance
 from parvis.activities.rules import PARIS
-from parvis.backoffice.tests.test_journey_guichet import log_in
-from parvis.testing.browser import assert_accessible, main_nav
+from parvis.testing.browser import assert_accessible, log_in_agent, main_nav
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +45,7 @@ def ticks():
 
 
 def open_registers(page):
-    log_in(page, GUICHET, "csp-enfance")
+    log_in_agent(page, GUICHET, "csp-enfance")
     main_nav(page).get_by_role("link", name="Activités").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Activités")
     assert_accessible(page)

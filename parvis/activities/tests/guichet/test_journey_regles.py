@@ -17,9 +17,8 @@ from playwright.sync_api import expect
 from parvis.activities.models import Activity
 from parvis.activities.rules import PARIS
 from parvis.activities.tests.factories import make_activity, register
-from parvis.backoffice.tests.test_journey_guichet import log_in
 from parvis.demarches.tests.test_journey_account_requests import CSP, log_in_francoise
-from parvis.testing.browser import assert_accessible, main_nav
+from parvis.testing.browser import assert_accessible, log_in_agent, main_nav
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +60,7 @@ def test_an_agent_changes_the_deadline_and_the_calendar_follows(regles_site, pag
         base_url=site, locale="fr-FR", timezone_id="Europe/Paris", viewport=page.viewport_size
     )
     agent = context.new_page()
-    log_in(agent, GUICHET, "csp-enfance")
+    log_in_agent(agent, GUICHET, "csp-enfance")
     main_nav(agent).get_by_role("link", name="Activités").click()
     agent.get_by_role("region", name=activity.name).get_by_role(
         "link", name="Règles de réservation"

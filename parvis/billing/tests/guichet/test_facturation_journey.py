@@ -16,10 +16,9 @@ import time_machine
 from playwright.sync_api import expect
 
 from parvis.activities.rules import PARIS
-from parvis.backoffice.tests.test_journey_guichet import log_in
 from parvis.billing.models import Invoice, InvoiceKind
 from parvis.families.models import Famille
-from parvis.testing.browser import _WATCHES, assert_accessible
+from parvis.testing.browser import _WATCHES, assert_accessible, log_in_agent
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +54,7 @@ def expect_bad_request(page) -> None:
 
 def test_the_regie_previews_and_issues_last_month(billing_site, browser_page):
     page = browser_page
-    log_in(page, GUICHET, "csp-regie")
+    log_in_agent(page, GUICHET, "csp-regie")
     page.goto(f"{GUICHET}regie/facturation/")
     expect(heading(page)).to_have_text("Facturation mensuelle")
     assert_accessible(page)
@@ -92,7 +91,7 @@ def test_the_regie_previews_and_issues_last_month(billing_site, browser_page):
 def test_a_stay_invoice_on_a_phone(billing_site, phone_page):
     page = phone_page
     durand = Famille.objects.get(commune__slug="carrieres-sous-poissy", name="DURAND")
-    log_in(page, GUICHET, "csp-regie")
+    log_in_agent(page, GUICHET, "csp-regie")
     page.goto(f"{GUICHET}regie/sejours/nouvelle/")
     expect(heading(page)).to_have_text("Facture d'un séjour")
     assert_accessible(page)

@@ -9,8 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from parvis.backoffice.tests.test_journey_guichet import log_in
-from parvis.testing.browser import DESKTOP_VIEWPORT, PHONE_VIEWPORT, assert_accessible
+from parvis.testing.browser import DESKTOP_VIEWPORT, PHONE_VIEWPORT, assert_accessible, log_in_agent
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +47,7 @@ def test_build_publish_file_change_and_share(guichet_site, browser_page, phone_p
     from parvis.testing.guichet import make_agent
 
     page = browser_page
-    log_in(page, CSP, "admin-carrieres-sous-poissy")
+    log_in_agent(page, CSP, "admin-carrieres-sous-poissy")
     page.get_by_role("link", name="Concepteur de démarches").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Concepteur de démarches")
     assert_accessible(page)
@@ -174,7 +173,7 @@ def test_build_publish_file_change_and_share(guichet_site, browser_page, phone_p
 
     other = Commune.objects.get(slug="carrieres-sur-seine")
     make_agent(other, AgentRole.Role.ADMINISTRATEUR, username="css-concepteur")
-    log_in(page, CSS, "css-concepteur", password=PASSWORD)
+    log_in_agent(page, CSS, "css-concepteur", password=PASSWORD)
     page.goto(f"{CSS}concepteur/bibliotheque/")
     assert_accessible(page)
     card = page.locator(".card").filter(has_text="Proposée par : Carrières-sous-Poissy")

@@ -8,8 +8,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from parvis.backoffice.tests.test_journey_guichet import log_in
-from parvis.testing.browser import assert_accessible
+from parvis.testing.browser import assert_accessible, log_in_agent
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +51,7 @@ def test_an_etat_civil_agent_takes_and_accepts_a_request(guichet_site, browser_p
     demande = file_a_request()
     mail.outbox.clear()
     page = browser_page
-    log_in(page, CSP, "csp-etat-civil")
+    log_in_agent(page, CSP, "csp-etat-civil")
     assert_accessible(page)
 
     page.get_by_role("navigation", name="Navigation principale").get_by_role(
@@ -92,7 +91,7 @@ def test_an_etat_civil_agent_takes_and_accepts_a_request(guichet_site, browser_p
 def test_the_queue_and_a_request_on_a_phone(guichet_site, phone_page):
     demande = file_a_request()
     page = phone_page
-    log_in(page, CSP, "csp-etat-civil")
+    log_in_agent(page, CSP, "csp-etat-civil")
     page.goto(f"{CSP}demandes/")
     expect(page.get_by_role("link", name=demande.number)).to_be_attached()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

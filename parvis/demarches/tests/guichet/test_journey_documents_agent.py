@@ -10,9 +10,8 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from parvis.backoffice.tests.test_journey_guichet import log_in
 from parvis.demarches.tests.suivi_support import PDF_BYTES
-from parvis.testing.browser import assert_accessible
+from parvis.testing.browser import assert_accessible, log_in_agent
 
 pytestmark = pytest.mark.browser
 
@@ -68,7 +67,7 @@ def test_an_agent_previews_refuses_validates_and_bulk_validates(guichet_site, br
     notice, bill, insurance, identity = deposit_documents()
     mail.outbox.clear()
     page = browser_page
-    log_in(page, CSP, "csp-scolaire")
+    log_in_agent(page, CSP, "csp-scolaire")
 
     # The queue, oldest first.
     page.get_by_role("navigation", name="Navigation principale").get_by_role(
@@ -156,7 +155,7 @@ def test_an_agent_previews_refuses_validates_and_bulk_validates(guichet_site, br
 def test_the_queue_and_a_document_on_a_phone(guichet_site, phone_page):
     notice, *_others = deposit_documents()
     page = phone_page
-    log_in(page, CSP, "csp-scolaire")
+    log_in_agent(page, CSP, "csp-scolaire")
     page.goto(f"{CSP}documents/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Documents à valider")
     assert_accessible(page)
@@ -173,7 +172,7 @@ def test_an_agent_computes_and_records_the_durand_familys_qf(guichet_site, brows
     from parvis.families.models import QuotientFamilial
 
     page = browser_page
-    log_in(page, CSP, "csp-scolaire")
+    log_in_agent(page, CSP, "csp-scolaire")
     page.goto(f"{CSP}familles/1/")
     assert_accessible(page)
     page.get_by_role("link", name="Calculer ou saisir le quotient familial").click()

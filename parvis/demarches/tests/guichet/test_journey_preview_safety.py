@@ -5,8 +5,7 @@ page says why it is not shown and offers the download; the browser never asks fo
 import pytest
 from playwright.sync_api import expect
 
-from parvis.backoffice.tests.test_journey_guichet import log_in
-from parvis.testing.browser import assert_accessible
+from parvis.testing.browser import assert_accessible, log_in_agent
 from parvis.testing.files import jpeg_bytes, png_claiming
 
 pytestmark = pytest.mark.browser
@@ -37,7 +36,7 @@ def test_an_unsafe_file_is_said_and_never_fetched(demo_site, phone_page):
     page = phone_page
     fetched = []
     page.on("request", lambda request: fetched.append(request.url))
-    log_in(page, CSP, "csp-scolaire")
+    log_in_agent(page, CSP, "csp-scolaire")
     page.goto(f"{CSP}documents/{document.pk}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Plan immense")
     preview = page.locator("section", has=page.get_by_role("heading", name="Aperçu"))

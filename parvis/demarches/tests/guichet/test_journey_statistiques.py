@@ -9,9 +9,8 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from parvis.backoffice.tests.test_journey_guichet import log_in
 from parvis.demarches.tests.test_journey_account_requests import CSP
-from parvis.testing.browser import assert_accessible, main_nav
+from parvis.testing.browser import assert_accessible, log_in_agent, main_nav
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +56,7 @@ def stats_site(demo_site):
 def test_an_agent_reads_the_statistics_of_a_procedure(stats_site, page_fixture, request):
     procedure = stats_site
     page = request.getfixturevalue(page_fixture)
-    log_in(page, f"{CSP}/guichet/", "csp-etat-civil")
+    log_in_agent(page, f"{CSP}/guichet/", "csp-etat-civil")
     if page_fixture == "phone_page":
         page.goto(f"{CSP}/guichet/demandes/")
     else:

@@ -11,11 +11,10 @@ import time_machine
 from playwright.sync_api import expect
 
 from parvis.activities.rules import PARIS
-from parvis.backoffice.tests.test_journey_guichet import log_in
 from parvis.billing.models import InvoiceStatus, Payment
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
-from parvis.testing.browser import _WATCHES, assert_accessible
+from parvis.testing.browser import _WATCHES, assert_accessible, log_in_agent
 from parvis.testing.regie import make_invoice, make_regie
 
 pytestmark = pytest.mark.browser
@@ -48,7 +47,7 @@ def expect_bad_request(page):
 
 def test_a_payment_at_the_counter(regie_site, browser_page):
     invoice, page = regie_site, browser_page
-    log_in(page, GUICHET, "csp-regie")
+    log_in_agent(page, GUICHET, "csp-regie")
     page.get_by_role("navigation", name="Navigation principale").get_by_role(
         "link", name="Régie"
     ).click()
@@ -113,7 +112,7 @@ def test_a_payment_at_the_counter(regie_site, browser_page):
 
 def test_the_counter_on_a_phone(regie_site, phone_page):
     invoice, page = regie_site, phone_page
-    log_in(page, GUICHET, "csp-regie")
+    log_in_agent(page, GUICHET, "csp-regie")
     for path in (
         "regie/",
         f"regie/factures/{invoice.pk}/",

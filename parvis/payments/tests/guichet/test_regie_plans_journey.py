@@ -13,7 +13,6 @@ import time_machine
 from playwright.sync_api import expect
 
 from parvis.activities.rules import PARIS
-from parvis.backoffice.tests.test_journey_guichet import log_in
 from parvis.billing.models import (
     InstalmentStatus,
     Invoice,
@@ -26,7 +25,7 @@ from parvis.billing.models import (
 from parvis.demarches.tests.test_journey_account_requests import log_in_francoise
 from parvis.payments.tests.guichet.test_regie_journey import expect_bad_request
 from parvis.portal.management.commands.load_demo import LOADERS
-from parvis.testing.browser import assert_accessible
+from parvis.testing.browser import assert_accessible, log_in_agent
 
 pytestmark = pytest.mark.browser
 
@@ -69,7 +68,7 @@ def pay_next_instalment_online(page, plan, amount):
 def test_a_plan_of_three_instalments_is_paid_off(october, browser_page, phone_page):
     assert (october.total, october.paid) == (D("66.18"), D("0.00"))
     agent = browser_page
-    log_in(agent, GUICHET, "csp-regie")
+    log_in_agent(agent, GUICHET, "csp-regie")
     agent.goto(f"{GUICHET}regie/factures/{october.pk}/")
     agent.get_by_role("link", name="Accorder un échéancier").click()
     expect(agent.get_by_role("heading", level=1)).to_contain_text(
@@ -165,7 +164,7 @@ def test_the_plan_pages_on_a_phone(october, phone_page, browser_page):
             actor=agent_user,
         )
     page = phone_page
-    log_in(page, GUICHET, "csp-regie")
+    log_in_agent(page, GUICHET, "csp-regie")
     for path in (
         "regie/echeanciers/",
         f"regie/echeanciers/{plan.pk}/",

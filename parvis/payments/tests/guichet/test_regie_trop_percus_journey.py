@@ -10,13 +10,12 @@ import time_machine
 from playwright.sync_api import expect
 
 from parvis.activities.rules import PARIS
-from parvis.backoffice.tests.test_journey_guichet import log_in
 from parvis.communes.models import Commune
 from parvis.families.models import Famille
 from parvis.payments import services
 from parvis.payments.models import TransactionStatus, TropPercu, TropPercuStatus
 from parvis.payments.tests.guichet.test_regie_journey import expect_bad_request
-from parvis.testing.browser import assert_accessible
+from parvis.testing.browser import assert_accessible, log_in_agent
 from parvis.testing.regie import make_invoice, make_regie
 
 pytestmark = pytest.mark.browser
@@ -49,7 +48,7 @@ def trop_percu(demo_site, monkeypatch):
 
 def test_rembourser_a_trop_percu(trop_percu, browser_page):
     page = browser_page
-    log_in(page, GUICHET, "csp-regie")
+    log_in_agent(page, GUICHET, "csp-regie")
     page.goto(f"{GUICHET}regie/")
     page.get_by_role("navigation", name="Pages de la régie").get_by_role(
         "link", name="Trop-perçus"
@@ -82,7 +81,7 @@ def test_rembourser_a_trop_percu(trop_percu, browser_page):
 
 def test_the_trop_percus_on_a_phone(trop_percu, phone_page):
     page = phone_page
-    log_in(page, GUICHET, "csp-regie")
+    log_in_agent(page, GUICHET, "csp-regie")
     for path in ("regie/trop-percus/", f"regie/trop-percus/{trop_percu.pk}/"):
         page.goto(f"{GUICHET}{path}")
         expect(page.get_by_role("heading", level=1)).to_be_visible()
