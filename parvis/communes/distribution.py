@@ -280,11 +280,15 @@ def _build(schema_editor, apps, statement: Statement) -> None:
                 f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE USING INDEX "{building}"'
             )
         return
-    # "column": UNIQUE (column, commune_id), then the column's own unique constraint dropped.
+    # "column": UNIQUE (column, commune_id), then the column's own unique constraint dropped. Built
+    # under another name and swapped in, as above: a constraint of that name on other columns
+    # (an earlier run's order) stays until its replacement is ready.
     column = statement.columns[0]
-    _build_index(schema_editor, name, table, statement.columns)
+    building = _short(f"{name}_next")
+    _build_index(schema_editor, building, table, statement.columns)
+    _drop_unique(schema_editor, table, name)
     schema_editor.execute(
-        f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE USING INDEX "{name}"'
+        f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE USING INDEX "{building}"'
     )
     for old in schema_editor._constraint_names(model, [column], unique=True, primary_key=False):
         _drop_unique(schema_editor, table, old)

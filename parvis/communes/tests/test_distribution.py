@@ -212,6 +212,26 @@ def test_every_foreign_key_column_of_a_commune_table_leads_an_index(db):
     assert sorted(wanted - led) == []
 
 
+@postgresql
+def test_a_run_over_a_single_column_unique_built_in_the_other_order_rebuilds_it(db):
+    """A database where the key of a single-column unique is (commune_id, column) under its name
+    (the order of an earlier draft): the next EnsureCommuneKeys swaps in (column, commune_id),
+    uniqueness kept throughout (the constraint owns its index: dropping the index first fails)."""
+    wanted = next(s for s in statements(apps) if s.kind == "column")
+    column = wanted.columns[0]
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{wanted.table}" DROP CONSTRAINT "{wanted.name}"')
+        cursor.execute(
+            f'ALTER TABLE "{wanted.table}" ADD CONSTRAINT "{wanted.name}" '
+            f'UNIQUE ("commune_id", "{column}")'
+        )
+    assert built_columns(connection, wanted.name) == ["commune_id", column]
+    state = ProjectState.from_apps(apps)
+    with connection.schema_editor(atomic=True) as editor:
+        EnsureCommuneKeys().database_forwards("rgpd", editor, state, state)
+    assert built_columns(connection, wanted.name) == [column, "commune_id"]
+
+
 def _keys_present() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(
