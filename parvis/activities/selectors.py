@@ -365,6 +365,7 @@ def _waiting_ranks(reservations: list[Booking]) -> dict[int, int]:
 # and weekdays, the day's closure, the language). A new minute drops the past minutes' keys; at
 # most SHARED_KEYS keys (a thousand communes' activities in one minute), the oldest dropped first.
 _SHARED: dict[tuple, tuple[dict, dict, dict]] = {}
+_SHARED_MINUTE: datetime | None = None
 SHARED_KEYS = 4096
 
 
@@ -378,10 +379,13 @@ def _shared_answers(activity: Activity, now: datetime) -> tuple[dict, dict, dict
     )  # fmt: skip
     answers = _SHARED.get(key)
     if answers is None:
+        global _SHARED_MINUTE
         minute = key[-2]
-        for old in list(_SHARED):
-            if old[-2] < minute or len(_SHARED) >= SHARED_KEYS:
-                _SHARED.pop(old, None)
+        if _SHARED_MINUTE is None or minute > _SHARED_MINUTE:
+            _SHARED.clear()  # a new minute: the past ones' answers serve no more
+            _SHARED_MINUTE = minute
+        elif len(_SHARED) >= SHARED_KEYS:
+            _SHARED.pop(next(iter(_SHARED), None), None)  # the oldest
         answers = _SHARED[key] = ({}, {}, {})
     return answers
 
