@@ -381,7 +381,7 @@ def _shared_answers(activity: Activity, now: datetime) -> tuple[dict, dict, dict
     if answers is None:
         global _SHARED_MINUTE
         minute = key[-2]
-        if _SHARED_MINUTE is None or minute > _SHARED_MINUTE:
+        if minute != _SHARED_MINUTE:
             _SHARED.clear()  # a new minute: the past ones' answers serve no more
             _SHARED_MINUTE = minute
         elif len(_SHARED) >= SHARED_KEYS:
