@@ -53,7 +53,7 @@ from parvis.communes import tenancy
 _STANDIN = 2_000_000_000
 _STANDIN_COMMUNE = 2_100_000_000
 _STANDIN_DAY = date(1001, 1, 1)
-_MAX_SHAPES = 64  # statements kept per query and thread (one per list length met)
+_MAX_SHAPES = 64  # statements (or refusals) kept per query and thread: one per shape
 _COMMUNE = -1  # a place's source: the current commune
 
 
@@ -109,11 +109,13 @@ class Prepared:
             kept = self._local.compiled = {}
         compiled = kept.get(key)
         if compiled is None:
-            compiled = compile_query(self.build, values, commune)
-            if compiled is None:
-                return None
-            if len(kept) < _MAX_SHAPES:
-                kept[key] = compiled
+            if len(kept) >= _MAX_SHAPES:
+                return None  # the ORM, rather than compiling twice on every call
+            # A refusal is kept too (False): the ORM runs that shape from then on, in this
+            # thread, without compiling it twice again.
+            compiled = kept[key] = compile_query(self.build, values, commune) or False
+        if compiled is False:
+            return None
         params = list(compiled.params)
         for position, index, element, form in compiled.places:
             if index == _COMMUNE:

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from parvis.accounts.models import User
-from parvis.communes import selectors, tenancy
+from parvis.communes import prepared, selectors, tenancy
 from parvis.communes.models import Commune
 from parvis.communes.prepared import Prepared
 from parvis.communes.tests.factories import CommuneFactory
@@ -17,6 +17,11 @@ from parvis.families.models import Famille, Personne
 from parvis.families.tests.factories import CitizenFactory, FamilleFactory, PersonneFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def compiled(prepared) -> list:
+    """The statements `prepared` keeps in this thread (a refused shape is kept as False)."""
+    return [c for c in getattr(prepared._local, "compiled", {}).values() if c]
 
 
 def values(obj) -> dict:
@@ -65,7 +70,7 @@ def test_a_value_of_another_type_goes_through_the_orm():
     user = CitizenFactory()
     account = Prepared(lambda pk: User.objects.filter(pk=pk))
     assert account.first(str(user.pk)).pk == user.pk
-    assert not getattr(account._local, "compiled", None)
+    assert not compiled(account)
 
 
 def test_a_value_in_two_places_is_placed_in_both():
@@ -76,7 +81,7 @@ def test_a_value_in_two_places_is_placed_in_both():
     assert same.first("double").slug == "double"
     assert same.first("triple").slug == "triple"
     assert same.first("moitie") is None
-    assert len(same._local.compiled) == 1
+    assert len(compiled(same)) == 1
 
 
 # --- A commune's table: the current commune is a parameter of the statement -----------------
@@ -100,7 +105,7 @@ def test_a_statement_compiled_in_one_commune_reads_the_next_ones_own_rows(
         with tenancy.scope(commune.pk), django_assert_num_queries(1):
             got = by_number.first(2)
         assert got.pk == families[1].pk and got.commune_id == commune.pk
-    assert len(by_number._local.compiled) == 1  # compiled once, in A, run in B with B's id
+    assert len(compiled(by_number)) == 1  # compiled once, in A, run in B with B's id
 
 
 def test_another_communes_row_never_comes_back_by_its_id():
@@ -147,7 +152,7 @@ def test_a_list_of_each_length_has_its_statement():
     assert numbers.all(ids, commune_id=b.pk) == [1, 2, 3]
     assert numbers.all(ids[:2], commune_id=b.pk) == []
     assert numbers.all(ids[3:5], commune_id=b.pk) == [1, 2]
-    assert len(numbers._local.compiled) == 2
+    assert len(compiled(numbers)) == 2
 
 
 def test_a_value_equal_to_the_commune_id_is_placed_where_it_is():
@@ -170,7 +175,7 @@ def test_a_commune_named_in_the_build_function_is_refused():
     frozen = Prepared(lambda number: Famille.objects.filter(commune=a, number=number))
     with tenancy.scope(a.pk):
         assert frozen.first(1).pk == fa[0].pk
-    assert not frozen._local.compiled  # the ORM ran it: A's id would have been kept
+    assert not compiled(frozen)  # the ORM ran it: A's id would have been kept
 
 
 def test_without_a_current_commune_its_own_statement():
@@ -180,7 +185,7 @@ def test_without_a_current_commune_its_own_statement():
     with tenancy.scope(b.pk):
         assert [f.pk for f in by_number.all(1)] == [fb[0].pk]
     assert [f.pk for f in by_number.all(1)] == [fa[0].pk, fb[0].pk]
-    assert len(by_number._local.compiled) == 2
+    assert len(compiled(by_number)) == 2
 
 
 def test_the_rows_are_the_orms_dates_included():
@@ -212,4 +217,19 @@ def test_what_the_orm_does_beyond_the_statement_is_left_to_it():
     )
     got = with_members.first(1, commune_id=a.pk)
     assert [m.first_names for m in got.members.all()] == ["Léa"]
-    assert not with_members._local.compiled
+    assert not compiled(with_members)
+
+
+def test_a_refused_shape_is_left_to_the_orm_without_compiling_again(monkeypatch):
+    a, _b, fa, _fb = two_communes()
+    calls, compile_query = [], prepared.compile_query
+
+    def counted(*args):
+        calls.append(args)
+        return compile_query(*args)
+
+    monkeypatch.setattr(prepared, "compile_query", counted)
+    frozen = Prepared(lambda number: Famille.objects.filter(commune=a, number=number))
+    for number in (1, 2, 3):
+        assert frozen.first(number, commune_id=a.pk).pk == fa[number - 1].pk
+    assert len(calls) == 1 and not compiled(frozen)
