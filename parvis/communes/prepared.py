@@ -14,16 +14,18 @@ depend only on the models, the database's vendor and the shape of the values (th
 
 A commune's table (parvis.communes.tenancy): its manager adds `commune_id = <current commune>`
 to the SQL. The statement is compiled twice, once with the request's values in the request's
-commune and once with stand-in values (numbers, texts and dates no row can hold) in a stand-in
-commune: a parameter that holds the stand-in commune is the current commune's place, one that
-holds a stand-in value that value's place (an `__in` list: each of its elements), and every
-other parameter must be the same constant in both. Each run puts the current commune in every
-commune place: a statement compiled in commune A and run in commune B reads B's rows. Refused
-(the ORM runs the query instead, nothing is kept): SQL text that differs between the two
-compiles (the query's shape depends on a value), a parameter that changes otherwise, a constant
-equal to the current commune's id (a commune frozen in the build function rather than taken
-from the scope: it would be kept for the next request), a value that lands nowhere. A statement
-compiled without a current commune is kept apart and used only without one.
+commune and once with stand-in values (numbers, texts and dates no query holds as constants;
+never run) in a stand-in commune: a parameter that holds the stand-in commune is the current
+commune's place, one that holds a stand-in value that value's place (an `__in` list: each of its
+elements), and every other parameter must be the same constant in both. Places are found by
+difference, not by equality: a value equal to the commune's id or to a constant is placed
+exactly. Each run puts the current commune in every commune place: a statement compiled in
+commune A and run in commune B reads B's rows. Refused (the ORM runs the query, and that shape
+stays the ORM's in this thread): SQL text that differs between the two compiles (the query's
+shape depends on a value), a parameter that changes otherwise, a constant equal to the current
+commune's id (a commune frozen in the build function rather than taken from the scope: it would
+be kept for the next request), a value that lands nowhere. A statement compiled without a
+current commune is kept apart and used only without one.
 """
 
 from __future__ import annotations
@@ -47,9 +49,9 @@ from parvis.communes import tenancy
 
 # The values a query may take as they are: numbers, texts, dates (a datetime is not a plain
 # date: refused) and tuples of numbers (an `__in` list: one statement per length). Any other
-# type goes through the ORM as usual.
-# Within every integer field's range (Django turns a value out of a field's range into « no row »
-# before any SQL), and far from any id, count or amount of Parvis.
+# type goes through the ORM as usual. The stand-in numbers: within every integer field's range
+# (Django turns a value out of a field's range into « no row » before any SQL), and far from any
+# id, count or amount of Parvis.
 _STANDIN = 2_000_000_000
 _STANDIN_COMMUNE = 2_100_000_000
 _STANDIN_DAY = date(1001, 1, 1)
