@@ -21,6 +21,8 @@ class Command(PeriodicCommand):
         # Never shorter than the longest window a rule looks back over (one hour). The login
         # rules also look back to an identifier's last success, its usual address: a success
         # purged with the rest only makes that address an ordinary one (slowed down if attacked).
+        # The administration's attempts (no commune) keep the platform's own retention,
+        # PARVIS_ADMIN_ATTEMPTS_DAYS, which apply_retention applies: not cut short here.
         cutoff = timezone.now() - timedelta(days=max(days, 1))
-        deleted, _detail = Attempt.objects.filter(at__lt=cutoff).delete()
+        deleted, _detail = Attempt.objects.filter(at__lt=cutoff, commune__isnull=False).delete()
         return f"{deleted} tentative(s) supprimée(s), antérieures au {cutoff:%d/%m/%Y}."
