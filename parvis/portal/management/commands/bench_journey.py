@@ -10,12 +10,9 @@ CPU of the database's backend too (read from /proc, same machine). Production se
 off, Argon2 at its production cost, tasks queued in the database); a throwaway database."""
 
 import cProfile
-import io
 import os
-import pstats
 import random
 import statistics
-import tempfile
 import time
 from collections import defaultdict
 from datetime import date, timedelta
@@ -30,7 +27,7 @@ from django.utils import timezone
 
 from parvis.activities import bench as activities_bench
 from parvis.portal import bench_load
-from parvis.portal.management.commands.bench import build_reference_commune
+from parvis.portal.management.commands.bench import build_reference_commune, print_profile
 
 PASSWORD = "une phrase de passe de banc d'essai"  # noqa: S105 (a throwaway database's)
 
@@ -164,13 +161,5 @@ class Command(BaseCommand):
                 line += f" + database median {statistics.median([db for _a, db in values]):.0f}"
             out.write(line)
         if profiler:
-            profiler.create_stats()
-            dump = os.path.join(tempfile.gettempdir(), f"bench_journey_{profile}.pstats")
-            profiler.dump_stats(dump)
-            out.write(f"profile: {dump}")
-            text = io.StringIO()
-            stats = pstats.Stats(profiler, stream=text)
-            stats.sort_stats("cumulative").print_stats(60)
-            stats.sort_stats("tottime").print_stats(30)
-            out.write(text.getvalue())
+            print_profile(out, profiler, f"journey_{profile}")
         out.write(f"load_average_after: {os.getloadavg()[0]:.2f}")
