@@ -32,6 +32,7 @@ from parvis.activities.models import (
 )
 from parvis.activities.services import closures_of, why_not_bookable, why_not_cancellable
 from parvis.communes.models import Commune
+from parvis.communes.prepared import Prepared
 from parvis.families.custody import Plan
 from parvis.families.models import CustodySide, FamilyAccess, MemberKind, Personne
 from parvis.families.selectors_citizen import _belongs, _linked_families, linked_children_q
@@ -446,19 +447,24 @@ class DayRules:
         return answers[key]
 
 
-def full_days(units: list[Unit], start: date, end: date) -> set[tuple[int, date]]:
+# full_days's query, its SQL written once (the seats' counters of the units with a capacity).
+_TAKEN = Prepared(
+    lambda unit_ids, start, end: UnitDay.objects.filter(
+        unit_id__in=unit_ids, day__range=(start, end)
+    ).values_list("unit_id", "day", "taken")
+)
+
+
+def full_days(
+    units: list[Unit], start: date, end: date, *, commune_id: int | None = None
+) -> set[tuple[int, date]]:
     """The (unit id, day) whose seats are all taken between `start` and `end`: one query (none
-    when no unit has a capacity)."""
+    when no unit has a capacity); `commune_id`: read in that commune's scope."""
     seats = {u.pk: u.seats for u in units if u.seats is not None}
     if not seats:
         return set()
-    return {
-        (unit_id, day)
-        for unit_id, day, taken in UnitDay.objects.filter(
-            unit_id__in=list(seats), day__range=(start, end)
-        ).values_list("unit_id", "day", "taken")
-        if taken >= seats[unit_id]
-    }
+    rows = _TAKEN.all(tuple(sorted(seats)), start, end, commune_id=commune_id)
+    return {(unit_id, day) for unit_id, day, taken in rows if taken >= seats[unit_id]}
 
 
 def fill_cell(

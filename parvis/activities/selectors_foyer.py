@@ -32,7 +32,6 @@ from parvis.activities.models import (
     InscriptionStatus,
     Reservation,
     Unit,
-    UnitDay,
 )
 from parvis.activities.selectors import (
     WEEKDAY_LABELS,
@@ -40,6 +39,7 @@ from parvis.activities.selectors import (
     DayRules,
     _waiting_ranks,
     fill_cell,
+    full_days,
 )
 from parvis.communes.dates import first_of_month, month_bounds
 from parvis.communes.models import Commune
@@ -525,12 +525,6 @@ _BOOKINGS = Prepared(
         child__in=child_ids, unit__in=unit_ids, day__range=(start, end)
     ).values_list("pk", "child_id", "unit_id", "day", "status")
 )
-# selectors.full_days's query (the seats' counters of the units with a capacity).
-_TAKEN = Prepared(
-    lambda unit_ids, start, end: UnitDay.objects.filter(
-        unit_id__in=unit_ids, day__range=(start, end)
-    ).values_list("unit_id", "day", "taken")
-)
 
 
 def _closures(activities: list[Activity], start: date, end: date) -> dict[int, dict[date, str]]:
@@ -548,15 +542,6 @@ def _closures(activities: list[Activity], start: date, end: date) -> dict[int, d
             day: reason for activity_id, day, reason in rows if activity_id in (None, activity.pk)
         }
     return result
-
-
-def _full_days(units: list[Unit], start: date, end: date, commune_id: int) -> set:
-    """selectors.full_days, its SQL written once."""
-    seats = {u.pk: u.seats for u in units if u.seats is not None}
-    if not seats:
-        return set()
-    rows = _TAKEN.all(tuple(sorted(seats)), start, end, commune_id=commune_id)
-    return {(unit_id, day) for unit_id, day, taken in rows if taken >= seats[unit_id]}
 
 
 def grid(
@@ -582,7 +567,7 @@ def grid(
     reservations = [Booking(*row) for row in rows]
     ranks = _waiting_ranks(reservations)
     booked = {(r.child_id, r.unit_id, r.day): r for r in reservations}
-    full = _full_days(units, start, end, commune_id)
+    full = full_days(units, start, end, commune_id=commune_id)
     rules = {
         activity.pk: DayRules(activity, now=now, closures=closures[activity.pk], full=full)
         for activity in activities
