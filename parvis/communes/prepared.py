@@ -55,6 +55,12 @@ from parvis.communes import tenancy
 _STANDIN = 2_000_000_000
 _STANDIN_COMMUNE = 2_100_000_000
 _STANDIN_DAY = date(1001, 1, 1)
+# Stand-ins far apart (a value the build function shifts, `lo + 1`, lands on no other's), and a
+# text holding what a lookup escapes or folds (`%`, `_`, `\`, capitals: `__iexact` on SQLite
+# escapes its value, so a value passed changed is never taken for one passed as it is).
+_SPREAD = 9_973
+_SPREAD_DAYS = 1_009
+_INT64 = range(-(2**63), 2**63)
 _MAX_SHAPES = 64  # statements (or refusals) kept per query and thread: one per shape
 _COMMUNE = -1  # a place's source: the current commune
 
@@ -78,9 +84,13 @@ class _Compiled:
 class Prepared:
     """`build(*values)` gives the queryset (same shape whatever the values: filters on them,
     `select_related` or `values_list`, no slicing, no annotation; the commune from the scope,
-    never named in it); `first(*values)` its first row or None, `all(*values)` its rows (model
-    instances, tuples or flat values, as the queryset's). `commune_id=`: the rows of that
-    commune (the scope the query runs in), else the current one's."""
+    never named in it; depending on nothing but its values and the scope — no clock, setting
+    or language, which the first compile would freeze — and not branching on a value, which
+    the two compiles catch only when the stand-in falls on the other side); `first(*values)`
+    the row of a lookup by a unique key or None (no ORDER BY nor LIMIT is added: with several
+    rows, which one is not defined), `all(*values)` its rows (model instances, tuples or flat
+    values, as the queryset's). `commune_id=`: the rows of that commune (the scope the query
+    runs in), else the current one's."""
 
     def __init__(self, build: Callable[..., QuerySet]):
         self.build = build
@@ -158,9 +168,11 @@ def _shape(values: tuple) -> tuple | None:
     shape = []
     for value in values:
         if type(value) is tuple:
-            if not value or not all(type(v) is int for v in value):
+            if not value or not all(type(v) is int and v in _INT64 for v in value):
                 return None  # an empty list: the ORM knows there is no row
             shape.append(len(value))
+        elif type(value) is int and value not in _INT64:
+            return None  # the ORM's « no row » rather than the driver's overflow
         elif type(value) in (int, str, date):
             shape.append(type(value))
         else:
@@ -177,13 +189,13 @@ def _standins(values: tuple) -> tuple[tuple, dict]:
         nonlocal n
         n += 1
         if type(value) is int:
-            made = _STANDIN + n
+            made = _STANDIN + _SPREAD * n
             origin[(int, made)] = (index, element, False)
         elif type(value) is str:
-            made = f"\x1fparvis-prepared-{n}\x1f"
+            made = f"\x1fParvis_%\\ {n}\x1f"
             origin[(str, made)] = (index, element, False)
         else:
-            made = _STANDIN_DAY + timedelta(days=n)
+            made = _STANDIN_DAY + timedelta(days=_SPREAD_DAYS * n)
             origin[(date, made)] = (index, element, False)
             origin[(str, made.isoformat())] = (index, element, True)  # SQLite's dates
         return made

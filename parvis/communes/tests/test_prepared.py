@@ -233,3 +233,41 @@ def test_a_refused_shape_is_left_to_the_orm_without_compiling_again(monkeypatch)
     for number in (1, 2, 3):
         assert frozen.first(number, commune_id=a.pk).pk == fa[number - 1].pk
     assert len(calls) == 1 and not compiled(frozen)
+
+
+def test_a_value_the_lookup_escapes_is_never_taken_as_passed():
+    """`__iexact` on SQLite escapes `%`, `_` and `\\` in its value: compiled with a plain value,
+    a later « a_b » or « % » must not become a pattern (it would match other rows)."""
+    CommuneFactory(name="AXB")
+    CommuneFactory(name="A_B")
+    named = Prepared(
+        lambda name: Commune.objects.filter(name__iexact=name).values_list("name", flat=True)
+    )
+    assert named.all("axb") == ["AXB"]
+    assert named.all("a_b") == ["A_B"]
+    assert named.all("%") == []
+
+
+def test_a_value_the_build_function_shifts_lands_on_no_other_values_place():
+    """`low + 1` equal to the next value in the first call: the stand-ins are far apart, so its
+    place is not taken for that value's (a later call would put the other value there)."""
+    commune = CommuneFactory()
+    for number in (1, 2, 3, 4):
+        FamilleFactory(commune=commune, number=number)
+
+    def build(low, pk):
+        return Famille.objects.filter(number__gte=low, number__lte=low + 1, pk__gte=pk).values_list(
+            "number", flat=True
+        )
+
+    shifted = Prepared(build)
+    with tenancy.scope(commune.pk):
+        for low, pk in [(1, 2), (3, 1)]:
+            assert sorted(shifted.all(low, pk)) == sorted(build(low, pk)), (low, pk)
+
+
+def test_a_number_past_64_bits_is_the_orms_no_row():
+    one = CommuneFactory()
+    by_id = Prepared(lambda pk: Commune.objects.filter(pk=pk).values_list("pk", flat=True))
+    assert by_id.all(one.pk) == [one.pk]
+    assert by_id.all(2**70) == []
