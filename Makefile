@@ -120,7 +120,7 @@ ARRIVAL ?= 10
 DURATION ?= 300
 BENCH_LOAD_ENV = DJANGO_SETTINGS_MODULE=parvis.settings DATABASE_URL=$(BENCH_DATABASE_URL) \
 	DEBUG=0 PARVIS_DEVELOPMENT=0 PARVIS_TASKS=database PARVIS_EMAIL_DISABLED=1 \
-	SECRET_KEY=bench-load-throwaway-key-0123456789-abcdefghijklmnopqrstuvwxyz \
+	PARVIS_DB_CONN_MAX_AGE=3600 SECRET_KEY=bench-load-throwaway-key-0123456789-abcdefghijklmnopqrstuvwxyz \
 	ALLOWED_HOSTS=127.0.0.1 PARVIS_TRUSTED_PROXIES=127.0.0.1 LOG_LEVEL=WARNING \
 	STATIC_ROOT=$(CURDIR)/var/bench-load-static
 bench-load: install

@@ -167,7 +167,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Database ------------------------------------------------------------------------------------
 
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    # A connection kept for this many seconds, then opened again at the next request.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"],
+            conn_max_age=int(os.environ.get("PARVIS_DB_CONN_MAX_AGE", 60)),
+        )
+    }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
