@@ -123,6 +123,7 @@ class Command(BaseCommand):
         ]
         if only:
             pages = [page for page in pages if page[0] == "trivial_page" or page[0] in only]
+        analyze()
         # As parvis/wsgi.py does once the application is loaded (the data built above is freed).
         gc.collect()
         gc.freeze()
@@ -226,6 +227,15 @@ def print_profile(out, profiler, name: str) -> None:
     stats.sort_stats("cumulative").print_stats(40)
     stats.sort_stats("tottime").print_stats(40)
     out.write(text.getvalue())
+
+
+def analyze() -> None:
+    """PostgreSQL: the statistics a database in service has (autovacuum); without them the
+    planner guesses, and a freshly built commune is read as no deployment would read it (the
+    household grid 41.7 ms p50 instead of 12.1 on 6 December 2026)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def build_reference_commune(families: int, *, slug: str = "reference") -> dict:

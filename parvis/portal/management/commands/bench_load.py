@@ -25,7 +25,7 @@ from parvis.accounts.hashers import login_cost
 from parvis.activities import bench as activities_bench
 from parvis.activities.models import SEAT_HOLDING, Unit, UnitDay
 from parvis.portal import bench_load
-from parvis.portal.management.commands.bench import build_reference_commune
+from parvis.portal.management.commands.bench import analyze, build_reference_commune
 
 PASSWORD = "une phrase de passe de banc d'essai"  # noqa: S105 (a throwaway database's)
 
@@ -96,6 +96,7 @@ class Command(BaseCommand):
         today = timezone.localdate()
         first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
         months = [first, (first + timedelta(days=32)).replace(day=1)]
+        analyze()
 
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
