@@ -261,7 +261,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, the settings' policy built once (parvis.portal.middleware).
+    "parvis.portal.middleware.SettingsPolicyCSPMiddleware",
     "parvis.communes.middleware.CommuneMiddleware",
     # After the commune's: an agent's expired session sends back to that commune's guichet.
     "parvis.accounts.middleware.AgentSessionMiddleware",
