@@ -23,6 +23,7 @@ from parvis.activities.calendar import closed_reason
 from parvis.activities.custody import plan_of
 from parvis.activities.models import (
     Activity,
+    ActivityClosure,
     BookingStatus,
     Inscription,
     InscriptionStatus,
@@ -30,7 +31,7 @@ from parvis.activities.models import (
     Unit,
     UnitDay,
 )
-from parvis.activities.services import closures_of, why_not_bookable, why_not_cancellable
+from parvis.activities.services import why_not_bookable, why_not_cancellable
 from parvis.communes.models import Commune
 from parvis.communes.prepared import Prepared
 from parvis.families.custody import Plan
@@ -146,34 +147,64 @@ class Target:
         )
 
 
+# The one-child calendar's reads, their SQL written once per thread (parvis.communes.prepared,
+# issue 18 §4): the ORM built them on every request of the calendar (0.4–1.5 ms of CPU each).
+# The commune is the scope's (each commune table's manager), never named here.
+# The same children as linked_children_q: a FamilyAccess names a family of its commune.
+_CHILD = Prepared(
+    lambda user_id, child_pk: Personne.objects.filter(
+        Q(famille__in=FamilyAccess.objects.filter(user_id=user_id).values("famille_id"))
+        | Q(
+            custody__other_famille__in=FamilyAccess.objects.filter(user_id=user_id).values(
+                "famille_id"
+            )
+        ),
+        pk=child_pk,
+        kind=MemberKind.ENFANT,
+    ).select_related("famille", "custody")
+)
+_ACTIVITY = Prepared(lambda slug: Activity.objects.filter(slug=slug))
+_INSCRIPTION = Prepared(
+    lambda child_id, activity_id: Inscription.objects.filter(
+        child_id=child_id, activity_id=activity_id
+    )
+)
+_UNITS = Prepared(lambda activity_id: Unit.objects.filter(activity_id=activity_id))
+_CLOSURES = Prepared(
+    lambda activity_id, start, end: ActivityClosure.objects.filter(
+        Q(activity_id=activity_id) | Q(activity__isnull=True), day__range=(start, end)
+    ).values_list("day", "reason")
+)
+# By (child, unit, day), the unique constraint's index: SQLite without statistics took the
+# commune's index for `child = … AND commune_id = …` and read every booking of the commune
+# (20–30 ms at 200 families). The model's order, which joins the units, stays: without that
+# join SQLite takes the commune's index again (test_default_views).
+_CHILD_BOOKINGS = Prepared(
+    lambda child_id, unit_ids, start, end: Reservation.objects.filter(
+        child_id=child_id, unit__in=unit_ids, day__range=(start, end)
+    ).values_list("pk", "child_id", "unit_id", "day", "status")
+)
+
+
 def booking_target(*, user: User, commune: Commune, activity_slug: str, child_pk) -> Target | None:
     """The activity (of this commune) and the child (of one of the account's families) a
-    calendar is about; None for anything else. Three queries. (Every calendar request starts
-    here: the account's families are one subquery of FamilyAccess, not linked_children_q's two
-    levels, and the commune is the request's, not joined again — the ORM built this in 4 ms.)"""
+    calendar is about; None for anything else. Three queries, each compiled once (`commune` is
+    the scope they run in). (Every calendar request starts here: the account's families are one
+    subquery of FamilyAccess, not linked_children_q's two levels, and the commune is the
+    request's, not joined again.)"""
     child_pk = parse_id(child_pk)
-    if child_pk is None or not _belongs(user, commune):
+    if child_pk is None or not _belongs(user, commune) or not isinstance(activity_slug, str):
         return None
-    # The same children as linked_children_q: a FamilyAccess names a family of its commune.
-    linked = FamilyAccess.objects.filter(user=user, commune=commune).values("famille_id")
-    child = next(
-        iter(
-            Personne.objects.filter(
-                Q(famille__in=linked) | Q(custody__other_famille__in=linked),
-                pk=child_pk,
-                commune=commune,
-                kind=MemberKind.ENFANT,
-            ).select_related("famille", "custody")[:1]
-        ),
-        None,
-    )
+    child = _CHILD.first(user.pk, child_pk, commune_id=commune.pk)
     if child is None:
         return None
-    activity = next(iter(Activity.objects.filter(commune=commune, slug=activity_slug)[:1]), None)
+    activity = _ACTIVITY.first(activity_slug, commune_id=commune.pk)
     if activity is None:
         return None
-    child.commune = activity.commune = commune  # the filters above: the same row
-    inscription = next(iter(Inscription.objects.filter(child=child, activity=activity)[:1]), None)
+    child.commune = activity.commune = commune  # the scope: the same row
+    inscription = _INSCRIPTION.first(child.pk, activity.pk, commune_id=commune.pk)
+    if inscription is not None:
+        inscription.child, inscription.activity = child, activity
     target = Target(activity=activity, child=child, inscription=inscription)
     if getattr(child, "custody", None) is not None:  # two more queries, shared children only
         target.custody = plan_of(child)
@@ -515,22 +546,19 @@ class _CellsData:
 
     def extend(self, first: date, last: date) -> None:
         activity = self.target.activity
-        self.rules.closures.update(closures_of(activity, first, last))
-        # By (child, unit, day), the unique constraint's index: SQLite without statistics
-        # took the commune's index for `child = … AND commune_id = …` and read every booking
-        # of the commune (20–30 ms at 200 families). The model's order, which joins the units,
-        # stays: without that join SQLite takes the commune's index again (test_default_views).
-        reservations = [
-            Booking(*row)
-            for row in Reservation.objects.filter(
-                child=self.target.child,
-                unit__in=[unit.pk for unit in self.units],
-                day__range=(first, last),
-            ).values_list("pk", "child_id", "unit_id", "day", "status")
-        ]
+        commune_id = activity.commune_id
+        # services.closures_of's rows, read through a prepared statement.
+        self.rules.closures.update(_CLOSURES.all(activity.pk, first, last, commune_id=commune_id))
+        unit_ids = tuple(sorted(unit.pk for unit in self.units))
+        rows = (
+            _CHILD_BOOKINGS.all(self.target.child.pk, unit_ids, first, last, commune_id=commune_id)
+            if unit_ids
+            else []
+        )
+        reservations = [Booking(*row) for row in rows]
         self.ranks.update(_waiting_ranks(reservations))
         self.booked.update({(r.unit_id, r.day): r for r in reservations})
-        self.rules.full.update(full_days(self.units, first, last))
+        self.rules.full.update(full_days(self.units, first, last, commune_id=commune_id))
         self.last = last
 
 
@@ -551,7 +579,9 @@ def calendar(
     opening lies past them): the others are left empty (nothing is changed there: a GET's page,
     not a posted form)."""
     activity = target.activity
-    units = list(activity.units.all())
+    units = _UNITS.all(activity.pk, commune_id=activity.commune_id)
+    for unit in units:
+        unit.activity = activity  # the filter: the same row
     today = timezone.localtime(now).date()
     # The days read: the whole period; for a window, from the Monday of today's week (where the
     # opening is looked for), of the week asked, or of the period's start once it is over (its
