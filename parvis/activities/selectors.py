@@ -23,7 +23,6 @@ from parvis.activities.calendar import closed_reason
 from parvis.activities.custody import plan_of
 from parvis.activities.models import (
     Activity,
-    ActivityClosure,
     BookingStatus,
     Inscription,
     InscriptionStatus,
@@ -31,7 +30,7 @@ from parvis.activities.models import (
     Unit,
     UnitDay,
 )
-from parvis.activities.services import why_not_bookable, why_not_cancellable
+from parvis.activities.services import closures_of, why_not_bookable, why_not_cancellable
 from parvis.communes.models import Commune
 from parvis.communes.prepared import Prepared
 from parvis.families.custody import Plan
@@ -170,11 +169,6 @@ _INSCRIPTION = Prepared(
     )
 )
 _UNITS = Prepared(lambda activity_id: Unit.objects.filter(activity_id=activity_id))
-_CLOSURES = Prepared(
-    lambda activity_id, start, end: ActivityClosure.objects.filter(
-        Q(activity_id=activity_id) | Q(activity__isnull=True), day__range=(start, end)
-    ).values_list("day", "reason")
-)
 # By (child, unit, day), the unique constraint's index: SQLite without statistics took the
 # commune's index for `child = … AND commune_id = …` and read every booking of the commune
 # (20–30 ms at 200 families). The model's order, which joins the units, stays: without that
@@ -547,8 +541,7 @@ class _CellsData:
     def extend(self, first: date, last: date) -> None:
         activity = self.target.activity
         commune_id = activity.commune_id
-        # services.closures_of's rows, read through a prepared statement.
-        self.rules.closures.update(_CLOSURES.all(activity.pk, first, last, commune_id=commune_id))
+        self.rules.closures.update(closures_of(activity, first, last))
         unit_ids = tuple(sorted(unit.pk for unit in self.units))
         rows = (
             _CHILD_BOOKINGS.all(self.target.child.pk, unit_ids, first, last, commune_id=commune_id)

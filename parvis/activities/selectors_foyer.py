@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import capfirst
@@ -27,7 +26,6 @@ from django.utils.translation import gettext_lazy
 from parvis.accounts.models import User
 from parvis.activities.models import (
     Activity,
-    ActivityClosure,
     Inscription,
     InscriptionStatus,
     Reservation,
@@ -41,6 +39,7 @@ from parvis.activities.selectors import (
     fill_cell,
     full_days,
 )
+from parvis.activities.services import closures_by_activity
 from parvis.communes.dates import first_of_month, month_bounds
 from parvis.communes.models import Commune
 from parvis.communes.prepared import Prepared
@@ -512,11 +511,6 @@ def _day(day: date, cells: list[FoyerCell]) -> FoyerDay:
 
 # The grid's reads, their SQL written once per thread like the household's (the commune: the
 # scope's, the activities' own commune).
-_CLOSURES = Prepared(
-    lambda activity_ids, start, end: ActivityClosure.objects.filter(
-        Q(activity__in=activity_ids) | Q(activity__isnull=True), day__range=(start, end)
-    ).values_list("activity_id", "day", "reason")
-)
 # Plain rows, not models: a school year of three children is about a thousand bookings. The
 # model's order joins the units: without it SQLite without statistics reads the commune's index,
 # every booking of the commune (activities/tests/test_default_views).
@@ -525,23 +519,6 @@ _BOOKINGS = Prepared(
         child__in=child_ids, unit__in=unit_ids, day__range=(start, end)
     ).values_list("pk", "child_id", "unit_id", "day", "status")
 )
-
-
-def _closures(activities: list[Activity], start: date, end: date) -> dict[int, dict[date, str]]:
-    """Activity id → the days agents closed for it or for all, between `start` and `end`: one
-    query for every activity (services.closures_of reads one), in the activities' commune."""
-    if not activities:
-        return {}
-    rows = _CLOSURES.all(
-        tuple(sorted({a.pk for a in activities})), start, end,
-        commune_id=activities[0].commune_id,
-    )  # fmt: skip
-    result = {}
-    for activity in activities:
-        result[activity.pk] = {
-            day: reason for activity_id, day, reason in rows if activity_id in (None, activity.pk)
-        }
-    return result
 
 
 def grid(
@@ -555,7 +532,7 @@ def grid(
     lines = household.lines
     activities = household.activities
     units = [unit for activity in activities for unit in _units_of(household, activity)]
-    closures = _closures(activities, start, end)
+    closures = closures_by_activity(activities, start, end)
     commune_id = activities[0].commune_id if activities else None
     child_ids = tuple(sorted({line.child.pk for line in lines}))
     unit_ids = tuple(sorted({unit.pk for unit in units}))

@@ -30,6 +30,7 @@ from parvis.activities.models import (
 from parvis.activities.rules import PARIS, format_moment, is_open_at, moment
 from parvis.activities.tasks import send_baskets_summary
 from parvis.communes.models import Commune
+from parvis.communes.prepared import Prepared
 from parvis.families.models import Famille, Personne
 from parvis.tasks import enqueue_on_commit
 
@@ -51,14 +52,37 @@ class BasketResult:
     ranks: dict[int, int] = field(default_factory=dict)  # reservation id → waiting rank
 
 
+# The days agents closed, read through one statement compiled once (the calendars read it on
+# every request).
+_CLOSURES = Prepared(
+    lambda activity_ids, start, end: ActivityClosure.objects.filter(
+        Q(activity__in=activity_ids) | Q(activity__isnull=True), day__range=(start, end)
+    ).values_list("activity_id", "day", "reason")
+)
+
+
+def closures_by_activity(
+    activities: list[Activity], start: date, end: date
+) -> dict[int, dict[date, str]]:
+    """Activity id → the days agents closed for it or for all, between `start` and `end`: one
+    query for every activity, in the activities' commune."""
+    if not activities:
+        return {}
+    rows = _CLOSURES.all(
+        tuple(sorted({a.pk for a in activities})), start, end,
+        commune_id=activities[0].commune_id,
+    )  # fmt: skip
+    return {
+        activity.pk: {
+            day: reason for activity_id, day, reason in rows if activity_id in (None, activity.pk)
+        }
+        for activity in activities
+    }
+
+
 def closures_of(activity: Activity, start: date, end: date) -> dict[date, str]:
     """The days agents closed for this activity or for all, between `start` and `end`."""
-    rows = ActivityClosure.objects.filter(
-        Q(activity=activity) | Q(activity__isnull=True),
-        commune_id=activity.commune_id,
-        day__range=(start, end),
-    )
-    return {row.day: row.reason for row in rows}
+    return closures_by_activity([activity], start, end)[activity.pk]
 
 
 def why_not_bookable(

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from parvis.activities import selectors
+from parvis.activities import selectors, services
 from parvis.activities.models import ActivityClosure, BookingStatus, Reservation, UnitDay
 from parvis.activities.rules import PARIS
 from parvis.activities.selectors import booking_target, calendar
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=PARIS)
 PREPARED = (
     selectors._CHILD, selectors._ACTIVITY, selectors._INSCRIPTION, selectors._UNITS,
-    selectors._CLOSURES, selectors._CHILD_BOOKINGS, selectors._TAKEN,
+    services._CLOSURES, selectors._CHILD_BOOKINGS, selectors._TAKEN,
 )  # fmt: skip
 
 

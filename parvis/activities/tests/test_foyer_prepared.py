@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from parvis.activities import selectors, selectors_foyer
+from parvis.activities import selectors, selectors_foyer, services
 from parvis.activities.models import ActivityClosure, BookingStatus, Reservation, UnitDay
 from parvis.activities.rules import PARIS
 from parvis.activities.selectors_foyer import grid, household
@@ -90,7 +90,7 @@ def test_no_statement_reads_another_communes_id():
     assert len(queries) == 6  # families, inscriptions, units, closures, bookings, full days
     for prepared in (
         selectors_foyer._LINKED, selectors_foyer._INSCRIPTIONS, selectors_foyer._UNITS,
-        selectors_foyer._CLOSURES, selectors_foyer._BOOKINGS, selectors._TAKEN,
+        services._CLOSURES, selectors_foyer._BOOKINGS, selectors._TAKEN,
     ):  # fmt: skip
         assert any(prepared._local.compiled.values()), prepared  # compiled, not refused
     for query in queries:
