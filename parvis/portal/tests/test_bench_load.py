@@ -4,7 +4,9 @@ the test server (a 2-child family's « Tout cocher », a 3-child family's weekly
 change of the pages that would break the bench breaks this test first."""
 
 import random
+import threading
 from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.contrib.auth.hashers import make_password
@@ -69,6 +71,45 @@ def test_the_cpu_spent_counts_the_processes_born_in_between():
 
 
 @pytest.mark.django_db(transaction=True)
+class _CookieServer(BaseHTTPRequestHandler):
+    """Sets two cookies on /set, deletes one on /delete; echoes the Cookie header it got."""
+
+    def do_GET(self):
+        self.send_response(200)
+        if self.path == "/set":
+            self.send_header("Set-Cookie", "sessionid=abc; Path=/; HttpOnly; Secure")
+            self.send_header("Set-Cookie", "messages=hello; Path=/")
+        elif self.path == "/delete":
+            self.send_header(
+                "Set-Cookie", 'messages=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0'
+            )
+        body = (self.headers.get("Cookie") or "-").encode()
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_browser_keeps_the_cookies_set_and_forgets_the_deleted_ones():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CookieServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        recorder = bench_load.Recorder()
+        browser = bench_load.Browser(f"http://127.0.0.1:{server.server_port}", "10.0.0.9", recorder)
+        assert browser.request("set", "GET", "/set") == "-"
+        assert browser.request("echo", "GET", "/echo") == "sessionid=abc; messages=hello"
+        browser.request("delete", "GET", "/delete")
+        assert browser.request("echo", "GET", "/echo") == "sessionid=abc"
+        with pytest.raises(bench_load.JourneyFailed):
+            browser.request("missing", "GET", "/echo", expect=(302,))
+        assert recorder.errors == {"missing": 1}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_two_families_book_two_months_through_the_pages(live_server):
     world = build_reference_commune(2, slug="rush")
     nothing = (date(1, 1, 1), date(1, 1, 1))

@@ -120,6 +120,7 @@ class Command(BaseCommand):
             app_before = bench_load.cpu_of(gunicorn)
             db_before = bench_load.cpu_of(_backends(database))
             recorder = bench_load.Recorder()
+            driver_before = time.process_time()  # this process: the families' browsers
             started = time.monotonic()
             deadline = started + duration
             done = []
@@ -138,6 +139,7 @@ class Command(BaseCommand):
             for thread in threads:
                 thread.join()
             elapsed = time.monotonic() - started
+            driver_cpu = time.process_time() - driver_before
             app_after = bench_load.cpu_of([server.pid, *bench_load.children_of(server.pid)])
             db_after = bench_load.cpu_of(_backends(database))
             trivial = _throughput(f"{base}/healthz", seconds=5, clients=4)
@@ -172,6 +174,8 @@ class Command(BaseCommand):
             f"(application {app_cpu / journeys:.3f} s, database {db_cpu / journeys:.3f} s; "
             f"{journeys:.0f} journeys' worth of « Valider »)"
         )
+        # The browsers share the two cores with the server they measure: their CPU, said.
+        out.write(f"driver_cpu_s_per_family: {driver_cpu / max(len(people), 1):.3f} s")
         out.write(f"trivial_page_per_s: {trivial:.0f} requests/s (4 clients, after the rush)")
         out.write(f"load_average_after: {os.getloadavg()[0]:.2f}")
 
