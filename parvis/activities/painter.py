@@ -192,6 +192,39 @@ class Painter:
             parts.append("</ul>")
         return mark_safe("".join(parts))  # every text escaped above
 
+    def summary(self, lines: dict, *, level: int) -> str:
+        """What « Valider » saved for one child and activity (the markup of
+        includes/resume.html): `lines` « added », « waiting » and « removed », each a list of
+        {date, label, code, pending (added), rank (waiting)}, under headings of level `level`.
+        In Python: a month of three children is about 170 days, which the include drew in
+        6–7 ms, the rest of the confirmation page in 2."""
+        parts, names = [], [self._e(str(WEEKDAYS[n])) for n in range(7)]
+        for kind, title in (
+            ("added", _("Jours ajoutés")),
+            ("waiting", _("En liste d'attente")),
+            ("removed", _("Jours annulés")),
+        ):
+            found = lines.get(kind)
+            if not found:
+                continue
+            # The template's literals are its own text, not escaped ({% translate %}).
+            parts.append(f'<h{level}>{title}</h{level}><ul class="resa-basket">')
+            for line in found:
+                day = line["date"]
+                text = (
+                    f"<li>{names[day.weekday()]} {day:%d/%m/%Y} — "
+                    f"{self._e(line['label'])} ({self._e(line['code'])})"
+                )
+                if kind == "added" and line.get("pending"):
+                    pending = _("en attente d'instruction")
+                    text += f' — <span aria-hidden="true">◷</span> {pending}'
+                elif kind == "waiting":
+                    # {% blocktranslate %}: the value escaped, not the sentence.
+                    text += " — " + _("rang %(rank)s") % {"rank": escape(line.get("rank"))}
+                parts.append(text + "</li>")
+            parts.append("</ul>")
+        return mark_safe("".join(parts))  # every text escaped above
+
     def _state(self, cell) -> str:
         """« Réservée », « liste d'attente, rang 2 »…, with the ◷ of a pending booking."""
         key = (cell.status, cell.rank, cell.reservation_id if cell.status == "proposee" else None)

@@ -364,10 +364,13 @@ def confirmation(request):
     summary = request.session.get(SUMMARY_KEY)
     if not summary or summary.get("user") != request.user.pk:
         return redirect("activities:foyer", commune=request.commune.slug)
+    painter = Painter(request.commune)
     for group in summary["groups"]:
         for kind in ("added", "waiting", "removed"):
             for line in group[kind]:
                 line["date"] = date.fromisoformat(line["day"])
+        # Its days: Painter.summary (the markup of includes/resume.html), in Python.
+        group["html"] = painter.summary(group, level=3)
     return render(
         request,
         "activities/foyer_confirmation.html",
