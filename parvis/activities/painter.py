@@ -31,6 +31,7 @@ class Painter:
         self.weekdays = [escape(str(label)) for label in WEEKDAY_LABELS]
         self._escaped: dict = {}
         self._states: dict = {}
+        self._names: list[str] | None = None
 
     def _e(self, text) -> str:
         if text not in self._escaped:
@@ -165,7 +166,7 @@ class Painter:
         """The household basket's days of one child and activity (the markup of
         includes/panier_jours.html): `add` and `remove` (cells, posted back as « ajout » /
         « retrait ») under headings of level `level`, each refusal next to its day."""
-        parts = []
+        parts, names, units = [], self._weekday_names(), {}
         for cells, name, mark, title in (
             (add, "ajout", "✚", _("Jours ajoutés")),
             (remove, "retrait", "✖", _("Jours annulés")),
@@ -173,14 +174,14 @@ class Painter:
             if not cells:
                 continue
             parts.append(f'<h{level}>{self._e(title)}</h{level}><ul class="resa-basket">')
+            start = f'<li><input type="hidden" name="{name}" value="'
+            end = f'"> <span aria-hidden="true">{mark}</span> '
             for cell in cells:
                 day, unit = cell.day, cell.unit
-                line = (
-                    f'<li><input type="hidden" name="{name}" value="{cell.key}"> '
-                    f'<span aria-hidden="true">{mark}</span> '
-                    f"{self._e(str(WEEKDAYS[day.weekday()]))} {day:%d/%m/%Y} — "
-                    f"{self._e(unit.label)} ({self._e(unit.code)})"
-                )
+                said = units.get(unit.pk)
+                if said is None:
+                    said = units[unit.pk] = f"{self._e(unit.label)} ({self._e(unit.code)})"
+                line = f"{start}{cell.key}{end}{names[day.weekday()]} {day:%d/%m/%Y} — {said}"
                 if cell.note and name == "ajout":
                     line += f'<span class="resa-note">{self._e(cell.note)}</span>'
                 if cell.problem:
@@ -192,13 +193,19 @@ class Painter:
             parts.append("</ul>")
         return mark_safe("".join(parts))  # every text escaped above
 
+    def _weekday_names(self) -> list[str]:
+        """« lundi » … « dimanche » (the date filter's « l »), escaped, once per painter."""
+        if self._names is None:
+            self._names = [escape(str(WEEKDAYS[n])) for n in range(7)]
+        return self._names
+
     def summary(self, lines: dict, *, level: int) -> str:
         """What « Valider » saved for one child and activity (the markup of
         includes/resume.html): `lines` « added », « waiting » and « removed », each a list of
         {date, label, code, pending (added), rank (waiting)}, under headings of level `level`.
         In Python: a month of three children is about 170 days, which the include drew in
         6–7 ms, the rest of the confirmation page in 2."""
-        parts, names = [], [self._e(str(WEEKDAYS[n])) for n in range(7)]
+        parts, names = [], self._weekday_names()
         for kind, title in (
             ("added", _("Jours ajoutés")),
             ("waiting", _("En liste d'attente")),

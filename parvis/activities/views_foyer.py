@@ -42,8 +42,21 @@ from parvis.activities.services_foyer import (
     validate_household_basket,
 )
 from parvis.activities.views import SECTION, _line
+from parvis.communes.links import urls_if_exist
 
 SUMMARY_KEY = "activities_foyer_summary"
+# The pages' own addresses, reversed once per process for a commune (communes.links): a
+# {% url %} cost 23-50 µs, the grid has four.
+PAGES = (
+    ("foyer", "activities:foyer"),
+    ("panier", "activities:foyer_panier"),
+    ("choisir", "activities:choisir"),
+    ("index", "activities:index"),
+)
+
+
+def _links(request):
+    return urls_if_exist(PAGES, request.commune.slug)
 
 
 @dataclass
@@ -123,6 +136,7 @@ def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
             "copy_fields": form_painter.fields(copy),
             "pattern_fields": form_painter.fields(pattern),
             "current_section": SECTION,
+            "links": _links(request),
             **extra,
         },
     )
@@ -211,6 +225,7 @@ def foyer(request):
             "period": posted.shown,
             "price_previews": _prices(request, groups),
             "current_section": SECTION,
+            "links": _links(request),
         },
     )
 
@@ -352,6 +367,7 @@ def _refused(request, house, posted, refused: HouseholdBasketRefused):
             "has_errors": True,  # « Erreur : » first in the title ({% errortitle %})
             "price_previews": _prices(request, groups),
             "current_section": SECTION,
+            "links": _links(request),
         },
     )
 
@@ -374,5 +390,5 @@ def confirmation(request):
     return render(
         request,
         "activities/foyer_confirmation.html",
-        {"summary": summary, "current_section": SECTION},
+        {"summary": summary, "current_section": SECTION, "links": _links(request)},
     )

@@ -1,15 +1,17 @@
 """The household pages' parts drawn in Python (issue 23, the journey's CPU) are the markup of the
 templates they replace, whitespace aside: the confirmation's days (Painter.summary against
-includes/resume.html)."""
+includes/resume.html), the basket's (Painter.basket against includes/panier_jours.html)."""
 
 import re
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from django.template.loader import get_template
 from django.utils.translation import override
 
 from parvis.activities.painter import Painter
+from parvis.activities.selectors_foyer import FoyerCell
 
 EVIL = '<script>alert("x")</script> & Co'
 
@@ -71,3 +73,36 @@ def test_the_confirmations_days_say_their_texts_escaped():
     assert "<li>lundi 04/01/2027 — Restauration (REPAS) — " in html
     assert "en attente d'instruction</li>" in html
     assert "mardi 05/01/2027 — Restauration (REPAS) — rang 1</li>" in html
+
+
+def cell(day, unit, *, child=11, note="", problem=None, booked=False):
+    made = FoyerCell(
+        unit=unit, day=day, child=SimpleNamespace(pk=child), ident=(child, unit.pk, day)
+    )
+    made.status = "reservee" if booked else None
+    made.note, made.problem = note, problem
+    return made
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_baskets_days_are_the_basket_template(language):
+    meal = SimpleNamespace(pk=8, label="Restauration", code="REPAS")
+    evening = SimpleNamespace(pk=9, label=EVIL, code="S&OIR")
+    add = [
+        cell(date(2026, 12, 7), meal),
+        cell(date(2026, 12, 7), evening, note="complet : liste d'attente"),
+        cell(date(2026, 12, 8), meal, problem=EVIL),
+        cell(date(2026, 12, 13), evening, child=12),
+    ]
+    remove = [
+        cell(date(2026, 12, 9), meal, booked=True),
+        cell(date(2026, 12, 10), evening, booked=True, note="ignored", problem="trop tard"),
+    ]
+    template = get_template("activities/includes/panier_jours.html")
+    with override(language):
+        for days in ((add, remove), (add, []), ([], remove), ([], [])):
+            expected = template.render({"add": days[0], "remove": days[1], "level": 4})
+            painted = Painter(None).basket(*days, level=4)
+            assert squeezed(painted) == squeezed(expected)
+    html = Painter(None).basket(add, remove, level=4)
+    assert "<script>" not in html and "&lt;script&gt;" in html
