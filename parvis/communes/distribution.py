@@ -27,6 +27,19 @@ migration's historical ones) and the operation is idempotent: a later migration 
 table or a foreign key between commune tables runs it again (a PostgreSQL test fails until it
 does). The models keep their own, unchanged, constraints, so forms validate as before.
 
+Once a composite foreign key is validated, Django's single-column foreign key on the same column
+(x_id → parent.id) checks nothing more: `commune_id` is NOT NULL, so the composite one refuses
+every row the single one would, and a parent's deletion is checked by both alike. On PostgreSQL
+each of them is a trigger per inserted row, checked at the commit (issue 23: a family's
+« Valider » writes a hundred bookings and as many history rows, 7–8 checks each).
+`DropTwinnedForeignKeys` (a later migration, after EnsureCommuneKeys) drops the single ones;
+the models keep them (Django's deletion collector, `on_delete`, forms and SQLite are unchanged).
+A migration that adds a foreign key between commune tables runs both operations again (a
+PostgreSQL test fails until it does). What a later AlterField of such a field does: Django
+finds no single-column foreign key to drop and so creates none (the composite one stays, as
+before); only a change of the parent's primary key type makes Django add the single one back,
+which the next DropTwinnedForeignKeys drops again.
+
 Big tables (activities_reservation: 30 million rows in `make bench-scale`): run outside a
 transaction (the migrations that run it are `atomic = False`), every index is built
 `CONCURRENTLY` (reads and writes go on; a failed build leaves an invalid index, dropped and
@@ -309,3 +322,65 @@ def _unbuild(schema_editor, apps, statement: Statement) -> None:
         _drop_unique(schema_editor, table, name)
     else:
         schema_editor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{name}"')
+
+
+def single_foreign_keys(connection, table: str, column: str, parent: str) -> list[str]:
+    """The names of the foreign keys of `table` on `column` alone that reference `parent`
+    (Django's, whatever their name)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.conname FROM pg_constraint c "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+            "WHERE c.contype = 'f' AND cardinality(c.conkey) = 1 "
+            "AND c.conrelid = %s::regclass AND c.confrelid = %s::regclass AND a.attname = %s "
+            "ORDER BY c.conname",
+            [f'"{table}"', f'"{parent}"', column],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+class DropTwinnedForeignKeys(migrations.operations.base.Operation):
+    """Drops, on PostgreSQL, each single-column foreign key between commune tables whose
+    composite (commune_id, x_id) twin is built and validated (never the only check of a
+    column). A catalogue change per constraint: nothing is scanned nor rewritten. Reversed, it
+    adds them back as Django names them, NOT VALID then validated (no write-blocking scan)."""
+
+    reduces_to_sql = False
+    reversible = True
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for statement in statements(to_state.apps):
+            if statement.kind != "foreign" or not _is_validated(schema_editor, statement):
+                continue
+            column = statement.columns[1]
+            for name in single_foreign_keys(
+                schema_editor.connection, statement.table, column, statement.references
+            ):
+                schema_editor.execute(
+                    f'ALTER TABLE "{statement.table}" DROP CONSTRAINT IF EXISTS "{name}"'
+                )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        apps = to_state.apps
+        for statement in statements(apps):
+            if statement.kind != "foreign":
+                continue
+            table, column, parent = statement.table, statement.columns[1], statement.references
+            if single_foreign_keys(schema_editor.connection, table, column, parent):
+                continue
+            model = _model(apps, table)
+            field = next(f for f in model._meta.concrete_fields if f.column == column)
+            sql = schema_editor._create_fk_sql(model, field, "_fk_%(to_table)s_%(to_column)s")
+            schema_editor.execute(f"{sql} NOT VALID")
+            for name in single_foreign_keys(schema_editor.connection, table, column, parent):
+                schema_editor.execute(f'ALTER TABLE "{table}" VALIDATE CONSTRAINT "{name}"')
+
+    def describe(self):
+        return "Single-column foreign keys a composite (commune_id, …) one covers (PostgreSQL)"

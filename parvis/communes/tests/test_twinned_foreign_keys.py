@@ -1,0 +1,203 @@
+"""Issue 23: on PostgreSQL a commune table keeps one foreign key per reference, the composite
+(commune_id, x_id) one; Django's single-column twin is dropped (rgpd 0007,
+parvis.communes.distribution.DropTwinnedForeignKeys): it checked the same rows a second time at
+every commit. The database still refuses what it refused."""
+
+import pytest
+from django.apps import apps
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.state import ProjectState
+
+from parvis.activities.models import BookingEvent, Reservation
+from parvis.communes.distribution import (
+    DropTwinnedForeignKeys,
+    EnsureCommuneKeys,
+    single_foreign_keys,
+    statements,
+)
+from parvis.communes.tests.factories import CommuneFactory
+from parvis.families.tests.factories import CitizenFactory
+from parvis.rgpd.models import DataExport, ExportStatus, ExportStatusChange
+
+postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="composite keys are PostgreSQL's"
+)
+
+
+def twinned() -> list[tuple[str, str, str]]:
+    """(table, column, parent) of every foreign key that has a composite twin."""
+    return [(s.table, s.columns[1], s.references) for s in statements(apps) if s.kind == "foreign"]
+
+
+def singles_left() -> list[tuple[str, str, list[str]]]:
+    found = []
+    for table, column, parent in twinned():
+        names = single_foreign_keys(connection, table, column, parent)
+        if names:
+            found.append((table, column, names))
+    return found
+
+
+def foreign_keys_of(table: str) -> list[list[str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(a.attname ORDER BY k.n) FROM pg_constraint c "
+            "CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum "
+            "WHERE c.contype = 'f' AND c.conrelid = %s::regclass GROUP BY c.oid",
+            [table],
+        )
+        return sorted(list(row[0]) for row in cursor.fetchall())
+
+
+@postgresql
+def test_no_foreign_key_between_commune_tables_is_checked_twice(db):
+    """Fails when a migration adds a foreign key between commune tables without running
+    EnsureCommuneKeys and DropTwinnedForeignKeys again."""
+    assert len(twinned()) > 50
+    assert singles_left() == []
+
+
+@postgresql
+def test_a_booking_and_its_history_row_are_checked_once_per_reference(db):
+    """The hot tables of « Valider »: commune_id's own key (to the platform's communes), the
+    history's actor (an account, a reference table) and one composite key per parent."""
+    assert foreign_keys_of("activities_reservation") == [
+        ["commune_id"],
+        ["commune_id", "child_id"],
+        ["commune_id", "famille_id"],
+        ["commune_id", "unit_id"],
+    ]
+    assert foreign_keys_of("activities_bookingevent") == [
+        ["actor_id"],
+        ["commune_id"],
+        ["commune_id", "child_id"],
+        ["commune_id", "famille_id"],
+        ["commune_id", "unit_id"],
+    ]
+    # The models keep their foreign keys: the deletion collector, forms and SQLite as before.
+    assert {f.name for f in Reservation._meta.concrete_fields if f.is_relation} == {
+        "commune", "famille", "child", "unit",
+    }  # fmt: skip
+    assert all(f.db_constraint for f in BookingEvent._meta.concrete_fields if f.is_relation)
+
+
+def export_of(commune) -> DataExport:
+    return DataExport.objects.create(commune=commune, user=CitizenFactory(commune=commune))
+
+
+@postgresql
+def test_a_missing_parent_is_still_refused(db):
+    export = export_of(CommuneFactory())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ExportStatusChange.objects.create(
+            commune_id=export.commune_id, export_id=export.pk + 10_000,
+            to_status=ExportStatus.PRETE,
+        )  # fmt: skip
+        connection.check_constraints()  # the keys are deferred to the commit
+
+
+@postgresql
+def test_a_referenced_parent_still_cannot_be_deleted_behind_the_orm(db):
+    export = export_of(CommuneFactory())
+    ExportStatusChange.objects.create(export=export, to_status=ExportStatus.PRETE)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute('DELETE FROM "rgpd_dataexport" WHERE "id" = %s', [export.pk])
+        connection.check_constraints()
+
+
+@postgresql
+def test_the_orm_deletion_cascades_as_before(db):
+    export = export_of(CommuneFactory())
+    ExportStatusChange.objects.create(export=export, to_status=ExportStatus.PRETE)
+    export.delete()
+    assert not ExportStatusChange.objects.filter(export_id=export.pk).exists()
+
+
+@postgresql
+def test_reversed_it_adds_back_djangos_keys_validated_then_drops_them_again(db):
+    state = ProjectState.from_apps(apps)
+    with connection.schema_editor(atomic=True) as editor:
+        DropTwinnedForeignKeys().database_backwards("rgpd", editor, state, state)
+    restored = {(t, c): single_foreign_keys(connection, t, c, p) for t, c, p in twinned()}
+    assert all(len(names) == 1 for names in restored.values())
+    # Under Django's own names (what a later AlterField would look for).
+    model = Reservation
+    field = model._meta.get_field("child")
+    with connection.schema_editor(atomic=True) as editor:
+        expected = editor._fk_constraint_name(model, field, "_fk_%(to_table)s_%(to_column)s")
+        assert restored[("activities_reservation", "child_id")] == [str(expected).strip('"')]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated"
+        )
+        assert cursor.fetchone()[0] == 0
+    with connection.schema_editor(atomic=True) as editor:
+        DropTwinnedForeignKeys().database_forwards("rgpd", editor, state, state)
+    assert singles_left() == []
+
+
+@postgresql
+def test_a_composite_key_not_validated_keeps_its_single_twin(db):
+    """Never the only check of a column: a composite key added NOT VALID (a run interrupted
+    before its VALIDATE) leaves Django's single-column key in place."""
+    state = ProjectState.from_apps(apps)
+    with connection.schema_editor(atomic=True) as editor:
+        DropTwinnedForeignKeys().database_backwards("rgpd", editor, state, state)
+    statement = next(
+        s for s in statements(apps) if s.kind == "foreign" and s.table == "activities_reservation"
+    )
+    table, column, parent = statement.table, statement.columns[1], statement.references
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{statement.name}"')
+        cursor.execute(
+            f'ALTER TABLE "{table}" ADD CONSTRAINT "{statement.name}" FOREIGN KEY '
+            f'("commune_id", "{column}") REFERENCES "{parent}" ("commune_id", "id") '
+            "DEFERRABLE INITIALLY DEFERRED NOT VALID"
+        )
+    with connection.schema_editor(atomic=True) as editor:
+        DropTwinnedForeignKeys().database_forwards("rgpd", editor, state, state)
+    left = singles_left()
+    assert [(t, c) for t, c, _names in left] == [(statement.table, statement.columns[1])]
+    with connection.schema_editor(atomic=True) as editor:
+        EnsureCommuneKeys().database_forwards("rgpd", editor, state, state)  # validates it
+        DropTwinnedForeignKeys().database_forwards("rgpd", editor, state, state)
+    assert singles_left() == []
+
+
+def test_nothing_to_do_on_sqlite_whose_keys_are_djangos(db):
+    if connection.vendor == "postgresql":
+        pytest.skip("SQLite's")
+    state = ProjectState.from_apps(apps)
+
+    class Editor:  # SQLite's schema editor refuses to open inside the test's transaction
+        executed: list[str] = []
+
+        def __init__(self):
+            self.connection = connection
+
+        def execute(self, sql, params=()):
+            self.executed.append(sql)
+
+    editor = Editor()
+    DropTwinnedForeignKeys().database_forwards("rgpd", editor, state, state)
+    DropTwinnedForeignKeys().database_backwards("rgpd", editor, state, state)
+    assert editor.executed == []
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA foreign_key_list(activities_reservation)")
+        referenced = {row[2] for row in cursor.fetchall()}
+    assert {"families_personne", "families_famille", "activities_unit"} <= referenced
+
+
+@postgresql
+def test_the_migration_goes_backwards_and_forwards(transactional_db):
+    executor = MigrationExecutor(connection)
+    target = [("rgpd", "0006_commune_keys_unique_columns")]
+    executor.migrate(target)
+    assert len(singles_left()) == len(twinned())
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert singles_left() == []
