@@ -29,3 +29,10 @@ class AccountsConfig(AppConfig):
         from parvis.accounts.middleware import on_login
 
         user_logged_in.connect(on_login, dispatch_uid="parvis.accounts.agent_session")
+
+        # The login's time and, for a citizen, the one before it in one UPDATE (Django's own
+        # receiver writes last_login alone, and log_in wrote previous_login after it).
+        from parvis.accounts.services import record_login
+
+        user_logged_in.disconnect(dispatch_uid="update_last_login")
+        user_logged_in.connect(record_login, dispatch_uid="parvis.accounts.record_login")

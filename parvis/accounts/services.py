@@ -16,7 +16,7 @@ from django.contrib import auth
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Count, Max
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -323,50 +323,126 @@ def _failures_elsewhere(*, commune, kind, identifier, last_success):
 
 
 def login_throttle(
-    *, commune: Commune, kind: str, identifier: str, ip: str | None, now: datetime
+    *, commune: Commune | None, kind: str, identifier: str, ip: str | None, now: datetime
 ) -> LoginThrottle:
-    """The counts of the login rules for this identifier and address at `now` (four queries)."""
+    """The counts of the login rules for this identifier and address at `now`: the four lists
+    (its last success, the pair's latest outcomes, its failures from elsewhere since that
+    success, the address's failures) read in one statement written once (_throttle_sql)."""
     if ip and ":" in ip:
         # As GenericIPAddressField stores it, so that the usual address compares equal.
         with contextlib.suppress(ValidationError):
             ip = clean_ipv6_address(ip)
-    of_identifier = Attempt.objects.filter(commune=commune, kind=kind, identifier=identifier)
-    last_success = (
-        of_identifier.filter(succeeded=True).order_by("-at", "-id").values_list("at", "ip").first()
+    connection = connections[router.db_for_read(Attempt)]
+    ops = connection.ops
+    since = ops.adapt_datetimefield_value(now - FAILURE_WINDOW - LOCK_DURATION)
+    same = [commune.pk] if commune is not None else []
+    of_identifier = [*same, kind, identifier]
+    stored_ip = ops.adapt_ipaddressfield_value(ip) if ip else None
+    params = [
+        *of_identifier,  # the last success
+        *of_identifier,  # the pair
+        since,
+        *([stored_ip] if ip else []),
+        *of_identifier,  # elsewhere (joined to the last success)
+        *of_identifier,
+    ]
+    if ip:
+        params += [*same, kind, since, stored_ip]  # the address
+    sql = _throttle_sql(connection, with_commune=commune is not None, with_ip=bool(ip))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    convert = (
+        (lambda value: ops.convert_datetimefield_value(value, None, connection))
+        if connection.vendor == "sqlite"
+        else (lambda value: value)
     )
-    since = now - FAILURE_WINDOW - LOCK_DURATION
+    lists: dict[int, list] = {1: [], 2: [], 3: [], 4: []}
+    for which, pk, at, row_ip, succeeded in rows:
+        lists[which].append((convert(at), pk, row_ip, bool(succeeded)))
+    for found in lists.values():
+        found.sort(key=lambda row: (row[0], row[1]), reverse=True)  # newest first, as written
+    last_success = (lists[1][0][0], lists[1][0][2]) if lists[1] else None
     # The pair's latest outcomes: its failures count back to its latest success.
     pair_failures = []
-    for at, succeeded in (
-        of_identifier.filter(blocked=False, at__gte=since, **_same_ip(ip))
-        .order_by("-at", "-id")
-        .values_list("at", "succeeded")[:PAIR_MAX_FAILURES]
-    ):
+    for at, _pk, _ip, succeeded in lists[2]:
         if succeeded:
             break
         pair_failures.append(at)
-    failures_elsewhere = (
-        _failures_elsewhere(
-            commune=commune, kind=kind, identifier=identifier, last_success=last_success
-        )
-        .order_by("-at", "-id")
-        .values_list("at", flat=True)[:_SLOWDOWN_ROWS]
-    )
-    ip_failures = (
-        _recent_failures(kind=kind, since=since, commune=commune, ip=ip)
-        .order_by("-at", "-id")
-        .values_list("at", flat=True)[:IP_MAX_FAILURES]
-        if ip
-        else []
-    )
     return LoginThrottle(
         now=now,
         ip=ip,
-        last_success=tuple(last_success) if last_success is not None else None,
+        last_success=last_success,
         pair_failures=tuple(pair_failures),
-        failures_elsewhere=tuple(failures_elsewhere),
-        ip_failures=tuple(ip_failures),
+        failures_elsewhere=tuple(row[0] for row in lists[3]),
+        ip_failures=tuple(row[0] for row in lists[4]),
     )
+
+
+_THROTTLE_SQL: dict[tuple, str] = {}
+
+
+def _throttle_sql(connection, *, with_commune: bool, with_ip: bool) -> str:
+    """login_throttle's statement: the four lists of LoginThrottle, each the ORM's query of
+    before (newest first, as many rows as the rules read), tagged 1-4 (a UNION ALL of four
+    SELECTs; the third joins the first, the identifier's last success). The text depends on the
+    vendor, the table and whether a commune and an address are given: worked out once."""
+    table = Attempt._meta.db_table
+    key = (connection.vendor, table, with_commune, with_ip)
+    sql = _THROTTLE_SQL.get(key)
+    if sql is None:
+        sql = _THROTTLE_SQL[key] = _throttle_sql_text(
+            connection.ops.quote_name, table, with_commune=with_commune, with_ip=with_ip
+        )
+    return sql
+
+
+def _throttle_sql_text(q, table: str, *, with_commune: bool, with_ip: bool) -> str:
+    at, pk, ip, ok, blocked, table = (
+        q("at"),
+        q("id"),
+        q("ip"),
+        q("succeeded"),
+        q("blocked"),
+        q(table),
+    )
+
+    def of_identifier(a: str) -> str:
+        commune = f"{a}{q('commune_id')} = %s" if with_commune else f"{a}{q('commune_id')} IS NULL"
+        return f"{commune} AND {a}{q('kind')} = %s AND {a}{q('identifier')} = %s"
+
+    def newest(a: str = "") -> str:
+        return f"ORDER BY {a}{at} DESC, {a}{pk} DESC"
+
+    def columns(a: str = "") -> str:
+        return f"{a}{pk}, {a}{at}, {a}{ip}, {a}{ok}"
+
+    same_ip = f"{ip} = %s" if with_ip else f"{ip} IS NULL"
+    last = f"SELECT {at}, {ip} FROM {table} WHERE {of_identifier('')} AND {ok} {newest()} LIMIT 1"  # noqa: S608
+    # Since the last success, from elsewhere than its address (from everywhere without one).
+    elsewhere = (
+        f"(s.{at} IS NULL OR (a.{at} > s.{at} AND ((s.{ip} IS NULL AND a.{ip} IS NOT NULL)"
+        f" OR (s.{ip} IS NOT NULL AND (a.{ip} IS NULL OR a.{ip} <> s.{ip})))))"
+    )
+    parts = [
+        f"SELECT 1 AS w, {columns()} FROM {table} WHERE {of_identifier('')} AND {ok}"  # noqa: S608
+        f" {newest()} LIMIT 1",
+        f"SELECT 2 AS w, {columns()} FROM {table} WHERE {of_identifier('')} AND NOT {blocked}"  # noqa: S608
+        f" AND {at} >= %s AND {same_ip} {newest()} LIMIT {PAIR_MAX_FAILURES}",
+        f"SELECT 3 AS w, {columns('a.')} FROM {table} a LEFT JOIN ({last}) s ON 1 = 1"  # noqa: S608
+        f" WHERE {of_identifier('a.')} AND NOT a.{ok} AND NOT a.{blocked} AND {elsewhere}"
+        f" {newest('a.')} LIMIT {_SLOWDOWN_ROWS}",
+    ]
+    if with_ip:
+        # The address's failures at this door of this commune (the administration's: any).
+        scope = f"{q('commune_id')} = %s AND " if with_commune else ""
+        parts.append(
+            f"SELECT 4 AS w, {columns()} FROM {table} WHERE {scope}{q('kind')} = %s"  # noqa: S608
+            f" AND NOT {ok} AND NOT {blocked} AND {at} >= %s AND {ip} = %s {newest()}"
+            f" LIMIT {IP_MAX_FAILURES}"
+        )
+    union = (f"SELECT * FROM ({part}) AS t{n}" for n, part in enumerate(parts))  # noqa: S608
+    return " UNION ALL ".join(union)
 
 
 def _same_ip(ip: str | None) -> dict:
@@ -445,12 +521,22 @@ def attempt_login(*, request, commune: Commune, identifier: str, password: str) 
 
 
 def log_in(request, user: User) -> None:
-    """Open the session (a new session key: no fixation) and remember the previous login for
-    « Dernière connexion le … »."""
-    previous = user.last_login
+    """Open the session (a new session key: no fixation); record_login remembers the previous
+    login for « Dernière connexion le … »."""
     auth.login(request, user, backend="parvis.accounts.backends.CommuneBackend")
-    User.objects.filter(pk=user.pk).update(previous_login=previous)
-    user.previous_login = previous
+
+
+def record_login(sender, user, **kwargs) -> None:
+    """user_logged_in receiver (AccountsConfig.ready, instead of Django's update_last_login):
+    every login's time, and a citizen's previous one for « Dernière connexion le … », in one
+    UPDATE."""
+    now = timezone.now()
+    fields = {"last_login": now}
+    if not user.is_staff:
+        fields["previous_login"] = user.last_login
+    User.objects.filter(pk=user.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(user, name, value)
 
 
 # --- The agents' login at the guichet ------------------------------------------------------------
