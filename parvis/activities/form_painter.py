@@ -4,17 +4,26 @@ drawn in Python, in the markup of templates/forms/field.html and Django's widget
 The grid is drawn at every tool used and every period changed: through the template engine the
 two forms' eight fields (a select of every child's units, the weekdays, the choice) cost as much
 as the rest of the page. Here the same BoundField machinery gives every attribute (ids,
-aria-describedby, aria-invalid, the values bound or initial, the options checked), only the
-strings are joined in Python, each text escaped once; parvis/activities/tests/test_form_painter.py
-checks the result against {{ field.as_field_group }} for the forms bound, unbound and in error.
+aria-describedby, aria-invalid, the values bound or initial), the options are ChoiceWidget's
+(the same selection and numbered ids, without an option dictionary and its attributes' copies
+for each), only the strings are joined in Python, each text escaped once;
+parvis/activities/tests/test_form_painter.py checks the result against
+{{ field.as_field_group }} for the forms bound, unbound and in error.
 Only the widgets these forms use: inputs, a select (with groups), radio buttons and checkboxes."""
 
 from __future__ import annotations
 
+import html
+
 from django.forms import CheckboxSelectMultiple, RadioSelect, Select
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+
+
+def escape(text) -> str:
+    """django.utils.html.escape's text (« & < > " ' »), without its lazy-argument wrapper: a
+    third of a field's drawing went there."""
+    return html.escape(str(text))
 
 
 def _attrs(attrs: dict) -> str:
@@ -37,16 +46,39 @@ def _input(widget: dict) -> str:
     )
 
 
-def _select(widget: dict) -> str:
-    parts = [f'<select name="{escape(widget["name"])}"{_attrs(widget["attrs"])}>']
-    for group, options, _index in widget["optgroups"]:
+def _optgroups(widget, values: list[str]):
+    """ChoiceWidget.optgroups without its option dictionaries: (group name or None, [(value,
+    label, selected, index)]), the same values selected and the same indexes (« 2 », « 1_0 »
+    in a group) as Django's."""
+    has_selected, multiple = False, widget.allow_multiple_selected
+    for index, (value, label) in enumerate(widget.choices):
+        if value is None:
+            value = ""
+        if isinstance(label, (list, tuple)):
+            group, subindex, choices = value, 0, label
+        else:
+            group, subindex, choices = None, None, [(value, label)]
+        options = []
+        for subvalue, sublabel in choices:
+            selected = (not has_selected or multiple) and str(subvalue) in values
+            has_selected |= selected
+            options.append(
+                (subvalue, sublabel, selected, f"{index}_{subindex}" if subindex is not None
+                 else str(index))
+            )  # fmt: skip
+            if subindex is not None:
+                subindex += 1
+        yield group, options
+
+
+def _select(name: str, attrs: dict, widget, values: list[str]) -> str:
+    parts = [f'<select name="{escape(name)}"{_attrs(attrs)}>']
+    for group, options in _optgroups(widget, values):
         if group:
             parts.append(f'<optgroup label="{escape(group)}">')
-        for option in options:
-            parts.append(
-                f'<option value="{escape(option["value"])}"{_attrs(option["attrs"])}>'
-                f"{escape(option['label'])}</option>"
-            )
+        for value, label, selected, _index in options:
+            chosen = " selected" if selected else ""
+            parts.append(f'<option value="{escape(value)}"{chosen}>{escape(label)}</option>')
         if group:
             parts.append("</optgroup>")
     parts.append("</select>")
@@ -86,12 +118,26 @@ def field_group(field) -> str:
         described = field.fieldset_describedby
         described = f' aria-describedby="{described}"' if described else ""
         choices = []
-        for choice in field:  # BoundWidget: its id, value, checked, label
-            data = choice.data
-            choices.append(
-                f'<div class="form__choice">{_input(data)}'
-                f'<label for="{choice.id_for_label}">{escape(choice.choice_label)}</label></div>'
-            )
+        # BoundField.subwidgets' options, without their dictionaries and templates: the same
+        # attributes (the field's id numbered, aria-invalid, checked), value and label.
+        ident = widget.attrs.get("id") or field.auto_id
+        attrs = field.build_widget_attrs({"id": ident} if ident else {}, widget)
+        attrs = {**widget.attrs, **attrs}
+        values = widget.format_value(field.value())
+        name, kind = escape(field.html_name), widget.input_type
+        for _group, options in _optgroups(widget, values):
+            for value, label, selected, index in options:
+                option = dict(attrs)
+                if selected:
+                    option.update(widget.checked_attribute)
+                if "id" in option:
+                    option["id"] = widget.id_for_label(option["id"], index)
+                shown = f' value="{escape(value)}"' if value is not None else ""
+                choices.append(
+                    f'<div class="form__choice"><input type="{kind}" name="{name}"{shown}'
+                    f'{_attrs(option)}><label for="{option.get("id", "")}">{escape(label)}'
+                    "</label></div>"
+                )
         return (
             f'<fieldset class="{classes}"{described}><legend class="form__legend">'
             f"{_label(field)}</legend>{_help(field)}{_errors(field)}"
@@ -100,8 +146,13 @@ def field_group(field) -> str:
     attrs = field.build_widget_attrs({}, widget)
     if field.auto_id and "id" not in widget.attrs:
         attrs.setdefault("id", field.auto_id)
-    context = widget.get_context(field.html_name, field.value(), attrs)["widget"]
-    drawn = _select(context) if isinstance(widget, Select) else _input(context)
+    if isinstance(widget, Select):  # Select.get_context's attributes and values, no options
+        attrs = {**widget.attrs, **attrs}
+        if widget.allow_multiple_selected:
+            attrs["multiple"] = True
+        drawn = _select(field.html_name, attrs, widget, widget.format_value(field.value()))
+    else:
+        drawn = _input(widget.get_context(field.html_name, field.value(), attrs)["widget"])
     classes = "form__field" + (" form__field--error" if field.errors else "")
     return (
         f'<div class="{classes}"><label for="{field.id_for_label}">{_label(field)}</label>'

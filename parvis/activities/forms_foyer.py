@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django import forms
+from django.utils.choices import BaseChoiceIterator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from parvis.activities.forms import MODIFY, PANIER, parse_cells
@@ -173,6 +175,21 @@ class CopyWeekForm(ToolForm):
         return monday, targets
 
 
+class _Normalised(BaseChoiceIterator):
+    """Choices built as Django normalises them, (value, label) or (group, [(value, label)]):
+    taken as they are (django.utils.choices.normalize_choices walked them again, option by
+    option, a third of the pattern form's construction)."""
+
+    def __init__(self, choices: list):
+        self.choices = choices
+
+    def __iter__(self):
+        return iter(self.choices)
+
+    def __len__(self):
+        return len(self.choices)
+
+
 class PatternForm(ToolForm):
     """« Appliquer un modèle de semaine »: for a child and a unit (or all the units of an
     activity), the weekdays ticked from a date to another become booked, or cancelled."""
@@ -191,31 +208,34 @@ class PatternForm(ToolForm):
     def __init__(self, *args, household: Household, columns: list[int], **kwargs):
         super().__init__(*args, **kwargs)
         self.household = household
+        every = gettext("%(child)s — %(activity)s : toutes les unités")
+        by_child: dict[int, list] = {}
+        for line in household.lines:
+            by_child.setdefault(line.child.pk, []).append(line)
         choices = []
         for child in household.children:
             # The child's name in each option too: not every screen reader says the group's.
             options, name = [], child.first_names
-            for line in household.lines:
-                if line.child.pk != child.pk:
-                    continue
+            for line in by_child[child.pk]:
+                activity = str(line.activity)
                 if len(line.units) > 1:
                     options.append(
                         (
                             f"a:{child.pk}:{line.activity.pk}",
-                            _("%(child)s — %(activity)s : toutes les unités")
-                            % {"child": name, "activity": line.activity},
+                            every % {"child": name, "activity": activity},
                         )
                     )
                 for unit in line.units:
                     options.append(
                         (
                             f"u:{child.pk}:{unit.pk}",
-                            f"{name} — {line.activity} : {unit.label} ({unit.code})",
+                            f"{name} — {activity} : {unit.label} ({unit.code})",
                         )
                     )
             choices.append((f"{child.first_names} {child.last_name}", options))
-        self.fields["pour"].choices = choices
-        self.fields["jours"].choices = [(str(d), WEEKDAY_LABELS[d]) for d in columns]
+        # Already in the form Django normalises choices to (for every option of every request).
+        self.fields["pour"].choices = _Normalised(choices)
+        self.fields["jours"].choices = _Normalised([(str(d), WEEKDAY_LABELS[d]) for d in columns])
 
     def clean(self):
         data = super().clean()

@@ -106,3 +106,34 @@ def test_the_baskets_days_are_the_basket_template(language):
             assert squeezed(painted) == squeezed(expected)
     html = Painter(None).basket(add, remove, level=4)
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_a_months_name_stays_safe_for_the_templates_that_show_it():
+    """The one-child calendar's « Aller au mois » list puts Painter.month in a template."""
+    with override("fr"):
+        month = Painter(None).month(date(2026, 12, 1))
+    assert month == "Décembre 2026" and hasattr(month, "__html__")
+
+
+def test_the_pattern_forms_choices_taken_as_built_still_refuse_what_is_not_offered():
+    """PatternForm gives its choices already normalised (forms_foyer._Normalised): an option
+    or a weekday it does not offer is refused as before, one it offers is taken."""
+    from parvis.activities.tests.test_form_painter import pattern
+
+    offered = {
+        "modele-pour": "u:12:8", "modele-jours": ["1", "3"], "modele-du": "2026-12-01",
+        "modele-au": "2026-12-18", "modele-choix": "reserver",
+    }  # fmt: skip
+    with override("fr"):
+        assert pattern(offered).is_valid()
+        for name, value in (("modele-pour", "u:99:8"), ("modele-jours", ["6"])):
+            form = pattern({**offered, name: value})
+            assert not form.is_valid()
+            assert list(form.errors) == [name.removeprefix("modele-")]
+        form = pattern()
+        assert [group for group, _options in form.fields["pour"].choices] == [
+            "Léa D'Arc", "Hugo D'Arc",
+        ]  # fmt: skip
+        assert form.fields["pour"].choices[0][1][0] == (
+            "a:11:4", "Léa — Périscolaire & co : toutes les unités",
+        )  # fmt: skip
