@@ -31,6 +31,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from parvis.accounts.models import FranceConnectConfig, FranceConnectPlatform
+from parvis.communes.prepared import Prepared
 
 ISSUERS = {
     FranceConnectPlatform.PRODUCTION: "https://oidc.franceconnect.gouv.fr/api/v2",
@@ -107,9 +108,16 @@ def issuer_of(config: FranceConnectConfig) -> str:
     return ISSUERS[config.platform]
 
 
+# Read on every login and sign-up page (the button): its SQL written once (issue 23). One row
+# a commune at most (a one-to-one).
+_ENABLED_CONFIG = Prepared(
+    lambda commune_id: FranceConnectConfig.objects.filter(commune_id=commune_id, enabled=True)
+)
+
+
 def config_for(commune) -> FranceConnectConfig | None:
     """The commune's FranceConnect client when it is on (the demo provider only where allowed)."""
-    config = FranceConnectConfig.objects.filter(commune=commune, enabled=True).first()
+    config = _ENABLED_CONFIG.first(commune.pk)
     if config is None or not config.client_id or not config.client_secret:
         return None
     if config.platform == FranceConnectPlatform.DEMO and not demo_allowed():

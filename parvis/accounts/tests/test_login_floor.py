@@ -206,3 +206,23 @@ def test_the_login_post_reads_and_writes_six_times(django_assert_max_num_queries
     with django_assert_max_num_queries(6):
         assert login(Client(), commune, citizen.email).status_code == 302
     assert User.objects.get(pk=citizen.pk).last_login is not None
+
+
+def test_the_franceconnect_button_reads_each_communes_own_client_with_sql_written_once(
+    franceconnect_provider,
+):
+    from parvis.accounts import franceconnect
+    from parvis.accounts.tests.conftest import configure_franceconnect
+
+    on, off, without = CommuneFactory(), CommuneFactory(), CommuneFactory()
+    configure_franceconnect(on)
+    configure_franceconnect(off, enabled=False)
+    franceconnect._ENABLED_CONFIG._local.__dict__.clear()
+    assert franceconnect.config_for(on).commune_id == on.pk
+    assert franceconnect.config_for(off) is None
+    assert franceconnect.config_for(without) is None
+    kept = [c for c in franceconnect._ENABLED_CONFIG._local.compiled.values() if c]
+    assert len(kept) == 1  # compiled once, run for the three communes
+    for commune, shown in ((on, True), (off, False)):
+        page = Client().get(reverse("accounts:connexion", kwargs={"commune": commune.slug}))
+        assert ("FranceConnect" in page.content.decode()) is shown
