@@ -100,6 +100,35 @@ class Painter:
             f'<tr id="semaine-{week.key}"><th scope="row">{heading}</th>{cells}</tr>'
         )
 
+    def period_nav(self, period, vues: dict) -> str:
+        """« Précédent / suivant » and « Mois / Trimestre / Année scolaire » of the household
+        grid, the markup of includes/foyer_periode.html: buttons of the grid's form (the days
+        ticked go along), `period` (selectors_foyer.Period) and `vues` (code → label)."""
+        button = '<li><button type="submit" name="action" value="aller:'
+        small = '" class="button button--secondary button--small">'
+        start = period.start.isoformat()
+        items = [
+            f"{button}{period.vue}:{period.previous.isoformat()}{small}"
+            f'<span aria-hidden="true">←</span> {escape(period.previous_label)}</button></li>'
+        ]
+        for code, label in vues.items():
+            if code == period.vue:
+                items.append(f'<li><strong aria-current="true">{escape(label)}</strong></li>')
+            else:
+                items.append(f"{button}{code}:{start}{small}{escape(label)}</button></li>")
+        items.append(
+            f"{button}{period.vue}:{period.next.isoformat()}{small}"
+            f'{escape(period.next_label)} <span aria-hidden="true">→</span></button></li>'
+        )
+        # The template's literals are its own text, not escaped ({% translate %}); translated
+        # outside the f-strings (makemessages does not read inside them).
+        named = _("Période affichée")
+        kept = _("Vos modifications sont conservées quand vous changez de période.")
+        return mark_safe(  # every value escaped above
+            f'<nav class="foyer-nav" aria-label="{named}"><ul>{"".join(items)}</ul></nav>'
+            f'<p class="form__intro">{kept}</p>'
+        )
+
     def month(self, month) -> str:
         """« Décembre 2026 », escaped (the « Aller au mois » list and the weeks' headers)."""
         if month not in self._escaped:

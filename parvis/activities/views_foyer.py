@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -123,7 +124,11 @@ def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
             "house": house,
             "grid": grid,
             "period": shown_period,
-            "vues": selectors_foyer.VUES,
+            # Worked out once (the template said the label three times, the weekdays twice) and
+            # « précédent / suivant » painted (Painter.period_nav: includes/foyer_periode.html).
+            "period_label": shown_period.label,
+            "period_nav": painter.period_nav(shown_period, selectors_foyer.VUES),
+            "column_heads": [capfirst(label) for label in grid.column_labels],
             "rows": rows,
             "folded": [painter.week(week, days) for week, days in rows[:opening]],
             "open_rows": [painter.week(week, days) for week, days in rows[opening:]],

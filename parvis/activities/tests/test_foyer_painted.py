@@ -1,6 +1,7 @@
 """The household pages' parts drawn in Python (issue 23, the journey's CPU) are the markup of the
 templates they replace, whitespace aside: the confirmation's days (Painter.summary against
-includes/resume.html), the basket's (Painter.basket against includes/panier_jours.html)."""
+includes/resume.html), the basket's (Painter.basket against includes/panier_jours.html), the
+grid's « précédent / suivant » (Painter.period_nav against includes/foyer_periode.html)."""
 
 import re
 from datetime import date
@@ -11,7 +12,7 @@ from django.template.loader import get_template
 from django.utils.translation import override
 
 from parvis.activities.painter import Painter
-from parvis.activities.selectors_foyer import FoyerCell
+from parvis.activities.selectors_foyer import VUES, FoyerCell, period
 
 EVIL = '<script>alert("x")</script> & Co'
 
@@ -137,3 +138,16 @@ def test_the_pattern_forms_choices_taken_as_built_still_refuse_what_is_not_offer
         assert form.fields["pour"].choices[0][1][0] == (
             "a:11:4", "Léa — Périscolaire & co : toutes les unités",
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize("vue", ["mois", "trimestre", "annee"])
+def test_the_periods_navigation_is_the_periods_template(vue, language):
+    shown = period(vue, date(2026, 12, 14), today=date(2026, 12, 6))
+    with override(language):
+        expected = get_template("activities/includes/foyer_periode.html").render(
+            {"period": shown, "vues": VUES}
+        )
+        painted = Painter(None).period_nav(shown, VUES)
+    assert squeezed(painted) == squeezed(expected)
+    assert f'value="aller:{vue}:{shown.next.isoformat()}"' in painted
