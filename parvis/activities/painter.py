@@ -38,6 +38,7 @@ class Painter:
         self._escaped: dict = {}
         self._states: dict = {}
         self._names: list[str] | None = None
+        self._units: dict = {}
 
     def _e(self, text) -> str:
         if text not in self._escaped:
@@ -286,6 +287,15 @@ class Painter:
             self._states[key] = f'<span class="resa-state">{state}</span>'
         return self._states[key]
 
+    def _unit(self, unit) -> str:
+        """« Restauration <span class="resa-code">REPAS</span> », once per unit's texts."""
+        key = (unit.label, unit.code)
+        if key not in self._units:
+            self._units[key] = (
+                f'{self._e(unit.label)} <span class="resa-code">{self._e(unit.code)}</span>'
+            )
+        return self._units[key]
+
     def cell(self, cell, who: str, when: str, described: dict | None = None) -> str:
         key = cell.key
         ident = key.replace(":", "-")
@@ -309,8 +319,7 @@ class Painter:
         html = (
             f'<div class="{classes}"{self.BOOKED if booked else ""}>'
             f'<input type="checkbox" id="c-{ident}" {box}>'
-            f'<label for="c-{ident}">{self._e(unit.label)} '
-            f'<span class="resa-code">{self._e(unit.code)}</span>'
+            f'<label for="c-{ident}">{self._unit(unit)}'
             f'<span class="visually-hidden">, {who + ", " if who else ""}{when}</span></label>'
         )
         if booked:

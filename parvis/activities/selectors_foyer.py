@@ -497,12 +497,14 @@ class Booking(NamedTuple):
 
 def _day(day: date, cells: list[FoyerCell]) -> FoyerDay:
     groups: list[Group] = []
+    child_id = None
     for cell in cells:
-        if not groups or groups[-1].child.pk != cell.child.pk:
+        if child_id != cell.ident[0]:  # the child's id (a model's .pk is a property)
+            child_id = cell.ident[0]
             groups.append(Group(child=cell.child, cells=[]))
         groups[-1].cells.append(cell)
     common = None
-    if cells and all(not c.editable and not c.booked for c in cells):
+    if cells and all(c.reason is not None and c.status is None for c in cells):
         reasons = {c.reason for c in cells}
         if len(reasons) == 1:
             common = reasons.pop()

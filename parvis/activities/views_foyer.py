@@ -238,10 +238,11 @@ def foyer(request):
 def _prices(request, groups) -> list:
     """The basket's price preview before « Valider », one per family (billing plugs it in).
     The units go with their activity, which the household has read (the pricer's query less)."""
-    for group in groups:
-        for cell in group.add + group.remove:
-            if cell.unit.activity_id == group.line.activity.pk:
-                cell.unit.activity = group.line.activity
+    for group in groups:  # each unit once, not each day (a foreign key's assignment is not free)
+        activity = group.line.activity
+        for unit in group.line.units:
+            if unit.activity_id == activity.pk:
+                unit.activity = activity
     changes = changes_of(
         add=[cell for group in groups for cell in group.add],
         remove=[cell for group in groups for cell in group.remove],
