@@ -7,10 +7,11 @@ from collections import Counter
 
 from django.urls import reverse
 from django.utils.dates import WEEKDAYS
-from django.utils.formats import date_format
+from django.utils.formats import date_format, localize
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from parvis.activities.selectors import WEEKDAY_LABELS
 
@@ -129,6 +130,39 @@ class Painter:
             f'<nav class="foyer-nav" aria-label="{named}"><ul>{"".join(items)}</ul></nav>'
             f'<p class="form__intro">{kept}</p>'
         )
+
+    def tool_result(self, result, done: str) -> str:
+        """What « Copier la semaine » or « Appliquer le modèle » just did (`result`:
+        selectors_foyer.ToolResult, `done`: the sentence of the tool), the markup of
+        includes/foyer_resultat.html."""
+        changed, unchanged = result.changed, result.unchanged
+        said = (
+            ngettext("%(count)s jour modifié", "%(count)s jours modifiés", changed)
+            % {"count": escape(localize(changed))},
+            ngettext("%(count)s jour déjà ainsi", "%(count)s jours déjà ainsi", unchanged)
+            % {"count": escape(localize(unchanged))},
+        )
+        parts = [
+            '<div class="message message--info foyer-result" role="status" data-resa-done>'
+            f"<p>{escape(done)} {said[0]}, {said[1]}.</p>"
+        ]
+        skipped = result.skipped_count
+        if skipped:
+            left = ngettext(
+                "%(count)s jour laissé tel quel, car non modifiable :",
+                "%(count)s jours laissés tels quels, car non modifiables :",
+                skipped,
+            ) % {"count": escape(localize(skipped))}
+            reasons = "".join(
+                f'<li><span aria-hidden="true">⊘</span> {escape(reason)} '
+                f"({escape(localize(count))})</li>"
+                for reason, count in result.skipped_reasons
+            )
+            parts.append(f"<p>{left}</p><ul>{reasons}</ul>")
+        # The template's literal, not escaped ({% translate %}); outside the f-string.
+        nothing = _("Rien n'est enregistré avant « Valider » dans le panier.")
+        parts.append(f"<p>{nothing}</p></div>")
+        return mark_safe("".join(parts))  # every value escaped above
 
     def month(self, month) -> str:
         """« Décembre 2026 », escaped (the « Aller au mois » list and the weeks' headers)."""

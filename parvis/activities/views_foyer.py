@@ -105,10 +105,12 @@ def _forms(data, house, shown, *, pressed=None):
 
 def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
     shown = _shown(shown_period, house)
+    painter = Painter(request.commune)
+    if extra.get("tool_result"):  # next to the tool's button (includes/foyer_resultat.html)
+        extra["tool_html"] = painter.tool_result(extra["tool_result"], extra["tool_done"])
     copy, pattern = tools or _forms(None, house, shown)
     changes = grid.changes()
     carried = [cell for cell in changes if not (shown and shown[0] <= cell.day <= shown[1])]
-    painter = Painter(request.commune)
     rows = [
         (week, [painter.day(day) if day else "" for day in week.days])
         for week in (grid.weeks(*shown) if shown else [])
@@ -140,6 +142,9 @@ def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
             # page's time through the template engine).
             "copy_fields": form_painter.fields(copy),
             "pattern_fields": form_painter.fields(pattern),
+            # forms/error_summary.html's output without an include when there is no error.
+            "copy_summary": form_painter.summary(copy),
+            "pattern_summary": form_painter.summary(pattern),
             "current_section": SECTION,
             "links": _links(request),
             **extra,

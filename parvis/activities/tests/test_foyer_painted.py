@@ -151,3 +151,37 @@ def test_the_periods_navigation_is_the_periods_template(vue, language):
         painted = Painter(None).period_nav(shown, VUES)
     assert squeezed(painted) == squeezed(expected)
     assert f'value="aller:{vue}:{shown.next.isoformat()}"' in painted
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_tools_summaries_are_the_error_summary_template(language):
+    """form_painter.summary: the include's output, for the tools unbound, valid and in error."""
+    from parvis.activities.form_painter import summary
+    from parvis.activities.tests.test_form_painter import CASES
+
+    template = get_template("forms/error_summary.html")
+    with override(language):
+        for case in CASES.values():
+            form = case()
+            assert squeezed(summary(form)) == squeezed(template.render({"form": form})), form
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_what_a_tool_did_is_the_result_template(language):
+    from collections import Counter
+
+    from parvis.activities.selectors_foyer import ToolResult
+
+    results = [
+        ToolResult(changed=1, unchanged=0),
+        ToolResult(changed=12, unchanged=1),
+        ToolResult(changed=0, unchanged=3, skipped=Counter({EVIL: 2, "jour férié": 1})),
+        ToolResult(changed=2, unchanged=2, skipped=Counter({"trop tard": 1})),
+    ]
+    template = get_template("activities/includes/foyer_resultat.html")
+    with override(language):
+        for result in results:
+            expected = template.render({"tool_result": result, "tool_done": EVIL})
+            painted = Painter(None).tool_result(result, EVIL)
+            assert squeezed(painted) == squeezed(expected)
+    assert "<script>" not in painted
