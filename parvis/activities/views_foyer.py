@@ -392,14 +392,20 @@ def confirmation(request):
     if not summary or summary.get("user") != request.user.pk:
         return redirect("activities:foyer", commune=request.commune.slug)
     painter = Painter(request.commune)
-    for group in summary["groups"]:
-        for kind in ("added", "waiting", "removed"):
-            for line in group[kind]:
-                line["date"] = date.fromisoformat(line["day"])
+    groups = []
+    for group in summary["groups"]:  # copies: the session's own summary is left as it is
+        lines = {
+            kind: [{**line, "date": date.fromisoformat(line["day"])} for line in group[kind]]
+            for kind in ("added", "waiting", "removed")
+        }
         # Its days: Painter.summary (the markup of includes/resume.html), in Python.
-        group["html"] = painter.summary(group, level=3)
+        groups.append({**group, **lines, "html": painter.summary(lines, level=3)})
     return render(
         request,
         "activities/foyer_confirmation.html",
-        {"summary": summary, "current_section": SECTION, "links": _links(request)},
+        {
+            "summary": {**summary, "groups": groups},
+            "current_section": SECTION,
+            "links": _links(request),
+        },
     )

@@ -185,3 +185,40 @@ def test_what_a_tool_did_is_the_result_template(language):
             painted = Painter(None).tool_result(result, EVIL)
             assert squeezed(painted) == squeezed(expected)
     assert "<script>" not in painted
+
+
+@pytest.mark.django_db
+def test_the_confirmation_leaves_the_sessions_summary_as_it_was(client):
+    """The page paints copies of the summary's lines: the session's own summary (JSON) gets
+    neither a date nor a painted fragment, and the page can be shown again."""
+    import copy
+
+    from parvis.activities.tests import test_foyer
+    from parvis.activities.views_foyer import SUMMARY_KEY
+
+    family = test_foyer.family.__wrapped__()
+    client.force_login(family["user"], backend=test_foyer.BACKEND)
+    summary = {
+        "user": family["user"].pk,
+        "groups": [
+            {
+                "child": "Léa DURAND", "activity": "Restauration scolaire",
+                "added": [{"day": "2026-12-07", "label": "Repas", "code": "REPAS",
+                           "pending": False}],
+                "waiting": [{"day": "2026-12-08", "label": "Repas", "code": "REPAS",
+                             "pending": False, "rank": 2}],
+                "removed": [],
+            }
+        ],
+        "vue": "mois",
+        "debut": "2026-12-01",
+    }  # fmt: skip
+    session = client.session
+    session[SUMMARY_KEY] = copy.deepcopy(summary)
+    session.save()
+    for _twice in range(2):
+        response = client.get(test_foyer.url("foyer_confirmation", family))
+        html = test_foyer.html_of(response)
+        assert "<li>lundi 07/12/2026 — Repas (REPAS)</li>" in html
+        assert "mardi 08/12/2026 — Repas (REPAS) — rang 2</li>" in html
+    assert client.session[SUMMARY_KEY] == summary
