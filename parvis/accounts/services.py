@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 from parvis.accounts.models import AgentRole, Attempt, AuditEntry, PlatformAuditEntry, User
 from parvis.accounts.network import client_ip  # the apps' views ask services.client_ip
 from parvis.communes.models import Commune
+from parvis.communes.prepared import Prepared
 from parvis.mail import absolute_url, queue_email
 
 security_log = logging.getLogger("parvis.security")
@@ -465,14 +466,29 @@ def find_citizen(*, commune: Commune, identifier: str) -> User | None:
     identifier = normalise_identifier(identifier)
     if not identifier:
         return None
-    qs = User.objects.filter(commune=commune, is_active=True, is_staff=False)
     if "@" in identifier:
         if not commune.login_with_email:
             return None
-        return qs.filter(email__iexact=identifier).first()
-    if not commune.login_with_family_code:
-        return None
-    return qs.filter(family_code__iexact=identifier).first()
+        found = _CITIZEN_BY_EMAIL.all(commune.pk, identifier)
+    else:
+        if not commune.login_with_family_code:
+            return None
+        found = _CITIZEN_BY_FAMILY_CODE.all(commune.pk, identifier)
+    # The first by id, as .first() gave (two codes that differ only by case both match).
+    return min(found, key=lambda user: user.pk, default=None)
+
+
+# find_citizen's two reads, on every login: their SQL written once (issue 23).
+def _citizens(commune_id: int):
+    return User.objects.filter(commune_id=commune_id, is_active=True, is_staff=False)
+
+
+_CITIZEN_BY_EMAIL = Prepared(
+    lambda commune_id, email: _citizens(commune_id).filter(email__iexact=email)
+)
+_CITIZEN_BY_FAMILY_CODE = Prepared(
+    lambda commune_id, code: _citizens(commune_id).filter(family_code__iexact=code)
+)
 
 
 def attempt_login(*, request, commune: Commune, identifier: str, password: str) -> LoginResult:

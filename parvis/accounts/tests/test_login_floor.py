@@ -226,3 +226,18 @@ def test_the_franceconnect_button_reads_each_communes_own_client_with_sql_writte
     for commune, shown in ((on, True), (off, False)):
         page = Client().get(reverse("accounts:connexion", kwargs={"commune": commune.slug}))
         assert ("FranceConnect" in page.content.decode()) is shown
+
+
+def test_the_citizen_of_a_login_is_read_in_its_own_commune_with_sql_written_once():
+    first, second = CommuneFactory(), CommuneFactory()
+    mine = CitizenFactory(commune=first, email="meme@ex.fr")
+    theirs = CitizenFactory(commune=second, email="meme@ex.fr")
+    CitizenFactory(commune=second, email="agent@ex.fr", is_staff=True)
+    services._CITIZEN_BY_EMAIL._local.__dict__.clear()
+    assert services.find_citizen(commune=first, identifier="MEME@ex.fr") == mine
+    assert services.find_citizen(commune=second, identifier="meme@ex.fr") == theirs
+    assert services.find_citizen(commune=second, identifier="agent@ex.fr") is None
+    assert services.find_citizen(commune=first, identifier="m_me@ex.fr") is None  # no LIKE
+    kept = [c for c in services._CITIZEN_BY_EMAIL._local.compiled.values() if c]
+    # SQLite's __iexact escapes its value for LIKE: that shape stays the ORM's there.
+    assert len(kept) == (1 if connection.vendor == "postgresql" else 0)
