@@ -241,3 +241,20 @@ def test_the_citizen_of_a_login_is_read_in_its_own_commune_with_sql_written_once
     kept = [c for c in services._CITIZEN_BY_EMAIL._local.compiled.values() if c]
     # SQLite's __iexact escapes its value for LIKE: that shape stays the ORM's there.
     assert len(kept) == (1 if connection.vendor == "postgresql" else 0)
+
+
+def test_an_attempt_is_logged_in_one_insert_as_the_model_stored_it():
+    commune = CommuneFactory()
+    with CaptureQueriesContext(connection) as queries:
+        services._record_attempt(
+            commune=commune, kind=Attempt.Kind.LOGIN, identifier="a@ex.fr",
+            ip="2001:DB8:0::0:1", succeeded=True, now=NOW,
+        )  # fmt: skip
+        services._record_attempt(commune=None, kind=Attempt.Kind.ADMIN_LOGIN, blocked=True)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT", "INSERT"]
+    logged = Attempt.objects.get(commune=commune)
+    assert (logged.kind, logged.identifier, logged.ip) == ("login", "a@ex.fr", "2001:db8::1")
+    assert (logged.succeeded, logged.blocked, logged.at) == (True, False, NOW)
+    admin = Attempt.objects.get(commune=None)
+    assert (admin.kind, admin.identifier, admin.ip) == ("admin_login", "", None)
+    assert admin.blocked
