@@ -472,11 +472,12 @@ class Grid:
         result = ToolResult()
         rules = self.rules[line.activity.pk]
         complete = self.file_complete(line)
+        child_id, by_id = line.child.pk, [(unit.pk, unit) for unit in units]
         day = max(first, line.activity.start)
         while day <= min(last, line.activity.end):
             if day.weekday() in weekdays:
-                for unit in units:
-                    cell = self.cells.get((line.child.pk, unit.pk, day))
+                for unit_id, unit in by_id:
+                    cell = self.cells.get((child_id, unit_id, day))
                     why = None
                     if cell is None and wanted:  # not a day of the unit: say why it is left
                         why = rules.bookable(unit, day, registered=True, file_complete=complete)
