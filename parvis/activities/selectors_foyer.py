@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import NamedTuple
 
 from django.utils import timezone
@@ -142,29 +143,33 @@ class Line:
 
 @dataclass
 class Household:
+    """The lines, read once per request and not changed afterwards: what is worked out of
+    them is kept (the grid, its tools and the basket asked for the bounds, the columns and the
+    activities a dozen times a request)."""
+
     lines: list[Line]
 
-    @property
+    @cached_property
     def children(self) -> list[Personne]:
         seen = {}
         for line in self.lines:
             seen.setdefault(line.child.pk, line.child)
         return list(seen.values())
 
-    @property
+    @cached_property
     def activities(self) -> list[Activity]:
         seen = {}
         for line in self.lines:
             seen.setdefault(line.activity.pk, line.activity)
         return list(seen.values())
 
-    @property
+    @cached_property
     def columns(self) -> list[int]:
         """The weekdays shown (0 = Monday): those of every unit."""
         days = {d for line in self.lines for unit in line.units for d in unit.weekdays}
         return sorted(days) or [0, 1, 2, 3, 4]
 
-    @property
+    @cached_property
     def bounds(self) -> tuple[date, date] | None:
         """The first and last day any of the activities runs (None without activities)."""
         if not self.lines:
