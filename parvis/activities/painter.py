@@ -297,7 +297,8 @@ class Painter:
                     text += f' — <span aria-hidden="true">◷</span> {pending}'
                 elif kind == "waiting":
                     # {% blocktranslate %}: the value escaped, not the sentence.
-                    text += " — " + _("rang %(rank)s") % {"rank": escape(line.get("rank"))}
+                    rank = escape(localize(line.get("rank")))
+                    text += " — " + _("rang %(rank)s") % {"rank": rank}
                 parts.append(text + "</li>")
             parts.append("</ul>")
         return mark_safe("".join(parts))  # every text escaped above

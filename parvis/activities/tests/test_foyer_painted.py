@@ -66,6 +66,21 @@ def test_the_confirmations_days_are_the_summary_templates(case, language, level)
     assert squeezed(painted) == squeezed(expected)
 
 
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_rank_is_written_as_the_template_writes_a_number(language, settings):
+    """{% blocktranslate with rank=… %} localises its number (« rang 1 234 » with the thousands
+    separator on): the painted line too."""
+    settings.USE_THOUSAND_SEPARATOR = True
+    lines = {"added": [], "removed": [], "waiting": [line(date(2027, 1, 5), rank=1234)]}
+    with override(language):
+        expected = get_template("activities/includes/resume.html").render(
+            {"lines": lines, "level": 2}
+        )
+        painted = Painter(None).summary(lines, level=2)
+    assert "1234" not in expected  # the separator is on: the comparison means something
+    assert squeezed(painted) == squeezed(expected)
+
+
 def test_the_confirmations_days_say_their_texts_escaped():
     with override("fr"):
         html = Painter(None).summary(SUMMARIES["all"], level=3)
