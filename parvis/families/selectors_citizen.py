@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from parvis.accounts.models import AuditEntry, User
 from parvis.communes.models import Commune, Service, ServiceKind
+from parvis.communes.prepared import Prepared
 from parvis.families.models import (
     AuthorisedPerson,
     Famille,
@@ -131,6 +132,53 @@ def family_links(*, user: User, commune: Commune) -> list[FamilyAccess]:
         .select_related("famille", "key__service")
         .order_by("famille__name", "famille__number", "pk")
     )
+
+
+# « Mon espace »'s two reads (accounts.views_auth.accueil, on every login of the rush), their SQL
+# compiled once per thread (parvis.communes.prepared, issue 23): the ORM compiled the links with
+# their families and the prefetch of their members on every request. The commune is the scope's
+# (each commune table's manager, the join's commune_id = commune_id), never named here: a
+# statement compiled for one commune runs for the next with its own id.
+_ACCESSES = Prepared(
+    lambda user_id: (
+        FamilyAccess.objects.filter(user_id=user_id)
+        .select_related("famille")
+        .order_by("famille__name", "famille__number")
+    )
+)
+_MEMBERS = Prepared(lambda famille_ids: Personne.objects.filter(famille_id__in=famille_ids))
+
+
+def family_accesses(*, user: User, commune: Commune) -> list[FamilyAccess]:
+    """The account's links to the families of `commune`, each with its family and the family's
+    members (`access.famille.members.all()`, in the members' order, without a query), by the
+    families' name and number: two queries whatever their number (one without a link), each
+    compiled once. The rows and objects of `user.family_accesses.filter(commune=commune)
+    .select_related("famille").prefetch_related("famille__members")` (each link's `user` is
+    `user`, each member's `famille` its family), which accounts.selectors.family_accesses read."""
+    accesses = _ACCESSES.all(user.pk, commune_id=commune.pk)
+    if not accesses:
+        return accesses
+    cache_user = FamilyAccess.user.field.set_cached_value
+    members = {access.famille_id: [] for access in accesses}
+    for access in accesses:
+        cache_user(access, user)
+    famille_ids = tuple(sorted(members))
+    for member in _MEMBERS.all(famille_ids, commune_id=commune.pk):
+        members[member.famille_id].append(member)
+    cache_famille = Personne.famille.field.set_cached_value
+    for access in accesses:
+        famille = access.famille
+        for member in members[famille.pk]:
+            cache_famille(member, famille)
+        # What prefetch_related leaves (django.db.models.query.prefetch_one_level): the related
+        # manager's own queryset, its rows already read, so that `famille.members.filter(…)`
+        # still reads this family's members only.
+        queryset = famille.members.get_queryset()
+        queryset._result_cache = members[famille.pk]
+        queryset._prefetch_done = True
+        famille._prefetched_objects_cache = {"members": queryset}
+    return accesses
 
 
 def family_link(*, user: User, commune: Commune, access_id) -> FamilyAccess | None:
