@@ -6,6 +6,7 @@ bookings' states and seat counters are written by reservations.move, their one o
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -98,6 +99,16 @@ def why_not_bookable(
     """None when `day` of `unit` can be booked at `now`, else why not (said next to the day)."""
     if not registered:
         return _("enfant non inscrit à cette activité")
+    closed = _closed_text(activity, unit, day, closures)
+    if closed is not None:
+        return closed
+    if activity.requires_complete_file and not file_complete:
+        return _("dossier administratif incomplet")
+    return _timing_text(activity, unit, day, now, is_working_day)
+
+
+def _closed_text(activity: Activity, unit: Unit, day: date, closures: dict) -> str | None:
+    """Why the unit does not run on `day` (why_not_bookable's words), or None."""
     closed = closed_reason(
         day,
         zone=activity.commune.holiday_zone or "C",
@@ -109,18 +120,24 @@ def why_not_bookable(
     )
     if closed is not None:
         return _("pas d'accueil : %(reason)s") % {"reason": closed.reason}
-    if activity.requires_complete_file and not file_complete:
-        return _("dossier administratif incomplet")
+    return None
+
+
+def _timing_text(
+    activity: Activity, unit: Unit, day: date, now: datetime, working: Callable[[date], bool]
+) -> str | None:
+    """Why `now` is before the opening or not before the deadline of `day` of `unit`, or
+    None (why_not_bookable's words)."""
     if activity.booking_opens is not None:
         opens = moment(
-            activity.booking_opens, day, starts_at=unit.starts_at, is_working_day=is_working_day
+            activity.booking_opens, day, starts_at=unit.starts_at, is_working_day=working
         )
         if now < opens:
             return _("réservations ouvertes à partir du %(moment)s") % {
                 "moment": format_moment(opens)
             }
     deadline = moment(
-        activity.booking_deadline, day, starts_at=unit.starts_at, is_working_day=is_working_day
+        activity.booking_deadline, day, starts_at=unit.starts_at, is_working_day=working
     )
     if not is_open_at(now, deadline):
         return _("date limite dépassée (%(moment)s)") % {"moment": format_moment(deadline)}
@@ -128,8 +145,14 @@ def why_not_bookable(
 
 
 def why_not_cancellable(*, activity: Activity, unit: Unit, day: date, now: datetime) -> str | None:
+    return _cancel_text(activity, unit, day, now, is_working_day)
+
+
+def _cancel_text(
+    activity: Activity, unit: Unit, day: date, now: datetime, working: Callable[[date], bool]
+) -> str | None:
     deadline = moment(
-        activity.cancel_deadline, day, starts_at=unit.starts_at, is_working_day=is_working_day
+        activity.cancel_deadline, day, starts_at=unit.starts_at, is_working_day=working
     )
     if not is_open_at(now, deadline):
         return _("date limite d'annulation dépassée (%(moment)s)") % {
@@ -138,7 +161,60 @@ def why_not_cancellable(*, activity: Activity, unit: Unit, day: date, now: datet
     return None
 
 
-@transaction.atomic
+class BasketRules:
+    """why_not_bookable and why_not_cancellable for every day of the baskets of one « Valider »,
+    all at its one `now`: what depends only on the activity, the unit and the day (the unit
+    closed that day, the opening and the deadline passed or not) worked out once and kept for
+    the other children and units (a household books the same days for each child; a deadline
+    rule reads the unit only for its start time), the working days counted once per date. Lives
+    as long as the call: the answers are those of `now`, never of another instant. `closures`:
+    activity id → the days closed for it or for all, as why_not_bookable takes them."""
+
+    def __init__(self, *, now: datetime, closures: dict[int, dict[date, str]]):
+        self.now, self.closures = now, closures
+        self._closed: dict[tuple, str | None] = {}
+        self._timing: dict[tuple, str | None] = {}
+        self._cancel: dict[tuple, str | None] = {}
+        self._working: dict[date, bool] = {}
+
+    def working(self, day: date) -> bool:
+        known = self._working.get(day)
+        if known is None:
+            known = self._working[day] = is_working_day(day)
+        return known
+
+    def bookable(
+        self, activity: Activity, unit: Unit, day: date, *, registered: bool, file_complete: bool
+    ) -> str | None:
+        """why_not_bookable(activity=…, unit=…, day=…, now=now, closures=the activity's, …)."""
+        if not registered:
+            return _("enfant non inscrit à cette activité")
+        key = (activity.pk, unit.pk, day)
+        if key in self._closed:
+            closed = self._closed[key]
+        else:
+            closed = self._closed[key] = _closed_text(
+                activity, unit, day, self.closures.get(activity.pk, {})
+            )
+        if closed is not None:
+            return closed
+        if activity.requires_complete_file and not file_complete:
+            return _("dossier administratif incomplet")
+        key = (activity.pk, unit.starts_at, day)
+        if key in self._timing:
+            return self._timing[key]
+        answer = self._timing[key] = _timing_text(activity, unit, day, self.now, self.working)
+        return answer
+
+    def cancellable(self, activity: Activity, unit: Unit, day: date) -> str | None:
+        """why_not_cancellable(activity=…, unit=…, day=…, now=now)."""
+        key = (activity.pk, unit.starts_at, day)
+        if key in self._cancel:
+            return self._cancel[key]
+        answer = self._cancel[key] = _cancel_text(activity, unit, day, self.now, self.working)
+        return answer
+
+
 def offer_new_seats(*, unit: Unit, actor: User | None, now: datetime | None = None) -> int:
     """The unit got more seats (capacity or planned overbooking raised, or its limit removed):
     on each day still to come with a waiting list, the seats now free go to the first waiting
@@ -333,10 +409,13 @@ def validate_baskets(
             child_id__in=children, unit__activity_id__in=activities, day__in=set(days)
         )
     }
+    rules = BasketRules(
+        now=now,
+        closures={pk: {**closures.get(None, {}), **closures.get(pk, {})} for pk in activities},
+    )
     moves = []
     for index, basket in enumerate(baskets):
-        found = _basket_problems(basket, now=now, registered=registered, closures=closures,
-                                 existing=existing)  # fmt: skip
+        found = _basket_problems(basket, rules=rules, registered=registered, existing=existing)
         if found:
             problems[index] = found
         elif not problems:
@@ -348,13 +427,19 @@ def validate_baskets(
         return (reservation.child_id, reservation.unit.activity_id)
 
     def audit_rows(outcome):
+        # Each booking sorted to its basket once (not read again for every basket).
+        by_basket: dict[tuple, tuple[list, list]] = {}
+        for basket in baskets:
+            by_basket.setdefault((basket.child.pk, basket.activity.pk), ([], []))
+        for reservation in outcome.created:
+            by_basket[key(reservation)][0].append(reservation)
+        for reservation in outcome.removed:
+            by_basket[key(reservation)][1].append(reservation)
         rows = []
         for basket in baskets:
-            mine = (basket.child.pk, basket.activity.pk)
-            created = [r for r in outcome.created if key(r) == mine]
+            created, removed = by_basket[(basket.child.pk, basket.activity.pk)]
             waiting = [r for r in created if r.status == BookingStatus.LISTE_ATTENTE]
             added = [r for r in created if r.status != BookingStatus.LISTE_ATTENTE]
-            removed = [r for r in outcome.removed if key(r) == mine]
             if not created and not removed:
                 continue  # nothing of this basket was a change (booked meanwhile): no row
             rows.append(
@@ -388,28 +473,28 @@ def validate_baskets(
     return [results[(b.child.pk, b.activity.pk)] for b in baskets]
 
 
-def _basket_problems(basket: Basket, *, now, registered, closures, existing) -> dict:
+def _basket_problems(basket: Basket, *, rules: BasketRules, registered, existing) -> dict:
     """What breaks a rule in `basket`, by (unit id, day); empty when nothing does."""
     activity, child = basket.activity, basket.child
-    is_registered = (child.pk, activity.pk) in registered
-    shut = {**closures.get(None, {}), **closures.get(activity.pk, {})}
+    activity_id, child_id = activity.pk, child.pk
+    is_registered = (child_id, activity_id) in registered
     problems = {}
     for unit, day in basket.add:
-        if unit.activity_id != activity.pk:
-            problems[(unit.pk, day)] = _("unité d'une autre activité")
+        unit_id = unit.pk
+        if unit.activity_id != activity_id:
+            problems[(unit_id, day)] = _("unité d'une autre activité")
             continue
-        if (child.pk, unit.pk, day) in existing:
+        if (child_id, unit_id, day) in existing:
             continue  # already booked or waiting: nothing to add
-        reason = why_not_bookable(
-            activity=activity, unit=unit, day=day, now=now, closures=shut,
-            registered=is_registered, file_complete=basket.file_complete,
-        )  # fmt: skip
+        reason = rules.bookable(
+            activity, unit, day, registered=is_registered, file_complete=basket.file_complete
+        )
         if reason:
-            problems[(unit.pk, day)] = reason
+            problems[(unit_id, day)] = reason
     for unit, day in basket.remove:
-        if (child.pk, unit.pk, day) not in existing:
+        if (child_id, unit.pk, day) not in existing:
             continue
-        reason = why_not_cancellable(activity=activity, unit=unit, day=day, now=now)
+        reason = rules.cancellable(activity, unit, day)
         if reason:
             problems[(unit.pk, day)] = reason
     return problems
