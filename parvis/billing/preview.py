@@ -46,7 +46,14 @@ from django.utils.translation import ngettext
 from parvis.activities.calendar import is_working_day
 from parvis.activities.models import Activity, BookingStatus, Reservation, Unit
 from parvis.activities.rules import is_open_at, moment
-from parvis.billing.models import PenaltyKind, PenaltyRule, RegieActivity, Tariff, TariffKind
+from parvis.billing.models import (
+    PenaltyKind,
+    PenaltyRule,
+    RegieActivity,
+    Tariff,
+    TariffBracket,
+    TariffKind,
+)
 from parvis.billing.pricing import (
     Price,
     is_resident,
@@ -59,6 +66,7 @@ from parvis.billing.pricing import (
     unit_price,
 )
 from parvis.communes.dates import first_of_month, month_bounds
+from parvis.communes.prepared import Prepared
 from parvis.families.models import MemberKind, Personne, QuotientFamilial
 from parvis.families.services import QF_LATEST_FIRST
 from parvis.money import ZERO
@@ -228,61 +236,85 @@ class _Data:
     resident: bool
 
 
+# The preview's reads, their SQL compiled once per thread (parvis.communes.prepared, issue 23):
+# the ORM compiled them on every basket page (about 1 ms of CPU, more than the queries). The
+# commune is the scope's (each commune table's manager, the joins' commune_id = commune_id),
+# never named here: a statement compiled for one commune runs for the next with its own id.
+_REGIES = Prepared(lambda: RegieActivity.objects.values_list("activity_id", "regie_id"))
+_ACTIVITIES = Prepared(lambda ids: Activity.objects.filter(pk__in=ids))
+_BOOKED = Prepared(
+    lambda famille_id, start, end: Reservation.objects.filter(
+        famille_id=famille_id, day__range=(start, end), status__in=BILLED_STATUSES
+    ).values_list("child_id", "unit_id", "day", "status", "unit__activity_id")
+)
+_TARIFFS = Prepared(lambda unit_ids: Tariff.objects.filter(unit_id__in=unit_ids))
+# A tariff's brackets by their lower bound (unique in a tariff): each tariff's list in the order
+# of `tariff.brackets.all()`, without the join of TariffBracket.Meta.ordering's "tariff".
+_BRACKETS = Prepared(
+    lambda tariff_ids: TariffBracket.objects.filter(tariff_id__in=tariff_ids).order_by(
+        "tariff_id", "qf_min"
+    )
+)
+_QUOTIENTS = Prepared(
+    lambda famille_id, last, first: QuotientFamilial.objects.filter(
+        famille_id=famille_id, valid_from__lte=last, valid_until__gte=first
+    ).order_by(*QF_LATEST_FIRST)
+)
+_BIRTHS = Prepared(
+    lambda famille_id, shared: Personne.objects.filter(
+        Q(famille_id=famille_id, kind=MemberKind.ENFANT) | Q(pk__in=shared)
+    ).values_list("pk", "birth_date")
+)
+_LATE_RULES = Prepared(lambda: PenaltyRule.objects.filter(kind=PenaltyKind.RESERVATION_TARDIVE))
+
+
 def _read(*, famille, commune, changes, months) -> _Data | None:
     """The régies first (one small query: the commune's activities billed), so that a basket of
     activities billed by no régie costs one query; the basket's units are those of the changes
-    (with their activity, which the pages have: Activity read only for those without)."""
-    regie_of = dict(
-        RegieActivity.objects.filter(commune=commune).values_list("activity_id", "regie_id")
-    )
-    units = {c.unit.pk: c.unit for c in changes if c.unit.commune_id == commune.pk}
+    (with their activity, which the pages have: Activity read only for those without). Each
+    read is `commune`'s, compiled once (the Prepared statements above)."""
+    scope = commune.pk
+    regie_of = dict(_REGIES.all(commune_id=scope))
+    units = {c.unit.pk: c.unit for c in changes if c.unit.commune_id == scope}
     if not any(unit.activity_id in regie_of for unit in units.values()):
         return None  # these units are not billed here: nothing to say
     unloaded = [unit for unit in units.values() if not Unit.activity.is_cached(unit)]
     if unloaded:
-        activities = Activity.objects.filter(commune=commune).in_bulk(
-            {unit.activity_id for unit in unloaded}
-        )
+        ids = tuple(sorted({unit.activity_id for unit in unloaded}))
+        activities = {a.pk: a for a in _ACTIVITIES.all(ids, commune_id=scope)}
         for unit in unloaded:
             unit.activity = activities[unit.activity_id]
     start, end = months[0], month_bounds(months[-1])[1]
     booked = {}
     activity_of = {unit_id: unit.activity_id for unit_id, unit in units.items()}
-    for child_id, unit_id, day, status, activity_id in Reservation.objects.filter(
-        famille=famille, day__range=(start, end), status__in=BILLED_STATUSES
-    ).values_list("child_id", "unit_id", "day", "status", "unit__activity_id"):
+    for child_id, unit_id, day, status, activity_id in _BOOKED.all(
+        famille.pk, start, end, commune_id=scope
+    ):
         booked[(child_id, unit_id, day)] = status
         activity_of.setdefault(unit_id, activity_id)
     tariffs = defaultdict(list)
     brackets = {}
-    for tariff in Tariff.objects.filter(unit_id__in=list(activity_of)).prefetch_related("brackets"):
+    for tariff in _TARIFFS.all(tuple(sorted(activity_of)), commune_id=scope):
         tariffs[tariff.unit_id].append(tariff)
-        brackets[tariff.pk] = list(tariff.brackets.all())
+        brackets[tariff.pk] = []
+    if brackets:
+        for bracket in _BRACKETS.all(tuple(sorted(brackets)), commune_id=scope):
+            brackets[bracket.tariff_id].append(bracket)
     if not any(
         c.unit.pk in units and c.unit.activity_id in regie_of and tariffs[c.unit.pk]
         for c in changes
     ):
         return None  # these units are not billed here: nothing to say
-    quotients = list(
-        QuotientFamilial.objects.filter(
-            famille=famille, valid_from__lte=months[-1], valid_until__gte=months[0]
-        ).order_by(*QF_LATEST_FIRST)
-    )
+    quotients = _QUOTIENTS.all(famille.pk, months[-1], months[0], commune_id=scope)
     # The household's children and the shared children it books (their file is the other
     # household's): the sibling ranking is by birth date among them all, as on the invoice.
     shared = {child for child, _u, _d in booked} | {change.child.pk for change in changes}
     birth = {
         pk: (birth_date is None, birth_date or date.min, pk)
-        for pk, birth_date in Personne.objects.filter(
-            Q(famille=famille, kind=MemberKind.ENFANT) | Q(pk__in=shared)
-        ).values_list("pk", "birth_date")
+        for pk, birth_date in _BIRTHS.all(famille.pk, tuple(sorted(shared)), commune_id=scope)
     }
     late = any(c.added for c in changes)
-    rules = (
-        list(PenaltyRule.objects.filter(commune=commune, kind=PenaltyKind.RESERVATION_TARDIVE))
-        if late
-        else []
-    )
+    rules = _LATE_RULES.all(commune_id=scope) if late else []
     return _Data(
         units=units, activity_of=activity_of, regie_of=regie_of, tariffs=tariffs,
         brackets=brackets, booked=booked, quotients=quotients, birth=birth, rules=rules,
