@@ -9,13 +9,13 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from parvis.accounts import selectors, services, views_franceconnect
-from parvis.accounts.decorators import citizen_required, is_citizen_of
+from parvis.accounts.decorators import is_citizen_of
 from parvis.accounts.forms_auth import (
     FirstLoginForm,
     LoginForm,
@@ -23,7 +23,7 @@ from parvis.accounts.forms_auth import (
     SetNewPasswordForm,
 )
 from parvis.accounts.models import User
-from parvis.communes.links import safe_next, url_if_exists, urls_if_exist
+from parvis.communes.links import safe_next, url_if_exists
 
 # The reset token goes from the e-mailed URL into the session, and the page is served at a URL
 # with this placeholder instead (as Django's PasswordResetConfirmView does), so the token never
@@ -32,48 +32,6 @@ from parvis.communes.links import safe_next, url_if_exists, urls_if_exist
 # check refuses.)
 RESET_SESSION_KEY = "_parvis_password_reset_token"
 RESET_URL_TOKEN = "choisir"  # noqa: S105 — a placeholder; a real token always holds a dash
-
-# The value of families.MemberKind.ENFANT: accounts comes before families and does not import it.
-CHILD = "enfant"
-
-# Tiles of « Mon accueil » for features of later issues, shown once their page exists:
-# (URL name, title, description).
-LATER_TILES = [
-    (
-        "demarches:tableau_de_bord",
-        gettext_lazy("Mes demandes"),
-        gettext_lazy("Le tableau de bord de vos demandes et de leur avancement."),
-    ),
-    (
-        "inscriptions:index",
-        gettext_lazy("Créer une inscription"),
-        gettext_lazy(
-            "Le dossier administratif de chaque année scolaire : l'avis d'imposition et les "
-            "autres documents que la commune demande."
-        ),
-    ),
-    (
-        "families:porte_documents",
-        gettext_lazy("Mes documents"),
-        gettext_lazy("Votre espace de stockage sécurisé pour les pièces de votre famille."),
-    ),
-    (
-        "billing:mon_compte",
-        gettext_lazy("Mes factures"),
-        gettext_lazy("Consulter, imprimer et payer vos factures."),
-    ),
-]
-
-# Every page « Mon accueil » links to, by URL name (its addresses worked out once per process).
-ACCUEIL_PAGES = tuple(
-    (name, name)
-    for name in [
-        *(url_name for url_name, _title, _description in LATER_TILES),
-        "accounts:mes_informations",
-        "activities:choisir",
-        "accounts:modifier_espace",
-    ]
-)
 
 
 def _home_of_space(commune) -> str:
@@ -256,44 +214,6 @@ def deconnexion(request):
     return redirect("portal:home", commune=request.commune.slug)
 
 
-@never_cache
-@require_GET
-@citizen_required
-def accueil(request):
-    """« Mon accueil »: the greeting, the previous login, the families the account acts for,
-    and a tile per feature of the personal space that exists. Constant number of queries."""
-    commune = request.commune
-    accesses = selectors.family_accesses(user=request.user, commune=commune)
-    families = [
-        {
-            "famille": access.famille,
-            "children": [m.first_names for m in access.famille.members.all() if m.kind == CHILD],
-        }
-        for access in accesses
-    ]
-    key_services = [] if families else selectors.key_services(commune=commune)
-    urls = urls_if_exist(ACCUEIL_PAGES, commune.slug)
-    later_tiles = [
-        {"url": urls[url_name], "title": title, "description": description}
-        for url_name, title, description in LATER_TILES
-        if urls[url_name] is not None
-    ]
-    return render(
-        request,
-        "accounts/auth/accueil.html",
-        {
-            "families": families,
-            "key_services": key_services,
-            "later_tiles": later_tiles,
-            "mes_informations_url": urls["accounts:mes_informations"],
-            # Seed 000: « Dans la rubrique « Ma famille », cliquez sur « Modifier les
-            # réservations » » (the same page as under « Activités »).
-            "reservations_url": urls["activities:choisir"],
-            "modifier_espace_url": urls["accounts:modifier_espace"],
-        },
-    )
-
-
 urlpatterns = [
     path("connexion/", connexion, name="connexion"),
     path("premiere-connexion/", premiere_connexion, name="premiere_connexion"),
@@ -304,5 +224,4 @@ urlpatterns = [
         name="nouveau_mot_de_passe",
     ),
     path("deconnexion/", deconnexion, name="deconnexion"),
-    path("mon-espace/", accueil, name="accueil"),
 ]

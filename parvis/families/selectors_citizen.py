@@ -155,7 +155,7 @@ def family_accesses(*, user: User, commune: Commune) -> list[FamilyAccess]:
     families' name and number: two queries whatever their number (one without a link), each
     compiled once. The rows and objects of `user.family_accesses.filter(commune=commune)
     .select_related("famille").prefetch_related("famille__members")` (each link's `user` is
-    `user`, each member's `famille` its family), which accounts.selectors.family_accesses read."""
+    `user`, each member's `famille` its family), which « Mon espace » read before."""
     accesses = _ACCESSES.all(user.pk, commune_id=commune.pk)
     if not accesses:
         return accesses

@@ -25,14 +25,15 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from parvis.accounts import services
 from parvis.accounts.decorators import citizen_required
 from parvis.accounts.fields import use_commune_postal_code
-from parvis.communes.links import url_if_exists
+from parvis.communes.links import url_if_exists, urls_if_exist
 from parvis.families import selectors_citizen, selectors_documents, services_api_particulier
 from parvis.families import services as family_services
 from parvis.families.forms_espace import (
@@ -44,7 +45,7 @@ from parvis.families.forms_espace import (
     PasswordConfirmForm,
     ServiceKeysForm,
 )
-from parvis.families.models import DocumentType
+from parvis.families.models import DocumentType, MemberKind
 from parvis.families.services import KeyRefused, redeem_service_key, remove_family_access
 from parvis.families.views_documents import Row
 
@@ -66,6 +67,88 @@ def _url(name: str, request, query: str = "") -> str:
 
 def _url_families(name: str, request) -> str:
     return reverse(f"families:{name}", kwargs={"commune": request.commune.slug})
+
+
+# --- Mon accueil ---------------------------------------------------------------------------------
+
+# Tiles of « Mon accueil » for features of later issues, shown once their page exists:
+# (URL name, title, description).
+LATER_TILES = [
+    (
+        "demarches:tableau_de_bord",
+        gettext_lazy("Mes demandes"),
+        gettext_lazy("Le tableau de bord de vos demandes et de leur avancement."),
+    ),
+    (
+        "inscriptions:index",
+        gettext_lazy("Créer une inscription"),
+        gettext_lazy(
+            "Le dossier administratif de chaque année scolaire : l'avis d'imposition et les "
+            "autres documents que la commune demande."
+        ),
+    ),
+    (
+        "families:porte_documents",
+        gettext_lazy("Mes documents"),
+        gettext_lazy("Votre espace de stockage sécurisé pour les pièces de votre famille."),
+    ),
+    (
+        "billing:mon_compte",
+        gettext_lazy("Mes factures"),
+        gettext_lazy("Consulter, imprimer et payer vos factures."),
+    ),
+]
+
+# Every page « Mon accueil » links to, by URL name (its addresses worked out once per process).
+ACCUEIL_PAGES = tuple(
+    (name, name)
+    for name in [
+        *(url_name for url_name, _title, _description in LATER_TILES),
+        "accounts:mes_informations",
+        "activities:choisir",
+        "accounts:modifier_espace",
+    ]
+)
+
+
+@never_cache
+@require_GET
+@citizen_required
+def accueil(request):
+    """« Mon accueil »: the greeting, the previous login, the families the account acts for,
+    and a tile per feature of the personal space that exists. Constant number of queries."""
+    commune = request.commune
+    accesses = selectors_citizen.family_accesses(user=request.user, commune=commune)
+    families = [
+        {
+            "famille": access.famille,
+            "children": [
+                m.first_names for m in access.famille.members.all() if m.kind == MemberKind.ENFANT
+            ],
+        }
+        for access in accesses
+    ]
+    key_services = [] if families else selectors_citizen.key_services(commune=commune)
+    urls = urls_if_exist(ACCUEIL_PAGES, commune.slug)
+    later_tiles = [
+        {"url": urls[url_name], "title": title, "description": description}
+        for url_name, title, description in LATER_TILES
+        if urls[url_name] is not None
+    ]
+    return render(
+        request,
+        "accounts/auth/accueil.html",
+        {
+            "families": families,
+            "key_services": key_services,
+            "later_tiles": later_tiles,
+            "mes_informations_url": urls["accounts:mes_informations"],
+            # Seed 000: « Dans la rubrique « Ma famille », cliquez sur « Modifier les
+            # réservations » » (the same page as under « Activités »).
+            "reservations_url": urls["activities:choisir"],
+            "modifier_espace_url": urls["accounts:modifier_espace"],
+        },
+    )
 
 
 # --- Gérer mes informations -----------------------------------------------------------------------
@@ -462,6 +545,7 @@ def enfant_sante(request, number: int, pk: int):
 FOYER = "mon-espace/foyers/<int:number>/"
 
 urlpatterns = [
+    path("mon-espace/", accueil, name="accueil"),
     path("mon-espace/mes-informations/", mes_informations, name="mes_informations"),
     path("mon-espace/modifier/", modifier_espace, name="modifier_espace"),
     path("mon-espace/supprimer/", supprimer_espace, name="supprimer_espace"),

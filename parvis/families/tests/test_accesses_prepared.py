@@ -2,7 +2,7 @@
 (parvis.communes.prepared, issue 23): two communes whose accounts have the same shapes (two
 families, children and responsables, a neighbour family), read in turn: each commune, each
 account, gets its own rows and never another's, whichever commune compiled the statements, and
-the same rows, order and objects as the ORM's queryset (accounts.selectors.family_accesses')."""
+the same rows, order and objects as the ORM's queryset « Mon espace » read before."""
 
 from datetime import date
 
@@ -44,7 +44,7 @@ def world(name: str) -> dict:
 
 
 def orm(*, user, commune) -> list:
-    """The ORM's queryset accounts.selectors.family_accesses gave « Mon espace »."""
+    """The ORM's queryset « Mon espace » read before (accounts.selectors.family_accesses)."""
     return list(
         user.family_accesses.filter(commune=commune)
         .select_related("famille")
