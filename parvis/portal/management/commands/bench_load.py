@@ -153,6 +153,8 @@ class Command(BaseCommand):
         out.write(f"--- workers: {workers} (gunicorn sync), families: {len(people)}, "
                   f"arrival: {arrival:.0f} s, think: {think[0]:g}-{think[1]:g} s")  # fmt: skip
         out.write(f"journeys_finished: {len(done)} of {len(people)} in {elapsed:.0f} s")
+        served = sum(len(values) for values in recorder.timings.values())
+        out.write(f"throughput: {served / elapsed:.1f} requests/s ({served} requests)")
         for line in recorder.report():
             out.write(line)
         kind, worst = recorder.worst_p95()
