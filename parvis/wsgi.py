@@ -11,7 +11,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parvis.settings")
 # middle of a request (on the reservation calendars it was most of the 95th percentile; on the
 # registration rush's journey 1.3-1.7 ms of every request went to the collector, 0.4-0.5 once
 # frozen after the first requests). Frozen at start-up, then after the 10th, 100th and 1,000th
-# request: one full collection each time, garbage first, so only what is alive is frozen.
+# request — at the start of the next one, when the last request's objects are garbage (frozen
+# while its response was still being sent, they would never be freed): one full collection each
+# time, garbage first, so only what is alive is frozen.
 FREEZE_AFTER = frozenset({10, 100, 1000})
 
 
@@ -21,19 +23,17 @@ def freeze_what_lives() -> None:
 
 
 class FreezingApplication:
-    """The WSGI application, freezing what the worker holds after its FREEZE_AFTER-th requests
-    (a count of this process's requests: nothing is kept about them)."""
+    """The WSGI application, freezing what the worker holds once its FREEZE_AFTER-th requests
+    are over (a count of this process's requests: nothing is kept about them)."""
 
     def __init__(self, wrapped):
         self.wrapped, self.served = wrapped, 0
 
     def __call__(self, environ, start_response):
-        try:
-            return self.wrapped(environ, start_response)
-        finally:
-            self.served += 1
-            if self.served in FREEZE_AFTER:
-                freeze_what_lives()
+        if self.served in FREEZE_AFTER:
+            freeze_what_lives()
+        self.served += 1
+        return self.wrapped(environ, start_response)
 
 
 django_application = get_wsgi_application()

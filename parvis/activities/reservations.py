@@ -428,11 +428,12 @@ def _pg_array(values) -> str:
     cast by the statement: half the CPU of psycopg adapting a list element by element. Each
     distinct value written once (a column of a « Valider » repeats its commune, family, child,
     unit, statuses, days and instant: about 1,800 values, a hundred distinct), keyed by its type
-    too (True is 1 to a dict, not to this text)."""
+    too (True is 1 to a dict, not to this text) and a datetime by its offset (02:30 of the
+    autumn's two 02:30s are equal to Python, not to this text)."""
     texts: dict[tuple, str] = {}
     items = []
     for value in values:
-        key = (value.__class__, value)
+        key = (value.__class__, value, value.utcoffset() if isinstance(value, datetime) else None)
         text = texts.get(key)
         if text is None:
             text = texts[key] = _pg_item(value)

@@ -215,6 +215,7 @@ class BasketRules:
         return answer
 
 
+@transaction.atomic
 def offer_new_seats(*, unit: Unit, actor: User | None, now: datetime | None = None) -> int:
     """The unit got more seats (capacity or planned overbooking raised, or its limit removed):
     on each day still to come with a waiting list, the seats now free go to the first waiting

@@ -134,7 +134,7 @@ def family_links(*, user: User, commune: Commune) -> list[FamilyAccess]:
     )
 
 
-# « Mon espace »'s two reads (accounts.views_auth.accueil, on every login of the rush), their SQL
+# « Mon espace »'s two reads (families.views_espace.accueil, on every login of the rush), their SQL
 # compiled once per thread (parvis.communes.prepared, issue 23): the ORM compiled the links with
 # their families and the prefetch of their members on every request. The commune is the scope's
 # (each commune table's manager, the join's commune_id = commune_id), never named here: a

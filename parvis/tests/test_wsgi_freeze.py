@@ -20,6 +20,32 @@ def test_it_freezes_after_the_10th_100th_and_1000th_request_only(monkeypatch):
     assert answers == [[b"ok"]] * 1500
 
 
+def test_it_freezes_before_the_next_request_not_while_a_response_is_still_alive(monkeypatch):
+    """Frozen while the 10th response was still being sent, its objects (the request and all
+    that hangs off it) would never be freed: the freeze comes with the 11th request, first."""
+    events = []
+
+    class Body(list):
+        def close(self):  # the server's call once the body is sent (PEP 3333)
+            events.append(("closed", self.n))
+
+    def app(environ, start_response):
+        events.append(("request", environ["n"]))
+        body = Body([b"ok"])
+        body.n = environ["n"]
+        return body
+
+    application = wsgi.FreezingApplication(app)
+    monkeypatch.setattr(wsgi, "freeze_what_lives", lambda: events.append(("freeze", None)))
+    for n in range(1, 12):  # as a sync worker serves them: one after the other, each closed
+        body = application({"n": n}, None)
+        list(body)
+        body.close()
+    assert events[-5:] == [
+        ("request", 10), ("closed", 10), ("freeze", None), ("request", 11), ("closed", 11)
+    ]  # fmt: skip
+
+
 def test_a_request_that_fails_is_counted_and_its_error_passes(monkeypatch):
     frozen_at = []
 
@@ -28,7 +54,7 @@ def test_a_request_that_fails_is_counted_and_its_error_passes(monkeypatch):
 
     application = wsgi.FreezingApplication(failing)
     monkeypatch.setattr(wsgi, "freeze_what_lives", lambda: frozen_at.append(application.served))
-    for _ in range(10):
+    for _ in range(11):
         with pytest.raises(RuntimeError):
             application({}, None)
     assert frozen_at == [10]

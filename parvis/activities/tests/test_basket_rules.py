@@ -161,6 +161,11 @@ def test_the_arrays_text_is_unchanged():
         [at, at, datetime(2026, 11, 27, 9, 0), at + timedelta(hours=1), None],
         ["réservée", "liste_attente", 'un "mot"', "a\\b", "réservée", "", None, ""],
         [MONDAY, datetime(2026, 11, 30, 0, 0), MONDAY],
+        # The autumn's two 02:30 in Paris: equal to Python, an hour apart (review).
+        [
+            datetime(2026, 10, 25, 2, 30, tzinfo=PARIS),
+            datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=PARIS),
+        ],
         [],
     ]
     for column in columns:

@@ -235,3 +235,30 @@ def test_lowering_the_capacity_in_the_admin_offers_nothing(client, queue):
         assert client.post(url, data).status_code == 302
     assert statuses(people) == [BookingStatus.LISTE_ATTENTE] * 3
     assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_more_seats_are_offered_in_one_transaction(monkeypatch):
+    """A failure while offering (here the seats' move) leaves the counters as they were: the
+    limit removed, the unit's seat counters are deleted in the same transaction as the offers
+    (review: the decorator had been lost, the counters went in autocommit)."""
+    from parvis.activities import reservations
+
+    commune = CommuneFactory()
+    activity = make_activity(commune, capacity=1, offer_hours=24)
+    for name in ("HOLDER", "ALICE"):
+        person = Family(commune, name)
+        register(person.child, activity)
+        person.book(activity, add=[MONDAY])
+    assert UnitDay.objects.count() == 1
+    unit = activity.units.get()
+    Unit.objects.filter(pk=unit.pk).update(capacity=None)  # the limit removed
+    unit.refresh_from_db()
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("the move fails")
+
+    monkeypatch.setattr(reservations, "move", fails)
+    with pytest.raises(RuntimeError):
+        offer_new_seats(unit=unit, actor=None, now=NOW)
+    assert UnitDay.objects.count() == 1
