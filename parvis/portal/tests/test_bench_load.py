@@ -13,7 +13,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from parvis.activities import bench as activities_bench
-from parvis.activities.models import BookingStatus, Reservation
+from parvis.activities.models import BookingStatus, Reservation, Unit
 from parvis.portal import bench_load
 from parvis.portal.management.commands.bench import build_reference_commune
 
@@ -138,3 +138,22 @@ def test_two_families_book_two_months_through_the_pages(live_server):
         booked = Reservation.objects.filter(famille__number=famille_number)
         assert {r.day.month for r in booked} == {m.month for m in months}
         assert booked.filter(status=BookingStatus.RESERVEE).count() == booked.count() > 0
+
+
+@pytest.mark.django_db
+def test_the_seats_are_checked_on_the_months_of_the_rush_only():
+    # The months before the rush are booked by the builder before « Acc Soir » loses seats:
+    # held beyond the new capacity there, never counted as oversold by the rush's check.
+    from parvis.portal.management.commands.bench_load import _seats
+
+    world = build_reference_commune(2, slug="rush")
+    today = timezone.localdate()
+    first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    start, _end = activities_bench.school_year(today)
+    activities_bench.build_bookings(
+        world["commune"], world["service"], today, only=(start, first - timedelta(days=1))
+    )
+    Unit.objects.filter(commune=world["commune"], code="ACC_SOIR").update(capacity=1)
+    oversold, _mismatched, bookings, _waiting = _seats(world["commune"], since=start)
+    assert oversold > 0 and bookings > 0
+    assert _seats(world["commune"], since=first) == (0, 0, 0, 0)
