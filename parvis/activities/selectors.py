@@ -30,7 +30,12 @@ from parvis.activities.models import (
     Unit,
     UnitDay,
 )
-from parvis.activities.services import closures_of, why_not_bookable, why_not_cancellable
+from parvis.activities.services import (
+    closures_of,
+    waiting_ranks,
+    why_not_bookable,
+    why_not_cancellable,
+)
 from parvis.communes.models import Commune
 from parvis.communes.prepared import Prepared
 from parvis.families.custody import Plan
@@ -353,7 +358,7 @@ def opening_week(weeks: list, *, today: date) -> int:
 
 
 class Booking(NamedTuple):
-    """What the calendars need of a Reservation (fill_cell and _waiting_ranks read it): a plain
+    """What the calendars need of a Reservation (fill_cell and waiting_ranks read it): a plain
     row, not a model (a school year of three children is about a thousand bookings)."""
 
     pk: int
@@ -361,25 +366,6 @@ class Booking(NamedTuple):
     unit_id: int
     day: date
     status: str
-
-
-def _waiting_ranks(reservations: list[Booking]) -> dict[int, int]:
-    """The rank of each of `reservations` on the waiting list of its unit and day: one query."""
-    waiting = [r for r in reservations if r.status == BookingStatus.LISTE_ATTENTE]
-    if not waiting:
-        return {}
-    queue = Reservation.objects.filter(
-        unit_id__in={r.unit_id for r in waiting},
-        day__in={r.day for r in waiting},
-        status=BookingStatus.LISTE_ATTENTE,
-    ).order_by("queued_at", "pk")
-    counters: dict[tuple[int, date], int] = defaultdict(int)
-    ranks = {}
-    for row in queue.values_list("pk", "unit_id", "day"):
-        pk, unit_id, day = row
-        counters[(unit_id, day)] += 1
-        ranks[pk] = counters[(unit_id, day)]
-    return {r.pk: ranks.get(r.pk) for r in waiting}
 
 
 # The answers of DayRules shared by every request of the same minute (issue 18 §4: a calendar
@@ -549,7 +535,7 @@ class _CellsData:
             else []
         )
         reservations = [Booking(*row) for row in rows]
-        self.ranks.update(_waiting_ranks(reservations))
+        self.ranks.update(waiting_ranks(reservations, commune_id=commune_id))
         self.booked.update({(r.unit_id, r.day): r for r in reservations})
         self.rules.full.update(full_days(self.units, first, last, commune_id=commune_id))
         self.last = last

@@ -36,11 +36,10 @@ from parvis.activities.selectors import (
     WEEKDAY_LABELS,
     Cell,
     DayRules,
-    _waiting_ranks,
     fill_cell,
     full_days,
 )
-from parvis.activities.services import closures_by_activity
+from parvis.activities.services import closures_by_activity, waiting_ranks
 from parvis.communes.dates import first_of_month, month_bounds
 from parvis.communes.models import Commune
 from parvis.communes.prepared import Prepared
@@ -492,7 +491,8 @@ class Grid:
 
 
 class Booking(NamedTuple):
-    """What the grid needs of a Reservation (selectors.fill_cell and _waiting_ranks read it)."""
+    """What the grid needs of a Reservation (selectors.fill_cell and services.waiting_ranks
+    read it)."""
 
     pk: int
     child_id: int
@@ -550,7 +550,7 @@ def grid(
         else []
     )
     reservations = [Booking(*row) for row in rows]
-    ranks = _waiting_ranks(reservations)
+    ranks = waiting_ranks(reservations, commune_id=commune_id)
     booked = {(r.child_id, r.unit_id, r.day): r for r in reservations}
     full = full_days(units, start, end, commune_id=commune_id)
     rules = {

@@ -6,11 +6,11 @@ bookings' states and seat counters are written by reservations.move, their one o
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -288,36 +288,43 @@ def accept_bookings(*, commune: Commune, actor: User | None, ids: list[int], act
     return len(rows)
 
 
-def waiting_ranks(waiting: list[Reservation]) -> dict[int, int]:
-    """The rank of each of `waiting` on the waiting list of its unit and day, in one query
-    whatever their number (a basket of a month on a full unit: one per day)."""
-    if not waiting:
+def waiting_ranks(reservations: Iterable, *, commune_id: int) -> dict[int, int | None]:
+    """The rank of each of `reservations` (anything with `pk` and `status`: models or the
+    calendars' plain rows) that is « liste d'attente » on the waiting list of its unit and day,
+    by `queued_at` then id; None for one no longer waiting. One query whatever their number,
+    that returns only their ranks: the database numbers the waiting lists (a full unit's list
+    in a rush is thousands of rows, read into Python and counted before)."""
+    asked = [r.pk for r in reservations if r.status == BookingStatus.LISTE_ATTENTE]
+    if not asked:
         return {}
-    counted: dict[reservations.Pair, int] = {}
-    ranks = {}
-    for pk, unit_id, day in (
-        Reservation.objects.filter(
-            reservations.pairs_q({(r.unit_id, r.day) for r in waiting}),
-            status=BookingStatus.LISTE_ATTENTE,
+    ids = ", ".join(["%s"] * len(asked))
+    # Names from the model, never from data: the values are parameters. The commune named on
+    # every table (raw SQL: the tenancy manager does not add it; the distribution column).
+    table = connection.ops.quote_name(Reservation._meta.db_table)
+    sql = _WAITING_RANKS.format(table=table, ids=ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [commune_id, *asked, commune_id, str(BookingStatus.LISTE_ATTENTE), *asked]
         )
-        .order_by("queued_at", "pk")
-        .values_list("pk", "unit_id", "day")
-    ):
-        counted[(unit_id, day)] = ranks[pk] = counted.get((unit_id, day), 0) + 1
-    return {r.pk: ranks[r.pk] for r in waiting}
+        ranks = dict(cursor.fetchall())
+    return {pk: ranks.get(pk) for pk in asked}
 
 
-def waiting_rank(reservation: Reservation) -> int:
-    return (
-        Reservation.objects.filter(
-            unit_id=reservation.unit_id,
-            day=reservation.day,
-            status=BookingStatus.LISTE_ATTENTE,
-            queued_at__lte=reservation.queued_at,
-        )
-        .exclude(queued_at=reservation.queued_at, pk__gt=reservation.pk)
-        .count()
-    )
+_WAITING_RANKS = (
+    'SELECT ranked."id", ranked."rank" FROM ('
+    ' SELECT w."id", row_number() OVER ('
+    '  PARTITION BY w."unit_id", w."day" ORDER BY w."queued_at", w."id") AS "rank"'
+    ' FROM (SELECT DISTINCT a."unit_id", a."day" FROM {table} a'
+    '  WHERE a."commune_id" = %s AND a."id" IN ({ids})) pairs'
+    ' JOIN {table} w ON w."unit_id" = pairs."unit_id" AND w."day" = pairs."day"'
+    ' WHERE w."commune_id" = %s AND w."status" = %s'
+    ') ranked WHERE ranked."id" IN ({ids})'
+)
+
+
+def waiting_rank(reservation: Reservation) -> int | None:
+    """One booking's rank on its waiting list (waiting_ranks)."""
+    return waiting_ranks([reservation], commune_id=reservation.commune_id).get(reservation.pk)
 
 
 @dataclass
@@ -468,7 +475,10 @@ def validate_baskets(
             results[key(reservation)].waiting.append(reservation)
         else:
             results[key(reservation)].added.append(reservation)
-    ranks = waiting_ranks([r for result in results.values() for r in result.waiting])
+    ranks = waiting_ranks(
+        [r for result in results.values() for r in result.waiting],
+        commune_id=baskets[0].famille.commune_id,
+    )
     for result in results.values():
         result.ranks = {r.pk: ranks[r.pk] for r in result.waiting}
     return [results[(b.child.pk, b.activity.pk)] for b in baskets]
