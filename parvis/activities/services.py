@@ -369,6 +369,52 @@ def validate_basket(
         raise BasketRefused(refused.problems[0]) from None
 
 
+def lock_basket_bookings(
+    *, commune_id: int, child_ids: set[int], activity_ids: tuple[int, ...], days: set[date]
+) -> list[Reservation]:
+    """The bookings of `child_ids` on the units of `activity_ids` on `days`, locked (FOR UPDATE)
+    in the order of the day and the unit's position. On PostgreSQL one statement written once,
+    the lists passed as arrays (the ORM built and compiled it on every « Valider », about a
+    millisecond); elsewhere the ORM's."""
+    if connection.vendor != "postgresql":
+        return list(
+            Reservation.objects.select_for_update(of=("self",)).filter(
+                commune_id=commune_id,
+                child_id__in=child_ids,
+                unit__activity_id__in=activity_ids,
+                day__in=days,
+            )
+        )
+    fields = Reservation._meta.concrete_fields
+    columns = ", ".join(f'r."{field.column}"' for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BASKET_BOOKINGS.format(columns=columns),
+            [commune_id, sorted(child_ids), sorted(days), sorted(activity_ids)],
+        )
+        names = [field.attname for field in fields]
+        return [Reservation.from_db(connection.alias, names, row) for row in cursor.fetchall()]
+
+
+# The ORM's statement (the unit joined within the commune, the model's order), its lists as
+# arrays. Names from the model, never from data: the values are parameters.
+_BASKET_BOOKINGS = (
+    "SELECT {columns} FROM activities_reservation r "
+    "JOIN activities_unit u ON u.id = r.unit_id AND u.commune_id = r.commune_id "
+    "WHERE r.commune_id = %s AND r.child_id = ANY(%s::bigint[]) AND r.day = ANY(%s::date[]) "
+    "AND u.activity_id = ANY(%s::bigint[]) "
+    "ORDER BY r.day, u.position FOR UPDATE OF r"
+)
+
+
+# « Valider »'s registrations, compiled once (every « Valider » reads them).
+_REGISTERED = Prepared(
+    lambda child_ids, activity_ids: Inscription.objects.filter(
+        child__in=child_ids, activity__in=activity_ids, status=InscriptionStatus.ACCEPTEE
+    ).values_list("child_id", "activity_id")
+)
+
+
 @transaction.atomic
 def validate_baskets(
     baskets: list[Basket], *, actor: User, now: datetime | None = None
@@ -398,23 +444,19 @@ def validate_baskets(
     # waited is seen closed, not booked from a view taken before the closure.
     children = {b.child.pk for b in baskets}
     activities = {b.activity.pk: b.activity for b in baskets}
-    registered = set(
-        Inscription.objects.filter(
-            child_id__in=children, activity_id__in=activities, status=InscriptionStatus.ACCEPTEE
-        ).values_list("child_id", "activity_id")
-    )
+    commune_id = baskets[0].famille.commune_id
+    activity_ids = tuple(sorted(activities))
+    registered = set(_REGISTERED.all(tuple(sorted(children)), activity_ids, commune_id=commune_id))
     closures: dict[int | None, dict[date, str]] = {}
     if days:
-        for activity_id, day, reason in ActivityClosure.objects.filter(
-            Q(activity_id__in=activities) | Q(activity__isnull=True),
-            commune_id=baskets[0].famille.commune_id,
-            day__range=(min(days), max(days)),
-        ).values_list("activity_id", "day", "reason"):
+        for activity_id, day, reason in _CLOSURES.all(
+            activity_ids, min(days), max(days), commune_id=commune_id
+        ):
             closures.setdefault(activity_id, {})[day] = reason
     existing = {
         (r.child_id, r.unit_id, r.day): r
-        for r in Reservation.objects.select_for_update(of=("self",)).filter(
-            child_id__in=children, unit__activity_id__in=activities, day__in=set(days)
+        for r in lock_basket_bookings(
+            commune_id=commune_id, child_ids=children, activity_ids=activity_ids, days=set(days)
         )
     }
     rules = BasketRules(
