@@ -429,7 +429,28 @@ def _pg_array(values) -> str:
     distinct value written once (a column of a « Valider » repeats its commune, family, child,
     unit, statuses, days and instant: about 1,800 values, a hundred distinct), keyed by its type
     too (True is 1 to a dict, not to this text) and a datetime by its offset (02:30 of the
-    autumn's two 02:30s are equal to Python, not to this text)."""
+    autumn's two 02:30s are equal to Python, not to this text). A column of one type (all of
+    them but the actor's, mostly) is joined by loops in C: by `str` for integers, else each
+    distinct value's text worked out once and looked up."""
+    kinds = set(map(type, values))
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        if kind is int:
+            return "{" + ",".join(map(str, values)) + "}"
+        if kind is type(None):
+            return "{" + ",".join(["NULL"] * len(values)) + "}"
+        if kind is datetime:
+            keys = list(zip(values, map(datetime.utcoffset, values), strict=True))
+            texts = {key: _pg_item(key[0]) for key in set(keys)}
+            return "{" + ",".join(map(texts.__getitem__, keys)) + "}"
+        if kind is date or issubclass(kind, str):
+            texts = {value: _pg_item(value) for value in set(values)}
+            return "{" + ",".join(map(texts.__getitem__, values)) + "}"
+    return _pg_array_mixed(values)
+
+
+def _pg_array_mixed(values) -> str:
+    """_pg_array of a column of several types (or a type it has no shortcut for)."""
     texts: dict[tuple, str] = {}
     items = []
     for value in values:
