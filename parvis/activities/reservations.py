@@ -82,22 +82,38 @@ class Outcome:
 
 def new_booking(*, commune_id: int, famille, child, unit: Unit, day: date) -> Reservation:
     """An unsaved booking to make (`Move(new_booking(…), status, "added")`), with its family,
-    child and unit cached as `Reservation(famille=…, child=…, unit=…)` would. Its attributes
-    written as Model.__init__ writes them (every concrete field's, here None but these), without
-    its per-field descriptors and signals when nothing listens to them (a month's « Valider »
-    builds a hundred: 13 us each through the positional path of Model.__init__, 2 us so)."""
+    child and unit cached as `Reservation(famille=…, child=…, unit=…)` would (new_bookings)."""
+    return new_bookings(commune_id=commune_id, famille=famille, child=child, days=[(unit, day)])[0]
+
+
+def new_bookings(
+    *, commune_id: int, famille, child, days: list[tuple[Unit, date]]
+) -> list[Reservation]:
+    """new_booking of each (unit, day) of `days` for one child. Their attributes written as
+    Model.__init__ writes them (every concrete field's, here None but these), without its
+    per-field descriptors and signals when nothing listens to them (a month's « Valider »
+    builds a hundred: 13 us each through the positional path of Model.__init__, 2 us so); the
+    listeners asked once for them all."""
+    names = _booking_attnames()
     values = {
-        "commune_id": commune_id, "famille_id": famille.pk, "child_id": child.pk,
-        "unit_id": unit.pk, "day": day, "status": "",
+        "commune_id": commune_id, "famille_id": famille.pk, "child_id": child.pk, "status": "",
     }  # fmt: skip
-    if signals.pre_init.has_listeners(Reservation) or signals.post_init.has_listeners(Reservation):
-        booking = Reservation(*[values.get(name) for name in _booking_attnames()])
-    else:
-        booking = Reservation.__new__(Reservation)
-        booking._state = ModelState()
-        booking.__dict__.update(dict.fromkeys(_booking_attnames()), **values)
-    booking._state.fields_cache.update(famille=famille, child=child, unit=unit)
-    return booking
+    listened = signals.pre_init.has_listeners(Reservation) or signals.post_init.has_listeners(
+        Reservation
+    )
+    blank = dict.fromkeys(names)
+    made = []
+    for unit, day in days:
+        if listened:
+            row = {**values, "unit_id": unit.pk, "day": day}
+            booking = Reservation(*[row.get(name) for name in names])
+        else:
+            booking = Reservation.__new__(Reservation)
+            booking._state = ModelState()
+            booking.__dict__.update(blank, **values, unit_id=unit.pk, day=day)
+        booking._state.fields_cache.update(famille=famille, child=child, unit=unit)
+        made.append(booking)
+    return made
 
 
 @cache

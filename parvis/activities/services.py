@@ -563,13 +563,16 @@ def _basket_moves(basket: Basket, *, existing) -> list[reservations.Move]:
             reservation.unit = unit
             moves.append(reservations.Move(reservation, None, "removed"))
     wanted = BookingStatus.EN_ATTENTE if activity.needs_instruction else BookingStatus.RESERVEE
-    for unit, day in sorted(basket.add, key=lambda change: (change[1], change[0].position)):
-        if (child.pk, unit.pk, day) not in existing:
-            booking = reservations.new_booking(
-                commune_id=basket.famille.commune_id, famille=basket.famille, child=child,
-                unit=unit, day=day,
-            )  # fmt: skip
-            moves.append(reservations.Move(booking, wanted, "added"))
+    child_id = child.pk
+    adding = [
+        (unit, day)
+        for unit, day in sorted(basket.add, key=lambda change: (change[1], change[0].position))
+        if (child_id, unit.pk, day) not in existing
+    ]
+    bookings = reservations.new_bookings(
+        commune_id=basket.famille.commune_id, famille=basket.famille, child=child, days=adding
+    )
+    moves += [reservations.Move(booking, wanted, "added") for booking in bookings]
     return moves
 
 
