@@ -47,6 +47,7 @@ from parvis.activities.models import (
     UnitDay,
 )
 from parvis.activities.rules import PARIS, format_moment
+from parvis.communes.prepared import statement_cursor
 from parvis.families.models import FamilyAccess
 from parvis.mail import absolute_url, queue_email
 
@@ -194,7 +195,7 @@ def _arrays(pairs: set[Pair]) -> list[list]:
 def _ensure_counters_pg(pairs: set[Pair]) -> None:
     """ensure_seat_counters in one statement: the missing counters inserted with the seats
     their bookings hold, a counter another transaction inserts meanwhile left as it is."""
-    with connection.cursor() as cursor:
+    with statement_cursor(connection.alias) as cursor:
         cursor.execute(
             'INSERT INTO "activities_unitday" ("commune_id", "unit_id", "day", "taken") '
             'SELECT u."commune_id", w.unit_id, w.day, ('
@@ -215,7 +216,7 @@ def _lock_counters_pg(pairs: set[Pair]) -> dict[Pair, UnitDay]:
     """The counters of `pairs` locked (FOR UPDATE) in the order (unit, day), as models."""
     names = [field.attname for field in UnitDay._meta.concrete_fields]
     columns = ", ".join(f'd."{field.column}"' for field in UnitDay._meta.concrete_fields)
-    with connection.cursor() as cursor:
+    with statement_cursor(connection.alias) as cursor:
         cursor.execute(
             f"SELECT {columns} FROM unnest(%s::bigint[], %s::date[]) AS w(unit_id, day) "  # noqa: S608
             'JOIN "activities_unit" u ON u."id" = w.unit_id '
@@ -434,7 +435,7 @@ def _unnest_insert(model: type[Model], names: tuple[str, ...], rows: list[tuple]
     )
     if returning:
         sql += " RETURNING " + ", ".join(connection.ops.quote_name(c) for c in returning)
-    with connection.cursor() as cursor:
+    with statement_cursor(connection.alias) as cursor:
         cursor.execute(sql, [_pg_array(column) for column in zip(*rows, strict=True)])
         return cursor.fetchall() if returning else []
 
@@ -528,7 +529,7 @@ def _save_counts(counters: list[UnitDay]) -> None:
     if connection.vendor != "postgresql":
         UnitDay.objects.bulk_update(counters, ["taken"])
         return
-    with connection.cursor() as cursor:
+    with statement_cursor(connection.alias) as cursor:
         cursor.execute(
             'UPDATE "activities_unitday" SET "taken" = v.taken '
             "FROM unnest(%s::bigint[], %s::bigint[], %s::integer[]) AS v(id, commune_id, taken) "

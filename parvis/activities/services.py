@@ -31,7 +31,7 @@ from parvis.activities.models import (
 from parvis.activities.rules import PARIS, format_moment, is_open_at, moment
 from parvis.activities.tasks import send_baskets_summary
 from parvis.communes.models import Commune
-from parvis.communes.prepared import Prepared
+from parvis.communes.prepared import Prepared, statement_cursor
 from parvis.families.models import Famille, Personne
 from parvis.tasks import enqueue_on_commit
 
@@ -387,7 +387,7 @@ def lock_basket_bookings(
         )
     fields = Reservation._meta.concrete_fields
     columns = ", ".join(f'r."{field.column}"' for field in fields)
-    with connection.cursor() as cursor:
+    with statement_cursor(connection.alias) as cursor:
         cursor.execute(
             _BASKET_BOOKINGS.format(columns=columns),
             [commune_id, sorted(child_ids), sorted(days), sorted(activity_ids)],
