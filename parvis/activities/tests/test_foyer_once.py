@@ -1,0 +1,86 @@
+"""The household grid's and basket's fixed parts are painted once per language and address
+(parvis_frame's {% frame_once %}, issue 23): every page is the one the template paints when each
+part is drawn every time in the page's whole context — a part that read anything it is not keyed
+on (the period, a link, a count) would show another page's value, or nothing."""
+
+import re
+from datetime import date
+
+import pytest
+from django.conf import settings
+from django.template import Context
+
+from parvis.activities.tests import test_foyer as base
+from parvis.activities.tests.factories import make_activity, register
+from parvis.activities.tests.test_foyer import key, pattern, url
+from parvis.communes.tests.factories import CommuneFactory
+from parvis.families.tests.factories import ChildFactory, FamilleFactory, FamilyAccessFactory
+from parvis.portal.templatetags import parvis_frame
+
+pytestmark = pytest.mark.django_db
+
+# A household of two children, logged in, on Friday 20 November 2026 at 10:00.
+clock, family, logged = base.clock, base.family, base.logged
+
+
+def every_time(self, context: Context) -> str:
+    """{% frame_once %} without its store: the part drawn in the page's context, its values
+    added."""
+    values = {name: value.resolve(context) for name, value in self.values.items()}
+    with context.push(**values):
+        return self.nodelist.render(context)
+
+
+def pages(client, family) -> list[str]:
+    """The grid (this month with its folded weeks, the next, a quarter), a tool used, another
+    period, the basket: their HTML, the CSRF tokens (new on every page) left out."""
+    lea, matin = family["lea"], family["matin"]
+    other = "aller:mois:2027-01-01"
+    ticked = [key(lea, matin, date(2026, 12, 7)), key(lea, matin, date(2026, 12, 8))]
+    responses = [
+        client.get(url("foyer", family)),
+        client.get(url("foyer", family, vue="mois", debut="2026-12-01")),
+        client.get(url("foyer", family, vue="trimestre", debut="2026-12-01")),
+        client.post(
+            url("foyer", family),
+            pattern(family, lea, ("a", family["peri"]), date(2026, 12, 7), date(2026, 12, 18)),
+        ),
+        client.post(url("foyer", family), base.grid_post(family, c=ticked, action=other)),
+        client.post(url("foyer", family), base.grid_post(family, c=ticked, action="panier")),
+    ]
+    assert [r.status_code for r in responses] == [200] * len(responses)
+    return [
+        re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", r.content.decode())
+        for r in responses
+    ]
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_pages_painted_once_are_the_pages_painted_every_time(
+    logged, family, language, monkeypatch
+):
+    logged.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    parvis_frame._PAINTED.clear()
+    first = pages(logged, family)  # painted and kept
+    again = pages(logged, family)  # given back as kept
+    monkeypatch.setattr(parvis_frame.FrameOnceNode, "render", every_time)
+    drawn = pages(logged, family)
+    assert again == first
+    assert drawn == first
+    # The comparison means something: the parts kept are the ones of these pages.
+    said = "Copier la semaine" if language == "fr" else "Copy the week"
+    assert all(said in page for page in first[:5])
+    assert "Décembre 2026" in first[1] or "December 2026" in first[1]
+
+
+def test_another_communes_grid_links_to_its_own_pages(client, family):
+    """The links of a part painted once are keyed: another commune's grid has its own."""
+    commune = CommuneFactory()
+    famille = FamilleFactory(commune=commune, name="MARTIN")
+    register(ChildFactory(famille=famille, first_names="Zoé"), make_activity(commune))
+    other = {"commune": commune, "user": FamilyAccessFactory(famille=famille).user}
+    for household in (family, other):
+        client.force_login(household["user"], backend=base.BACKEND)
+        html = client.get(url("foyer", household)).content.decode()
+        assert f'formaction="{url("foyer", household)}#copier"' in html
+        assert f'href="{url("choisir", household)}"' in html
