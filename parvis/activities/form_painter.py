@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import html
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.forms import CheckboxSelectMultiple, RadioSelect, Select
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 
@@ -178,3 +181,33 @@ def summary(form) -> SafeString:
         said = _("Sauf mention contraire, tous les champs sont obligatoires.")
         return mark_safe(f'<p class="form__intro">{said}</p>')  # the template's own text
     return mark_safe("")
+
+
+# What `fresh` keeps: painted unbound forms by key, emptied when full (a form is repainted then).
+_FRESH: dict[tuple, tuple[SafeString, SafeString]] = {}
+_FRESH_MAX = 1024
+
+
+def fresh(make, *key) -> tuple[SafeString, SafeString]:
+    """`fields` and `summary` of the unbound form `make()` builds, painted once per language
+    and `key`: everything the form is built from that its drawing shows (class, prefix, initial
+    values, choices). A form nobody has filled in draws the same for every household: « Copier
+    la semaine » at every grid, tool and period (its construction and fields, about 1,000 Python
+    calls a page). Never for a bound form (its values and errors are the visitor's)."""
+    full = (get_language(), *key)
+    painted = _FRESH.get(full)
+    if painted is None:
+        form = make()
+        if form.is_bound:
+            raise ValueError("a bound form is drawn for its visitor, never kept")
+        painted = (fields(form), summary(form))
+        if len(_FRESH) >= _FRESH_MAX:
+            _FRESH.clear()
+        _FRESH[full] = painted
+    return painted
+
+
+@receiver(setting_changed)
+def _forget(**kwargs):
+    """A test's other language files or settings: the next form is painted again."""
+    _FRESH.clear()

@@ -89,18 +89,37 @@ def _shown(grid_period, house) -> tuple[date, date] | None:
 
 def _forms(data, house, shown, *, pressed=None):
     """The tools' forms: bound to the POST for the one pressed, fresh for the other (their
-    dates start with the period shown)."""
+    dates start with the period shown). A fresh « Copier la semaine » is not built (None): the
+    same for every household, it is painted once per Monday (_copy_painted)."""
     bounds = house.bounds
     first, last = shown or (None, None)
-    copy = CopyWeekForm(
-        data if pressed == COPY else None, prefix="copie", bounds=bounds,
-        initial={"semaine": first - timedelta(days=first.weekday()) if first else None},
-    )  # fmt: skip
+    copy = None
+    if pressed == COPY:
+        copy = _copy_form(data, bounds, _monday(first))
     pattern = PatternForm(
         data if pressed == PATTERN else None, prefix="modele", household=house,
         columns=house.columns, bounds=bounds, initial={"du": first, "au": last},
     )  # fmt: skip
     return copy, pattern
+
+
+def _monday(day: date | None) -> date | None:
+    return day - timedelta(days=day.weekday()) if day else None
+
+
+def _copy_form(data, bounds, monday: date | None) -> CopyWeekForm:
+    return CopyWeekForm(data, prefix="copie", bounds=bounds, initial={"semaine": monday})
+
+
+def _copy_painted(copy, house, shown) -> tuple:
+    """« Copier la semaine »'s fields and error summary: the form pressed drawn, a fresh one
+    painted once per Monday (form_painter.fresh; `bounds` only checks what is sent)."""
+    if copy is not None:
+        return form_painter.fields(copy), form_painter.summary(copy)
+    monday = _monday(shown[0] if shown else None)
+    return form_painter.fresh(
+        lambda: _copy_form(None, house.bounds, monday), CopyWeekForm, "copie", monday
+    )
 
 
 def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
@@ -109,6 +128,7 @@ def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
     if extra.get("tool_result"):  # next to the tool's button (includes/foyer_resultat.html)
         extra["tool_html"] = painter.tool_result(extra["tool_result"], extra["tool_done"])
     copy, pattern = tools or _forms(None, house, shown)
+    copy_fields, copy_summary = _copy_painted(copy, house, shown)
     changes = grid.changes()
     carried = [cell for cell in changes if not (shown and shown[0] <= cell.day <= shown[1])]
     rows = [
@@ -136,14 +156,13 @@ def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
             "open_rows": [painter.week(week, days) for week, days in rows[opening:]],
             "first_changeable": first,
             "carried": carried,
-            "copy_form": copy,
             "pattern_form": pattern,
             # Their fields drawn in Python (form_painter: field.html's markup, a third of the
             # page's time through the template engine).
-            "copy_fields": form_painter.fields(copy),
+            "copy_fields": copy_fields,
             "pattern_fields": form_painter.fields(pattern),
             # forms/error_summary.html's output without an include when there is no error.
-            "copy_summary": form_painter.summary(copy),
+            "copy_summary": copy_summary,
             "pattern_summary": form_painter.summary(pattern),
             "current_section": SECTION,
             "links": _links(request),

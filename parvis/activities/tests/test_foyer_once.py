@@ -1,7 +1,8 @@
 """The household grid's and basket's fixed parts are painted once per language and address
-(parvis_frame's {% frame_once %}, issue 23): every page is the one the template paints when each
-part is drawn every time in the page's whole context — a part that read anything it is not keyed
-on (the period, a link, a count) would show another page's value, or nothing."""
+(parvis_frame's {% frame_once %}, issue 23), and « Copier la semaine » unfilled once per Monday
+(form_painter.fresh): every page is the one drawn when each part is drawn every time in the
+page's whole context — a part that read anything it is not keyed on (the period, a link, a
+count, a Monday) would show another page's value, or nothing."""
 
 import re
 from datetime import date
@@ -9,7 +10,10 @@ from datetime import date
 import pytest
 from django.conf import settings
 from django.template import Context
+from django.utils.translation import override
 
+from parvis.activities import form_painter
+from parvis.activities.forms_foyer import CopyWeekForm
 from parvis.activities.tests import test_foyer as base
 from parvis.activities.tests.factories import make_activity, register
 from parvis.activities.tests.test_foyer import key, pattern, url
@@ -29,6 +33,11 @@ def every_time(self, context: Context) -> str:
     values = {name: value.resolve(context) for name, value in self.values.items()}
     with context.push(**values):
         return self.nodelist.render(context)
+
+
+def fresh_every_time(make, *key):
+    form = make()
+    return form_painter.fields(form), form_painter.summary(form)
 
 
 def pages(client, family) -> list[str]:
@@ -61,9 +70,11 @@ def test_the_pages_painted_once_are_the_pages_painted_every_time(
 ):
     logged.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     parvis_frame._PAINTED.clear()
+    form_painter._FRESH.clear()
     first = pages(logged, family)  # painted and kept
     again = pages(logged, family)  # given back as kept
     monkeypatch.setattr(parvis_frame.FrameOnceNode, "render", every_time)
+    monkeypatch.setattr(form_painter, "fresh", fresh_every_time)
     drawn = pages(logged, family)
     assert again == first
     assert drawn == first
@@ -84,3 +95,20 @@ def test_another_communes_grid_links_to_its_own_pages(client, family):
         html = client.get(url("foyer", household)).content.decode()
         assert f'formaction="{url("foyer", household)}#copier"' in html
         assert f'href="{url("choisir", household)}"' in html
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_fresh_form_painted_once_is_the_form_drawn(language):
+    """form_painter.fresh gives back what fields and summary draw of the form, for its key."""
+
+    def make(monday):
+        return lambda: CopyWeekForm(prefix="copie", bounds=None, initial={"semaine": monday})
+
+    form_painter._FRESH.clear()
+    with override(language):
+        for monday in (date(2026, 12, 7), date(2027, 1, 4), None, date(2026, 12, 7)):
+            painted = form_painter.fresh(make(monday), CopyWeekForm, "copie", monday)
+            form = make(monday)()
+            assert painted == (form_painter.fields(form), form_painter.summary(form))
+    with pytest.raises(ValueError):
+        form_painter.fresh(lambda: CopyWeekForm({}, bounds=None), "bound")
