@@ -5,13 +5,15 @@ from __future__ import annotations
 import html
 from collections import Counter
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils.dates import WEEKDAYS
 from django.utils.formats import date_format, localize
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from parvis.activities.selectors import WEEKDAY_LABELS
 
@@ -20,6 +22,33 @@ def escape(text) -> str:
     """django.utils.html.escape's text (« & < > " ' »), without its lazy-argument wrapper: a
     third of a field's drawing went there."""
     return html.escape(str(text))
+
+
+# A painter's fixed texts, translated and escaped, by language: worked out once per process
+# (every painter did it again, about 350 Python calls a page of the grid or the basket).
+_TEXTS: dict[str | None, tuple] = {}
+
+
+def _texts() -> tuple:
+    """« ajout demandé », « annulation demandée », « accepter ou refuser », the weekdays of
+    WEEKDAY_LABELS and the date filter's « lundi » … « dimanche », in the active language."""
+    language = get_language()
+    texts = _TEXTS.get(language)
+    if texts is None:
+        texts = _TEXTS[language] = (
+            escape(_("ajout demandé")),
+            escape(_("annulation demandée")),
+            escape(_("accepter ou refuser")),
+            [escape(str(label)) for label in WEEKDAY_LABELS],
+            [escape(str(WEEKDAYS[n])) for n in range(7)],
+        )
+    return texts
+
+
+@receiver(setting_changed)
+def _forget(**kwargs):
+    """A test's other language files or settings: the next painter translates again."""
+    _TEXTS.clear()
 
 
 class Painter:
@@ -33,12 +62,9 @@ class Painter:
 
     def __init__(self, commune):
         self.commune = commune
-        self.added, self.removed = escape(_("ajout demandé")), escape(_("annulation demandée"))
-        self.offer = escape(_("accepter ou refuser"))
-        self.weekdays = [escape(str(label)) for label in WEEKDAY_LABELS]
+        self.added, self.removed, self.offer, self.weekdays, self._names = _texts()
         self._escaped: dict = {}
         self._states: dict = {}
-        self._names: list[str] | None = None
         self._units: dict = {}
 
     def _e(self, text) -> str:
@@ -264,9 +290,7 @@ class Painter:
         return mark_safe("".join(parts))  # every text escaped above
 
     def _weekday_names(self) -> list[str]:
-        """« lundi » … « dimanche » (the date filter's « l »), escaped, once per painter."""
-        if self._names is None:
-            self._names = [escape(str(WEEKDAYS[n])) for n in range(7)]
+        """« lundi » … « dimanche » (the date filter's « l »), escaped (_texts)."""
         return self._names
 
     def summary(self, lines: dict, *, level: int) -> str:

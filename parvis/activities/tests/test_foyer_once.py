@@ -14,6 +14,7 @@ from django.utils.translation import override
 
 from parvis.activities import form_painter
 from parvis.activities.forms_foyer import CopyWeekForm
+from parvis.activities.painter import Painter
 from parvis.activities.tests import test_foyer as base
 from parvis.activities.tests.factories import make_activity, register
 from parvis.activities.tests.test_foyer import key, pattern, url
@@ -112,3 +113,16 @@ def test_a_fresh_form_painted_once_is_the_form_drawn(language):
             assert painted == (form_painter.fields(form), form_painter.summary(form))
     with pytest.raises(ValueError):
         form_painter.fresh(lambda: CopyWeekForm({}, bounds=None), "bound")
+
+
+def test_a_painters_texts_are_those_of_the_language_it_paints_in():
+    """Painter's fixed texts are kept by language (_texts): each painter says its own."""
+    said = {}
+    for language in ("fr", "en", "fr"):
+        with override(language):
+            painter = Painter(None)
+            said.setdefault(language, []).append(
+                (painter.added, painter.weekdays[0], painter._weekday_names()[6])
+            )
+    assert said["fr"] == [("ajout demandé", "lundi", "dimanche")] * 2
+    assert said["en"] == [("addition requested", "Monday", "Sunday")]
