@@ -393,8 +393,9 @@ class Grid:
         return [str(WEEKDAY_LABELS[d]) for d in self.columns]
 
     def changes(self) -> list[FoyerCell]:
-        """The cells whose checked state differs from what is booked, by child, activity, day."""
-        return [cell for cell in self.cells.values() if cell.changed]
+        """The cells whose checked state differs from what is booked, by child, activity, day
+        (Cell.changed, without its two properties' calls for each cell of the period)."""
+        return [cell for cell in self.cells.values() if cell.wanted != (cell.status is not None)]
 
     def set_wanted(self, *, add: set, remove: set, checked: set | None = None, shown=None):
         """The form's state: the cells shown (`shown` = (first day, last day)) follow `checked`

@@ -6,6 +6,7 @@ count, a Monday) would show another page's value, or nothing."""
 
 import re
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.utils.translation import override
 from parvis.activities import form_painter
 from parvis.activities.forms_foyer import CopyWeekForm
 from parvis.activities.painter import Painter
+from parvis.activities.selectors_foyer import FoyerCell, Grid, Household
 from parvis.activities.tests import test_foyer as base
 from parvis.activities.tests.factories import make_activity, register
 from parvis.activities.tests.test_foyer import key, pattern, url
@@ -126,3 +128,25 @@ def test_a_painters_texts_are_those_of_the_language_it_paints_in():
             )
     assert said["fr"] == [("ajout demandé", "lundi", "dimanche")] * 2
     assert said["en"] == [("addition requested", "Monday", "Sunday")]
+
+
+def test_the_grids_changes_are_the_cells_changed():
+    """Grid.changes reads the cells' state itself (not Cell.changed's properties): the same
+    cells, in the same order — booked or not, wanted or not, waiting, offered, locked."""
+    unit = SimpleNamespace(pk=7)
+    cells = {}
+    for n, (status, wanted, reason) in enumerate(
+        (status, wanted, reason)
+        for status in (None, "reservee", "en_attente", "liste_attente", "proposee")
+        for wanted in (False, True)
+        for reason in (None, "date limite dépassée")
+    ):
+        day = date(2026, 12, 1 + n)
+        cells[(1, 7, day)] = FoyerCell(
+            unit=unit, day=day, status=status, wanted=wanted, reason=reason, ident=(1, 7, day)
+        )
+    grid = Grid(household=Household(lines=[]), start=date(2026, 12, 1), end=date(2026, 12, 31),
+                cells=cells, rules={}, files={})  # fmt: skip
+    expected = [cell for cell in cells.values() if cell.changed]
+    assert grid.changes() == expected
+    assert 0 < len(expected) < len(cells)
