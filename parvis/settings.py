@@ -192,7 +192,7 @@ else:
 
 # The statements written once (parvis.communes.prepared) are prepared on each PostgreSQL
 # connection and planned once there; no other statement is. Off behind a pooler that shares a
-# server connection between clients per transaction (PgBouncer in transaction mode before 1.21).
+# server connection between clients per transaction (PgBouncer in transaction mode before 1.22).
 PARVIS_DB_PREPARE = env_bool("PARVIS_DB_PREPARE", default=True)
 if PARVIS_DB_PREPARE and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Planned once, without the values (the generic plan): PostgreSQL's plans made with the

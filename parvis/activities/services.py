@@ -424,6 +424,8 @@ def validate_baskets(
     of every basket). A constant number of queries whatever the number of baskets and changes:
     the seat counters locked first in one order, the registrations, closures and bookings read
     once, one reservations.move for all."""
+    if not baskets:
+        return []  # nothing asked: nothing read, nothing locked
     now = now or timezone.now()
     problems: dict[int, dict] = {}
     for index, basket in enumerate(baskets):

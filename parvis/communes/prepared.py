@@ -172,6 +172,12 @@ def statement_cursor(alias: str):
         return connection._prepare_cursor(cursor)
 
 
+# Statements kept prepared per connection (psycopg's default: 100, then the oldest is dropped and
+# prepared again at its next run): one per statement written once and shape of its values (the
+# length of an `__in` list, an integer's width).
+PREPARED_MAX = 500
+
+
 def _same_timezone(connection, cursor) -> None:
     """As Django's own cursors: the connection's time zone when it changed since the connection
     was opened (a test's TIME_ZONE)."""
@@ -188,11 +194,14 @@ def _preparing_cursor_class():
 
         def execute(self, query, params=None, *, prepare=None, binary=None):
             connection = self.connection
+            threshold = connection.prepare_threshold  # None, unless OPTIONS set one
+            if connection.prepared_max < PREPARED_MAX:
+                connection.prepared_max = PREPARED_MAX
             connection.prepare_threshold = 0
             try:
                 return super().execute(query, params, prepare=True, binary=binary)
             finally:
-                connection.prepare_threshold = None
+                connection.prepare_threshold = threshold
 
     return PreparingCursor
 

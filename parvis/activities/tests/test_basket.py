@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from django.core import mail
 from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from parvis.activities.models import (
     ActivityClosure,
@@ -17,7 +18,12 @@ from parvis.activities.models import (
     UnitDay,
 )
 from parvis.activities.rules import PARIS
-from parvis.activities.services import BasketRefused, validate_basket, waiting_rank
+from parvis.activities.services import (
+    BasketRefused,
+    validate_basket,
+    validate_baskets,
+    waiting_rank,
+)
 from parvis.activities.tests.factories import make_activity, register
 from parvis.families.tests.factories import ChildFactory, FamilleFactory, FamilyAccessFactory
 
@@ -206,3 +212,12 @@ def test_twenty_families_for_the_last_three_seats():
         waiting_rank(r) for r in Reservation.objects.filter(status=BookingStatus.LISTE_ATTENTE)
     )
     assert ranks == list(range(1, 18))
+
+
+@pytest.mark.django_db
+def test_no_basket_is_nothing_to_do():
+    _famille, _child, user = family_child()
+    with CaptureQueriesContext(connections["default"]) as queries:
+        assert validate_baskets([], actor=user) == []
+    # The transaction's savepoint only: nothing read, nothing locked.
+    assert all("SAVEPOINT" in q["sql"] for q in queries.captured_queries)

@@ -7,6 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 
 from parvis.accounts.models import User
+from parvis.communes import prepared
 from parvis.communes.models import Commune
 from parvis.communes.prepared import Prepared
 from parvis.communes.tests.factories import CommuneFactory
@@ -87,3 +88,19 @@ def test_a_rolled_back_transaction_leaves_the_statement_usable():
         Commune.objects.create(slug=user.commune.slug, name="Doublon")
     assert account.first(user.pk).pk == user.pk
     assert prepared_on_this_connection("accounts_user")
+
+
+def test_a_threshold_set_in_the_settings_is_kept_and_more_statements_are_kept_prepared():
+    # OPTIONS["prepare_threshold"] (psycopg preparing every statement run that often) is the
+    # operator's: a statement written once leaves it as it was.
+    account = Prepared(lambda pk: User.objects.filter(pk=pk))
+    user = CitizenFactory()
+    connection.ensure_connection()
+    raw = connection.connection
+    raw.prepare_threshold = 5
+    try:
+        assert account.first(user.pk).pk == user.pk
+        assert raw.prepare_threshold == 5
+        assert raw.prepared_max >= prepared.PREPARED_MAX
+    finally:
+        raw.prepare_threshold = None

@@ -5,10 +5,12 @@ change of the pages that would break the bench breaks this test first."""
 
 import random
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
@@ -141,6 +143,7 @@ def test_two_families_book_two_months_through_the_pages(live_server):
 
 
 @pytest.mark.django_db
+@time_machine.travel(datetime(2026, 12, 6, 12, 0, tzinfo=ZoneInfo("Europe/Paris")), tick=False)
 def test_the_seats_are_checked_on_the_months_of_the_rush_only():
     # The months before the rush are booked by the builder before « Acc Soir » loses seats:
     # held beyond the new capacity there, never counted as oversold by the rush's check.

@@ -79,6 +79,7 @@ class Command(BaseCommand):
         # The opening of registrations for the next months in a commune that runs Parvis: the
         # school year's months so far booked (the tables and their statistics as a running
         # commune has them: PostgreSQL plans the rush's reads with them), the next ones empty.
+        # (In summer the school year to come has no month before the rush: nothing booked.)
         start, _end = activities_bench.school_year(today)
         activities_bench.build_bookings(
             commune, world["service"], today, only=(start, first - timedelta(days=1))
