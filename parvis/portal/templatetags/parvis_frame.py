@@ -10,8 +10,14 @@ language, the script prefix and the URL configuration, then given back as painte
 a page for the whole frame, of which its `{% translate %}` and loops are most). The part is
 painted in a context holding only its named values (a name it does not list is empty there:
 nothing of the request, the visitor or the page can slip in), and the values themselves are the
-key: a commune's new name or address is a new key, seen at once."""
+key: a commune's new name or address is a new key, seen at once.
 
+`{% frame %}…{% endframe %}` around base.html's body: its blocks found once per compiled
+template. `{% extends "base.html" %}` looks for the root's blocks on every page by walking its
+whole tree of nodes (Django's ExtendsNode.render: about 60 µs a page); a compiled template's
+nodes never change, so the walk's answer is kept on the node."""
+
+import dataclasses
 from functools import lru_cache
 
 from django import template
@@ -80,7 +86,9 @@ def _url(name: str, _prefix: str, _urlconf) -> str:
 _PAINTED: dict[tuple, SafeString] = {}
 _PAINTED_MAX = 8192
 # The values a part may be keyed on: plain ones, compared by value (a lazy text by its text in
-# the language of the key). Anything else (a queryset, a user…) paints the part every time.
+# the language of the key), and tuples of plain values or of frozen dataclasses holding only
+# plain values (the navigation's entries). Anything else (a list, a queryset, a user…) paints
+# the part every time.
 _PLAIN = (str, int, float, bool, type(None))
 
 
@@ -102,11 +110,28 @@ class FrameOnceNode(template.Node):
         return painted
 
 
+def _frozen_plain(item) -> bool:
+    """A plain value, or a frozen dataclass's instance whose fields are all plain values (its
+    equality and hash are its fields')."""
+    if isinstance(item, _PLAIN):
+        return True
+    params = getattr(type(item), "__dataclass_params__", None)
+    return (
+        params is not None
+        and params.frozen
+        and params.eq
+        and all(isinstance(getattr(item, f.name), _PLAIN) for f in dataclasses.fields(item))
+    )
+
+
 def _painted_key(node, values: dict, autoescape: bool) -> tuple | None:
     parts = []
     for name, value in values.items():
         if isinstance(value, Promise):
             value = str(value)
+        elif type(value) is tuple:
+            if not all(_frozen_plain(item) for item in value):
+                return None
         elif not isinstance(value, _PLAIN):
             return None
         parts.append((name, type(value), value))
@@ -126,6 +151,32 @@ def frame_once(parser, token):
     nodelist = parser.parse(("frame_done",))
     parser.delete_first_token()
     return FrameOnceNode(nodelist, values)
+
+
+class FrameBlocksNode(template.Node):
+    def __init__(self, nodelist):
+        self.nodelist = nodelist
+        self._found: dict[type, list] = {}
+
+    def render(self, context) -> str:
+        return self.nodelist.render(context)
+
+    def get_nodes_by_type(self, nodetype):
+        found = self._found.get(nodetype)
+        if found is None:
+            found = self._found[nodetype] = super().get_nodes_by_type(nodetype)
+        return list(found)  # the caller's own list: the one kept is never touched
+
+
+@register.tag
+def frame(parser, token):
+    """`{% frame %}…{% endframe %}`: the part rendered as it is, its nodes of a type (the
+    blocks `{% extends %}` looks for) found once."""
+    if len(token.split_contents()) != 1:
+        raise template.TemplateSyntaxError("frame ne prend pas d'argument.")
+    nodelist = parser.parse(("endframe",))
+    parser.delete_first_token()
+    return FrameBlocksNode(nodelist)
 
 
 @receiver(setting_changed)

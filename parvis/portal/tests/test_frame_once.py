@@ -2,6 +2,8 @@
 prefix and URL configuration for the values they are given, in a context holding only them: a
 commune's change is seen at once, nothing of a request or a visitor is kept."""
 
+import dataclasses
+
 import pytest
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import Client, override_settings
@@ -9,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from parvis.communes.tests.factories import CommuneFactory
+from parvis.portal.navigation import NavEntry
 from parvis.portal.templatetags import parvis_frame
 
 PART = "{% load i18n parvis_frame %}{% frame_once name=name %}"
@@ -90,3 +93,78 @@ def test_the_footer_follows_the_communes_changes_and_the_language():
     assert "Legal notice" in page or "Mentions légales" not in page
     assert "selected" in page.split('value="en"')[1][:80]
     assert "selected" not in page.split('value="fr"')[1][:80]
+
+
+@dataclasses.dataclass(frozen=True)
+class Frozen:
+    name: str
+
+
+@dataclasses.dataclass
+class Thawed:
+    name: str
+
+
+def test_a_tuple_of_frozen_plain_entries_is_a_key():
+    template = Template(
+        PART + "{% for entry in name %}{{ entry.name }}{% endfor %}{% frame_done %}"
+    )
+    assert template.render(Context({"name": (Frozen("a"), Frozen("b"))})) == "ab"
+    (key,) = parvis_frame._PAINTED
+    parvis_frame._PAINTED[key] = "kept"
+    assert template.render(Context({"name": (Frozen("a"), Frozen("b"))})) == "kept"
+    # Other entries (a label or an address changed): painted again.
+    assert template.render(Context({"name": (Frozen("a"), Frozen("c"))})) == "ac"
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [Frozen("a")],  # a list may change after being painted
+        (Thawed("a"),),  # so may an entry that is not frozen
+        (Frozen(["a"]),),  # or a frozen one holding something that is not plain
+        ((Frozen("a"),),),  # nested tuples are not looked into
+    ],
+)
+def test_entries_that_may_change_are_painted_every_time(entries):
+    template = Template(PART + "x{% frame_done %}")
+    assert template.render(Context({"name": entries})) == "x"
+    assert not parvis_frame._PAINTED
+
+
+NAV = 'aria-current="page">{}</a>'
+
+
+@pytest.mark.django_db
+def test_the_navigation_marks_each_page_its_own_entry_once_painted():
+    CommuneFactory(slug="nav")
+    client = Client()
+    news = client.get(reverse("portal:actualites", kwargs={"commune": "nav"})).content.decode()
+    info = client.get(reverse("portal:infos_pratiques", kwargs={"commune": "nav"})).content
+    again = client.get(reverse("portal:actualites", kwargs={"commune": "nav"})).content.decode()
+    assert news.count('aria-current="page"') == 1 and NAV.format("Actualités") in news
+    assert info.decode().count('aria-current="page"') == 1
+    assert NAV.format("Infos pratiques") in info.decode()
+    assert again.count('aria-current="page"') == 1 and NAV.format("Actualités") in again
+    # The page's section (a démarche's pages mark « Nouvelle démarche »).
+    template = Template(
+        "{% extends 'base.html' %}{% block content %}{% endblock %}"
+    )  # the frame alone, with the context a page would give it
+    entries = (
+        NavEntry("portal:actualites", "Actualités", "/nav/actualites/"),
+        NavEntry("demarches:catalogue", "Nouvelle démarche", "/nav/demarches/"),
+    )
+    html = template.render(
+        Context(
+            {
+                "nav_entries": entries,
+                "current_url_name": "",
+                "current_section": "demarches:catalogue",
+            }
+        )
+    )
+    assert html.count('aria-current="page"') == 1 and NAV.format("Nouvelle démarche") in html
+    html = template.render(
+        Context({"nav_entries": entries, "current_url_name": "portal:actualites"})
+    )
+    assert html.count('aria-current="page"') == 1 and NAV.format("Actualités") in html
