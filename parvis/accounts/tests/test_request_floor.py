@@ -3,6 +3,8 @@ account read with its commune in one statement and the commune of the URL taken 
 frame's addresses worked out once per process. Nothing of it is kept between requests but SQL
 text and addresses: sessions stay revocable, communes stay apart, a change is seen at once."""
 
+from unittest import mock
+
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
@@ -161,3 +163,19 @@ def test_the_frames_addresses_are_worked_out_once_per_process(family, commune):
     CommuneFactory(slug="autre")
     client.get(reverse("portal:home", kwargs={"commune": "autre"}))
     assert _urls.cache_info().misses > misses  # another commune: its own addresses
+
+
+def test_the_frame_names_the_account_by_its_full_name_else_its_greeting(family, commune):
+    """The greeting is worked out only for an account without a name (`default` resolved it
+    on every page)."""
+    client = logged_in(family)
+    home = reverse("portal:actualites", kwargs={"commune": commune.slug})  # no greeting of its own
+    with mock.patch.object(
+        User, "greeting_name", new_callable=mock.PropertyMock, side_effect=AssertionError
+    ):
+        html = client.get(home).content.decode()
+    assert f'<span class="account-area__name">Aline {family.last_name}</span>' in html
+    # Without a name: « Madame », the greeting's civility.
+    User.objects.filter(pk=family.pk).update(first_name="", last_name="")
+    html = client.get(home).content.decode()
+    assert '<span class="account-area__name">Madame</span>' in html

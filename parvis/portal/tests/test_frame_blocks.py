@@ -1,7 +1,9 @@
 """{% frame %} (parvis_frame) around base.html's body: `{% extends "base.html" %}` finds the
 frame's blocks once per compiled template instead of walking its whole tree on every page, and
-every page still fills them."""
+every page still fills them. `{% frame_year %}` is `{% now "Y" %}`."""
 
+import zoneinfo
+from datetime import datetime
 from unittest import mock
 
 import pytest
@@ -10,6 +12,7 @@ from django.template.base import NodeList
 from django.template.loader_tags import BlockNode
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from parvis.communes.tests.factories import CommuneFactory
 from parvis.portal.templatetags.parvis_frame import FrameBlocksNode
@@ -73,3 +76,25 @@ def test_the_pages_still_fill_the_frames_blocks():
         assert "Connexion" in title and "Cadre-sur-Mer" in title
         assert '<h1 class="page-title">Mon espace perso</h1>' in html
         assert html.rstrip().endswith("</html>")
+
+
+@pytest.mark.parametrize(
+    ("now", "zone"),
+    [
+        ("2026-12-31T22:59:59+00:00", "Europe/Paris"),  # 23:59:59 in Paris: still 2026
+        ("2026-12-31T23:00:00+00:00", "Europe/Paris"),  # midnight in Paris: 2027 already
+        ("2026-12-31T23:00:00+00:00", "UTC"),
+        ("0999-06-01T12:00:00+00:00", "UTC"),  # four digits, as « Y » writes them
+    ],
+)
+def test_frame_year_is_now_y(now, zone):
+    moment = datetime.fromisoformat(now)
+    text = "{% load parvis_frame %}{% frame_year %}|{% now 'Y' %}"
+    with (
+        timezone.override(zoneinfo.ZoneInfo(zone)),
+        mock.patch("django.utils.timezone.now", return_value=moment),
+        mock.patch("django.template.defaulttags.datetime") as clock,
+    ):
+        clock.now.side_effect = lambda tz=None: moment.astimezone(tz)
+        ours, django_s = Template(text).render(Context()).split("|")
+    assert ours == django_s
