@@ -161,6 +161,9 @@ def _render_grid(request, house, grid, shown_period, *, tools=None, **extra):
             # page's time through the template engine).
             "copy_fields": copy_fields,
             "pattern_fields": form_painter.fields(pattern),
+            # Bound only when posted (None when painted once): {% errortitle %} looks for a
+            # form in error in the context to say « Erreur : » first in the page's title.
+            "copy_form": copy,
             # forms/error_summary.html's output without an include when there is no error.
             "copy_summary": copy_summary,
             "pattern_summary": form_painter.summary(pattern),

@@ -891,3 +891,19 @@ def test_anonymous_visitors_are_sent_to_log_in(client, family, name, method):
             reverse("accounts:connexion", kwargs={"commune": family["commune"].slug})
         )
     assert not Reservation.objects.exists()
+
+
+def test_a_refused_copy_says_erreur_first_in_the_title(logged, family):
+    # The copy form is painted once when fresh: a refused one stays in the page's context, where
+    # the title finds it (review R2).
+    lea, matin = family["lea"], family["matin"]
+    page = logged.post(
+        url("foyer", family),
+        grid_post(
+            family, c=[key(lea, matin, date(2026, 12, 7))], action="copier",
+            **{"copie-semaine": "2026-12-07", "copie-semaines": "-3"},
+        ),
+    ).content.decode()  # fmt: skip
+    assert "supérieure ou égale à 1" in page  # the error next to its field
+    title = " ".join(re.search(r"<title>(.*?)</title>", page, re.S).group(1).split())
+    assert title.startswith("Erreur :"), title
