@@ -143,7 +143,10 @@ def test_settings_chosen_without_javascript_apply_from_the_next_page_on(
     assert style["wordSpacing"] == "3.84px"  # 0.16 em
     assert style["marginBottom"] == "48px"  # 2 em between paragraphs
     assert style["fontFamily"].startswith("OpenDyslexic")
-    assert page.evaluate("document.fonts.check('16px OpenDyslexic')")
+    # Loaded once the page's fonts are (a loaded machine may still be fetching it here).
+    assert page.evaluate(
+        "document.fonts.ready.then(() => document.fonts.check('16px OpenDyslexic'))"
+    )
     # From the first paint: the classes come in the HTML the server sends, and the stylesheet
     # that draws them is in the head (render-blocking); no script is needed (none runs here).
     served = page.goto(f"{CSP}/contacts/").text()
