@@ -1,7 +1,8 @@
 """`make bench-load` (issue 23): the registration rush against gunicorn on PostgreSQL, in a
 throwaway database next to DATABASE_URL's (never that database itself). For each number of sync
 workers, a fresh commune of FAMILIES households (the reference commune of docs/BENCHMARK.md,
-nothing booked yet, « Acc Soir » with fewer seats than families) and the journey of
+the school year's months before the rush booked, the rush's empty, « Acc Soir » with fewer seats
+than families in them) and the journey of
 parvis/portal/bench_load.py; then one figure per line. Bounded: the journeys stop at DURATION."""
 
 import os
