@@ -5,6 +5,7 @@ edges as at any other instant; several children's baskets at the edge are all re
 accepted; the bookings' arrays (reservations._pg_array) and the unsaved bookings
 (reservations.new_booking) are what they were."""
 
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -172,12 +173,10 @@ def test_the_arrays_text_is_unchanged():
         assert reservations._pg_array(column) == _pg_array_before(column)
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("listened", [False, True])
-def test_an_unsaved_booking_is_what_the_model_would_build(listened):
-    famille = FamilleFactory()
-    child = ChildFactory(famille=famille)
-    unit = make_activity(famille.commune).units.get()
+@contextmanager
+def post_init_heard(listened: bool):
+    """The bookings the model's post_init signal announced (a listener connected when
+    `listened`: the builders then go through the model's own path)."""
     heard = []
 
     def listener(sender, instance, **kwargs):
@@ -186,11 +185,21 @@ def test_an_unsaved_booking_is_what_the_model_would_build(listened):
     if listened:
         signals.post_init.connect(listener, sender=Reservation)
     try:
+        yield heard
+    finally:
+        signals.post_init.disconnect(listener, sender=Reservation)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("listened", [False, True])
+def test_an_unsaved_booking_is_what_the_model_would_build(listened):
+    famille = FamilleFactory()
+    child = ChildFactory(famille=famille)
+    unit = make_activity(famille.commune).units.get()
+    with post_init_heard(listened) as heard:
         booking = reservations.new_booking(
             commune_id=famille.commune_id, famille=famille, child=child, unit=unit, day=MONDAY
         )
-    finally:
-        signals.post_init.disconnect(listener, sender=Reservation)
     # What it built before: Model.__init__'s positional path, the related rows then cached.
     values = {
         "commune_id": famille.commune_id, "famille_id": famille.pk, "child_id": child.pk,
@@ -210,3 +219,32 @@ def test_an_unsaved_booking_is_what_the_model_would_build(listened):
     booking.status = "reservee"
     booking.save()
     assert Reservation.objects.get(pk=booking.pk).child_id == child.pk
+
+
+def _built(reservation):
+    values = {k: v for k, v in vars(reservation).items() if k != "_state"}
+    state = reservation._state
+    return list(values.items()), state.adding, state.db, state.fields_cache
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("listened", [False, True])
+def test_a_childs_bookings_built_together_are_each_what_new_booking_builds(listened):
+    # reservations.new_bookings (« Valider »): in the order asked, an empty list giving none.
+    famille = FamilleFactory()
+    child = ChildFactory(famille=famille)
+    activity = make_activity(famille.commune)
+    evening = Unit.objects.create(
+        commune=famille.commune, activity=activity, code="SOIR", label="Soir",
+        starts_at=time(16, 30), ends_at=time(18, 0), weekdays=[0, 1, 3, 4],
+    )  # fmt: skip
+    morning = activity.units.get(code="PERI_AM_M")
+    days = [(morning, date(2026, 11, 30)), (evening, date(2026, 12, 1))]
+    ids = {"commune_id": famille.commune_id, "famille": famille, "child": child}
+    with post_init_heard(listened) as heard:
+        together = reservations.new_bookings(**ids, days=days)
+        alone = [reservations.new_booking(**ids, unit=unit, day=day) for unit, day in days]
+        assert reservations.new_bookings(**ids, days=[]) == []
+    assert [_built(b) for b in together] == [_built(b) for b in alone]
+    assert [(b.unit, b.day) for b in together] == days
+    assert heard == ([*together, *alone] if listened else [])
