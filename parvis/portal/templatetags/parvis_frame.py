@@ -112,18 +112,22 @@ class FrameOnceNode(template.Node):
         return painted
 
 
-def _frozen_plain(item) -> bool:
-    """A plain value, or a frozen dataclass's instance whose fields are all plain values (its
-    equality and hash are its fields')."""
+def _item_key(item):
+    """A tuple item's part of the key: a plain value with its type, or a frozen dataclass's
+    instance with each field's value and type (every field in its equality: a field left out
+    of it could differ between two entries taken as one); None for anything else."""
     if isinstance(item, _PLAIN):
-        return True
+        return (type(item), item)
     params = getattr(type(item), "__dataclass_params__", None)
-    return (
-        params is not None
-        and params.frozen
-        and params.eq
-        and all(isinstance(getattr(item, f.name), _PLAIN) for f in dataclasses.fields(item))
-    )
+    if params is None or not (params.frozen and params.eq):
+        return None
+    fields = []
+    for field in dataclasses.fields(item):
+        value = getattr(item, field.name)
+        if not field.compare or not isinstance(value, _PLAIN):
+            return None
+        fields.append((type(value), value))
+    return (type(item), tuple(fields))
 
 
 def _painted_key(node, values: dict, autoescape: bool) -> tuple | None:
@@ -132,7 +136,8 @@ def _painted_key(node, values: dict, autoescape: bool) -> tuple | None:
         if isinstance(value, Promise):
             value = str(value)
         elif type(value) is tuple:
-            if not all(_frozen_plain(item) for item in value):
+            value = tuple(_item_key(item) for item in value)
+            if None in value:
                 return None
         elif not isinstance(value, _PLAIN):
             return None

@@ -105,6 +105,12 @@ class Thawed:
     name: str
 
 
+@dataclasses.dataclass(frozen=True)
+class Hidden:
+    name: str
+    shown: str = dataclasses.field(compare=False)
+
+
 def test_a_tuple_of_frozen_plain_entries_is_a_key():
     template = Template(
         PART + "{% for entry in name %}{{ entry.name }}{% endfor %}{% frame_done %}"
@@ -124,12 +130,23 @@ def test_a_tuple_of_frozen_plain_entries_is_a_key():
         (Thawed("a"),),  # so may an entry that is not frozen
         (Frozen(["a"]),),  # or a frozen one holding something that is not plain
         ((Frozen("a"),),),  # nested tuples are not looked into
+        (Hidden("a", "b"),),  # nor a field left out of equality (two entries taken as one)
     ],
 )
 def test_entries_that_may_change_are_painted_every_time(entries):
     template = Template(PART + "x{% frame_done %}")
     assert template.render(Context({"name": entries})) == "x"
     assert not parvis_frame._PAINTED
+
+
+def test_entries_equal_but_of_other_types_are_other_keys():
+    # True == 1 and Frozen(True) == Frozen(1): each painted with its own value (review R2).
+    template = Template(PART + "{% for entry in name %}{{ entry }}{% endfor %}{% frame_done %}")
+    assert template.render(Context({"name": (True,)})) == "True"
+    assert template.render(Context({"name": (1,)})) == "1"
+    frozen = Template(PART + "{% for entry in name %}{{ entry.name }}{% endfor %}{% frame_done %}")
+    assert frozen.render(Context({"name": (Frozen(True),)})) == "True"
+    assert frozen.render(Context({"name": (Frozen(1),)})) == "1"
 
 
 NAV = 'aria-current="page">{}</a>'
