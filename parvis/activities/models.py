@@ -254,15 +254,27 @@ class Reservation(CommuneOwned):
     and day in order of `queued_at`. Its status moves along BOOKING_TRANSITIONS, written by
     activities.reservations.move only (with the seat counter, the history and the audit)."""
 
+    # Issue 23, each booking written costs what its table checks and indexes (README « The
+    # rush, a third evening »). No database key of its own to the commune: its key to the
+    # child, (commune_id, child_id), already refuses a commune that does not exist, the child's
+    # row keeping its own. No index of their own for the commune, the family and the unit:
+    # the indexes below begin with them (the unique one with commune_id on PostgreSQL).
+    commune = models.ForeignKey(
+        "communes.Commune", verbose_name=_("commune"), on_delete=models.CASCADE,
+        db_constraint=False, db_index=False,
+    )  # fmt: skip
     # RESTRICT: a family or a child is not deleted with bookings that hold seats (the counters
     # would keep them taken); the bookings go first, through reservations.move.
     famille = models.ForeignKey(
-        "families.Famille", on_delete=models.RESTRICT, related_name="reservations"
-    )
+        "families.Famille", on_delete=models.RESTRICT, related_name="reservations",
+        db_index=False,
+    )  # fmt: skip
     child = models.ForeignKey(
         "families.Personne", on_delete=models.RESTRICT, related_name="reservations"
     )
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="reservations")
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="reservations", db_index=False
+    )
     day = models.DateField(_("jour"))
     status = models.CharField(_("état"), max_length=14, choices=BookingStatus.choices)
     queued_at = models.DateTimeField(_("demandée le"), auto_now_add=True)
@@ -307,19 +319,34 @@ class UnitDay(CommuneChild):
 
 
 class BookingEvent(CommuneChild):
-    """History of the bookings: who added or removed which day, and what it became."""
+    """History of the bookings: who added or removed which day, and what it became.
+
+    Its rows carry no database key (issue 23): an append-only history written only by
+    reservations.move, in the transaction and from the very values of the bookings it records,
+    whose keys the database checks; five triggers a row were half of the database's work in
+    « Valider ». Django's deletion collector still deletes them with their family, child or
+    unit and clears the actor (`on_delete`, in Python, as before)."""
 
     commune_parent = "famille"
 
-    famille = models.ForeignKey("families.Famille", on_delete=models.CASCADE, related_name="+")
-    child = models.ForeignKey("families.Personne", on_delete=models.CASCADE, related_name="+")
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    commune = models.ForeignKey(
+        "communes.Commune", verbose_name=_("commune"), on_delete=models.CASCADE,
+        db_constraint=False,
+    )  # fmt: skip
+    famille = models.ForeignKey(
+        "families.Famille", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    child = models.ForeignKey(
+        "families.Personne", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     day = models.DateField()
     action = models.CharField(max_length=12)  # added, removed, queued, offered, promoted
     status = models.CharField(max_length=14, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -112,15 +112,7 @@ def statements(apps) -> list[Statement]:
             keys[ptable] = Statement(
                 _short(f"{ptable}_commune_key"), ptable, "key", ("commune_id", "id")
             )
-            foreign.append(
-                Statement(
-                    _short(f"{table}_{field.column}_commune_fk"),
-                    table,
-                    "foreign",
-                    ("commune_id", field.column),
-                    references=ptable,
-                )
-            )
+            foreign.append(_composite_key(model, field))
         uniques += _uniques(model)
         columns += [
             Statement(
@@ -129,6 +121,34 @@ def statements(apps) -> list[Statement]:
             for column in unique_columns(model)
         ]
     return [*keys.values(), *uniques, *columns, *foreign]
+
+
+def _composite_key(model, field) -> Statement:
+    table = model._meta.db_table
+    return Statement(
+        _short(f"{table}_{field.column}_commune_fk"),
+        table,
+        "foreign",
+        ("commune_id", field.column),
+        references=field.related_model._meta.db_table,
+    )
+
+
+def unchecked_keys(apps) -> list[Statement]:
+    """The composite keys of the foreign keys between commune tables that the database does not
+    check (`db_constraint=False`: activities.BookingEvent's, issue 23): DropUncheckedCommuneKeys
+    drops them where an earlier EnsureCommuneKeys built them."""
+    commune_models = [m for m in apps.get_models() if is_commune_table(m)]
+    tables = {m._meta.db_table for m in commune_models}
+    return [
+        _composite_key(model, field)
+        for model in sorted(commune_models, key=lambda m: m._meta.db_table)
+        for field in model._meta.concrete_fields
+        if field.is_relation
+        and field.name != "commune"
+        and not field.db_constraint
+        and field.related_model._meta.db_table in tables
+    ]
 
 
 def unique_columns(model) -> list[str]:
@@ -180,22 +200,7 @@ class EnsureCommuneKeys(migrations.operations.base.Operation):
                 _build(schema_editor, apps, statement)
         # The foreign keys: each added NOT VALID (instant), then each validated (a scan that
         # blocks no write, once each addition has committed: outside a transaction).
-        for statement in wanted:
-            if statement.kind == "foreign" and not _is_built(schema_editor, statement):
-                schema_editor.execute(
-                    f'ALTER TABLE "{statement.table}" DROP CONSTRAINT IF EXISTS "{statement.name}"'
-                )
-                schema_editor.execute(
-                    f'ALTER TABLE "{statement.table}" ADD CONSTRAINT "{statement.name}" '
-                    f'FOREIGN KEY ("commune_id", "{statement.columns[1]}") REFERENCES '
-                    f'"{statement.references}" ("commune_id", "id") DEFERRABLE INITIALLY '
-                    "DEFERRED NOT VALID"
-                )
-        for statement in wanted:
-            if statement.kind == "foreign" and not _is_validated(schema_editor, statement):
-                schema_editor.execute(
-                    f'ALTER TABLE "{statement.table}" VALIDATE CONSTRAINT "{statement.name}"'
-                )
+        _add_foreign_keys(schema_editor, [s for s in wanted if s.kind == "foreign"])
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor != "postgresql":
@@ -208,6 +213,57 @@ class EnsureCommuneKeys(migrations.operations.base.Operation):
 
     def describe(self):
         return "Composite (commune_id, …) keys between a commune's tables (PostgreSQL)"
+
+
+def _add_foreign_keys(schema_editor, wanted: list[Statement]) -> None:
+    """Each composite foreign key the database lacks added NOT VALID (instant), then each
+    validated (a scan that blocks no write, once each addition has committed: outside a
+    transaction)."""
+    for statement in wanted:
+        if not _is_built(schema_editor, statement):
+            schema_editor.execute(
+                f'ALTER TABLE "{statement.table}" DROP CONSTRAINT IF EXISTS "{statement.name}"'
+            )
+            schema_editor.execute(
+                f'ALTER TABLE "{statement.table}" ADD CONSTRAINT "{statement.name}" '
+                f'FOREIGN KEY ("commune_id", "{statement.columns[1]}") REFERENCES '
+                f'"{statement.references}" ("commune_id", "id") DEFERRABLE INITIALLY '
+                "DEFERRED NOT VALID"
+            )
+    for statement in wanted:
+        if not _is_validated(schema_editor, statement):
+            schema_editor.execute(
+                f'ALTER TABLE "{statement.table}" VALIDATE CONSTRAINT "{statement.name}"'
+            )
+
+
+class DropUncheckedCommuneKeys(migrations.operations.base.Operation):
+    """Drops, on PostgreSQL, the composite (commune_id, x_id) keys of the foreign keys that
+    no longer ask the database to check them (`unchecked_keys`; run after the AlterField that
+    sets `db_constraint=False`). A catalogue change per constraint. Reversed, it builds them
+    again (NOT VALID, then validated) before the reversed AlterField gives back Django's own."""
+
+    reduces_to_sql = False
+    reversible = True
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for statement in unchecked_keys(to_state.apps):
+            schema_editor.execute(
+                f'ALTER TABLE "{statement.table}" DROP CONSTRAINT IF EXISTS "{statement.name}"'
+            )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        _add_foreign_keys(schema_editor, unchecked_keys(from_state.apps))
+
+    def describe(self):
+        return "Composite (commune_id, …) keys of the foreign keys left unchecked (PostgreSQL)"
 
 
 def built_columns(connection, name: str) -> list[str] | None:

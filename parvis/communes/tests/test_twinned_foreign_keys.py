@@ -3,13 +3,16 @@
 parvis.communes.distribution.DropTwinnedForeignKeys): it checked the same rows a second time at
 every commit. The database still refuses what it refused."""
 
+from datetime import date
+
 import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.state import ProjectState
 
-from parvis.activities.models import BookingEvent, Reservation
+from parvis.activities.models import BookingEvent, BookingStatus, Reservation
+from parvis.activities.tests.factories import make_activity
 from parvis.communes.distribution import (
     DropTwinnedForeignKeys,
     EnsureCommuneKeys,
@@ -17,7 +20,7 @@ from parvis.communes.distribution import (
     statements,
 )
 from parvis.communes.tests.factories import CommuneFactory
-from parvis.families.tests.factories import CitizenFactory
+from parvis.families.tests.factories import AgentFactory, ChildFactory, CitizenFactory
 from parvis.rgpd.models import DataExport, ExportStatus, ExportStatusChange
 
 postgresql = pytest.mark.skipif(
@@ -60,27 +63,101 @@ def test_no_foreign_key_between_commune_tables_is_checked_twice(db):
 
 
 @postgresql
-def test_a_booking_and_its_history_row_are_checked_once_per_reference(db):
-    """The hot tables of « Valider »: commune_id's own key (to the platform's communes), the
-    history's actor (an account, a reference table) and one composite key per parent."""
+def test_a_booking_is_checked_once_per_parent_and_its_history_not_at_all(db):
+    """The hot tables of « Valider »: a booking's one composite key per parent (its commune's
+    existence checked through the child's); the history, written from the bookings' values,
+    none (each key was a trigger per row: README « The rush, a third evening »)."""
     assert foreign_keys_of("activities_reservation") == [
-        ["commune_id"],
         ["commune_id", "child_id"],
         ["commune_id", "famille_id"],
         ["commune_id", "unit_id"],
     ]
-    assert foreign_keys_of("activities_bookingevent") == [
-        ["actor_id"],
-        ["commune_id"],
-        ["commune_id", "child_id"],
-        ["commune_id", "famille_id"],
-        ["commune_id", "unit_id"],
-    ]
+    assert foreign_keys_of("activities_bookingevent") == []
     # The models keep their foreign keys: the deletion collector, forms and SQLite as before.
     assert {f.name for f in Reservation._meta.concrete_fields if f.is_relation} == {
         "commune", "famille", "child", "unit",
     }  # fmt: skip
-    assert all(f.db_constraint for f in BookingEvent._meta.concrete_fields if f.is_relation)
+    assert {f.name for f in BookingEvent._meta.concrete_fields if f.is_relation} == {
+        "commune", "famille", "child", "unit", "actor",
+    }  # fmt: skip
+    assert not any(f.db_constraint for f in BookingEvent._meta.concrete_fields if f.is_relation)
+
+
+def booking_world():
+    child = ChildFactory()
+    unit = make_activity(child.commune).units.get()
+    return child, unit
+
+
+def _book(child, unit, **overrides) -> None:
+    fields = {
+        "commune_id": child.commune_id, "famille_id": child.famille_id, "child_id": child.pk,
+        "unit_id": unit.pk, "day": date(2027, 1, 5), "status": BookingStatus.RESERVEE,
+        **overrides,
+    }  # fmt: skip
+    Reservation.objects.bulk_create([Reservation(**fields)])
+    connection.check_constraints()  # the keys are deferred to the commit
+
+
+@postgresql
+def test_a_booking_in_a_commune_that_does_not_exist_is_still_refused(db):
+    """Its own key to the commune gone, the key to its child refuses it."""
+    child, unit = booking_world()
+    missing = child.commune_id + 10_000
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _book(child, unit, commune_id=missing)
+    other = CommuneFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _book(child, unit, commune_id=other.pk)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _book(child, unit, unit_id=unit.pk + 10_000)
+    _book(child, unit)
+    assert Reservation.objects.filter(child=child).count() == 1
+
+
+def test_the_history_goes_with_its_child_and_forgets_a_deleted_actor(db):
+    """Without database keys, Django's collector still deletes a child's history with it and
+    clears the actor of an account deleted (on PostgreSQL and SQLite alike)."""
+    child, unit = booking_world()
+    other, _unit = booking_world()
+    agent = AgentFactory(commune=child.commune)
+    for person in (child, other):
+        BookingEvent.objects.create(
+            commune_id=person.commune_id, famille_id=person.famille_id, child=person,
+            unit=unit if person is child else _unit, day=date(2027, 1, 5), action="added",
+            status=BookingStatus.RESERVEE, actor=agent,
+        )  # fmt: skip
+    agent.delete()
+    assert list(BookingEvent.objects.values_list("actor_id", flat=True)) == [None, None]
+    child.delete()
+    assert not BookingEvent.objects.filter(child_id=child.pk).exists()
+    assert BookingEvent.objects.filter(child_id=other.pk).count() == 1
+    other.famille.delete()
+    assert not BookingEvent.objects.exists()
+
+
+def leading_columns(table: str) -> list[tuple[str, ...]]:
+    """The columns of each index of `table`, in order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(a.attname ORDER BY k.n) FROM pg_index i "
+            "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+            "WHERE i.indrelid = %s::regclass GROUP BY i.indexrelid",
+            [table],
+        )
+        return sorted(tuple(row[0]) for row in cursor.fetchall())
+
+
+@postgresql
+def test_each_key_of_a_booking_leads_one_index_and_no_more(db):
+    """An index a booking written maintains for nothing was one more cost at each of them:
+    each key column (what a deletion of the parent looks up) leads exactly one index."""
+    indexes = leading_columns("activities_reservation")
+    for column in ("commune_id", "famille_id", "child_id", "unit_id"):
+        assert [cols for cols in indexes if cols[0] == column], column
+        assert len([cols for cols in indexes if cols[0] == column]) == 1, (column, indexes)
+    assert len(indexes) == 5  # the four and the primary key
 
 
 def export_of(commune) -> DataExport:
@@ -194,6 +271,15 @@ def test_nothing_to_do_on_sqlite_whose_keys_are_djangos(db):
 @postgresql
 def test_the_migration_goes_backwards_and_forwards(transactional_db):
     executor = MigrationExecutor(connection)
+    executor.migrate([("activities", "0008_closure_once")])
+    # Before activities 0009: the history's keys as every table's, the booking's to the commune.
+    history = foreign_keys_of("activities_bookingevent")
+    assert history == [
+        ["actor_id"], ["commune_id"],
+        ["commune_id", "child_id"], ["commune_id", "famille_id"], ["commune_id", "unit_id"],
+    ]  # fmt: skip
+    assert ["commune_id"] in foreign_keys_of("activities_reservation")
+    executor = MigrationExecutor(connection)
     target = [("rgpd", "0006_commune_keys_unique_columns")]
     executor.migrate(target)
     assert len(singles_left()) == len(twinned())
@@ -201,3 +287,5 @@ def test_the_migration_goes_backwards_and_forwards(transactional_db):
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert singles_left() == []
+    assert foreign_keys_of("activities_bookingevent") == []
+    assert ["commune_id"] not in foreign_keys_of("activities_reservation")
