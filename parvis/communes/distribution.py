@@ -173,26 +173,43 @@ def _uniques(model) -> list[Statement]:
     return found
 
 
-class EnsureCommuneKeys(migrations.operations.base.Operation):
+class OnPostgreSQL(migrations.operations.base.Operation):
+    """A migration operation on the database alone (the models' state unchanged), on
+    PostgreSQL only: `forwards` and `backwards` take the schema editor and both states."""
+
+    reduces_to_sql = False
+    reversible = True
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            self.forwards(schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            self.backwards(schema_editor, from_state, to_state)
+
+    def forwards(self, schema_editor, from_state, to_state) -> None:
+        raise NotImplementedError
+
+    def backwards(self, schema_editor, from_state, to_state) -> None:
+        raise NotImplementedError
+
+
+class EnsureCommuneKeys(OnPostgreSQL):
     """Builds, on PostgreSQL, what `statements` lists and the database lacks.
 
     Reversed, it drops what it built only where the state before it would not have it built:
     an earlier EnsureCommuneKeys built every key of that state, and reversing a later run must
     leave them. `first=True` (the first run, migration rgpd 0005) drops them all."""
 
-    reduces_to_sql = False
-    reversible = True
-
     def __init__(self, first: bool = False):
         self.first = first
         super().__init__()
 
-    def state_forwards(self, app_label, state):
-        pass
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return
+    def forwards(self, schema_editor, from_state, to_state) -> None:
         apps = to_state.apps
         wanted = statements(apps)
         for statement in wanted:
@@ -202,9 +219,7 @@ class EnsureCommuneKeys(migrations.operations.base.Operation):
         # blocks no write, once each addition has committed: outside a transaction).
         _add_foreign_keys(schema_editor, [s for s in wanted if s.kind == "foreign"])
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return
+    def backwards(self, schema_editor, from_state, to_state) -> None:
         apps = from_state.apps
         kept = set() if self.first else {s.name for s in statements(to_state.apps)}
         for statement in reversed(statements(apps)):
@@ -237,29 +252,19 @@ def _add_foreign_keys(schema_editor, wanted: list[Statement]) -> None:
             )
 
 
-class DropUncheckedCommuneKeys(migrations.operations.base.Operation):
+class DropUncheckedCommuneKeys(OnPostgreSQL):
     """Drops, on PostgreSQL, the composite (commune_id, x_id) keys of the foreign keys that
     no longer ask the database to check them (`unchecked_keys`; run after the AlterField that
     sets `db_constraint=False`). A catalogue change per constraint. Reversed, it builds them
     again (NOT VALID, then validated) before the reversed AlterField gives back Django's own."""
 
-    reduces_to_sql = False
-    reversible = True
-
-    def state_forwards(self, app_label, state):
-        pass
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return
+    def forwards(self, schema_editor, from_state, to_state) -> None:
         for statement in unchecked_keys(to_state.apps):
             schema_editor.execute(
                 f'ALTER TABLE "{statement.table}" DROP CONSTRAINT IF EXISTS "{statement.name}"'
             )
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return
+    def backwards(self, schema_editor, from_state, to_state) -> None:
         _add_foreign_keys(schema_editor, unchecked_keys(from_state.apps))
 
     def describe(self):
@@ -395,21 +400,13 @@ def single_foreign_keys(connection, table: str, column: str, parent: str) -> lis
         return [row[0] for row in cursor.fetchall()]
 
 
-class DropTwinnedForeignKeys(migrations.operations.base.Operation):
+class DropTwinnedForeignKeys(OnPostgreSQL):
     """Drops, on PostgreSQL, each single-column foreign key between commune tables whose
     composite (commune_id, x_id) twin is built and validated (never the only check of a
     column). A catalogue change per constraint: nothing is scanned nor rewritten. Reversed, it
     adds them back as Django names them, NOT VALID then validated (no write-blocking scan)."""
 
-    reduces_to_sql = False
-    reversible = True
-
-    def state_forwards(self, app_label, state):
-        pass
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return
+    def forwards(self, schema_editor, from_state, to_state) -> None:
         for statement in statements(to_state.apps):
             if statement.kind != "foreign" or not _is_validated(schema_editor, statement):
                 continue
@@ -421,9 +418,7 @@ class DropTwinnedForeignKeys(migrations.operations.base.Operation):
                     f'ALTER TABLE "{statement.table}" DROP CONSTRAINT IF EXISTS "{name}"'
                 )
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return
+    def backwards(self, schema_editor, from_state, to_state) -> None:
         apps = to_state.apps
         for statement in statements(apps):
             if statement.kind != "foreign":

@@ -25,13 +25,11 @@ class TwinnedDroppedWhenReversed(DropTwinnedForeignKeys):
     """Nothing forwards; reversed last, it drops the single-column keys the reversed
     AlterFields give back where a composite key covers them (DropTwinnedForeignKeys)."""
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+    def forwards(self, schema_editor, from_state, to_state):
         pass
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        DropTwinnedForeignKeys.database_forwards(
-            self, app_label, schema_editor, from_state, to_state
-        )
+    def backwards(self, schema_editor, from_state, to_state):
+        DropTwinnedForeignKeys.forwards(self, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):
