@@ -255,14 +255,11 @@ class Reservation(CommuneOwned):
     activities.reservations.move only (with the seat counter, the history and the audit)."""
 
     # Issue 23, each booking written costs what its table checks and indexes (README « The
-    # rush, a third evening »). No database key of its own to the commune: its key to the
-    # child, (commune_id, child_id), already refuses a commune that does not exist, the child's
-    # row keeping its own. No index of their own for the commune, the family and the unit:
-    # the indexes below begin with them (the unique one with commune_id on PostgreSQL).
-    commune = models.ForeignKey(
-        "communes.Commune", verbose_name=_("commune"), on_delete=models.CASCADE,
-        db_constraint=False, db_index=False,
-    )  # fmt: skip
+    # rush, a third evening »): no index of their own for the family and the unit, the
+    # indexes below begin with them. On PostgreSQL no key nor index of its own for the commune
+    # either (migration activities 0009, DropCoveredCommuneKey): its key to the child,
+    # (commune_id, child_id), refuses a commune that does not exist, and the unique index
+    # begins with commune_id; SQLite keeps Django's.
     # RESTRICT: a family or a child is not deleted with bookings that hold seats (the counters
     # would keep them taken); the bookings go first, through reservations.move.
     famille = models.ForeignKey(

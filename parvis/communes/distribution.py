@@ -5,7 +5,8 @@ A commune's table is a table whose rows carry a required `commune_id` (`CommuneO
 no-op elsewhere) makes the database itself refuse a row that points to another commune's row:
 
 - every commune table that another one references gets UNIQUE (commune_id, id);
-- every foreign key between two commune tables gets its twin FOREIGN KEY (commune_id, x_id)
+- every foreign key between two commune tables that the database checks (`db_constraint`:
+  all but the bookings' history's, issue 23) gets its twin FOREIGN KEY (commune_id, x_id)
   REFERENCES parent (commune_id, id) (a row of commune A pointing to a row of commune B is
   refused, and it is the foreign key Citus accepts between co-located distributed tables);
 - every unique constraint of a commune table that lacks `commune_id` is rebuilt, under the
@@ -31,7 +32,9 @@ Once a composite foreign key is validated, Django's single-column foreign key on
 (x_id → parent.id) checks nothing more: `commune_id` is NOT NULL, so the composite one refuses
 every row the single one would, and a parent's deletion is checked by both alike. On PostgreSQL
 each of them is a trigger per inserted row, checked at the commit (issue 23: a family's
-« Valider » writes a hundred bookings and as many history rows, 7–8 checks each).
+« Valider » writes a hundred bookings and as many history rows, 7–8 checks each then; since
+migration activities 0009, 3 for a booking and none for its history: DropUncheckedCommuneKeys,
+DropCoveredCommuneKey).
 `DropTwinnedForeignKeys` (a later migration, after EnsureCommuneKeys) drops the single ones;
 the models keep them (Django's deletion collector, `on_delete`, forms and SQLite are unchanged).
 A migration that adds a foreign key between commune tables runs both operations again (a
@@ -175,7 +178,7 @@ def _uniques(model) -> list[Statement]:
 
 class OnPostgreSQL(migrations.operations.base.Operation):
     """A migration operation on the database alone (the models' state unchanged), on
-    PostgreSQL only: `forwards` and `backwards` take the schema editor and both states."""
+    PostgreSQL only: `forwards` and `backwards` take what Django's database_* methods take."""
 
     reduces_to_sql = False
     reversible = True
@@ -185,16 +188,16 @@ class OnPostgreSQL(migrations.operations.base.Operation):
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
-            self.forwards(schema_editor, from_state, to_state)
+            self.forwards(app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
-            self.backwards(schema_editor, from_state, to_state)
+            self.backwards(app_label, schema_editor, from_state, to_state)
 
-    def forwards(self, schema_editor, from_state, to_state) -> None:
+    def forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         raise NotImplementedError
 
-    def backwards(self, schema_editor, from_state, to_state) -> None:
+    def backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         raise NotImplementedError
 
 
@@ -209,7 +212,7 @@ class EnsureCommuneKeys(OnPostgreSQL):
         self.first = first
         super().__init__()
 
-    def forwards(self, schema_editor, from_state, to_state) -> None:
+    def forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         apps = to_state.apps
         wanted = statements(apps)
         for statement in wanted:
@@ -219,7 +222,7 @@ class EnsureCommuneKeys(OnPostgreSQL):
         # blocks no write, once each addition has committed: outside a transaction).
         _add_foreign_keys(schema_editor, [s for s in wanted if s.kind == "foreign"])
 
-    def backwards(self, schema_editor, from_state, to_state) -> None:
+    def backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         apps = from_state.apps
         kept = set() if self.first else {s.name for s in statements(to_state.apps)}
         for statement in reversed(statements(apps)):
@@ -253,22 +256,108 @@ def _add_foreign_keys(schema_editor, wanted: list[Statement]) -> None:
 
 
 class DropUncheckedCommuneKeys(OnPostgreSQL):
-    """Drops, on PostgreSQL, the composite (commune_id, x_id) keys of the foreign keys that
-    no longer ask the database to check them (`unchecked_keys`; run after the AlterField that
-    sets `db_constraint=False`). A catalogue change per constraint. Reversed, it builds them
-    again (NOT VALID, then validated) before the reversed AlterField gives back Django's own."""
+    """Drops, on PostgreSQL, the composite (commune_id, x_id) keys of `model_name`'s foreign
+    keys that no longer ask the database to check them (`unchecked_keys`; run after the
+    AlterField that sets `db_constraint=False`, in the same app). A catalogue change per
+    constraint. Reversed, it builds them again (NOT VALID, then validated: inside an atomic
+    migration the validation holds its lock to the commit) before the reversed AlterField
+    gives back Django's own."""
 
-    def forwards(self, schema_editor, from_state, to_state) -> None:
-        for statement in unchecked_keys(to_state.apps):
+    def __init__(self, model_name: str):
+        self.model_name = model_name
+        super().__init__()
+
+    def _keys(self, app_label, apps) -> list[Statement]:
+        table = apps.get_model(app_label, self.model_name)._meta.db_table
+        return [statement for statement in unchecked_keys(apps) if statement.table == table]
+
+    def forwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        for statement in self._keys(app_label, to_state.apps):
             schema_editor.execute(
                 f'ALTER TABLE "{statement.table}" DROP CONSTRAINT IF EXISTS "{statement.name}"'
             )
 
-    def backwards(self, schema_editor, from_state, to_state) -> None:
-        _add_foreign_keys(schema_editor, unchecked_keys(from_state.apps))
+    def backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        _add_foreign_keys(schema_editor, self._keys(app_label, from_state.apps))
 
     def describe(self):
-        return "Composite (commune_id, …) keys of the foreign keys left unchecked (PostgreSQL)"
+        return f"Composite keys of {self.model_name}'s unchecked foreign keys (PostgreSQL)"
+
+
+class DropCoveredCommuneKey(OnPostgreSQL):
+    """Drops, on PostgreSQL, `model_name`'s own foreign key to the commune and its index on
+    `commune_id` alone, where a validated composite (commune_id, x_id) key of the table already
+    refuses a commune that does not exist (its parent's row keeps its own key to the commune)
+    and another index begins with `commune_id` (the unique ones rebuilt by EnsureCommuneKeys).
+    The model keeps both, so SQLite, whose keys and unique indexes are Django's, keeps them.
+    Reversed: the index built again and the key added NOT VALID, then validated."""
+
+    def __init__(self, model_name: str):
+        self.model_name = model_name
+        super().__init__()
+
+    def _parts(self, app_label, apps):
+        model = apps.get_model(app_label, self.model_name)
+        field = model._meta.get_field("commune")
+        return model, field, model._meta.db_table, field.related_model._meta.db_table
+
+    def forwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        _model, _field, table, parent = self._parts(app_label, to_state.apps)
+        covered = [
+            s
+            for s in statements(to_state.apps)
+            if s.kind == "foreign" and s.table == table and _is_validated(schema_editor, s)
+        ]
+        others = [
+            columns
+            for columns in index_columns(schema_editor.connection, table)
+            if columns[0] == "commune_id" and len(columns) > 1
+        ]
+        if not covered or not others:  # never the only check nor the only index
+            return
+        for name in single_foreign_keys(schema_editor.connection, table, "commune_id", parent):
+            schema_editor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{name}"')
+        for name in single_column_indexes(schema_editor.connection, table, "commune_id"):
+            schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
+
+    def backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        model, field, table, parent = self._parts(app_label, to_state.apps)
+        if not single_column_indexes(schema_editor.connection, table, "commune_id"):
+            schema_editor.execute(schema_editor._create_index_sql(model, fields=[field]))
+        if not single_foreign_keys(schema_editor.connection, table, "commune_id", parent):
+            sql = schema_editor._create_fk_sql(model, field, "_fk_%(to_table)s_%(to_column)s")
+            schema_editor.execute(f"{sql} NOT VALID")
+            for name in single_foreign_keys(schema_editor.connection, table, "commune_id", parent):
+                schema_editor.execute(f'ALTER TABLE "{table}" VALIDATE CONSTRAINT "{name}"')
+
+    def describe(self):
+        return f"{self.model_name}'s own key and index on commune_id, covered (PostgreSQL)"
+
+
+def index_columns(connection, table: str) -> list[list[str]]:
+    """The columns, in order, of each valid index of `table`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(a.attname ORDER BY k.n) FROM pg_index i "
+            "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+            "WHERE i.indrelid = %s::regclass AND i.indisvalid GROUP BY i.indexrelid",
+            [f'"{table}"'],
+        )
+        return [list(row[0]) for row in cursor.fetchall()]
+
+
+def single_column_indexes(connection, table: str, column: str) -> list[str]:
+    """The names of the plain (not unique) indexes of `table` on `column` alone."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+            "WHERE i.indrelid = %s::regclass AND i.indnatts = 1 AND NOT i.indisunique "
+            "AND i.indpred IS NULL AND a.attname = %s ORDER BY c.relname",
+            [f'"{table}"', column],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def built_columns(connection, name: str) -> list[str] | None:
@@ -406,7 +495,7 @@ class DropTwinnedForeignKeys(OnPostgreSQL):
     column). A catalogue change per constraint: nothing is scanned nor rewritten. Reversed, it
     adds them back as Django names them, NOT VALID then validated (no write-blocking scan)."""
 
-    def forwards(self, schema_editor, from_state, to_state) -> None:
+    def forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         for statement in statements(to_state.apps):
             if statement.kind != "foreign" or not _is_validated(schema_editor, statement):
                 continue
@@ -418,7 +507,7 @@ class DropTwinnedForeignKeys(OnPostgreSQL):
                     f'ALTER TABLE "{statement.table}" DROP CONSTRAINT IF EXISTS "{name}"'
                 )
 
-    def backwards(self, schema_editor, from_state, to_state) -> None:
+    def backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         apps = to_state.apps
         for statement in statements(apps):
             if statement.kind != "foreign":

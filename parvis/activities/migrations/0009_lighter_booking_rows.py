@@ -2,34 +2,43 @@
 each row's foreign keys were a trigger each, checked at the commit: half of the database's work.
 
 - BookingEvent (the history, append-only, written only by reservations.move from the values of
-  the bookings it records) keeps no database key: `db_constraint=False` on its five foreign
-  keys, and its composite (commune_id, x_id) keys dropped (DropUncheckedCommuneKeys). Django's
-  deletion collector still deletes its rows with their parent and clears the actor.
-- Reservation keeps its three composite keys (child, family, unit) and loses its own key to the
-  commune: (commune_id, child_id) already refuses a commune that does not exist. Its
-  single-column indexes on the commune, the family and the unit go too: the unique index
-  (commune_id first on PostgreSQL), reservation_family_idx and reservation_seat_idx begin with
-  them (dropping an index is a catalogue change; the child's stays, for deletions by child).
+  the bookings it records) keeps no database key, on PostgreSQL and SQLite: `db_constraint=False`
+  on its five foreign keys, and its composite (commune_id, x_id) keys dropped
+  (DropUncheckedCommuneKeys). Django's deletion collector still deletes its rows with their
+  parent and clears the actor.
+- Reservation keeps its three composite keys (child, family, unit); on PostgreSQL it loses its
+  own key to the commune and its index on commune_id (DropCoveredCommuneKey): (commune_id,
+  child_id) already refuses a commune that does not exist, and the unique index begins with
+  commune_id (SQLite keeps Django's: its unique index begins with the child). Its indexes on
+  the family and the unit go on both: reservation_family_idx and reservation_seat_idx begin
+  with them (the child's stays, for deletions by child).
 
-Reversed: the composite keys built again, Django's single-column keys back, and those a
-composite one covers dropped again (as rgpd 0007 left them)."""
+Forwards, catalogue changes only (on SQLite, Django copies the two tables). Reversed, a rollback
+path for a quiet moment: the keys are validated and the indexes built inside the migration's
+transaction, which blocks writes to the bookings and their history until it commits; the
+composite keys come back, Django's single-column keys too, and those a composite one covers
+are dropped again (as rgpd 0007 left them)."""
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from parvis.communes.distribution import DropTwinnedForeignKeys, DropUncheckedCommuneKeys
+from parvis.communes.distribution import (
+    DropCoveredCommuneKey,
+    DropTwinnedForeignKeys,
+    DropUncheckedCommuneKeys,
+)
 
 
 class TwinnedDroppedWhenReversed(DropTwinnedForeignKeys):
     """Nothing forwards; reversed last, it drops the single-column keys the reversed
     AlterFields give back where a composite key covers them (DropTwinnedForeignKeys)."""
 
-    def forwards(self, schema_editor, from_state, to_state):
+    def forwards(self, app_label, schema_editor, from_state, to_state):
         pass
 
-    def backwards(self, schema_editor, from_state, to_state):
-        DropTwinnedForeignKeys.forwards(self, schema_editor, from_state, to_state)
+    def backwards(self, app_label, schema_editor, from_state, to_state):
+        DropTwinnedForeignKeys.forwards(self, app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):
@@ -96,17 +105,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name="reservation",
-            name="commune",
-            field=models.ForeignKey(
-                db_constraint=False,
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                to="communes.commune",
-                verbose_name="commune",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="reservation",
             name="famille",
             field=models.ForeignKey(
                 db_index=False,
@@ -125,5 +123,6 @@ class Migration(migrations.Migration):
                 to="activities.unit",
             ),
         ),
-        DropUncheckedCommuneKeys(),
+        DropUncheckedCommuneKeys(model_name="bookingevent"),
+        DropCoveredCommuneKey(model_name="reservation"),
     ]

@@ -14,13 +14,22 @@ from django.db.migrations.state import ProjectState
 from parvis.activities.models import BookingEvent, BookingStatus, Reservation
 from parvis.activities.tests.factories import make_activity
 from parvis.communes.distribution import (
+    DropCoveredCommuneKey,
     DropTwinnedForeignKeys,
+    DropUncheckedCommuneKeys,
     EnsureCommuneKeys,
+    index_columns,
     single_foreign_keys,
     statements,
 )
 from parvis.communes.tests.factories import CommuneFactory
-from parvis.families.tests.factories import AgentFactory, ChildFactory, CitizenFactory
+from parvis.families.models import Personne
+from parvis.families.tests.factories import (
+    AgentFactory,
+    ChildFactory,
+    CitizenFactory,
+    FamilleFactory,
+)
 from parvis.rgpd.models import DataExport, ExportStatus, ExportStatusChange
 
 postgresql = pytest.mark.skipif(
@@ -99,65 +108,118 @@ def _book(child, unit, **overrides) -> None:
     connection.check_constraints()  # the keys are deferred to the commit
 
 
-@postgresql
 def test_a_booking_in_a_commune_that_does_not_exist_is_still_refused(db):
-    """Its own key to the commune gone, the key to its child refuses it."""
+    """On PostgreSQL its own key to the commune is gone and its key to the child refuses it
+    (the keys to the family and the unit set aside here, so that only the child's answers);
+    SQLite keeps Django's key to the commune."""
+    if connection.vendor == "postgresql":  # before any row: no check pending on them
+        assert ["commune_id"] not in foreign_keys_of("activities_reservation")
+        with connection.cursor() as cursor:  # undone with the test's transaction
+            for column in ("famille_id", "unit_id"):
+                cursor.execute(
+                    "ALTER TABLE activities_reservation DROP CONSTRAINT "
+                    f"activities_reservation_{column}_commune_fk"
+                )
+        assert foreign_keys_of("activities_reservation") == [["commune_id", "child_id"]]
     child, unit = booking_world()
-    missing = child.commune_id + 10_000
     with pytest.raises(IntegrityError), transaction.atomic():
-        _book(child, unit, commune_id=missing)
-    other = CommuneFactory()
-    with pytest.raises(IntegrityError), transaction.atomic():
-        _book(child, unit, commune_id=other.pk)
-    with pytest.raises(IntegrityError), transaction.atomic():
-        _book(child, unit, unit_id=unit.pk + 10_000)
+        _book(child, unit, commune_id=child.commune_id + 10_000)
     _book(child, unit)
     assert Reservation.objects.filter(child=child).count() == 1
 
 
-def test_the_history_goes_with_its_child_and_forgets_a_deleted_actor(db):
-    """Without database keys, Django's collector still deletes a child's history with it and
-    clears the actor of an account deleted (on PostgreSQL and SQLite alike)."""
+@postgresql
+def test_a_booking_in_another_commune_than_its_parents_is_refused(db):
     child, unit = booking_world()
-    other, _unit = booking_world()
+    other = CommuneFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _book(child, unit, commune_id=other.pk)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _book(child, unit, unit_id=make_activity(other, slug="autre").units.get().pk)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _book(child, unit, unit_id=unit.pk + 10_000)
+
+
+def _event(person, unit, actor=None) -> BookingEvent:
+    return BookingEvent.objects.create(
+        commune_id=person.commune_id, famille_id=person.famille_id, child=person, unit=unit,
+        day=date(2027, 1, 5), action="added", status=BookingStatus.RESERVEE, actor=actor,
+    )  # fmt: skip
+
+
+def test_the_history_goes_with_its_parents_and_forgets_a_deleted_actor(db):
+    """Without database keys, Django's collector still deletes the history with its child, its
+    family (a row of the other household of a shared custody: its child is not deleted) or its
+    unit, and clears the actor of an account deleted (on PostgreSQL and SQLite alike)."""
+    child, unit = booking_world()
+    other, other_unit = booking_world()
     agent = AgentFactory(commune=child.commune)
-    for person in (child, other):
-        BookingEvent.objects.create(
-            commune_id=person.commune_id, famille_id=person.famille_id, child=person,
-            unit=unit if person is child else _unit, day=date(2027, 1, 5), action="added",
-            status=BookingStatus.RESERVEE, actor=agent,
-        )  # fmt: skip
+    kept = _event(other, other_unit, actor=agent)
+    _event(child, unit, actor=agent)
     agent.delete()
     assert list(BookingEvent.objects.values_list("actor_id", flat=True)) == [None, None]
     child.delete()
-    assert not BookingEvent.objects.filter(child_id=child.pk).exists()
-    assert BookingEvent.objects.filter(child_id=other.pk).count() == 1
-    other.famille.delete()
+    assert list(BookingEvent.objects.all()) == [kept]
+
+    # The family's own history: the other household of a shared custody books for a child
+    # whose row belongs to the first family.
+    second = ChildFactory(famille=FamilleFactory(commune=other.commune))
+    theirs = BookingEvent.objects.create(
+        commune_id=other.commune_id, famille_id=second.famille_id, child=other,
+        unit=other_unit, day=date(2027, 1, 6), action="added", status=BookingStatus.RESERVEE,
+    )  # fmt: skip
+    second.famille.delete()
+    assert not BookingEvent.objects.filter(pk=theirs.pk).exists()
+    assert BookingEvent.objects.filter(pk=kept.pk).exists()
+
+    other_unit.delete()
     assert not BookingEvent.objects.exists()
-
-
-def leading_columns(table: str) -> list[tuple[str, ...]]:
-    """The columns of each index of `table`, in order."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT array_agg(a.attname ORDER BY k.n) FROM pg_index i "
-            "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
-            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-            "WHERE i.indrelid = %s::regclass GROUP BY i.indexrelid",
-            [table],
-        )
-        return sorted(tuple(row[0]) for row in cursor.fetchall())
+    assert Personne.objects.filter(pk=other.pk).exists()
 
 
 @postgresql
 def test_each_key_of_a_booking_leads_one_index_and_no_more(db):
     """An index a booking written maintains for nothing was one more cost at each of them:
     each key column (what a deletion of the parent looks up) leads exactly one index."""
-    indexes = leading_columns("activities_reservation")
+    indexes = index_columns(connection, "activities_reservation")
     for column in ("commune_id", "famille_id", "child_id", "unit_id"):
-        assert [cols for cols in indexes if cols[0] == column], column
         assert len([cols for cols in indexes if cols[0] == column]) == 1, (column, indexes)
     assert len(indexes) == 5  # the four and the primary key
+
+
+@postgresql
+def test_the_commune_key_stays_where_nothing_covers_it(db):
+    """DropCoveredCommuneKey never drops the only check of a table's commune, nor its only
+    index on it: communes' services have no composite key."""
+    state = ProjectState.from_apps(apps)
+    with connection.schema_editor(atomic=True) as editor:
+        DropCoveredCommuneKey(model_name="service").database_forwards(
+            "communes", editor, state, state
+        )
+    assert foreign_keys_of("communes_service") == [["commune_id"]]
+    assert ["commune_id"] in index_columns(connection, "communes_service")
+
+
+@postgresql
+def test_reversing_the_history_keys_builds_only_that_models_keys(db):
+    state = ProjectState.from_apps(apps)
+    with connection.schema_editor(atomic=True) as editor:
+        DropUncheckedCommuneKeys(model_name="reservation").database_backwards(
+            "activities", editor, state, state
+        )
+    assert foreign_keys_of("activities_bookingevent") == []
+    with connection.schema_editor(atomic=True) as editor:
+        DropUncheckedCommuneKeys(model_name="bookingevent").database_backwards(
+            "activities", editor, state, state
+        )
+    assert foreign_keys_of("activities_bookingevent") == [
+        ["commune_id", "child_id"], ["commune_id", "famille_id"], ["commune_id", "unit_id"],
+    ]  # fmt: skip
+    with connection.schema_editor(atomic=True) as editor:
+        DropUncheckedCommuneKeys(model_name="bookingevent").database_forwards(
+            "activities", editor, state, state
+        )
+    assert foreign_keys_of("activities_bookingevent") == []
 
 
 def export_of(commune) -> DataExport:
@@ -279,6 +341,8 @@ def test_the_migration_goes_backwards_and_forwards(transactional_db):
         ["commune_id", "child_id"], ["commune_id", "famille_id"], ["commune_id", "unit_id"],
     ]  # fmt: skip
     assert ["commune_id"] in foreign_keys_of("activities_reservation")
+    for column in ("commune_id", "famille_id", "unit_id"):
+        assert [column] in index_columns(connection, "activities_reservation"), column
     executor = MigrationExecutor(connection)
     target = [("rgpd", "0006_commune_keys_unique_columns")]
     executor.migrate(target)
@@ -289,3 +353,4 @@ def test_the_migration_goes_backwards_and_forwards(transactional_db):
     assert singles_left() == []
     assert foreign_keys_of("activities_bookingevent") == []
     assert ["commune_id"] not in foreign_keys_of("activities_reservation")
+    assert len(index_columns(connection, "activities_reservation")) == 5
