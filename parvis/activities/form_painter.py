@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import html
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.forms import CheckboxSelectMultiple, RadioSelect, Select
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from parvis.communes.painted import PaintedOnce
 
 
 def escape(text) -> str:
@@ -183,9 +183,8 @@ def summary(form) -> SafeString:
     return mark_safe("")
 
 
-# What `fresh` keeps: painted unbound forms by key, emptied when full (a form is repainted then).
-_FRESH: dict[tuple, tuple[SafeString, SafeString]] = {}
-_FRESH_MAX = 1024
+# What `fresh` keeps: painted unbound forms by key (communes.painted).
+_FRESH = PaintedOnce(1024)
 
 
 def fresh(make, *key) -> tuple[SafeString, SafeString]:
@@ -200,14 +199,5 @@ def fresh(make, *key) -> tuple[SafeString, SafeString]:
         form = make()
         if form.is_bound:
             raise ValueError("a bound form is drawn for its visitor, never kept")
-        painted = (fields(form), summary(form))
-        if len(_FRESH) >= _FRESH_MAX:
-            _FRESH.clear()
-        _FRESH[full] = painted
+        painted = _FRESH.keep(full, (fields(form), summary(form)))
     return painted
-
-
-@receiver(setting_changed)
-def _forget(**kwargs):
-    """A test's other language files or settings: the next form is painted again."""
-    _FRESH.clear()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import html
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.urls import reverse
 from django.utils.dates import WEEKDAYS
 from django.utils.formats import date_format, localize
@@ -15,6 +13,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from parvis.activities.selectors import WEEKDAY_LABELS
+from parvis.communes.painted import PaintedOnce
 
 
 def escape(text) -> str:
@@ -25,7 +24,7 @@ def escape(text) -> str:
 
 # A painter's fixed texts, translated and escaped, by language: worked out once per process
 # (every painter did it again, about 350 Python calls a page of the grid or the basket).
-_TEXTS: dict[str | None, tuple] = {}
+_TEXTS = PaintedOnce(64)  # communes.painted
 
 
 def _texts() -> tuple:
@@ -34,20 +33,17 @@ def _texts() -> tuple:
     language = get_language()
     texts = _TEXTS.get(language)
     if texts is None:
-        texts = _TEXTS[language] = (
-            escape(_("ajout demandé")),
-            escape(_("annulation demandée")),
-            escape(_("accepter ou refuser")),
-            [escape(str(label)) for label in WEEKDAY_LABELS],
-            [escape(str(WEEKDAYS[n])) for n in range(7)],
+        texts = _TEXTS.keep(
+            language,
+            (
+                escape(_("ajout demandé")),
+                escape(_("annulation demandée")),
+                escape(_("accepter ou refuser")),
+                [escape(str(label)) for label in WEEKDAY_LABELS],
+                [escape(str(WEEKDAYS[n])) for n in range(7)],
+            ),
         )
     return texts
-
-
-@receiver(setting_changed)
-def _forget(**kwargs):
-    """A test's other language files or settings: the next painter translates again."""
-    _TEXTS.clear()
 
 
 class Painter:

@@ -30,8 +30,10 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
+
+from parvis.communes.painted import PaintedOnce
 
 register = template.Library()
 
@@ -84,9 +86,8 @@ def _url(name: str, _prefix: str, _urlconf) -> str:
     return reverse(name)
 
 
-# What frame_once keeps: painted parts by key, emptied when full (a part is repainted then).
-_PAINTED: dict[tuple, SafeString] = {}
-_PAINTED_MAX = 8192
+# What frame_once keeps: painted parts by key (communes.painted).
+_PAINTED = PaintedOnce(8192)
 # The values a part may be keyed on: plain ones, compared by value (a lazy text by its text in
 # the language of the key), and tuples of plain values or of frozen dataclasses holding only
 # plain values (the navigation's entries). Anything else (a list, a queryset, a user…) paints
@@ -106,9 +107,7 @@ class FrameOnceNode(template.Node):
             # Only its own values: nothing of the request, the visitor or the page.
             painted = mark_safe(self.nodelist.render(context.new(values)))
             if key is not None:
-                if len(_PAINTED) >= _PAINTED_MAX:
-                    _PAINTED.clear()
-                _PAINTED[key] = painted
+                _PAINTED.keep(key, painted)
         return painted
 
 
@@ -208,4 +207,4 @@ def _forget(setting, **kwargs):
         _static.cache_clear()
     if setting == "ROOT_URLCONF":
         _url.cache_clear()
-    _PAINTED.clear()  # LANGUAGES, a language's files, anything a painted part may show
+    # The painted parts: emptied by communes.painted at any setting changed.
