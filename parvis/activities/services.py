@@ -520,8 +520,7 @@ def validate_baskets(
         else:
             results[key(reservation)].added.append(reservation)
     ranks = waiting_ranks(
-        [r for result in results.values() for r in result.waiting],
-        commune_id=baskets[0].famille.commune_id,
+        [r for result in results.values() for r in result.waiting], commune_id=commune_id
     )
     for result in results.values():
         result.ranks = {r.pk: ranks[r.pk] for r in result.waiting}

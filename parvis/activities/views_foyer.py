@@ -44,6 +44,7 @@ from parvis.activities.services_foyer import (
 )
 from parvis.activities.views import SECTION, _line
 from parvis.communes.links import urls_if_exist
+from parvis.families.custody import monday_of
 
 SUMMARY_KEY = "activities_foyer_summary"
 # The pages' own addresses, reversed once per process for a commune (communes.links): a
@@ -104,7 +105,7 @@ def _forms(data, house, shown, *, pressed=None):
 
 
 def _monday(day: date | None) -> date | None:
-    return day - timedelta(days=day.weekday()) if day else None
+    return monday_of(day) if day else None
 
 
 def _copy_form(data, bounds, monday: date | None) -> CopyWeekForm:
