@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from parvis.activities.forms import MODIFY, PANIER, parse_cells
 from parvis.activities.selectors import WEEKDAY_LABELS
 from parvis.activities.selectors_foyer import VUES, Household, Line, Period, period
+from parvis.communes.dates import monday_of
 
 # The grid's buttons besides « Voir le panier » and the basket's « Modifier ».
 COPY = "copier"
@@ -151,7 +152,7 @@ class CopyWeekForm(ToolForm):
         count, until = data.get("semaines"), self._within("jusqu_au", data.get("jusqu_au"))
         if self.errors or day is None:
             return data
-        monday = day - timedelta(days=day.weekday())
+        monday = monday_of(day)
         if count is None and until is None:
             self.add_error("semaines", _("Indiquez un nombre de semaines, ou une date."))
         elif count is not None and until is not None:
@@ -165,7 +166,7 @@ class CopyWeekForm(ToolForm):
     def targets(self) -> tuple[date, list[date]]:
         """The Monday copied and the Mondays it is copied to."""
         data = self.cleaned_data
-        monday = data["semaine"] - timedelta(days=data["semaine"].weekday())
+        monday = monday_of(data["semaine"])
         if data.get("semaines"):
             return monday, [monday + timedelta(weeks=n) for n in range(1, data["semaines"] + 1)]
         targets, next_monday = [], monday + timedelta(weeks=1)

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from parvis.communes.dates import long_date
+from parvis.communes.dates import long_date, monday_of
 
 PARIS = ZoneInfo("Europe/Paris")
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -137,7 +137,7 @@ def moment(
         start = _local(day, starts_at).astimezone(ZoneInfo("UTC"))
         return (start - timedelta(hours=rule["hours"])).astimezone(PARIS)
     if kind == "weekly":
-        monday = day - timedelta(days=day.weekday())
+        monday = monday_of(day)
         return _local(monday - timedelta(days=7 - rule["weekday"]), _time(rule))
     if kind == "monthly":
         year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)

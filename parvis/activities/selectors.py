@@ -36,6 +36,7 @@ from parvis.activities.services import (
     why_not_bookable,
     why_not_cancellable,
 )
+from parvis.communes.dates import monday_of
 from parvis.communes.models import Commune
 from parvis.communes.prepared import Prepared
 from parvis.families.custody import Plan
@@ -574,7 +575,7 @@ def calendar(
             first_day = max(first_day, today)
         if start is not None:
             first_day = min(first_day, start)
-        first_day = max(first_day - timedelta(days=first_day.weekday()), activity.start)
+        first_day = max(monday_of(first_day), activity.start)
         last_day = first_day + timedelta(weeks=size + WINDOW_SLACK, days=-1)
         if start is not None:
             last_day = max(last_day, start + timedelta(weeks=size, days=-start.weekday() - 1))
@@ -608,7 +609,7 @@ def calendar(
         billed_to = target.billed_to(max(monday, activity.start))
         return Week(monday=monday, days=days, billed_to=billed_to)
 
-    first_monday = activity.start - timedelta(days=activity.start.weekday())
+    first_monday = monday_of(activity.start)
     mondays = []
     while first_monday + timedelta(days=7 * len(mondays)) <= activity.end:
         mondays.append(first_monday + timedelta(days=7 * len(mondays)))

@@ -40,7 +40,7 @@ from parvis.activities.selectors import (
     full_days,
 )
 from parvis.activities.services import closures_by_activity, waiting_ranks
-from parvis.communes.dates import first_of_month, month_bounds
+from parvis.communes.dates import first_of_month, monday_of, month_bounds
 from parvis.communes.models import Commune
 from parvis.communes.prepared import Prepared
 from parvis.families.models import Famille, FamilyAccess, Personne, SharedCustody
@@ -420,7 +420,7 @@ class Grid:
             if first <= cell.day <= last:
                 by_day[cell.day].append(cell)
         weeks = []
-        monday = first - timedelta(days=first.weekday())
+        monday = monday_of(first)
         while monday <= last:
             days = []
             for weekday in columns:

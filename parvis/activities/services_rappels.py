@@ -32,7 +32,7 @@ from parvis.activities.models import (
 from parvis.activities.rules import format_moment, moment
 from parvis.activities.services import closures_of
 from parvis.communes import tenancy
-from parvis.communes.dates import long_date
+from parvis.communes.dates import long_date, monday_of
 from parvis.communes.models import Commune
 from parvis.families.models import FamilyAccess, Personne
 from parvis.mail import absolute_url, queue_email
@@ -42,7 +42,7 @@ WINDOW = timedelta(hours=24)
 
 def next_week(today: date) -> date:
     """The Monday after the week of `today`."""
-    return today - timedelta(days=today.weekday()) + timedelta(days=7)
+    return monday_of(today) + timedelta(days=7)
 
 
 @dataclass(frozen=True)

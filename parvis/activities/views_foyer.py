@@ -43,8 +43,8 @@ from parvis.activities.services_foyer import (
     validate_household_basket,
 )
 from parvis.activities.views import SECTION, _line
+from parvis.communes.dates import monday_of
 from parvis.communes.links import urls_if_exist
-from parvis.families.custody import monday_of
 
 SUMMARY_KEY = "activities_foyer_summary"
 # The pages' own addresses, reversed once per process for a commune (communes.links): a

@@ -50,3 +50,11 @@ def first_of_month(day: date, months: int = 0) -> date:
 def month_bounds(day: date) -> tuple[date, date]:
     """The first and last day of `day`'s month."""
     return first_of_month(day), first_of_month(day, 1) - timedelta(days=1)
+
+
+# --- Weeks (the calendars, the household grid, the registers, the reminders, shared custody) ----
+
+
+def monday_of(day: date) -> date:
+    """The Monday of `day`'s week (weeks start on Monday in France)."""
+    return day - timedelta(days=day.weekday())

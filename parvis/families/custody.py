@@ -18,17 +18,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from parvis.communes.dates import monday_of
 from parvis.families.models import CustodyRule, CustodySide
 from parvis.money import CENT
 
 HUNDRED = Decimal(100)
-
-
-def monday_of(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 def other_side(side: str) -> str:

@@ -84,10 +84,6 @@ class UnitRow:
     cells: list[Cell]
 
 
-def week_of(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
 def occupancy(activity: Activity, monday: date) -> tuple[list[date], list[UnitRow]]:
     """Each unit's bookings per day of the week starting `monday`, against its seats; a day
     the unit does not run says why. Three queries whatever the number of units."""

@@ -28,6 +28,7 @@ from parvis.accounts.agents import agent_required
 from parvis.activities import services_decisions, services_fermeture
 from parvis.activities.guichet import selectors
 from parvis.activities.services_inscriptions import REASON_MAX_LENGTH
+from parvis.communes.dates import monday_of
 from parvis.ids import parse_ids
 
 
@@ -76,7 +77,7 @@ def activites(request):
 def occupation(request, activite: str):
     activity = selectors.activity_for(request.commune, request.agent, activite)
     asked = request.GET.get("semaine")
-    monday = selectors.week_of(_day(asked) if asked else timezone.localdate())
+    monday = monday_of(_day(asked) if asked else timezone.localdate())
     days, rows = selectors.occupancy(activity, monday)
     return render(
         request,
@@ -102,7 +103,7 @@ def fermer(request, activite: str):
         occupancy = reverse(
             "guichet_activites:occupation", args=[request.commune.slug, activity.slug]
         )
-        occupancy += f"?semaine={selectors.week_of(day).isoformat()}"
+        occupancy += f"?semaine={monday_of(day).isoformat()}"
         try:
             job = services_fermeture.start_closing(
                 commune=request.commune,

@@ -24,6 +24,7 @@ from parvis.activities import selectors_registres
 from parvis.activities import services_registres as services
 from parvis.activities.guichet import selectors
 from parvis.activities.guichet.views import _day
+from parvis.communes.dates import monday_of
 from parvis.text import spreadsheet_cell
 
 MARK_PREFIX = "p-"
@@ -269,7 +270,7 @@ def registre(request, activite: str, unite: str, jour: str):
             "future": day > timezone.localdate(),
             "tick_form": tick_form,
             "add_form": add_form,
-            "monday": selectors.week_of(day),
+            "monday": monday_of(day),
         },
         status=400 if tick_form.errors or add_form.errors else 200,
     )
