@@ -243,7 +243,6 @@ def _started(unit: Unit, day: date, now: datetime) -> bool:
     return now >= datetime.combine(day, unit.starts_at, tzinfo=PARIS)
 
 
-@transaction.atomic
 def move(
     moves: Iterable[Move] = (),
     *,
@@ -267,13 +266,33 @@ def move(
     locked with `lock_counters` in this transaction (not read again). NotAllowed, with nothing
     written, for a move the transitions table does not allow."""
     moves = list(moves)
-    fill = list(fill)
     # The table's moves between two states both hold a seat or neither does, but for the offer
-    # (liste d'attente → proposée), made below when a seat is free, never asked for.
+    # (liste d'attente → proposée), made below when a seat is free, never asked for. Checked
+    # before the transaction: a caller's own transaction goes on after a NotAllowed.
     for change in moves:
         before = change.reservation.status if change.reservation.pk else None
         if change.to == BookingStatus.PROPOSEE or change.to not in BOOKING_TRANSITIONS[before]:
             raise NotAllowed(f"{before} → {change.to}")
+    return _move(
+        moves, actor=actor, now=now, fill=list(fill), audit=audit, notify=notify,
+        offer_seats=offer_seats, locked=locked,
+    )  # fmt: skip
+
+
+# No savepoint of its own inside a caller's transaction (« Valider »'s: two statements less,
+# issue 23). A database error here ends the caller's transaction, which no caller goes on with.
+@transaction.atomic(savepoint=False)
+def _move(
+    moves: list[Move],
+    *,
+    actor,
+    now: datetime,
+    fill: list[tuple[Unit, date]],
+    audit: Callable[[Outcome], Iterable[dict]] | None,
+    notify: Callable[[Outcome], None] | None,
+    offer_seats: bool,
+    locked: dict[Pair, UnitDay] | None,
+) -> Outcome:
     units: dict[int, Unit] = {}
     for change in moves:
         units.setdefault(change.reservation.unit_id, change.reservation.unit)

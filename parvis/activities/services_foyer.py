@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from parvis.accounts.models import User
@@ -44,16 +43,17 @@ class HouseholdBasketRefused(Exception):
         self.problems = problems
 
 
-@transaction.atomic
 def validate_household_basket(
     *, baskets: list[ChildBasket], actor: User, now: datetime | None = None
 ) -> list[ChildBasket]:
-    """Every basket through services.validate_baskets, in one transaction and one
+    """Every basket through services.validate_baskets, in its one transaction (none more around
+    it: a savepoint and its release less for each « Valider », issue 23) and one
     reservations.move (the seat counters of all of them locked first, in the one order every
     writer keeps): when one is refused the others are still checked (every problem is said at
     once) and nothing is saved. On success, `basket.result` is set and one e-mail sums the whole
-    validation up (on commit). A constant number of queries whatever the number of children,
-    activities and days. The e-mail is rendered by a task (tasks.send_baskets_summary), not here."""
+    validation up, queued once that transaction has committed. A constant number of queries
+    whatever the number of children, activities and days. The e-mail is rendered by a task
+    (tasks.send_baskets_summary), not here."""
     now = now or timezone.now()
     problems = {}
     # The households' rows: those the children were read with (the household grid's

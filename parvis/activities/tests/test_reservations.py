@@ -63,6 +63,33 @@ def test_a_move_the_table_does_not_allow_writes_nothing(setting, status, to):
     assert Reservation.objects.filter(status=to).count() == 0
 
 
+def test_a_move_inside_a_transaction_opens_no_savepoint_of_its_own(setting):
+    """« Valider » calls move inside its own transaction: move's writes join it (two statements
+    less than a savepoint and its release), and a move refused by the table leaves it usable
+    (checked before move's transaction: the test's transaction is the caller's here)."""
+    activity, holder, waiting = setting
+    unit = activity.units.get()
+    bookings = [
+        Reservation(commune=activity.commune, famille=p.famille, child=p.child, unit=unit,
+                    day=MONDAY)
+        for p in (holder, waiting)
+    ]  # fmt: skip
+    with CaptureQueriesContext(connection) as queries:
+        outcome = reservations.move(
+            [Move(b, BookingStatus.RESERVEE, "added") for b in bookings], actor=None, now=NOW
+        )
+    assert len(outcome.created) == 2
+    assert not [q for q in queries if "SAVEPOINT" in q["sql"].upper()]
+
+    with pytest.raises(NotAllowed):
+        reservations.move(
+            [Move(outcome.created[0], BookingStatus.EN_ATTENTE, "x")], actor=None, now=NOW
+        )
+    # The caller's transaction goes on: what move wrote before is there, nothing of the refusal.
+    assert Reservation.objects.filter(unit=unit, day=MONDAY).count() == 2
+    assert not BookingEvent.objects.filter(action="x").exists()
+
+
 def test_a_booking_beyond_the_seats_goes_to_the_waiting_list_and_a_seat_given_back_is_offered(
     setting,
 ):

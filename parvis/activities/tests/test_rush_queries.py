@@ -124,6 +124,10 @@ def test_the_household_basket_costs_the_same_queries_for_1_10_and_112_changes(ru
         with CaptureQueriesContext(connection) as queries:
             validate_household_basket(baskets=baskets, actor=person.user, now=NOW)
         counts.append(len(queries))
+        # One transaction, validate_baskets' (a savepoint here, inside the test's; BEGIN in
+        # production): neither the household's service nor reservations.move opens its own.
+        opened = [q["sql"] for q in queries if q["sql"].upper().startswith("SAVEPOINT")]
+        assert len(opened) == 1, opened
         assert Reservation.objects.filter(famille=person.famille).count() == size
         assert all(basket.result is not None for basket in baskets)
     assert constant(counts, BASKET_LIMIT), counts
