@@ -32,6 +32,16 @@ def setting():
     return activity, holder, waiting
 
 
+def _new_bookings(activity, *families) -> list[Reservation]:
+    """A booking not yet saved for each family's child, on the activity's unit, on MONDAY."""
+    unit = activity.units.get()
+    return [
+        Reservation(commune=activity.commune, famille=p.famille, child=p.child, unit=unit,
+                    day=MONDAY)
+        for p in families
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("status", "to"),
     [
@@ -69,11 +79,7 @@ def test_a_move_inside_a_transaction_opens_no_savepoint_of_its_own(setting):
     (checked before move's transaction: the test's transaction is the caller's here)."""
     activity, holder, waiting = setting
     unit = activity.units.get()
-    bookings = [
-        Reservation(commune=activity.commune, famille=p.famille, child=p.child, unit=unit,
-                    day=MONDAY)
-        for p in (holder, waiting)
-    ]  # fmt: skip
+    bookings = _new_bookings(activity, holder, waiting)
     with CaptureQueriesContext(connection) as queries:
         outcome = reservations.move(
             [Move(b, BookingStatus.RESERVEE, "added") for b in bookings], actor=None, now=NOW
@@ -94,12 +100,7 @@ def test_a_booking_beyond_the_seats_goes_to_the_waiting_list_and_a_seat_given_ba
     setting,
 ):
     activity, holder, waiting = setting
-    unit = activity.units.get()
-    bookings = [
-        Reservation(commune=activity.commune, famille=p.famille, child=p.child, unit=unit,
-                    day=MONDAY)
-        for p in (holder, waiting)
-    ]  # fmt: skip
+    bookings = _new_bookings(activity, holder, waiting)
     outcome = reservations.move(
         [Move(b, BookingStatus.RESERVEE, "added") for b in bookings], actor=None, now=NOW
     )
